@@ -1,0 +1,48 @@
+"""Naming a process so that a recycled pid is never mistaken for it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.files import read_json, write_json_atomically
+
+
+def start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot; None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    if fields[0] == "Z":  # a zombie has exited already
+        return None
+    return int(fields[19])
+
+
+@dataclass(frozen=True)
+class PidFile:
+    """A process's pid and start time, so that a recycled pid is never taken for it."""
+
+    pid: int
+    start_ticks: int
+    name: str
+
+    def is_alive(self) -> bool:
+        return start_ticks(self.pid) == self.start_ticks
+
+    @staticmethod
+    def write_for_self(path: Path, name: str) -> None:
+        pid = os.getpid()
+        ticks = start_ticks(pid)
+        assert ticks is not None
+        write_json_atomically(path, {"pid": pid, "start_ticks": ticks, "name": name})
+
+    @staticmethod
+    def read(path: Path) -> PidFile | None:
+        try:
+            data = read_json(path)
+            return PidFile(int(data["pid"]), int(data["start_ticks"]), str(data["name"]))
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None

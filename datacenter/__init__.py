@@ -1,0 +1,1 @@
+"""The controller: registry, IPAM, console API, reconciler and the `pronote-dc` CLI."""

@@ -1,0 +1,107 @@
+"""The controller's side of each school's management API (gRPC adapter).
+
+One channel per school, authenticated with the school's secret. Replies are protocol
+messages; the console service passes them through unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from datacenter.errors import Unavailable
+from datacenter.registry import SampleAccount, SchoolRecord
+from protos import agent_pb2, agent_pb2_grpc, common_pb2
+
+CALL_TIMEOUT_SECONDS = 10.0
+_DEMO_USERS = {
+    "administratif": ("DURAND Claire", common_pb2.USER_KIND_PERSONNEL, "Administration"),
+    "enseignant": ("MARTIN Paul", common_pb2.USER_KIND_PROFESSEUR, ""),
+    "vie_scolaire": ("BERNARD Lucie", common_pb2.USER_KIND_PERSONNEL, "Vie scolaire"),
+}
+
+
+class AgentDirectory:
+    def __init__(self, agent_port: int) -> None:
+        self._agent_port = agent_port
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def _channel(self, record: SchoolRecord) -> grpc.aio.Channel:
+        channel = self._channels.get(record.uai)
+        if channel is None:
+            channel = grpc.aio.insecure_channel(f"{record.address}:{self._agent_port}")
+            self._channels[record.uai] = channel
+        return channel
+
+    def stub(self, record: SchoolRecord) -> agent_pb2_grpc.AgentStub:
+        return agent_pb2_grpc.AgentStub(self._channel(record))
+
+    @staticmethod
+    def metadata(record: SchoolRecord) -> tuple[tuple[str, str]]:
+        return (("authorization", f"Bearer {record.agent_secret}"),)
+
+    async def call(self, record: SchoolRecord, method: str, request: Any) -> Any:
+        rpc = getattr(self.stub(record), method)
+        return await rpc(request, metadata=self.metadata(record), timeout=CALL_TIMEOUT_SECONDS)
+
+    async def wait_healthy(self, record: SchoolRecord, timeout_seconds: float) -> None:
+        health = health_pb2_grpc.HealthStub(self._channel(record))
+        deadline = time.monotonic() + timeout_seconds
+        last_error = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=2.0)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+                last_error = "NOT_SERVING"
+            except grpc.aio.AioRpcError as error:
+                last_error = error.details() or str(error.code())
+            await asyncio.sleep(0.05)
+        raise Unavailable(
+            f"school {record.uai} at {record.address} did not answer its health check within "
+            f"{timeout_seconds:.0f} s ({last_error})"
+        )
+
+    async def populate_demo(
+        self, record: SchoolRecord, school_year: str, accounts: list[SampleAccount]
+    ) -> None:
+        """A base for this school year in service, with the sample accounts."""
+        spr = next(a for a in accounts if a.role == "spr")
+        base = await self.call(
+            record, "CreateBase", agent_pb2.CreateBaseRequest(school_year=school_year)
+        )
+        await self.call(
+            record,
+            "PutInService",
+            agent_pb2.PutInServiceRequest(
+                base_id=base.id, spr_login=spr.login, spr_password=spr.password
+            ),
+        )
+        for account in accounts:
+            if account.role == "spr":
+                continue
+            display_name, kind, group = _DEMO_USERS[account.role]
+            await self.call(
+                record,
+                "AddUser",
+                agent_pb2.AddUserRequest(
+                    login=account.login,
+                    password=account.password,
+                    display_name=display_name,
+                    kind=kind,
+                    group=group,
+                ),
+            )
+
+    async def forget(self, uai: str) -> None:
+        channel = self._channels.pop(uai, None)
+        if channel is not None:
+            await channel.close()
+
+    async def close(self) -> None:
+        for uai in list(self._channels):
+            await self.forget(uai)

@@ -1,0 +1,118 @@
+"""`pronote-dc school add|list|show|remove`: the operator's fleet commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from datacenter.cli.output import console, emit, emit_object
+from datacenter.cli.remote import open_console, to_dict
+from protos import console_pb2
+
+app = typer.Typer(help="Provision, list, show and remove schools (operator).", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+FORMULAS = {
+    "30": console_pb2.FORMULA_30,
+    "50": console_pb2.FORMULA_50,
+    "80": console_pb2.FORMULA_80,
+    "unlimited": console_pb2.FORMULA_UNLIMITED,
+}
+
+
+def _row(school: dict[str, object]) -> dict[str, object]:
+    return {
+        "uai": school["uai"],
+        "name": school["name"],
+        "address": school["address"],
+        "port": school["client_port"],
+        "state": school["state"],
+        "formula": str(school["formula"]).removeprefix("FORMULA_").lower(),
+        "hosting_number": school["hosting_number"],
+    }
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    uai: Annotated[str, typer.Argument(help="UAI (RNE): 7 digits and the check letter.")],
+    name: Annotated[str, typer.Option(help="The school's name.")],
+    mobile: Annotated[str, typer.Option(help="Responsable's mobile (gets the password by SMS).")],
+    email: Annotated[str, typer.Option(help="Responsable's e-mail (gets the hosting number).")],
+    formula: Annotated[str, typer.Option(help="30, 50, 80 or unlimited (teachers).")] = "50",
+    responsable: Annotated[str, typer.Option(help="Responsable hébergement's name.")] = "",
+    admin_licences: Annotated[
+        int, typer.Option(help="Administrateurs et modifiants (licences en modification).")
+    ] = 4,
+    demo: Annotated[bool, typer.Option(help="Add a base in service with sample accounts.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Provision a school: its own server on its own address."""
+    if formula not in FORMULAS:
+        from datacenter.cli.output import fail
+
+        fail(f"formula {formula!r} does not exist: choose 30, 50, 80 or unlimited")
+    reply = open_console(ctx, operator=True).ProvisionSchool(
+        console_pb2.ProvisionSchoolRequest(
+            uai=uai,
+            name=name,
+            formula=FORMULAS[formula],
+            responsable=console_pb2.Responsable(name=responsable, mobile=mobile, email=email),
+            administratif_licences=admin_licences,
+            demo=demo,
+        )
+    )
+    result = to_dict(reply)
+    if as_json:
+        emit_object(result, as_json=True)
+        return
+    school = result["school"]
+    emit_object(
+        {
+            **_row(school),
+            "invoice_number": school["invoice_number"],
+            "console_password": reply.console_password,
+        },
+        as_json=False,
+        title=f"school {school['uai']} provisioned",
+    )
+    console.print("[yellow]the console password is shown once: note it now.[/]")
+
+
+@app.command("list")
+def list_schools(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every school with its address and state."""
+    reply = open_console(ctx, operator=True).ListSchools(console_pb2.ListSchoolsRequest())
+    schools = [to_dict(school) for school in reply.schools]
+    emit(schools if as_json else [_row(s) for s in schools], as_json, title="schools")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    uai: Annotated[str, typer.Argument(help="The school's UAI.")],
+    as_json: JsonOption = False,
+) -> None:
+    """One school: address, hosting number, connection parameters, sample accounts."""
+    school = to_dict(open_console(ctx).GetSchool(console_pb2.SchoolRef(uai=uai)))
+    if as_json:
+        emit_object(school, as_json=True)
+        return
+    emit_object({**_row(school), "invoice_number": school["invoice_number"]}, False, uai)
+    accounts = school.get("sample_accounts") or []
+    if accounts:
+        emit(accounts, as_json=False, title="sample accounts", columns=["role", "login", "password"])
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    uai: Annotated[str, typer.Argument(help="The school's UAI.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Deprovision a school: stop its server, release its address, delete its files."""
+    if not yes:
+        typer.confirm(f"remove school {uai}, its server and its data?", abort=True)
+    open_console(ctx, operator=True).DeprovisionSchool(console_pb2.SchoolRef(uai=uai))
+    console.print(f"school {uai.upper()} removed; its address is free again")

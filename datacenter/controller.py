@@ -1,0 +1,149 @@
+"""The controller process: registry, fleet, console API and the reconcile loop, wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from typing import IO
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from common.clock import Clock, SystemClock, school_year_of
+from common.files import write_json_atomically
+from datacenter.agents import AgentDirectory
+from datacenter.auth import ConsoleAuth
+from datacenter.console_service import ConsoleService
+from datacenter.demo import demo_orders, sample_accounts
+from datacenter.errors import DatacenterError, WrongState
+from datacenter.fleet import Fleet, Provisioned, SchoolOrder
+from datacenter.ipam import AddressPool
+from datacenter.registry import Registry, SampleAccount, SchoolRecord
+from datacenter.settings import Settings
+from protos import console_pb2, console_pb2_grpc
+from provisioning.runtime import open_runtime
+
+log = logging.getLogger("datacenter")
+
+
+class Controller:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.console_address = ""
+        self._lock_file: IO[str] | None = None
+        self._reconciler: asyncio.Task[None] | None = None
+        self._server: grpc.aio.Server | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        self.registry = Registry(settings.registry_path)
+        self.agents = AgentDirectory(settings.agent_port)
+        self.runtime = open_runtime(settings.runtime)
+        self.fleet = Fleet(
+            settings,
+            self.registry,
+            AddressPool(settings.address_pool, self.registry),
+            self.runtime,
+            self.agents,
+            self.clock,
+        )
+        self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
+        self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
+        await self._serve_console()
+        await self.fleet.reconcile()  # adopts the school servers still running
+        self._reconciler = asyncio.create_task(self._reconcile_forever())
+        write_json_atomically(
+            settings.controller_file, {"console_address": self.console_address, "pid": os.getpid()}
+        )
+
+    async def _serve_console(self) -> None:
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        service = ConsoleService(
+            self.fleet, self.auth, self.agents, self.settings.client_port, self.populate_demo
+        )
+        console_pb2_grpc.add_ConsoleServicer_to_server(service, server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        names = (
+            console_pb2.DESCRIPTOR.services_by_name["Console"].full_name,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, server)
+        host, _, _ = self.settings.console_address.rpartition(":")
+        try:
+            port = server.add_insecure_port(self.settings.console_address)
+        except RuntimeError:
+            raise WrongState(
+                f"cannot listen on {self.settings.console_address}: is another controller "
+                "running? Choose another address with --console-address"
+            ) from None
+        await server.start()
+        await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.SERVING)
+        self.console_address = f"{host}:{port}"
+        self._server = server
+
+    def _take_lock(self) -> None:
+        lock_file = open(self.settings.state_dir / "controller.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            raise WrongState(
+                f"another controller already runs on {self.settings.state_dir}; stop it "
+                "(`pronote-dc down`) or use another --state-dir"
+            ) from None
+        self._lock_file = lock_file
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.reconcile_interval_seconds)
+            try:
+                await self.fleet.reconcile()
+            except Exception:  # noqa: BLE001  (the loop must outlive any one failure)
+                log.exception("reconcile pass failed")
+
+    async def populate_demo(self, record: SchoolRecord) -> list[SampleAccount]:
+        accounts = sample_accounts()
+        await self.agents.populate_demo(record, school_year_of(self.clock.now()), accounts)
+        return accounts
+
+    async def provision_demo(
+        self, count: int, on_done: Callable[[Provisioned | DatacenterError], None]
+    ) -> None:
+        """Provision `count` demo schools, `provision_parallelism` at a time."""
+        orders = demo_orders({record.uai for record in self.registry.all()})
+        limit = asyncio.Semaphore(self.settings.provision_parallelism)
+
+        async def one(uai: str, name: str, formula: str, responsable: object) -> None:
+            async with limit:
+                order = SchoolOrder(uai, name, formula, responsable)  # type: ignore[arg-type]
+                try:
+                    on_done(await self.fleet.provision(order, self.populate_demo))
+                except DatacenterError as error:
+                    on_done(error)
+
+        await asyncio.gather(*(one(*next(orders)) for _ in range(count)))
+
+    async def stop(self) -> None:
+        """Stop the controller; the school servers keep running and are adopted next time."""
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciler
+        if self._server is not None:
+            await self._server.stop(grace=1.0)
+        await self.runtime.close()
+        await self.agents.close()
+        self.registry.close()
+        self.settings.controller_file.unlink(missing_ok=True)
+        if self._lock_file is not None:
+            self._lock_file.close()

@@ -1,0 +1,46 @@
+"""Demo schools: plausible, deterministic orders and sample accounts anyone can try."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+from common.secrets import new_password
+from datacenter.registry import Responsable, SampleAccount
+from datacenter.uai import make_uai
+
+# Département prefixes of the UAI (Paris, Rhône, Bouches-du-Rhône, Haute-Garonne, Gironde...).
+_DEPARTEMENTS = ["075", "069", "013", "031", "033", "044", "059", "067", "006", "034"]
+_PATRONS = [
+    "Jean Moulin", "Victor Hugo", "Jules Ferry", "Marie Curie", "Louis Pasteur", "Jean Jaurès",
+    "Simone Veil", "Albert Camus", "Paul Éluard", "Jacques Prévert", "Condorcet", "Voltaire",
+    "George Sand", "Émile Zola", "Colette", "Jean de La Fontaine",
+]  # fmt: skip
+_KINDS = ["Collège", "Lycée", "Lycée polyvalent"]
+_FORMULAS = ["30", "50", "80", "unlimited"]
+
+
+def demo_orders(taken: set[str]) -> Iterator[tuple[str, str, str, Responsable]]:
+    """Endless (uai, name, formula, responsable) for demo schools, skipping taken UAIs."""
+    for index in itertools.count():
+        departement = _DEPARTEMENTS[index % len(_DEPARTEMENTS)]
+        uai = make_uai(f"0{departement}{600 + index // len(_DEPARTEMENTS):03d}")
+        if uai in taken:
+            continue
+        name = f"{_KINDS[index % len(_KINDS)]} {_PATRONS[index % len(_PATRONS)]}"
+        responsable = Responsable(
+            name="Responsable hébergement",
+            mobile="612345678",
+            email=f"ce.{uai.lower()}@ac-demo.example",
+        )
+        yield uai, name, _FORMULAS[index % len(_FORMULAS)], responsable
+
+
+def sample_accounts() -> list[SampleAccount]:
+    """SPR, an administrator, a teacher and a vie scolaire user, with fresh passwords."""
+    return [
+        SampleAccount("spr", "administratif", "spr", new_password()),
+        SampleAccount("administratif", "administratif", "admin.durand", new_password()),
+        SampleAccount("enseignant", "enseignant", "prof.martin", new_password()),
+        SampleAccount("vie_scolaire", "vie_scolaire", "cpe.bernard", new_password()),
+    ]

@@ -1,0 +1,37 @@
+"""Addresses for schools, leased from a configured pool (DESIGN decision 2): never derived from
+a hash, always recorded in the registry, released when the school goes."""
+
+from __future__ import annotations
+
+import ipaddress
+import sqlite3
+
+from datacenter.errors import Exhausted, InvalidArgument
+from datacenter.registry import Registry
+
+
+class AddressPool:
+    def __init__(self, cidr: str, registry: Registry) -> None:
+        try:
+            self.network = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as error:
+            raise InvalidArgument(
+                f"address pool {cidr!r} is not a network ({error}); write it like 127.51.0.0/16"
+            ) from None
+        self._registry = registry
+
+    def allocate(self, uai: str, now_seconds: float, db: sqlite3.Connection) -> str:
+        """Lease the lowest free address to `uai`, inside the caller's transaction."""
+        taken = self._registry.leased_addresses(db)
+        for host in self.network.hosts():
+            address = str(host)
+            if address not in taken:
+                self._registry.add_lease(address, uai, now_seconds, db)
+                return address
+        raise Exhausted(
+            f"the address pool {self.network} is full ({len(taken)} schools); deprovision a "
+            "school or configure a larger pool (PRONOTE_DC_ADDRESS_POOL / --address-pool)"
+        )
+
+    def contains(self, address: str) -> bool:
+        return ipaddress.ip_address(address) in self.network

@@ -1,0 +1,133 @@
+"""The embedded runtime: one process per school on its own loopback address.
+
+Schools are forked by a warm parent (`python -m vm_agent.zygote`, DESIGN decision 4) and
+detached, so they outlive the controller; a pid file with the process start time finds them
+again after a controller restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import signal
+import sys
+import time
+from collections import deque
+
+from common.processes import PidFile
+from provisioning.runtime import Observed, SchoolSpec, StartFailed
+
+STOP_GRACE_SECONDS = 5.0
+
+
+class LocalRuntime:
+    def __init__(self, url: str = "local://") -> None:
+        self.url = url
+        self._zygote: asyncio.subprocess.Process | None = None
+        self._zygote_lock = asyncio.Lock()
+        self._answers: dict[int, asyncio.Future[dict[str, object]]] = {}
+        self._ids = itertools.count(1)
+        self._reader: asyncio.Task[None] | None = None
+
+    async def _ensure_zygote(self) -> asyncio.subprocess.Process:
+        async with self._zygote_lock:
+            if self._zygote is None or self._zygote.returncode is not None:
+                self._zygote = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "vm_agent.zygote",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    start_new_session=True,
+                )
+                self._reader = asyncio.create_task(self._read_answers(self._zygote))
+            return self._zygote
+
+    async def _read_answers(self, zygote: asyncio.subprocess.Process) -> None:
+        assert zygote.stdout is not None
+        while line := await zygote.stdout.readline():
+            answer = json.loads(line)
+            future = self._answers.pop(int(answer["id"]), None)
+            if future is not None and not future.done():
+                future.set_result(answer)
+        for future in self._answers.values():
+            if not future.done():
+                future.set_result({"ok": False, "error": "the warm parent process exited"})
+        self._answers.clear()
+
+    async def start(self, spec: SchoolSpec, timeout_seconds: float) -> int:
+        spec.school_dir.mkdir(parents=True, exist_ok=True)
+        spec.pid_file.unlink(missing_ok=True)
+        zygote = await self._ensure_zygote()
+        request_id = next(self._ids)
+        answer_future = asyncio.get_running_loop().create_future()
+        self._answers[request_id] = answer_future
+        request = {
+            "id": request_id,
+            "config": str(spec.config_path),
+            "pid_file": str(spec.pid_file),
+            "log": str(spec.log_file),
+        }
+        assert zygote.stdin is not None
+        zygote.stdin.write((json.dumps(request) + "\n").encode())
+        await zygote.stdin.drain()
+        try:
+            answer = await asyncio.wait_for(answer_future, timeout_seconds)
+        except TimeoutError:
+            self._answers.pop(request_id, None)
+            await self.stop(spec)
+            raise StartFailed(
+                f"school {spec.uai} did not become ready within {timeout_seconds:.0f} s",
+                self.log_tail(spec),
+            ) from None
+        if not answer["ok"]:
+            raise StartFailed(f"school {spec.uai} failed to start: {answer['error']}", [])
+        pid_file = PidFile.read(spec.pid_file)
+        if pid_file is None:
+            raise StartFailed(f"school {spec.uai} wrote no pid file", self.log_tail(spec))
+        return pid_file.pid
+
+    def observe(self, spec: SchoolSpec) -> Observed:
+        pid_file = PidFile.read(spec.pid_file)
+        if pid_file is None or pid_file.name != spec.uai or not pid_file.is_alive():
+            return Observed(running=False)
+        return Observed(running=True, pid=pid_file.pid)
+
+    async def stop(self, spec: SchoolSpec) -> None:
+        pid_file = PidFile.read(spec.pid_file)
+        if pid_file is None or not pid_file.is_alive():
+            spec.pid_file.unlink(missing_ok=True)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid_file.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while pid_file.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if pid_file.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid_file.pid, signal.SIGKILL)
+        spec.pid_file.unlink(missing_ok=True)
+
+    def log_tail(self, spec: SchoolSpec, lines: int = 20) -> list[str]:
+        try:
+            with spec.log_file.open(encoding="utf-8", errors="replace") as log:
+                return [line.rstrip("\n") for line in deque(log, maxlen=lines)]
+        except FileNotFoundError:
+            return []
+
+    async def close(self) -> None:
+        zygote, self._zygote = self._zygote, None
+        if zygote is None or zygote.returncode is not None:
+            return
+        assert zygote.stdin is not None
+        zygote.stdin.close()
+        try:
+            await asyncio.wait_for(zygote.wait(), 5)
+        except TimeoutError:
+            zygote.kill()
+            await zygote.wait()
+        if self._reader is not None:
+            await self._reader

@@ -1,0 +1,84 @@
+"""One Runtime interface; the implementation is chosen from a URL in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class RuntimeError_(Exception):
+    """Root of runtime failures; the message says what to do next."""
+
+
+class StartFailed(RuntimeError_):
+    def __init__(self, message: str, log_tail: list[str]) -> None:
+        detail = "\n".join(log_tail[-10:])
+        super().__init__(f"{message}\nlast log lines:\n{detail}" if detail else message)
+        self.log_tail = log_tail
+
+
+class UnsupportedRuntime(RuntimeError_):
+    pass
+
+
+@dataclass(frozen=True)
+class SchoolSpec:
+    """Where one school's server keeps its files; the runtime starts `agent.json` from here."""
+
+    uai: str
+    address: str
+    school_dir: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.school_dir / "agent.json"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.school_dir / "data"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.school_dir / "agent.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.school_dir / "agent.log"
+
+
+@dataclass(frozen=True)
+class Observed:
+    running: bool
+    pid: int | None = None
+
+
+class Runtime(Protocol):
+    url: str
+
+    async def start(self, spec: SchoolSpec, timeout_seconds: float) -> int:
+        """Start the school's server; return its pid once it is ready. Raises StartFailed."""
+        ...
+
+    async def stop(self, spec: SchoolSpec) -> None:
+        """Stop the school's server if it runs; never fails for one that is already gone."""
+        ...
+
+    def observe(self, spec: SchoolSpec) -> Observed: ...
+
+    def log_tail(self, spec: SchoolSpec, lines: int = 20) -> list[str]: ...
+
+    async def close(self) -> None:
+        """Release the runtime's own resources; the school servers keep running."""
+        ...
+
+
+def open_runtime(url: str) -> Runtime:
+    scheme = url.partition("://")[0]
+    if scheme == "local":
+        from provisioning.local import LocalRuntime
+
+        return LocalRuntime(url)
+    raise UnsupportedRuntime(
+        f"runtime {url!r} is not supported here; use local:// (the embedded default)"
+    )

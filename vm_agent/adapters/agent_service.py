@@ -1,0 +1,167 @@
+"""The management API (port 49301), for the controller only: every call needs the secret."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from common import secrets
+from protos import agent_pb2, agent_pb2_grpc, common_pb2
+from vm_agent.adapters import convert
+from vm_agent.adapters.errors import translated
+from vm_agent.domain.errors import InvalidArgument
+from vm_agent.domain.modes import UserKind
+from vm_agent.adapters.slot import SchoolSlot
+
+AGENT_METHOD_PREFIX = "/pronote.agent.v1.Agent/"
+
+_KIND_FROM_PROTO = {
+    common_pb2.USER_KIND_PERSONNEL: UserKind.PERSONNEL,
+    common_pb2.USER_KIND_PROFESSEUR: UserKind.PROFESSEUR,
+}
+
+
+class SecretInterceptor(grpc.aio.ServerInterceptor):
+    """Refuses every Agent call that does not carry the school's secret."""
+
+    def __init__(self, secret_hash: str) -> None:
+        self._secret_hash = secret_hash
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "the management API needs this school's agent secret; it is for the "
+                "controller only",
+            )
+
+        self._deny = grpc.unary_unary_rpc_method_handler(deny)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        if handler_call_details.method.startswith(AGENT_METHOD_PREFIX):
+            metadata = dict(handler_call_details.invocation_metadata or ())
+            token = str(metadata.get("authorization", "")).removeprefix("Bearer ")
+            if not token or not secrets.verify(token, self._secret_hash):
+                return self._deny
+        return await continuation(handler_call_details)
+
+
+class AgentService(agent_pb2_grpc.AgentServicer):
+    def __init__(self, slot: SchoolSlot, started_at_seconds: float) -> None:
+        self._slot = slot
+        self._started_at_seconds = started_at_seconds
+
+    def _bases(self) -> common_pb2.Bases:
+        in_service = self._slot.school.base_in_service
+        return common_pb2.Bases(
+            server_state=convert.STATE_TO_PROTO[self._slot.school.server_state],
+            bases=[
+                convert.base(b, in_service is not None and b.id == in_service.id)
+                for b in self._slot.school.bases
+            ],
+        )
+
+    @translated
+    async def GetStatus(
+        self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.AgentStatus:
+        base = self._slot.school.base_in_service
+        return agent_pb2.AgentStatus(
+            uai=self._slot.school.identity.uai,
+            school_name=self._slot.school.identity.name,
+            pid=os.getpid(),
+            server_state=convert.STATE_TO_PROTO[self._slot.school.server_state],
+            base=base.name if base else "",
+            started_at_seconds=self._started_at_seconds,
+        )
+
+    @translated
+    async def ListBases(
+        self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Bases:
+        return self._bases()
+
+    @translated
+    async def CreateBase(
+        self, request: agent_pb2.CreateBaseRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Base:
+        return convert.base(self._slot.school.create_base(request.school_year), in_service=False)
+
+    @translated
+    async def PutInService(
+        self, request: agent_pb2.PutInServiceRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Base:
+        base = self._slot.school.put_in_service(
+            request.base_id, request.spr_login, request.spr_password
+        )
+        return convert.base(base, in_service=True)
+
+    @translated
+    async def StopServer(
+        self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Bases:
+        self._slot.school.stop()
+        return self._bases()
+
+    @translated
+    async def AddUser(
+        self, request: agent_pb2.AddUserRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.AddUserReply:
+        kind = _KIND_FROM_PROTO.get(request.kind)
+        if kind is None:
+            raise InvalidArgument("say whether the user is a personnel or a professeur")
+        user = self._slot.school.add_user(
+            request.login, request.password, request.display_name, kind, request.group
+        )
+        return agent_pb2.AddUserReply(login=user.login)
+
+    @translated
+    async def GetLicences(
+        self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> common_pb2.LicenceUsage:
+        return convert.licence_usage(self._slot.school.licences())
+
+    @translated
+    async def SetReservedLicences(
+        self, request: agent_pb2.SetReservedLicencesRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.LicenceUsage:
+        return convert.licence_usage(self._slot.school.reserve_licences(request.count))
+
+    @translated
+    async def ListConnections(
+        self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Connections:
+        return common_pb2.Connections(
+            connections=[convert.connection(s) for s in self._slot.school.connections()]
+        )
+
+    @translated
+    async def Disconnect(
+        self, request: agent_pb2.DisconnectRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.Empty:
+        self._slot.school.disconnect(request.session_id)
+        return agent_pb2.Empty()
+
+    @translated
+    async def ListSuspendedIps(
+        self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> common_pb2.SuspendedIps:
+        return common_pb2.SuspendedIps(
+            suspended_ips=[convert.suspended_ip(s) for s in self._slot.school.suspended_ips()]
+        )
+
+    @translated
+    async def UnblockIps(
+        self, request: agent_pb2.UnblockRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.UnblockReply:
+        if request.all:
+            count = self._slot.school.unblock_all()
+        else:
+            count = self._slot.school.unblock(request.ip)
+        return common_pb2.UnblockReply(unblocked=count)

@@ -1,0 +1,44 @@
+"""Domain refusals -> gRPC status codes (DESIGN decision 8)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from vm_agent.adapters.slot import NotReady
+from vm_agent.domain import errors
+
+STATUS_OF = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.WrongState: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.BadCredentials: grpc.StatusCode.UNAUTHENTICATED,
+    errors.Forbidden: grpc.StatusCode.PERMISSION_DENIED,
+    errors.LicencesExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    NotReady: grpc.StatusCode.UNAVAILABLE,
+}
+
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+
+
+def translated(method: Method) -> Method:
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await method(self, request, context)
+        except errors.AgentError as error:
+            await context.abort(STATUS_OF.get(type(error), grpc.StatusCode.UNKNOWN), str(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def peer_ip(context: grpc.aio.ServicerContext) -> str:
+    """'ipv4:127.0.0.1:5555' -> '127.0.0.1'; 'ipv6:[::1]:5555' -> '::1'."""
+    peer = context.peer()
+    _, _, rest = peer.partition(":")
+    host, _, _ = rest.rpartition(":")
+    return host.strip("[]") or peer

@@ -1,0 +1,99 @@
+"""Licence counting (DOMAIN.md, "Licences and connections").
+
+- Administratif and Client EDT sessions each hold one "licence en modification", up to the
+  school's "administrateurs et modifiants" count; `reserved` of them are kept for the
+  Administration group (and the SPR), so those users can always connect.
+- Enseignant counts distinct teachers, capped by the formula (30/50/80, or unlimited).
+- Vie scolaire is counted, not capped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vm_agent.domain.errors import InvalidArgument, LicencesExhausted
+from vm_agent.domain.modes import Mode
+from vm_agent.domain.sessions import Session
+
+
+@dataclass(frozen=True)
+class LicencePolicy:
+    administratif_capacity: int
+    teacher_capacity: int | None  # None: the unlimited formula
+    reserved_for_administration: int = 0
+
+    def with_reserved(self, count: int) -> LicencePolicy:
+        if not 0 <= count <= self.administratif_capacity:
+            raise InvalidArgument(
+                f"cannot reserve {count} licences: choose between 0 and the "
+                f"{self.administratif_capacity} administratif licences of this school"
+            )
+        return LicencePolicy(self.administratif_capacity, self.teacher_capacity, count)
+
+
+@dataclass(frozen=True)
+class LicenceUsage:
+    administratif_in_use: int
+    administratif_capacity: int
+    reserved_for_administration: int
+    enseignant_in_use: int
+    enseignant_capacity: int | None
+    vie_scolaire_in_use: int
+    edt_in_use: int
+
+
+def usage(policy: LicencePolicy, sessions: Iterable[Session]) -> LicenceUsage:
+    sessions = list(sessions)
+    return LicenceUsage(
+        administratif_in_use=sum(1 for s in sessions if s.mode.modifies),
+        administratif_capacity=policy.administratif_capacity,
+        reserved_for_administration=policy.reserved_for_administration,
+        enseignant_in_use=len({s.login for s in sessions if s.mode is Mode.ENSEIGNANT}),
+        enseignant_capacity=policy.teacher_capacity,
+        vie_scolaire_in_use=sum(1 for s in sessions if s.mode is Mode.VIE_SCOLAIRE),
+        edt_in_use=sum(1 for s in sessions if s.mode is Mode.EDT),
+    )
+
+
+def check_admission(
+    policy: LicencePolicy,
+    sessions: Iterable[Session],
+    mode: Mode,
+    login: str,
+    in_administration_group: bool,
+) -> None:
+    """Raise LicencesExhausted if one more session in `mode` would go over a limit."""
+    sessions = list(sessions)
+    if mode.modifies:
+        _check_modification_licence(policy, sessions, in_administration_group)
+    elif mode is Mode.ENSEIGNANT and policy.teacher_capacity is not None:
+        teachers = {s.login for s in sessions if s.mode is Mode.ENSEIGNANT}
+        if login not in teachers and len(teachers) >= policy.teacher_capacity:
+            raise LicencesExhausted(
+                f"all {policy.teacher_capacity} teacher licences of this formula are in use; "
+                "wait for a teacher to disconnect, or move the school to a larger formula"
+            )
+
+
+def _check_modification_licence(
+    policy: LicencePolicy, sessions: list[Session], in_administration_group: bool
+) -> None:
+    holders = [s for s in sessions if s.mode.modifies]
+    capacity = policy.administratif_capacity
+    if len(holders) >= capacity:
+        raise LicencesExhausted(
+            f"all {capacity} licences en modification are in use; disconnect a client from "
+            "the console's Suivi des connexions, or buy more administratif licences"
+        )
+    if in_administration_group:
+        return
+    administration = sum(1 for s in holders if s.in_administration_group)
+    others = len(holders) - administration
+    kept = max(administration, policy.reserved_for_administration)
+    if others + 1 + kept > capacity:
+        raise LicencesExhausted(
+            f"the free licences en modification are reserved for the Administration group "
+            f"({policy.reserved_for_administration} reserved); wait for a licence, or lower "
+            "the reservation in the console"
+        )

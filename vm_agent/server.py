@@ -1,0 +1,127 @@
+"""Runs one school: the Client PRONOTE port and the management port, each with health and
+reflection, health NOT_SERVING until the school's state is loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from common.clock import Clock, SystemClock
+from common.processes import PidFile
+from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
+from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
+from vm_agent.adapters.client_service import ClientService
+from vm_agent.adapters.slot import SchoolSlot
+from common.agent_config import AgentConfig
+from vm_agent.domain.licences import LicencePolicy
+from vm_agent.domain.school import SchoolIdentity, SchoolServer
+from vm_agent.domain.security import SecurityPolicy
+from vm_agent.store import StateStore
+
+log = logging.getLogger("vm_agent")
+
+# A second server on a taken address must fail, not share it (PERFORMANCE.md, traps).
+SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
+EXPIRY_SWEEP_MAX_SECONDS = 30.0
+
+
+class BindError(Exception):
+    pass
+
+
+def _new_server(
+    port_label: str, address: str, port: int, interceptors: list[grpc.aio.ServerInterceptor]
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    try:
+        server.add_insecure_port(f"{address}:{port}")
+    except RuntimeError:
+        raise BindError(
+            f"cannot listen on {address}:{port} ({port_label}): the address is taken or not "
+            "local; stop whatever holds it, or take this address out of the pool"
+        ) from None
+    return server, health_servicer
+
+
+def _load_school(config: AgentConfig, clock: Clock) -> SchoolServer:
+    store = StateStore(config.data_dir)
+    return SchoolServer(
+        identity=SchoolIdentity(config.uai, config.school_name, config.pronote_version),
+        licence_policy=LicencePolicy(config.administratif_licences, config.teacher_capacity),
+        security_policy=SecurityPolicy(
+            config.maxretry, config.findtime_seconds, config.bantime_seconds
+        ),
+        idle_timeout_seconds=config.idle_timeout_seconds,
+        clock=clock,
+        save=store.save,
+        saved_state=store.load(),
+    )
+
+
+async def serve(
+    config: AgentConfig,
+    clock: Clock | None = None,
+    on_ready: Callable[[], None] | None = None,
+    pid_file: Path | None = None,
+) -> None:
+    clock = clock or SystemClock()
+    slot = SchoolSlot()
+    client_server, client_health = _new_server(
+        "Client PRONOTE", config.address, config.client_port, []
+    )
+    agent_server, agent_health = _new_server(
+        "management",
+        config.address,
+        config.agent_port,
+        [SecretInterceptor(config.agent_secret_hash)],
+    )
+    client_pb2_grpc.add_ClientPronoteServicer_to_server(ClientService(slot), client_server)
+    agent_pb2_grpc.add_AgentServicer_to_server(AgentService(slot, clock.now()), agent_server)
+    for server, service in (
+        (client_server, client_pb2.DESCRIPTOR.services_by_name["ClientPronote"]),
+        (agent_server, agent_pb2.DESCRIPTOR.services_by_name["Agent"]),
+    ):
+        names = (service.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, server)
+
+    for health_servicer in (client_health, agent_health):
+        await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await client_server.start()
+    await agent_server.start()
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    school = await asyncio.to_thread(_load_school, config, clock)
+    slot.fill(school)
+    for health_servicer in (client_health, agent_health):
+        await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.SERVING)
+    if pid_file is not None:
+        PidFile.write_for_self(pid_file, config.uai)
+    log.info("school %s serving on %s:%s", config.uai, config.address, config.client_port)
+    if on_ready is not None:
+        on_ready()
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    sweep_seconds = min(config.idle_timeout_seconds / 4, EXPIRY_SWEEP_MAX_SECONDS)
+    while not stopping.is_set():
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=sweep_seconds)
+        except TimeoutError:
+            school.expire_idle()
+
+    for health_servicer in (client_health, agent_health):
+        await health_servicer.enter_graceful_shutdown()
+    await asyncio.gather(client_server.stop(grace=1.0), agent_server.stop(grace=1.0))
+    if pid_file is not None:
+        pid_file.unlink(missing_ok=True)
