@@ -100,7 +100,7 @@ class AgentDirectory:
     async def forget(self, uai: str) -> None:
         channel = self._channels.pop(uai, None)
         if channel is not None:
-            await channel.close()
+            await channel.close(grace=None)
 
     async def close(self) -> None:
         for uai in list(self._channels):

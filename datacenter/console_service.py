@@ -151,8 +151,7 @@ class ConsoleService(console_pb2_grpc.ConsoleServicer):
             responsable=Responsable(
                 request.responsable.name, request.responsable.mobile, request.responsable.email
             ),
-            administratif_licences=request.administratif_licences
-            or DEFAULT_ADMINISTRATIF_LICENCES,
+            administratif_licences=request.administratif_licences or DEFAULT_ADMINISTRATIF_LICENCES,
         )
         provisioned = await self._fleet.provision(
             order, self._populate_demo if request.demo else None

@@ -12,6 +12,7 @@ from typing import IO
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
 from common.clock import Clock, SystemClock, school_year_of
@@ -70,7 +71,7 @@ class Controller:
             self.fleet, self.auth, self.agents, self.settings.client_port, self.populate_demo
         )
         console_pb2_grpc.add_ConsoleServicer_to_server(service, server)
-        health_servicer = health.aio.HealthServicer()
+        health_servicer = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         names = (
             console_pb2.DESCRIPTOR.services_by_name["Console"].full_name,
@@ -108,7 +109,7 @@ class Controller:
             await asyncio.sleep(self.settings.reconcile_interval_seconds)
             try:
                 await self.fleet.reconcile()
-            except Exception:  # noqa: BLE001  (the loop must outlive any one failure)
+            except Exception:
                 log.exception("reconcile pass failed")
 
     async def populate_demo(self, record: SchoolRecord) -> list[SampleAccount]:

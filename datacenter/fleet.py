@@ -84,7 +84,8 @@ def validate_order(order: SchoolOrder) -> SchoolOrder:
         )
     if not _EMAIL.match(order.responsable.email.strip()):
         raise InvalidArgument(
-            f"{order.responsable.email!r} is not an e-mail address; the hosting number is sent to it"
+            f"{order.responsable.email!r} is not an e-mail address; the hosting number is "
+            "sent to it"
         )
     if not 1 <= order.administratif_licences <= 999:
         raise InvalidArgument("administratif licences must be between 1 and 999")
@@ -233,7 +234,7 @@ class Fleet:
     # -- reconciliation --------------------------------------------------------------------
 
     async def reconcile(self) -> None:
-        """Adopt running school servers; restart dead ones (with a backoff when they keep failing)."""
+        """Adopt running school servers; restart dead ones, backing off when they keep failing."""
         dead = []
         for record in self.registry.all():
             if record.uai in self._busy:
@@ -262,7 +263,7 @@ class Fleet:
                 self.reconcile_actions["restarted"] += 1
                 self._retry_at.pop(record.uai, None)
                 log.info("restarted school %s", record.uai)
-            except Exception as error:  # noqa: BLE001  (one school never stops the loop)
+            except Exception as error:
                 self.reconcile_actions["failed"] += 1
                 self.statuses[record.uai] = SchoolStatus.DOWN
                 backoff = min(

@@ -7,18 +7,18 @@ from pathlib import Path
 from typing import Protocol
 
 
-class RuntimeError_(Exception):
+class RuntimeFailure(Exception):
     """Root of runtime failures; the message says what to do next."""
 
 
-class StartFailed(RuntimeError_):
+class StartFailed(RuntimeFailure):
     def __init__(self, message: str, log_tail: list[str]) -> None:
         detail = "\n".join(log_tail[-10:])
         super().__init__(f"{message}\nlast log lines:\n{detail}" if detail else message)
         self.log_tail = log_tail
 
 
-class UnsupportedRuntime(RuntimeError_):
+class UnsupportedRuntime(RuntimeFailure):
     pass
 
 

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
+from common.agent_config import AgentConfig
 from common.clock import Clock, SystemClock
 from common.processes import PidFile
 from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
 from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
 from vm_agent.adapters.client_service import ClientService
 from vm_agent.adapters.slot import SchoolSlot
-from common.agent_config import AgentConfig
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.school import SchoolIdentity, SchoolServer
 from vm_agent.domain.security import SecurityPolicy
@@ -38,9 +39,9 @@ class BindError(Exception):
 
 def _new_server(
     port_label: str, address: str, port: int, interceptors: list[grpc.aio.ServerInterceptor]
-) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
     server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     try:
         server.add_insecure_port(f"{address}:{port}")

@@ -155,7 +155,7 @@ async def _provision_demo(controller: Controller, count: int, as_json: bool) -> 
 
         emit([to_dict(d) for d in details], as_json=True)
     else:
-        emit(rows, as_json=False, title="demo schools", columns=SCHOOL_COLUMNS + ["hosting_number"])
+        emit(rows, as_json=False, title="demo schools", columns=[*SCHOOL_COLUMNS, "hosting_number"])
         out.print("sample accounts: `pronote-dc school show <UAI> --json`")
     for failure in failures:
         errors.print(f"[red]demo school failed:[/] {failure}")

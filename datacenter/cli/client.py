@@ -82,7 +82,7 @@ def connect(
     try:
         stub.Disconnect(client_pb2.SessionRef(session_id=reply.session_id), timeout=15)
     except grpc.RpcError as error:
-        fail(f"the session had already ended: {error.details()}")  # type: ignore[attr-defined]
+        fail(f"the session had already ended: {error.details()}")
     if not as_json:
         console.print("disconnected")
 

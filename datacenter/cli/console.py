@@ -115,7 +115,9 @@ def put_in_service(
     ctx: typer.Context,
     base_id: Annotated[str, typer.Argument(help="The base's id (see `console bases`).")],
     spr_login: Annotated[str, typer.Option(help="SPR login: first mise en service only.")] = "",
-    spr_password: Annotated[str, typer.Option(help="SPR password: first mise en service only.")] = "",
+    spr_password: Annotated[
+        str, typer.Option(help="SPR password: first mise en service only.")
+    ] = "",
     uai: UaiOption = "",
     as_json: JsonOption = False,
 ) -> None:

@@ -115,10 +115,10 @@ def rpc_errors() -> Iterator[None]:
     try:
         yield
     except grpc.RpcError as error:
-        code = error.code()  # type: ignore[attr-defined]
-        if code is grpc.StatusCode.UNAVAILABLE and not error.details():  # type: ignore[attr-defined]
+        code = error.code()
+        if code is grpc.StatusCode.UNAVAILABLE and not error.details():
             fail("cannot reach the server; is it running? (`pronote-dc up`)")
-        fail(f"{error.details()} [{code.name}]")  # type: ignore[attr-defined]
+        fail(f"{error.details()} [{code.name}]")
 
 
 def open_console(ctx: typer.Context, operator: bool = False) -> Console:

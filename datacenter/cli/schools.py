@@ -102,7 +102,9 @@ def show(
     emit_object({**_row(school), "invoice_number": school["invoice_number"]}, False, uai)
     accounts = school.get("sample_accounts") or []
     if accounts:
-        emit(accounts, as_json=False, title="sample accounts", columns=["role", "login", "password"])
+        emit(
+            accounts, as_json=False, title="sample accounts", columns=["role", "login", "password"]
+        )
 
 
 @app.command()

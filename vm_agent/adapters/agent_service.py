@@ -12,9 +12,9 @@ from common import secrets
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 from vm_agent.adapters import convert
 from vm_agent.adapters.errors import translated
+from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain.errors import InvalidArgument
 from vm_agent.domain.modes import UserKind
-from vm_agent.adapters.slot import SchoolSlot
 
 AGENT_METHOD_PREFIX = "/pronote.agent.v1.Agent/"
 

@@ -7,8 +7,8 @@ import grpc
 from protos import client_pb2, client_pb2_grpc
 from vm_agent.adapters import convert
 from vm_agent.adapters.errors import peer_ip, translated
-from vm_agent.domain.errors import InvalidArgument
 from vm_agent.adapters.slot import SchoolSlot
+from vm_agent.domain.errors import InvalidArgument
 
 
 class ClientService(client_pb2_grpc.ClientPronoteServicer):
@@ -21,9 +21,7 @@ class ClientService(client_pb2_grpc.ClientPronoteServicer):
     ) -> client_pb2.ConnectReply:
         mode = convert.MODE_FROM_PROTO.get(request.mode)
         if mode is None:
-            raise InvalidArgument(
-                "choose a mode: administratif, enseignant, vie scolaire or edt"
-            )
+            raise InvalidArgument("choose a mode: administratif, enseignant, vie scolaire or edt")
         session = self._slot.school.connect(
             mode,
             request.login,
@@ -67,6 +65,3 @@ class ClientService(client_pb2_grpc.ClientPronoteServicer):
             base=base.name if base else "",
             licences=convert.licence_usage(self._slot.school.licences()),
         )
-
-
-

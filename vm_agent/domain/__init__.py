@@ -1,1 +1,1 @@
-"""What a Serveur PRONOTE does, in plain Python: no gRPC, no HTTP, no files but through the store."""
+"""What a Serveur PRONOTE does, in plain Python: no gRPC, no HTTP, no file but through the store."""

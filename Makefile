@@ -1,0 +1,46 @@
+# pronote-dc — `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_SCHOOLS ?= 5
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install pronote-dc with its dev tools
+
+demo: $(STAMP) ## Run the data-center with $(DEMO_SCHOOLS) demo schools (Ctrl-C stops the controller)
+	$(BIN)/pronote-dc up --demo $(DEMO_SCHOOLS)
+
+down: $(STAMP) ## Stop the controller and every school server
+	$(BIN)/pronote-dc down
+
+protos: $(STAMP) ## Regenerate the protobuf and gRPC modules from protos/*.proto
+	$(BIN)/python -m protos.generate
+
+check: $(STAMP) ## Lint, format check, types, import contracts, generated code freshness
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m protos.generate --check
+
+test: check ## Every check, then the whole test suite (unit and integration)
+	$(BIN)/pytest -q
+
+unit: $(STAMP) ## Unit tests only (nothing needed)
+	$(BIN)/pytest -q tests/unit
+
+bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
+	$(BIN)/python -m bench.provision_local
+
+.PHONY: help install demo down protos check test unit bench
