@@ -255,7 +255,8 @@ class ConsoleService(console_pb2_grpc.ConsoleServicer):
     async def UnblockIps(
         self, request: console_pb2.UnblockIpsRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.UnblockReply:
+        record = self._school(context, request.uai)  # who asks comes before what is asked
         if not request.all and not request.ip:
             raise errors.InvalidArgument("say which IP to unblock, or ask to unblock them all")
         forwarded = agent_pb2.UnblockRequest(ip=request.ip, all=request.all)
-        return await self._forward(context, request.uai, "UnblockIps", forwarded)
+        return await self._agents.call(record, "UnblockIps", forwarded)

@@ -40,19 +40,18 @@ def cli_state(ctx: typer.Context) -> CliState:
 
 
 def console_address(settings: Settings) -> str:
-    explicit = os.environ.get("PRONOTE_DC_CONSOLE_ADDRESS")
-    if explicit:
-        return explicit
-    try:
+    """The running controller recorded in the state dir, else an explicit remote address."""
+    with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
         info = read_json(settings.controller_file)
-    except FileNotFoundError:
-        info = None
-    if not info or start_ticks(int(info["pid"])) is None:
-        fail(
-            f"no controller is running for {settings.state_dir}; start one with "
-            "`pronote-dc up` (or give --state-dir)"
-        )
-    return str(info["console_address"])
+        if start_ticks(int(info["pid"])) is not None:
+            return str(info["console_address"])
+    explicit = os.environ.get("PRONOTE_DC_CONSOLE_ADDRESS", "")
+    if explicit and not explicit.endswith(":0"):
+        return explicit
+    fail(
+        f"no controller is running for {settings.state_dir}; start one with "
+        "`pronote-dc up` (or give --state-dir)"
+    )
 
 
 def operator_token(settings: Settings) -> str:
@@ -123,8 +122,9 @@ def rpc_errors() -> Iterator[None]:
 
 def open_console(ctx: typer.Context, operator: bool = False) -> Console:
     settings = cli_state(ctx).settings()
+    address = console_address(settings)
     token = operator_token(settings) if operator else console_token(settings)
-    return Console(console_address(settings), token)
+    return Console(address, token)
 
 
 def to_dict(message: Any) -> dict[str, Any]:

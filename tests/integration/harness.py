@@ -1,0 +1,253 @@
+"""A real data-center for tests: `pronote-dc up` as a subprocess on a private address pool."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from common.relay import SourceAddressRelay
+from protos import (
+    agent_pb2,
+    agent_pb2_grpc,
+    client_pb2,
+    client_pb2_grpc,
+    common_pb2,
+    console_pb2,
+    console_pb2_grpc,
+)
+
+PRONOTE_DC = [sys.executable, "-m", "datacenter.cli"]
+START_TIMEOUT_SECONDS = 30.0
+
+
+def free_pool(prefix_length: int = 27) -> str:
+    """A loopback block no other test uses: 127.62.x.y/27, checked free on port 49300."""
+    size = 2 ** (32 - prefix_length)
+    while True:
+        third, fourth = random.randrange(256), random.randrange(0, 256, size)
+        probe = f"127.62.{third}.{fourth + 1}"
+        with socket.socket() as sock:
+            try:
+                sock.bind((probe, 49300))
+            except OSError:
+                continue
+        return f"127.62.{third}.{fourth}/{prefix_length}"
+
+
+def uai(seven_digits: str) -> str:
+    return seven_digits + "ABCDEFGHJKLMNPRSTUVWXYZ"[int(seven_digits) % 23]
+
+
+class Console:
+    """The console API with a token; calls raise grpc.RpcError as a client would see."""
+
+    def __init__(self, address: str, token: str = "") -> None:
+        self.channel = grpc.insecure_channel(address)
+        self.stub = console_pb2_grpc.ConsoleStub(self.channel)
+        self.token = token
+
+    def __getattr__(self, method: str) -> Any:
+        rpc = getattr(self.stub, method)
+
+        def call(request: Any) -> Any:
+            metadata = (("authorization", f"Bearer {self.token}"),) if self.token else ()
+            return rpc(request, metadata=metadata, timeout=30)
+
+        return call
+
+
+class Datacenter:
+    def __init__(self, state_dir: Path, pool: str, **settings: str) -> None:
+        self.state_dir = state_dir
+        self.pool = pool
+        self.env = {
+            **os.environ,
+            "PRONOTE_DC_STATE_DIR": str(state_dir),
+            "PRONOTE_DC_CONSOLE_ADDRESS": "127.0.0.1:0",
+            "PRONOTE_DC_ADDRESS_POOL": pool,
+            "PRONOTE_DC_RECONCILE_INTERVAL_SECONDS": "0.2",
+            **{f"PRONOTE_DC_{k.upper()}": v for k, v in settings.items()},
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.console_address = ""
+
+    # -- controller lifecycle --------------------------------------------------------------
+
+    def start(self, *args: str) -> None:
+        controller_file = self.state_dir / "controller.json"
+        controller_file.unlink(missing_ok=True)
+        env = {k: v for k, v in self.env.items() if k != "PRONOTE_DC_CONSOLE_ADDRESS"}
+        log = open(self.state_dir.parent / "controller.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [*PRONOTE_DC, "up", "--console-address", "127.0.0.1:0", *args],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"controller exited: {self.log()}")
+            try:
+                info = json.loads(controller_file.read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                time.sleep(0.05)
+                continue
+            if info["pid"] == self.process.pid:
+                self.console_address = info["console_address"]
+                self.env["PRONOTE_DC_CONSOLE_ADDRESS"] = self.console_address
+                return
+        raise RuntimeError(f"controller not ready in time: {self.log()}")
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+            self.process.wait(timeout=20)
+        self.process = None
+
+    def down(self) -> None:
+        self.stop()
+        self.cli("down", check=False)
+
+    def log(self) -> str:
+        path = self.state_dir.parent / "controller.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*PRONOTE_DC, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"pronote-dc {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    # -- clients ---------------------------------------------------------------------------
+
+    @property
+    def operator_token(self) -> str:
+        return (self.state_dir / "operator.token").read_text().strip()
+
+    def operator(self) -> Console:
+        return Console(self.console_address, self.operator_token)
+
+    def console(self, token: str = "") -> Console:
+        return Console(self.console_address, token)
+
+    def provision(self, seven_digits: str, demo: bool = True, **fields: Any) -> Any:
+        request = console_pb2.ProvisionSchoolRequest(
+            uai=uai(seven_digits),
+            name=fields.pop("name", f"Collège {seven_digits}"),
+            formula=fields.pop("formula", console_pb2.FORMULA_30),
+            responsable=console_pb2.Responsable(
+                name="Test", mobile="0612345678", email="ce@example.org"
+            ),
+            demo=demo,
+            **fields,
+        )
+        return self.operator().ProvisionSchool(request)
+
+    def agent_secret(self, school_uai: str) -> str:
+        """The school's management secret, read where only the controller keeps it."""
+        with sqlite3.connect(self.state_dir / "registry.sqlite3") as db:
+            row = db.execute("SELECT agent_secret FROM schools WHERE uai=?", (school_uai,))
+            return str(row.fetchone()[0])
+
+    def add_user(self, school: Any, login: str, kind: int, group: str = "") -> str:
+        """Add a user through the school's management API, as the controller would."""
+        password = f"pw-{login}"
+        with grpc.insecure_channel(f"{school.address}:49301") as channel:
+            agent_pb2_grpc.AgentStub(channel).AddUser(
+                agent_pb2.AddUserRequest(
+                    login=login,
+                    password=password,
+                    display_name=login.upper(),
+                    kind=kind,
+                    group=group,
+                ),
+                metadata=(("authorization", f"Bearer {self.agent_secret(school.uai)}"),),
+                timeout=10,
+            )
+        return password
+
+    def school_pid(self, school_uai: str) -> int:
+        """The school server's pid, or 0 while it has none (being restarted)."""
+        path = self.state_dir / "schools" / school_uai / "agent.pid"
+        try:
+            return int(json.loads(path.read_text())["pid"])
+        except (FileNotFoundError, json.JSONDecodeError):
+            return 0
+
+
+def account(school: Any, role: str) -> Any:
+    return next(a for a in school.sample_accounts if a.role == role)
+
+
+class Client:
+    """A Client PRONOTE on a school's port 49300, optionally from a chosen source address."""
+
+    def __init__(self, address: str, port: int = 49300, source_ip: str | None = None) -> None:
+        self.relay = SourceAddressRelay(source_ip, address, port) if source_ip else None
+        target = self.relay.address if self.relay else f"{address}:{port}"
+        self.channel = grpc.insecure_channel(
+            target, options=[("grpc.use_local_subchannel_pool", 1)]
+        )
+        self.stub = client_pb2_grpc.ClientPronoteStub(self.channel)
+
+    def connect(self, login: str, password: str, mode: int = common_pb2.MODE_ADMINISTRATIF) -> Any:
+        request = client_pb2.ConnectRequest(mode=mode, login=login, password=password)
+        return self.stub.Connect(request, timeout=15)
+
+    def heartbeat(self, session_id: str) -> Any:
+        return self.stub.Heartbeat(client_pb2.SessionRef(session_id=session_id), timeout=15)
+
+    def disconnect(self, session_id: str) -> Any:
+        return self.stub.Disconnect(client_pb2.SessionRef(session_id=session_id), timeout=15)
+
+    def info(self) -> Any:
+        return self.stub.GetServerInfo(client_pb2.ServerInfoRequest(), timeout=15)
+
+    def close(self) -> None:
+        self.channel.close()
+        if self.relay:
+            self.relay.close()
+
+
+@contextmanager
+def client(address: str, source_ip: str | None = None) -> Iterator[Client]:
+    c = Client(address, source_ip=source_ip)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def rpc_error(call: Any, *args: Any) -> grpc.RpcError:
+    """Run a call that must fail; return its error."""
+    try:
+        call(*args)
+    except grpc.RpcError as error:
+        return error
+    raise AssertionError("the call succeeded but should have been refused")
+
+
+def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
