@@ -12,6 +12,7 @@ Protocol on stdin/stdout, one JSON object per line:
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import selectors
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
 from vm_agent.__main__ import run
+
+PR_SET_NAME = 15
 
 
 def _spawn(request: dict[str, str]) -> int:
@@ -40,6 +43,7 @@ def _spawn(request: dict[str, str]) -> int:
 
 
 def _become_school(request: dict[str, str], ready_fd: int) -> None:
+    _name_process(f"pdc-{Path(request['config']).parent.name}")
     log_fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null_fd, 0)
@@ -51,6 +55,12 @@ def _become_school(request: dict[str, str], ready_fd: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _name_process(name: str) -> None:
+    """Show the school in ps/top (the kernel keeps 15 bytes); forks share the parent's argv."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
 def _answer(request_id: object, readiness: bytes) -> dict[str, object]:

@@ -98,4 +98,8 @@ def info(
     stub = client_pb2_grpc.ClientPronoteStub(grpc.insecure_channel(address))
     with rpc_errors():
         reply = stub.GetServerInfo(client_pb2.ServerInfoRequest(), timeout=15)
-    emit_object(to_dict(reply), as_json, title=address)
+    details = to_dict(reply)
+    if not as_json:
+        licences = details.pop("licences")
+        details.update(licences)
+    emit_object(details, as_json, title=address)

@@ -67,7 +67,9 @@ class SchoolServer:
             )
         self.bases: list[Base] = [base_from_dict(b) for b in state.get("bases", [])]
         self._in_service_id: str | None = state.get("in_service")
-        self.licence_policy = licence_policy.with_reserved(state.get("reserved_licences", 0))
+        self.licence_policy = licence_policy.with_reserved(
+            state.get("reserved_licences", licence_policy.reserved_for_administration)
+        )
         self.guard = Guard(security_policy, [Suspension(**s) for s in state.get("suspensions", [])])
 
     # -- state -----------------------------------------------------------------------------
