@@ -37,6 +37,34 @@ def _when(seconds: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+COUNTER_GROUPS = {
+    "Ressources": ["professeurs", "matieres", "classes", "groupes", "eleves", "salles"],
+    "Scolarité": [
+        "devoirs", "notes", "cahiers_de_textes", "appreciations", "documents_joints",
+        "evaluations",
+    ],
+    "Vie scolaire": ["sanctions", "punitions", "absences", "retards", "suivis"],
+}  # fmt: skip
+
+
+def emit_base(base: dict[str, Any], as_json: bool, title: str) -> None:
+    """A base as the console shows it: its dates, then its counters by group."""
+    if as_json:
+        emit_object(base, as_json=True)
+        return
+    counters = base.get("counters", {})
+    view = {
+        "id": base["id"],
+        "name": base["name"],
+        "created": _when(base["created_at_seconds"]),
+        "in service": base["in_service"],
+        "spr": base["spr_login"],
+    }
+    for group, names in COUNTER_GROUPS.items():
+        view[group] = ", ".join(f"{counters.get(n, 0)} {n.replace('_', ' ')}" for n in names)
+    emit_object(view, as_json=False, title=title)
+
+
 @app.command()
 def login(
     ctx: typer.Context,
@@ -106,8 +134,7 @@ def create_base(
 ) -> None:
     """Create an empty base for a school year (the server must be stopped)."""
     request = console_pb2.CreateBaseRequest(uai=uai, school_year=school_year)
-    base = to_dict(open_console(ctx).CreateBase(request))
-    emit_object(base, as_json, title="base created")
+    emit_base(to_dict(open_console(ctx).CreateBase(request)), as_json, title="base created")
 
 
 @app.command("put-in-service")
@@ -126,7 +153,7 @@ def put_in_service(
         uai=uai, base_id=base_id, spr_login=spr_login, spr_password=spr_password
     )
     base = to_dict(open_console(ctx).PutBaseInService(request))
-    emit_object(base, as_json, title="base in service")
+    emit_base(base, as_json, title="base in service (En service)")
 
 
 @app.command("stop-server")
