@@ -5,7 +5,6 @@ environment variables and CLI flags. Nothing reads the environment at import tim
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,9 @@ from datacenter.errors import InvalidArgument
 ENV_PREFIX = "PRONOTE_DC_"
 
 
-def _default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "pronote-dc"
+def default_state_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_STATE_HOME") or str(Path(environ.get("HOME", "~")) / ".local/state")
+    return Path(base).expanduser() / "pronote-dc"
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -28,7 +27,7 @@ def _doc(text: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path = field(
-        default_factory=_default_state_dir,
+        default=Path("~/.local/state/pronote-dc"),
         metadata=_doc("Registry, operator token and every school's files live here."),
     )
     console_address: str = field(
@@ -93,6 +92,8 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
         if raw is not None:
             values[setting.name] = _parse(setting, raw, source=env_name(setting.name))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    values.setdefault("state_dir", default_state_dir(environ))
+    values["state_dir"] = Path(values["state_dir"]).expanduser()
     return Settings(**values)
 
 

@@ -64,6 +64,7 @@ class Guard:
         return sorted(self._suspensions.values(), key=lambda s: s.since_seconds)
 
     def unblock(self, ip: str) -> int:
+        self._failures.pop(ip, None)
         return 1 if self._suspensions.pop(ip, None) is not None else 0
 
     def unblock_all(self) -> int:
