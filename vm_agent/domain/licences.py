@@ -2,7 +2,8 @@
 
 - Administratif and Client EDT sessions each hold one "licence en modification", up to the
   school's "administrateurs et modifiants" count; `reserved` of them are kept for the
-  Administration group (and the SPR), so those users can always connect.
+  Administration group (and the SPR), so those users can always connect: everyone else shares
+  the other `capacity - reserved`.
 - Enseignant counts distinct teachers, capped by the formula (30/50/80, or unlimited).
 - Vie scolaire is counted, not capped.
 """
@@ -88,10 +89,8 @@ def _check_modification_licence(
         )
     if in_administration_group:
         return
-    administration = sum(1 for s in holders if s.in_administration_group)
-    others = len(holders) - administration
-    kept = max(administration, policy.reserved_for_administration)
-    if others + 1 + kept > capacity:
+    others = sum(1 for s in holders if not s.in_administration_group)
+    if others + 1 > capacity - policy.reserved_for_administration:
         raise LicencesExhausted(
             f"the free licences en modification are reserved for the Administration group "
             f"({policy.reserved_for_administration} reserved); wait for a licence, or lower "
