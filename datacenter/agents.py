@@ -18,6 +18,13 @@ from datacenter.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 
 CALL_TIMEOUT_SECONDS = 10.0
+# A school server comes back within a second or two: reconnect quickly, not after gRPC's
+# default backoff of up to two minutes.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
 _DEMO_USERS = {
     "administratif": ("DURAND Claire", common_pb2.USER_KIND_PERSONNEL, "Administration"),
     "enseignant": ("MARTIN Paul", common_pb2.USER_KIND_PROFESSEUR, ""),
@@ -33,7 +40,9 @@ class AgentDirectory:
     def _channel(self, record: SchoolRecord) -> grpc.aio.Channel:
         channel = self._channels.get(record.uai)
         if channel is None:
-            channel = grpc.aio.insecure_channel(f"{record.address}:{self._agent_port}")
+            channel = grpc.aio.insecure_channel(
+                f"{record.address}:{self._agent_port}", options=CHANNEL_OPTIONS
+            )
             self._channels[record.uai] = channel
         return channel
 
@@ -51,19 +60,22 @@ class AgentDirectory:
     async def wait_healthy(self, record: SchoolRecord, timeout_seconds: float) -> None:
         health = health_pb2_grpc.HealthStub(self._channel(record))
         deadline = time.monotonic() + timeout_seconds
-        last_error = "no answer"
-        while time.monotonic() < deadline:
+        status = "no answer"
+        while (remaining := deadline - time.monotonic()) > 0:
             try:
-                reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=2.0)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-                last_error = "NOT_SERVING"
+                reply = await health.Check(
+                    health_pb2.HealthCheckRequest(), timeout=remaining, wait_for_ready=True
+                )
             except grpc.aio.AioRpcError as error:
-                last_error = error.details() or str(error.code())
+                status = error.details() or str(error.code())
+                break
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return
+            status = "NOT_SERVING"
             await asyncio.sleep(0.05)
         raise Unavailable(
             f"school {record.uai} at {record.address} did not answer its health check within "
-            f"{timeout_seconds:.0f} s ({last_error})"
+            f"{timeout_seconds:.0f} s ({status})"
         )
 
     async def populate_demo(

@@ -169,8 +169,7 @@ class Fleet:
         spec = self.spec(record)
         self.statuses[record.uai] = SchoolStatus.STARTING
         try:
-            shutil.rmtree(spec.school_dir, ignore_errors=True)  # leftovers of an old school
-            save_config(spec.config_path, self._agent_config(record, spec))
+            await asyncio.to_thread(self._write_school_files, record, spec)
             await self._start(record, spec)
             if populate is not None:
                 accounts = await populate(record)
@@ -180,8 +179,13 @@ class Fleet:
             raise
         return Provisioned(self.registry.get(record.uai), password)
 
+    def _write_school_files(self, record: SchoolRecord, spec: SchoolSpec) -> None:
+        shutil.rmtree(spec.school_dir, ignore_errors=True)  # leftovers of an old school
+        save_config(spec.config_path, self._agent_config(record, spec))
+
     async def _start(self, record: SchoolRecord, spec: SchoolSpec) -> None:
         timeout = self._settings.start_timeout_seconds
+        await self._agents.forget(record.uai)  # a channel to a dead server is in backoff
         try:
             pid = await self.runtime.start(spec, timeout)
         except StartFailed as error:
@@ -197,7 +201,7 @@ class Fleet:
         await self.runtime.stop(spec)
         await self._agents.forget(record.uai)
         self.registry.remove_school(record.uai)
-        shutil.rmtree(spec.school_dir, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, spec.school_dir, ignore_errors=True)
         self.statuses.pop(record.uai, None)
         self.pids.pop(record.uai, None)
         self._retry_at.pop(record.uai, None)

@@ -22,10 +22,13 @@ class AddressPool:
 
     def allocate(self, uai: str, now_seconds: float, db: sqlite3.Connection) -> str:
         """Lease the lowest free address to `uai`, inside the caller's transaction."""
-        taken = self._registry.leased_addresses(db)
-        for host in self.network.hosts():
-            address = str(host)
-            if address not in taken:
+        taken = {int(ipaddress.ip_address(a)) for a in self._registry.leased_addresses(db)}
+        first, last = int(self.network.network_address), int(self.network.broadcast_address)
+        if self.network.num_addresses > 2:  # skip the network and broadcast addresses
+            first, last = first + 1, last - 1
+        for candidate in range(first, last + 1):
+            if candidate not in taken:
+                address = str(ipaddress.ip_address(candidate))
                 self._registry.add_lease(address, uai, now_seconds, db)
                 return address
         raise Exhausted(

@@ -32,6 +32,9 @@ class LocalRuntime:
         self._ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
 
+    async def prepare(self) -> None:
+        await self._ensure_zygote()
+
     async def _ensure_zygote(self) -> asyncio.subprocess.Process:
         async with self._zygote_lock:
             if self._zygote is None or self._zygote.returncode is not None:
@@ -43,7 +46,10 @@ class LocalRuntime:
                     stdout=asyncio.subprocess.PIPE,
                     start_new_session=True,
                 )
+                ready = asyncio.get_running_loop().create_future()
+                self._answers[0] = ready
                 self._reader = asyncio.create_task(self._read_answers(self._zygote))
+                await ready  # its imports are done: forks are cheap from now on
             return self._zygote
 
     async def _read_answers(self, zygote: asyncio.subprocess.Process) -> None:

@@ -56,6 +56,10 @@ class Observed:
 class Runtime(Protocol):
     url: str
 
+    async def prepare(self) -> None:
+        """Get ready to start schools quickly (e.g. warm the parent process)."""
+        ...
+
     async def start(self, spec: SchoolSpec, timeout_seconds: float) -> int:
         """Start the school's server; return its pid once it is ready. Raises StartFailed."""
         ...

@@ -177,14 +177,11 @@ def down(ctx: typer.Context) -> None:
     school_dirs = sorted(p for p in settings.schools_dir.glob("*") if p.is_dir())
 
     async def stop_all() -> int:
-        stopped = 0
-        for school_dir in school_dirs:
-            spec = SchoolSpec(school_dir.name, "", school_dir)
-            if runtime.observe(spec).running:
-                await runtime.stop(spec)
-                stopped += 1
+        specs = [SchoolSpec(d.name, "", d) for d in school_dirs]
+        running = [spec for spec in specs if runtime.observe(spec).running]
+        await asyncio.gather(*(runtime.stop(spec) for spec in running))
         await runtime.close()
-        return stopped
+        return len(running)
 
     out.print(f"{asyncio.run(stop_all())} school servers stopped")
 
