@@ -190,7 +190,8 @@ class Fleet:
             pid = await self.runtime.start(spec, timeout)
         except StartFailed as error:
             raise Unavailable(str(error)) from error
-        await self._agents.wait_healthy(record, timeout)
+        if not self.runtime.start_waits_for_ready:
+            await self._agents.wait_healthy(record, timeout)
         self.pids[record.uai] = pid
         self.statuses[record.uai] = SchoolStatus.RUNNING
 

@@ -24,6 +24,8 @@ STOP_GRACE_SECONDS = 5.0
 
 
 class LocalRuntime:
+    start_waits_for_ready = True  # the school reports SERVING on its readiness pipe
+
     def __init__(self, url: str = "local://") -> None:
         self.url = url
         self._zygote: asyncio.subprocess.Process | None = None

@@ -55,6 +55,9 @@ class Observed:
 
 class Runtime(Protocol):
     url: str
+    start_waits_for_ready: bool
+    """True if `start` returns only once the school serves (its own readiness signal);
+    otherwise the caller waits for the school's gRPC health check."""
 
     async def prepare(self) -> None:
         """Get ready to start schools quickly (e.g. warm the parent process)."""

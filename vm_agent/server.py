@@ -100,7 +100,7 @@ async def serve(
     await agent_server.start()
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    school = await asyncio.to_thread(_load_school, config, clock)
+    school = _load_school(config, clock)  # a small file: no thread pool for it
     slot.fill(school)
     for health_servicer in (client_health, agent_health):
         await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.SERVING)

@@ -1,0 +1,733 @@
+"""Provisioning on the local runtime, side by side with fresh interpreters (DESIGN decision 4).
+
+`python -m bench.provision_local [--schools N] [--parallelism P] [--json]` measures, in one run:
+
+1. baseline: N fresh `python -c "import grpc"` processes, P at a time, wall time until all have
+   exited (and their CPU time);
+2. pronote-dc: a controller (`pronote-dc up`) on a fresh state directory and a fresh loopback
+   /24, N schools provisioned through the Console API (ProvisionSchool), P requests in flight,
+   wall time from the first request until EVERY school answers the standard gRPC health check
+   on its own address, port 49300;
+3. memory: PSS of each school process, of the warm parent (zygote) and of the controller.
+
+Targets: provisioning <= 0.25x the baseline wall time; mean PSS per school <= 10 MiB.
+Everything stays on loopback, every phase is bounded by --timeout, and the controller, the
+schools and the temporary directory are removed at the end, on error and on Ctrl-C too
+(`pronote-dc down`, then a kill of anything that survived it). Inherited PRONOTE_DC_*
+variables are ignored: the run sets its own state directory, console address and pool.
+Progress goes to stderr; the table (or the JSON) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+import grpc
+import psutil
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from common.processes import PidFile, start_ticks
+from datacenter.uai import make_uai
+from protos import console_pb2, console_pb2_grpc
+
+MIB = 1024 * 1024
+RATIO_TARGET = 0.25
+PSS_TARGET_MIB = 10.0
+CLIENT_PORT = 49300
+POOL_SECOND_OCTET = 61
+FIRST_UAI_DIGITS = 9_100_000
+# Client channels of the benchmark: no proxy may take loopback traffic elsewhere.
+CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "grpc_proxy", "all_proxy")
+DOWN_TIMEOUT_SECONDS = 120.0
+HEALTH_RPC_TIMEOUT_SECONDS = 2.0
+
+
+class BenchFailure(Exception):
+    """The benchmark could not measure what it should; the message says what went wrong."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM, handled like Ctrl-C: clean up, then exit."""
+
+
+# -- the run and its leftovers ---------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """Everything the run created, so that `cleanup` can remove it whatever happened."""
+
+    pronote_dc: str
+    tmp_dir: Path | None = None
+    controller: subprocess.Popen[bytes] | None = None
+    controller_pid: int | None = None
+    zygote: PidFile | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        assert self.tmp_dir is not None
+        return self.tmp_dir / "state"
+
+    @property
+    def controller_log(self) -> Path:
+        assert self.tmp_dir is not None
+        return self.tmp_dir / "controller.log"
+
+    def env(self, pool: str = "") -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key.lower() not in PROXY_VARIABLES and not key.startswith("PRONOTE_DC_")
+        }
+        env["PRONOTE_DC_STATE_DIR"] = str(self.state_dir)
+        env["PRONOTE_DC_CONSOLE_ADDRESS"] = "127.0.0.1:0"
+        env["PRONOTE_DC_RUNTIME"] = "local://"
+        if pool:
+            env["PRONOTE_DC_ADDRESS_POOL"] = pool
+        return env
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.controller_log.read_text(encoding="utf-8", errors="replace")
+        except (FileNotFoundError, AssertionError):
+            return "(no controller log)"
+        tail = text.rstrip().splitlines()[-lines:]
+        return "\n".join(f"    {line}" for line in tail) or "    (empty)"
+
+
+def cleanup(run: Run) -> list[str]:
+    """`pronote-dc down` on the state directory, then whatever survived it, then the files.
+
+    Returns what went wrong; a process that survived `down` is killed and reported."""
+    problems: list[str] = []
+    if run.tmp_dir is None:
+        return problems
+    if run.zygote is None and run.controller_pid is not None:  # interrupted before it was noted
+        run.zygote = _zygote_pid_file(run.controller_pid)
+    if run.state_dir.exists():
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                [run.pronote_dc, "down"],
+                env=run.env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=DOWN_TIMEOUT_SECONDS,
+                check=False,
+            )
+            if done.returncode != 0:
+                problems.append(f"`pronote-dc down` exited {done.returncode}: {done.stderr!r}")
+            else:
+                _say(f"cleanup: `pronote-dc down` took {time.monotonic() - started:.1f} s")
+        except subprocess.TimeoutExpired:
+            problems.append(f"`pronote-dc down` did not finish within {DOWN_TIMEOUT_SECONDS:.0f} s")
+    if run.controller is not None:
+        if run.controller.poll() is None:
+            problems.append("the controller survived `pronote-dc down`; killed")
+            run.controller.kill()
+        run.controller.wait(10)
+    # The warm parent exits when the controller's pipe closes; a school it forked in the
+    # meantime (a request in flight at Ctrl-C) is found below by its log file.
+    if run.zygote is not None and not _gone(run.zygote, 5.0):
+        problems.append("the warm parent survived its controller; killed")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(run.zygote.pid, signal.SIGKILL)
+    leftovers = _processes_writing_into(run.tmp_dir)
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if leftovers:
+        problems.append(f"{len(leftovers)} school processes survived `pronote-dc down`; killed")
+    shutil.rmtree(run.tmp_dir, ignore_errors=True)
+    return problems
+
+
+def _zygote_pid_file(controller_pid: int) -> PidFile | None:
+    with contextlib.suppress(BenchFailure, psutil.Error):
+        pid = int(find_zygote(controller_pid).pid)
+        ticks = start_ticks(pid)
+        if ticks is not None:
+            return PidFile(pid, ticks, "zygote")
+    return None
+
+
+def _gone(process: PidFile, within_seconds: float) -> bool:
+    deadline = time.monotonic() + within_seconds
+    while process.is_alive():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _processes_writing_into(directory: Path) -> list[int]:
+    """Processes whose stdout or stderr is a file under `directory` (schools log there)."""
+    prefix = f"{directory}/"
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        for fd in ("1", "2"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{entry}/fd/{fd}").startswith(prefix):
+                    found.append(int(entry))
+                    break
+    return found
+
+
+# -- phase 1: the baseline -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    wall_seconds: float
+    cpu_seconds: float
+
+
+async def measure_baseline(count: int, parallelism: int) -> Baseline:
+    limit = asyncio.Semaphore(parallelism)
+    failures: list[str] = []
+
+    async def one() -> None:
+        async with limit:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                "import grpc",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, stderr = await process.communicate()
+            if process.returncode != 0:
+                failures.append(stderr.decode(errors="replace").strip()[-300:])
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if failures:
+        raise BenchFailure(f'{len(failures)} `python -c "import grpc"` failed: {failures[0]}')
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Baseline(wall, cpu)
+
+
+# -- phase 2: the controller and the provisioning --------------------------------------------
+
+
+def pick_address_pool() -> str:
+    """A loopback /24 in 127.61.0.0/16 that no TCP socket uses right now."""
+    used = _loopback_addresses_in_use()
+    candidates = list(range(1, 255))
+    random.shuffle(candidates)
+    for third in candidates:
+        prefix = f"127.{POOL_SECOND_OCTET}.{third}."
+        if not any(address.startswith(prefix) for address in used):
+            return f"{prefix}0/24"
+    raise BenchFailure(f"every /24 of 127.{POOL_SECOND_OCTET}.0.0/16 has sockets in use")
+
+
+def _loopback_addresses_in_use() -> set[str]:
+    addresses: set[str] = set()
+    with contextlib.suppress(FileNotFoundError), open("/proc/net/tcp", encoding="ascii") as table:
+        next(table, None)  # the header
+        for line in table:
+            for endpoint in line.split()[1:3]:
+                raw = int(endpoint.partition(":")[0], 16)
+                addresses.add(".".join(str(b) for b in struct.pack("<I", raw)))
+    return addresses
+
+
+def find_pronote_dc() -> str:
+    beside = Path(sys.executable).parent / "pronote-dc"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("pronote-dc")
+    if found is None:
+        raise BenchFailure("no `pronote-dc` beside this Python nor on PATH: run `make install`")
+    return found
+
+
+async def start_controller(run: Run, pool: str, timeout: float) -> str:
+    """Start `pronote-dc up`; return its console address once controller.json says it."""
+    assert run.tmp_dir is not None
+    with run.controller_log.open("wb") as log:
+        run.controller = subprocess.Popen(
+            [run.pronote_dc, "up"],
+            env=run.env(pool),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the benchmark only; cleanup stops it
+        )
+    run.controller_pid = run.controller.pid
+    deadline = time.monotonic() + timeout
+    info_path = run.state_dir / "controller.json"
+    while True:
+        if run.controller.poll() is not None:
+            raise BenchFailure(
+                f"the controller exited ({run.controller.returncode}) before it was ready:\n"
+                + run.log_tail()
+            )
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            run.controller_pid = int(info["pid"])
+            return str(info["console_address"])
+        if time.monotonic() > deadline:
+            raise BenchFailure(
+                f"the controller wrote no {info_path.name} within {timeout:.0f} s:\n"
+                + run.log_tail()
+            )
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class SchoolTimes:
+    """Wall-clock instants (time.time()) of one school's provisioning, seen by the client."""
+
+    uai: str
+    requested: float = 0.0
+    answered: float = 0.0
+    healthy: float = 0.0
+    address: str = ""
+    error: str = ""
+
+
+@dataclass
+class Provisioning:
+    wall_seconds: float
+    schools: list[SchoolTimes]
+    controller_cpu_seconds: float = 0.0
+    client_cpu_seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[SchoolTimes]:
+        return [school for school in self.schools if school.error]
+
+
+def school_request(uai: str, index: int) -> console_pb2.ProvisionSchoolRequest:
+    return console_pb2.ProvisionSchoolRequest(
+        uai=uai,
+        name=f"Collège du banc d'essai {index}",
+        formula=console_pb2.FORMULA_50,
+        responsable=console_pb2.Responsable(
+            name="Responsable hébergement", mobile="0612345678", email="bench@example.org"
+        ),
+        demo=False,
+    )
+
+
+async def wait_serving(address: str, deadline: float) -> None:
+    """Until the standard health check at `address` says SERVING; raises past `deadline`."""
+    async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+        stub: Any = health_pb2_grpc.HealthStub(channel)
+        last = "no answer"
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BenchFailure(f"{address} did not answer its health check ({last})")
+            try:
+                reply = await stub.Check(
+                    health_pb2.HealthCheckRequest(service=""),
+                    timeout=min(HEALTH_RPC_TIMEOUT_SECONDS, remaining),
+                )
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+                last = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            except grpc.aio.AioRpcError as error:
+                last = f"{error.code().name}: {error.details()}"
+            await asyncio.sleep(0.02)
+
+
+async def provision_all(
+    console_address: str, token: str, uais: Sequence[str], parallelism: int, timeout: float
+) -> Provisioning:
+    metadata = (("authorization", f"Bearer {token}"),)
+    schools = [SchoolTimes(uai) for uai in uais]
+    limit = asyncio.Semaphore(parallelism)
+    async with grpc.aio.insecure_channel(console_address, options=CHANNEL_OPTIONS) as channel:
+        try:
+            await asyncio.wait_for(channel.channel_ready(), timeout)
+        except TimeoutError:
+            raise BenchFailure(f"no connection to the console at {console_address}") from None
+        console: Any = console_pb2_grpc.ConsoleStub(channel)  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + timeout
+
+        async def one(index: int, school: SchoolTimes) -> None:
+            try:
+                async with limit:
+                    school.requested = time.time()
+                    reply = await console.ProvisionSchool(
+                        school_request(school.uai, index),
+                        metadata=metadata,
+                        timeout=max(deadline - time.monotonic(), 0.1),
+                    )
+                    school.answered = time.time()
+                port = reply.school.client_port or CLIENT_PORT
+                school.address = reply.school.address
+                await wait_serving(f"{reply.school.address}:{port}", deadline)
+                school.healthy = time.time()
+            except grpc.aio.AioRpcError as error:
+                school.error = f"ProvisionSchool: {error.code().name}: {error.details()}"
+            except BenchFailure as error:
+                school.error = str(error)
+
+        started, client_cpu = time.perf_counter(), time.process_time()
+        tasks = [asyncio.create_task(one(i, school)) for i, school in enumerate(schools)]
+        done, pending = await asyncio.wait(tasks, timeout=timeout + 1.0)
+        wall = time.perf_counter() - started
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            healthy = sum(1 for school in schools if school.healthy)
+            raise BenchFailure(
+                f"provisioning did not finish within {timeout:.0f} s: {healthy}/{len(schools)} "
+                "schools provisioned and healthy"
+            )
+        for task in done:
+            task.result()  # an unexpected exception surfaces here
+    return Provisioning(wall, schools, client_cpu_seconds=time.process_time() - client_cpu)
+
+
+# -- phase 3: memory, CPU and where the time went ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Memory:
+    school_pss_mib: list[float]
+    school_uss_mib: list[float]
+    school_rss_mib: list[float]
+    school_cpu_seconds: float
+    zygote_pss_mib: float
+    zygote_cpu_seconds: float
+    controller_pss_mib: float
+
+
+def _cpu_seconds(process: Any) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system + times.children_user + times.children_system)
+
+
+def find_zygote(controller_pid: int) -> Any:
+    for child in psutil.Process(controller_pid).children():
+        with contextlib.suppress(psutil.Error):
+            if any("vm_agent.zygote" in part for part in child.cmdline()):
+                return child
+    raise BenchFailure(f"the controller (pid {controller_pid}) has no warm parent process")
+
+
+def measure_memory(run: Run, uais: Sequence[str]) -> Memory:
+    assert run.controller_pid is not None
+    pss, uss, rss, cpu = [], [], [], 0.0
+    for uai in uais:
+        pid_file = PidFile.read(run.state_dir / "schools" / uai / "agent.pid")
+        if pid_file is None or not pid_file.is_alive():
+            raise BenchFailure(f"school {uai} has no live process behind its agent.pid")
+        process = psutil.Process(pid_file.pid)
+        info = process.memory_full_info()
+        pss.append(info.pss / MIB)
+        uss.append(info.uss / MIB)
+        rss.append(info.rss / MIB)
+        cpu += _cpu_seconds(process)
+    zygote = find_zygote(run.controller_pid)
+    controller = psutil.Process(run.controller_pid)
+    return Memory(
+        school_pss_mib=pss,
+        school_uss_mib=uss,
+        school_rss_mib=rss,
+        school_cpu_seconds=cpu,
+        zygote_pss_mib=zygote.memory_full_info().pss / MIB,
+        zygote_cpu_seconds=_cpu_seconds(zygote),
+        controller_pss_mib=controller.memory_full_info().pss / MIB,
+    )
+
+
+PHASES = (
+    ("request -> agent.json written", "controller: checks, registry, lease, config"),
+    ("agent.json -> school forked", "controller -> warm parent -> fork"),
+    ("forked -> school ready", "school: gRPC servers, state, pid file"),
+    ("ready -> reply received", "controller: readiness, health check, reply"),
+    ("reply -> healthy on :49300", "client: health check"),
+)
+
+
+def phase_durations(run: Run, school: SchoolTimes) -> list[float]:
+    """Seconds spent in each of PHASES, from the client's clock and the school's files."""
+    school_dir = run.state_dir / "schools" / school.uai
+    configured = (school_dir / "agent.json").stat().st_mtime
+    ready = (school_dir / "agent.pid").stat().st_mtime
+    pid_file = PidFile.read(school_dir / "agent.pid")
+    assert pid_file is not None
+    forked = _started_at(pid_file.start_ticks)
+    instants = [school.requested, configured, forked, ready, school.answered, school.healthy]
+    return [later - earlier for earlier, later in itertools.pairwise(instants)]
+
+
+def _started_at(start_ticks: int) -> float:
+    """The time.time() at which a process started, to a clock tick (psutil's create_time()
+    rounds the boot time to the second)."""
+    with open("/proc/uptime", encoding="ascii") as uptime:
+        up_seconds = float(uptime.read().split()[0])
+    now = time.time()
+    return now - up_seconds + start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _summary(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50": _percentile(values, 0.5),
+        "p95": _percentile(values, 0.95),
+        "max": max(values),
+        "mean": statistics.fmean(values),
+    }
+
+
+# -- the whole benchmark ---------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
+    count, parallelism, timeout = args.schools, args.parallelism, args.timeout
+    load_at_start = os.getloadavg()[0]
+    pool = pick_address_pool()
+    uais = [make_uai(f"{FIRST_UAI_DIGITS + i:07d}") for i in range(count)]
+
+    _say(f'baseline: {count} x `python -c "import grpc"`, {parallelism} at a time…')
+    try:
+        baseline = await asyncio.wait_for(measure_baseline(count, parallelism), timeout)
+    except TimeoutError:
+        raise BenchFailure(f"the baseline did not finish within {timeout:.0f} s") from None
+    _say(f"  {baseline.wall_seconds:.2f} s")
+
+    _say(f"starting `pronote-dc up` (state in {run.state_dir}, pool {pool})…")
+    started = time.perf_counter()
+    console_address = await start_controller(run, pool, timeout)
+    controller_start_seconds = time.perf_counter() - started
+    token = (run.state_dir / "operator.token").read_text(encoding="utf-8").strip()
+    assert run.controller_pid is not None
+    controller = psutil.Process(run.controller_pid)
+    controller_cpu_before = _cpu_seconds(controller)
+
+    _say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
+    provisioning = await provision_all(console_address, token, uais, parallelism, timeout)
+    provisioning.controller_cpu_seconds = _cpu_seconds(controller) - controller_cpu_before
+    run.zygote = _zygote_pid_file(run.controller_pid)
+    failures = provisioning.failures
+    if failures:
+        healthy = count - len(failures)
+        what = (
+            f"provisioning did not finish within {timeout:.0f} s (--timeout)"
+            if provisioning.wall_seconds >= timeout
+            else "provisioning failed"
+        )
+        shown = "\n".join(f"  {school.uai}: {school.error}" for school in failures[:5])
+        raise BenchFailure(
+            f"{what}: {healthy}/{count} schools provisioned and healthy; the others:\n{shown}\n"
+            f"controller log:\n{run.log_tail()}"
+        )
+    _say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
+    memory = measure_memory(run, uais)
+    phases = [phase_durations(run, school) for school in provisioning.schools]
+    latencies = [school.answered - school.requested for school in provisioning.schools]
+
+    ratio = provisioning.wall_seconds / baseline.wall_seconds
+    mean_pss = statistics.fmean(memory.school_pss_mib)
+    pronote_cpu = (
+        provisioning.controller_cpu_seconds + memory.zygote_cpu_seconds + memory.school_cpu_seconds
+    )
+    return {
+        "schools": count,
+        "parallelism": parallelism,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "grpcio": grpc.__version__,
+            "load_average_1min": {"start": load_at_start, "end": os.getloadavg()[0]},
+        },
+        "address_pool": pool,
+        "baseline": {"wall_seconds": baseline.wall_seconds, "cpu_seconds": baseline.cpu_seconds},
+        "controller_start_seconds": controller_start_seconds,
+        "provisioning": {
+            "wall_seconds": provisioning.wall_seconds,
+            "schools_per_second": count / provisioning.wall_seconds,
+            "cpu_seconds": pronote_cpu,
+            "cpu_seconds_controller": provisioning.controller_cpu_seconds,
+            "cpu_seconds_zygote": memory.zygote_cpu_seconds,
+            "cpu_seconds_schools": memory.school_cpu_seconds,
+            "cpu_seconds_client": provisioning.client_cpu_seconds,
+            "request_latency_seconds": _summary(latencies),
+            "first_request_seconds": latencies[0],
+            "phases_seconds": {
+                name: _summary([durations[i] for durations in phases])
+                for i, (name, _) in enumerate(PHASES)
+            },
+        },
+        "ratio": ratio,
+        "ratio_target": RATIO_TARGET,
+        "ratio_pass": ratio <= RATIO_TARGET,
+        "memory_mib": {
+            "school_pss_mean": mean_pss,
+            "school_pss_max": max(memory.school_pss_mib),
+            "school_pss_total": sum(memory.school_pss_mib),
+            "school_uss_mean": statistics.fmean(memory.school_uss_mib),
+            "school_rss_mean": statistics.fmean(memory.school_rss_mib),
+            "zygote_pss": memory.zygote_pss_mib,
+            "controller_pss": memory.controller_pss_mib,
+        },
+        "pss_target_mib": PSS_TARGET_MIB,
+        "pss_pass": mean_pss <= PSS_TARGET_MIB,
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    base, prov, mem = report["baseline"], report["provisioning"], report["memory_mib"]
+    n, p = report["schools"], report["parallelism"]
+    machine = report["machine"]
+    load = machine["load_average_1min"]
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "MISS"
+
+    rows = [
+        (f'baseline: {n} x python -c "import grpc"', f"{base['wall_seconds']:.2f} s", "", ""),
+        ("  CPU time, all processes", f"{base['cpu_seconds']:.2f} s", "", ""),
+        (f"pronote-dc: {n} schools provisioned, healthy", f"{prov['wall_seconds']:.2f} s", "", ""),
+        (
+            "  CPU time (controller+zygote+schools)",
+            f"{prov['cpu_seconds']:.2f} s",
+            "",
+            "",
+        ),
+        (
+            "ratio pronote-dc / baseline",
+            f"{report['ratio']:.3f}x",
+            f"<= {report['ratio_target']}x",
+            verdict(report["ratio_pass"]),
+        ),
+        (
+            "mean PSS per school",
+            f"{mem['school_pss_mean']:.2f} MiB",
+            f"<= {report['pss_target_mib']:.0f} MiB",
+            verdict(report["pss_pass"]),
+        ),
+        ("total PSS of the schools", f"{mem['school_pss_total']:.1f} MiB", "", ""),
+        ("warm parent (zygote) PSS", f"{mem['zygote_pss']:.1f} MiB", "", ""),
+        ("controller PSS", f"{mem['controller_pss']:.1f} MiB", "", ""),
+    ]
+    width = max(len(row[0]) for row in rows)
+    lines = [
+        f"pronote-dc local provisioning — N={n} schools, P={p} in flight; {machine['cpus']} CPUs, "
+        f"Python {machine['python']}, grpcio {machine['grpcio']}",
+        f"load average (1 min) {load['start']:.1f} at the start, {load['end']:.1f} at the end"
+        " (other work on the machine makes every figure noisier; the ratio less so)",
+        "",
+        f"{'':{width}}  {'figure':>12}  {'target':>11}",
+    ]
+    lines += [f"{a:{width}}  {b:>12}  {c:>11}  {d}".rstrip() for a, b, c, d in rows]
+    latency = prov["request_latency_seconds"]
+    lines += [
+        "",
+        f"controller start {report['controller_start_seconds']:.2f} s (not counted); "
+        f"{prov['schools_per_second']:.1f} schools/s",
+        f"ProvisionSchool latency p50 {latency['p50'] * 1000:.0f} ms, p95 "
+        f"{latency['p95'] * 1000:.0f} ms, max {latency['max'] * 1000:.0f} ms; the first one "
+        f"(starts the warm parent) {prov['first_request_seconds'] * 1000:.0f} ms",
+        f"CPU: controller {prov['cpu_seconds_controller']:.2f} s, zygote "
+        f"{prov['cpu_seconds_zygote']:.2f} s, schools {prov['cpu_seconds_schools']:.2f} s; "
+        f"benchmark client {prov['cpu_seconds_client']:.2f} s",
+        f"per school: USS {mem['school_uss_mean']:.2f} MiB, RSS {mem['school_rss_mean']:.1f} MiB,"
+        f" PSS max {mem['school_pss_max']:.2f} MiB",
+        "",
+        f"{'where the time of one school goes (ms)':<32}  {'p50':>6} {'p95':>6} {'max':>6}",
+    ]
+    for name, meaning in PHASES:
+        s = prov["phases_seconds"][name]
+        lines.append(
+            f"  {name:<30}  {s['p50'] * 1000:6.0f} {s['p95'] * 1000:6.0f} {s['max'] * 1000:6.0f}"
+            f"  {meaning}"
+        )
+    return "\n".join(lines)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Interrupted()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.provision_local",
+        description="Provision schools on the local runtime, beside fresh interpreters.",
+    )
+    parser.add_argument("--schools", type=int, default=200, help="schools to provision (200)")
+    parser.add_argument("--parallelism", type=int, default=16, help="requests in flight (16)")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="bound on each phase, in seconds (120)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if not 1 <= args.schools <= 250:
+        parser.error("--schools must be between 1 and 250 (one loopback /24)")
+    if args.parallelism < 1:
+        parser.error("--parallelism must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    run: Run | None = None
+    code = 0
+    try:
+        run = Run(find_pronote_dc())
+        run.tmp_dir = Path(tempfile.mkdtemp(prefix="pronote-dc-bench-"))
+        report = asyncio.run(bench(args, run))
+        print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+    except BenchFailure as error:
+        _say(f"benchmark failed: {error}")
+        code = 1
+    except (KeyboardInterrupt, Interrupted):
+        _say("interrupted")
+        code = 130
+    finally:
+        if run is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup runs to its end
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for problem in cleanup(run):
+                _say(f"cleanup: {problem}")
+                code = code or 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
