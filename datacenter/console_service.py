@@ -15,6 +15,7 @@ from datacenter.auth import ConsoleAuth, Principal, require_operator, require_sc
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.registry import Responsable, SchoolRecord
 from datacenter.uai import validate_uai
+from datacenter.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
 from protos import agent_pb2, common_pb2, console_pb2, console_pb2_grpc
 
 STATUS_OF = {
@@ -27,20 +28,6 @@ STATUS_OF = {
     errors.WrongState: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
-FORMULA_TO_PROTO = {
-    "30": console_pb2.FORMULA_30,
-    "50": console_pb2.FORMULA_50,
-    "80": console_pb2.FORMULA_80,
-    "unlimited": console_pb2.FORMULA_UNLIMITED,
-}
-FORMULA_FROM_PROTO = {value: key for key, value in FORMULA_TO_PROTO.items()}
-MODE_TO_PROTO = {
-    "administratif": common_pb2.MODE_ADMINISTRATIF,
-    "enseignant": common_pb2.MODE_ENSEIGNANT,
-    "vie_scolaire": common_pb2.MODE_VIE_SCOLAIRE,
-    "edt": common_pb2.MODE_EDT,
-}
-
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 
 

@@ -13,16 +13,11 @@ import typer
 
 from datacenter.cli.output import console, emit_object, fail
 from datacenter.cli.remote import cli_state, open_console, rpc_errors, to_dict
-from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2
+from datacenter.wire import MODE_TO_PROTO
+from protos import client_pb2, client_pb2_grpc, console_pb2
 
 app = typer.Typer(help="Act as a Client PRONOTE: connect to a school's server on port 49300.")
 
-MODES = {
-    "administratif": common_pb2.MODE_ADMINISTRATIF,
-    "enseignant": common_pb2.MODE_ENSEIGNANT,
-    "vie_scolaire": common_pb2.MODE_VIE_SCOLAIRE,
-    "edt": common_pb2.MODE_EDT,
-}
 _UAI_LIKE = re.compile(r"^\d{7}[A-Za-z]$")
 TargetArgument = Annotated[
     str, typer.Argument(help="The school's UAI, or its address (ADDRESS or ADDRESS:PORT).")
@@ -54,14 +49,14 @@ def connect(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Open a session, keep it alive with heartbeats, disconnect at the end."""
-    if mode not in MODES:
-        fail(f"mode {mode!r} does not exist: choose {', '.join(MODES)}")
+    if mode not in MODE_TO_PROTO:
+        fail(f"mode {mode!r} does not exist: choose {', '.join(MODE_TO_PROTO)}")
     address = _target(ctx, target)
     stub = client_pb2_grpc.ClientPronoteStub(grpc.insecure_channel(address))
     with rpc_errors():
         reply = stub.Connect(
             client_pb2.ConnectRequest(
-                mode=MODES[mode], login=login, password=password, poste=poste
+                mode=MODE_TO_PROTO[mode], login=login, password=password, poste=poste
             ),
             timeout=15,
         )

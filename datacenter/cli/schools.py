@@ -8,17 +8,12 @@ import typer
 
 from datacenter.cli.output import console, emit, emit_object
 from datacenter.cli.remote import open_console, to_dict
+from datacenter.wire import FORMULA_TO_PROTO
 from protos import console_pb2
 
 app = typer.Typer(help="Provision, list, show and remove schools (operator).", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-FORMULAS = {
-    "30": console_pb2.FORMULA_30,
-    "50": console_pb2.FORMULA_50,
-    "80": console_pb2.FORMULA_80,
-    "unlimited": console_pb2.FORMULA_UNLIMITED,
-}
 
 
 def _row(school: dict[str, object]) -> dict[str, object]:
@@ -49,7 +44,7 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Provision a school: its own server on its own address."""
-    if formula not in FORMULAS:
+    if formula not in FORMULA_TO_PROTO:
         from datacenter.cli.output import fail
 
         fail(f"formula {formula!r} does not exist: choose 30, 50, 80 or unlimited")
@@ -57,7 +52,7 @@ def add(
         console_pb2.ProvisionSchoolRequest(
             uai=uai,
             name=name,
-            formula=FORMULAS[formula],
+            formula=FORMULA_TO_PROTO[formula],
             responsable=console_pb2.Responsable(name=responsable, mobile=mobile, email=email),
             administratif_licences=admin_licences,
             demo=demo,
