@@ -125,15 +125,14 @@ class Controller:
         orders = demo_orders({record.uai for record in self.registry.all()})
         limit = asyncio.Semaphore(self.settings.provision_parallelism)
 
-        async def one(uai: str, name: str, formula: str, responsable: object) -> None:
+        async def one(order: SchoolOrder) -> None:
             async with limit:
-                order = SchoolOrder(uai, name, formula, responsable)  # type: ignore[arg-type]
                 try:
                     on_done(await self.fleet.provision(order, self.populate_demo))
                 except DatacenterError as error:
                     on_done(error)
 
-        await asyncio.gather(*(one(*next(orders)) for _ in range(count)))
+        await asyncio.gather(*(one(next(orders)) for _ in range(count)))
 
     async def stop(self) -> None:
         """Stop the controller; the school servers keep running and are adopted next time."""

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterator
 
 from common.secrets import new_password
+from datacenter.fleet import SchoolOrder
 from datacenter.registry import Responsable, SampleAccount
 from datacenter.uai import make_uai
 
@@ -20,8 +21,8 @@ _KINDS = ["Collège", "Lycée", "Lycée polyvalent"]
 _FORMULAS = ["30", "50", "80", "unlimited"]
 
 
-def demo_orders(taken: set[str]) -> Iterator[tuple[str, str, str, Responsable]]:
-    """Endless (uai, name, formula, responsable) for demo schools, skipping taken UAIs."""
+def demo_orders(taken: set[str]) -> Iterator[SchoolOrder]:
+    """Endless orders for demo schools, skipping taken UAIs."""
     for index in itertools.count():
         departement = _DEPARTEMENTS[index % len(_DEPARTEMENTS)]
         uai = make_uai(f"0{departement}{600 + index // len(_DEPARTEMENTS):03d}")
@@ -33,7 +34,7 @@ def demo_orders(taken: set[str]) -> Iterator[tuple[str, str, str, Responsable]]:
             mobile="612345678",
             email=f"ce.{uai.lower()}@ac-demo.example",
         )
-        yield uai, name, _FORMULAS[index % len(_FORMULAS)], responsable
+        yield SchoolOrder(uai, name, _FORMULAS[index % len(_FORMULAS)], responsable)
 
 
 def sample_accounts() -> list[SampleAccount]:

@@ -20,7 +20,7 @@ from datacenter import settings as settings_module
 from datacenter.cli import client, console, schools
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
-from datacenter.cli.remote import CliState, cli_state
+from datacenter.cli.remote import CliState, cli_state, to_dict
 from datacenter.console_service import school_message
 from datacenter.controller import Controller
 from datacenter.errors import DatacenterError
@@ -151,8 +151,6 @@ async def _provision_demo(controller: Controller, count: int, as_json: bool) -> 
             )
             for row in rows
         ]
-        from datacenter.cli.remote import to_dict
-
         emit([to_dict(d) for d in details], as_json=True)
     else:
         emit(rows, as_json=False, title="demo schools", columns=[*SCHOOL_COLUMNS, "hosting_number"])
