@@ -28,11 +28,25 @@ class VirtualUser:
         return WRONG_PASSWORD if self.attacker else self.account.password
 
 
+def assignments(plan: LoadPlan, targets: Sequence[Target]) -> list[tuple[Target, str]]:
+    """(school, mode) of each user: users spread evenly over the schools, each school's users
+    in the mix's proportions, interleaved so a ramp-up reaches every school early."""
+    count = len(targets)
+    shares = [plan.users // count + (1 if i < plan.users % count else 0) for i in range(count)]
+    modes = [apportion(plan.mix, share) for share in shares]
+    return [
+        (target, school_modes[k])
+        for k in range(max(shares, default=0))
+        for target, school_modes in zip(targets, modes, strict=True)
+        if k < len(school_modes)
+    ]
+
+
 def accounts_needed(plan: LoadPlan, targets: Sequence[Target]) -> dict[tuple[str, str], int]:
     """(uai, role) -> how many distinct accounts the plan's users would log in as."""
     needed: Counter[tuple[str, str]] = Counter()
-    for index, mode in enumerate(apportion(plan.mix, plan.users)):
-        needed[(targets[index % len(targets)].uai, ROLE_OF_MODE[mode])] += 1
+    for target, mode in assignments(plan, targets):
+        needed[(target.uai, ROLE_OF_MODE[mode])] += 1
     return dict(needed)
 
 
@@ -42,8 +56,7 @@ def cast(plan: LoadPlan, targets: Sequence[Target], source_pool: str | None) -> 
     sources = _source_addresses(source_pool, plan.users + plan.attackers)
     taken: Counter[tuple[str, str]] = Counter()
     users = []
-    for index, mode in enumerate(apportion(plan.mix, plan.users)):
-        target = targets[index % len(targets)]
+    for index, (target, mode) in enumerate(assignments(plan, targets)):
         role = ROLE_OF_MODE[mode]
         accounts = target.accounts_of(role)
         if not accounts:
