@@ -11,10 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
-from protos import console_pb2
-from tests.integration.harness import PRONOTE_DC, Datacenter, free_pool, wait_for
+from protos import common_pb2, console_pb2
+from tests.integration.harness import (
+    PRONOTE_DC,
+    Datacenter,
+    client,
+    free_pool,
+    rpc_error,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -195,3 +203,39 @@ def test_unbounded_or_unknown_targets_are_refused_before_any_load(fleet: Datacen
     result = fleet.cli("load", "--duration", "99999", check=False)
     assert result.returncode == 1 and "--duration must be between" in result.stderr
     assert connections(fleet, school.uai) == []
+
+
+def test_sample_accounts_are_added_once_by_the_operator_only(fleet: Datacenter) -> None:
+    school = fleet.provision("0750108").school
+    operator = fleet.operator()
+    ensure = console_pb2.EnsureSampleAccountsRequest
+    grown = operator.EnsureSampleAccounts(ensure(uai=school.uai, role="enseignant", count=3))
+    again = operator.EnsureSampleAccounts(ensure(uai=school.uai, role="enseignant", count=2))
+    teachers = [a for a in again.sample_accounts if a.role == "enseignant"]
+    assert list(grown.sample_accounts) == list(again.sample_accounts) and len(teachers) == 3
+    assert len({a.login for a in teachers}) == 3
+    with client(school.address) as c:  # the new accounts exist on the school's server
+        c.connect(teachers[-1].login, teachers[-1].password, common_pb2.MODE_ENSEIGNANT)
+
+    error = rpc_error(operator.EnsureSampleAccounts, ensure(uai=school.uai, role="spr", count=2))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "choose" in error.details()
+    error = rpc_error(operator.EnsureSampleAccounts, ensure(uai=school.uai, role="enseignant"))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    plain = fleet.provision("0750109", demo=False).school
+    error = rpc_error(
+        operator.EnsureSampleAccounts, ensure(uai=plain.uai, role="enseignant", count=2)
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "demo" in error.details()
+    provisioned = fleet.provision("0750110")
+    login = fleet.console().Login(
+        console_pb2.LoginRequest(
+            hosting_number=provisioned.school.hosting_number,
+            password=provisioned.console_password,
+            invoice_number=provisioned.school.invoice_number,
+        )
+    )
+    scoped = fleet.console(login.token)
+    request = ensure(uai=provisioned.school.uai, role="enseignant", count=2)
+    assert rpc_error(scoped.EnsureSampleAccounts, request).code() == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
