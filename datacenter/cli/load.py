@@ -116,12 +116,14 @@ def load(
             seed=seed,
         )
         fleet = FleetConsole(console_address(settings), operator_token(settings))
-        wanted = [] if schools.strip().lower() == "all" else schools.split(",")
-        targets = select(fleet.schools(), wanted, sample, seed)
-        for target in targets:
-            check_safe(target, settings.address_pool)
-        targets = prepare_accounts(fleet, plan, targets)
-        fleet.close()
+        try:
+            wanted = [] if schools.strip().lower() == "all" else schools.split(",")
+            targets = select(fleet.schools(), wanted, sample, seed)
+            for target in targets:
+                check_safe(target, settings.address_pool)
+            targets = prepare_accounts(fleet, plan, targets)
+        finally:
+            fleet.close()
         on_loopback = all(t.address.startswith("127.") for t in targets)
         simulated = cast(plan, targets, source_pool if on_loopback else None)
     except LoadError as error:
