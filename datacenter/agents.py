@@ -109,6 +109,17 @@ class AgentDirectory:
                 ),
             )
 
+    async def add_sample_user(self, record: SchoolRecord, account: SampleAccount) -> None:
+        display_name, kind, group = _DEMO_USERS[account.role]
+        request = agent_pb2.AddUserRequest(
+            login=account.login,
+            password=account.password,
+            display_name=f"{display_name} ({account.login})",
+            kind=kind,
+            group=group,
+        )
+        await self.call(record, "AddUser", request)
+
     async def forget(self, uai: str) -> None:
         channel = self._channels.pop(uai, None)
         if channel is not None:

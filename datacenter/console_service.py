@@ -14,6 +14,7 @@ from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.registry import Responsable, SchoolRecord
+from datacenter.sample_accounts import SampleAccounts
 from datacenter.uai import validate_uai
 from datacenter.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
 from protos import agent_pb2, common_pb2, console_pb2, console_pb2_grpc
@@ -91,6 +92,7 @@ class ConsoleService(console_pb2_grpc.ConsoleServicer):
         self._agents = agents
         self._client_port = client_port
         self._populate_demo = populate_demo
+        self._sample_accounts = SampleAccounts(fleet.registry, agents.add_sample_user)
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = dict(context.invocation_metadata() or ())
@@ -247,3 +249,14 @@ class ConsoleService(console_pb2_grpc.ConsoleServicer):
             raise errors.InvalidArgument("say which IP to unblock, or ask to unblock them all")
         forwarded = agent_pb2.UnblockRequest(ip=request.ip, all=request.all)
         return await self._agents.call(record, "UnblockIps", forwarded)
+
+    # -- load testing ----------------------------------------------------------------------
+
+    @translated
+    async def EnsureSampleAccounts(
+        self, request: console_pb2.EnsureSampleAccountsRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.School:
+        require_operator(self._principal(context), "create sample accounts")
+        record = self._fleet.registry.get(validate_uai(request.uai))
+        record = await self._sample_accounts.ensure(record.uai, request.role, request.count)
+        return school_message(record, self._fleet, self._client_port)

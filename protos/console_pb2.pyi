@@ -470,3 +470,29 @@ class UnblockIpsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UnblockIpsRequest: _TypeAlias = UnblockIpsRequest  # noqa: Y015
+
+@_typing.final
+class EnsureSampleAccountsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    role: _builtins.str
+    """administratif, enseignant or vie_scolaire"""
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        role: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "role", b"role", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnsureSampleAccountsRequest: _TypeAlias = EnsureSampleAccountsRequest  # noqa: Y015

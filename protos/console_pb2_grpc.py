@@ -110,6 +110,11 @@ class ConsoleStub:
                 request_serializer=protos_dot_console__pb2.UnblockIpsRequest.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.UnblockReply.FromString,
                 _registered_method=True)
+        self.EnsureSampleAccounts = channel.unary_unary(
+                '/pronote.console.v1.Console/EnsureSampleAccounts',
+                request_serializer=protos_dot_console__pb2.EnsureSampleAccountsRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.School.FromString,
+                _registered_method=True)
 
 
 class ConsoleServicer:
@@ -207,6 +212,14 @@ class ConsoleServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnsureSampleAccounts(self, request, context):
+        """Load testing (operator only): make sure a demo school has at least `count` sample
+        accounts of `role`, creating the missing ones; returns the school with all its accounts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsoleServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -284,6 +297,11 @@ def add_ConsoleServicer_to_server(servicer, server):
                     servicer.UnblockIps,
                     request_deserializer=protos_dot_console__pb2.UnblockIpsRequest.FromString,
                     response_serializer=protos_dot_common__pb2.UnblockReply.SerializeToString,
+            ),
+            'EnsureSampleAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnsureSampleAccounts,
+                    request_deserializer=protos_dot_console__pb2.EnsureSampleAccountsRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.School.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -691,6 +709,33 @@ class Console:
             '/pronote.console.v1.Console/UnblockIps',
             protos_dot_console__pb2.UnblockIpsRequest.SerializeToString,
             protos_dot_common__pb2.UnblockReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnsureSampleAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/EnsureSampleAccounts',
+            protos_dot_console__pb2.EnsureSampleAccountsRequest.SerializeToString,
+            protos_dot_console__pb2.School.FromString,
             options,
             channel_credentials,
             insecure,

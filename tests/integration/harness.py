@@ -33,18 +33,18 @@ PRONOTE_DC = [sys.executable, "-m", "datacenter.cli"]
 START_TIMEOUT_SECONDS = 30.0
 
 
-def free_pool(prefix_length: int = 27) -> str:
-    """A loopback block no other test uses: 127.62.x.y/27, checked free on port 49300."""
+def free_pool(prefix_length: int = 27, first_octets: str = "127.62") -> str:
+    """A loopback block no other test uses: <first_octets>.x.y/27, checked free on port 49300."""
     size = 2 ** (32 - prefix_length)
     while True:
         third, fourth = random.randrange(256), random.randrange(0, 256, size)
-        probe = f"127.62.{third}.{fourth + 1}"
+        probe = f"{first_octets}.{third}.{fourth + 1}"
         with socket.socket() as sock:
             try:
                 sock.bind((probe, 49300))
             except OSError:
                 continue
-        return f"127.62.{third}.{fourth}/{prefix_length}"
+        return f"{first_octets}.{third}.{fourth}/{prefix_length}"
 
 
 def uai(seven_digits: str) -> str:
