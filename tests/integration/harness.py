@@ -33,18 +33,18 @@ PRONOTE_DC = [sys.executable, "-m", "datacenter.cli"]
 START_TIMEOUT_SECONDS = 30.0
 
 
-def free_pool(prefix_length: int = 27) -> str:
+def free_pool(prefix_length: int = 27, second_octet: int = 62) -> str:
     """A loopback block no other test uses: 127.62.x.y/27, checked free on port 49300."""
     size = 2 ** (32 - prefix_length)
     while True:
         third, fourth = random.randrange(256), random.randrange(0, 256, size)
-        probe = f"127.62.{third}.{fourth + 1}"
+        probe = f"127.{second_octet}.{third}.{fourth + 1}"
         with socket.socket() as sock:
             try:
                 sock.bind((probe, 49300))
             except OSError:
                 continue
-        return f"127.62.{third}.{fourth}/{prefix_length}"
+        return f"127.{second_octet}.{third}.{fourth}/{prefix_length}"
 
 
 def uai(seven_digits: str) -> str:
@@ -79,10 +79,12 @@ class Datacenter:
             "PRONOTE_DC_CONSOLE_ADDRESS": "127.0.0.1:0",
             "PRONOTE_DC_ADDRESS_POOL": pool,
             "PRONOTE_DC_RECONCILE_INTERVAL_SECONDS": "0.2",
+            "PRONOTE_DC_HTTP_ADDRESS": "127.0.0.1:0",
             **{f"PRONOTE_DC_{k.upper()}": v for k, v in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.console_address = ""
+        self.http_address = ""
 
     # -- controller lifecycle --------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class Datacenter:
                 continue
             if info["pid"] == self.process.pid:
                 self.console_address = info["console_address"]
+                self.http_address = info["http_address"]
                 self.env["PRONOTE_DC_CONSOLE_ADDRESS"] = self.console_address
                 return
         raise RuntimeError(f"controller not ready in time: {self.log()}")
