@@ -18,15 +18,14 @@ from datacenter.academies import academie_of
 from datacenter.errors import NotFound, WrongState
 from datacenter.fleet import Fleet
 from datacenter.metrics import ControllerMetrics
-from datacenter.registry import SchoolRecord
 
 
-def target_group(record: SchoolRecord, metrics_port: int) -> dict[str, Any]:
-    labels = {"uai": record.uai}
-    academie = academie_of(record.uai)
+def target_group(uai: str, address: str, metrics_port: int) -> dict[str, Any]:
+    labels = {"uai": uai}
+    academie = academie_of(uai)
     if academie is not None:
         labels["academie"] = academie
-    return {"targets": [f"{record.address}:{metrics_port}"], "labels": labels}
+    return {"targets": [f"{address}:{metrics_port}"], "labels": labels}
 
 
 def controller_app(fleet: Fleet, metrics: ControllerMetrics, metrics_port: int) -> web.Application:
@@ -36,7 +35,8 @@ def controller_app(fleet: Fleet, metrics: ControllerMetrics, metrics_port: int) 
         )
 
     async def all_schools(_: web.Request) -> web.Response:
-        groups = [target_group(r, metrics_port) for r in fleet.registry.all()]
+        addresses = fleet.registry.addresses()
+        groups = [target_group(uai, address, metrics_port) for uai, address in addresses.items()]
         return web.json_response(groups)
 
     async def one_school(request: web.Request) -> web.Response:
@@ -48,7 +48,7 @@ def controller_app(fleet: Fleet, metrics: ControllerMetrics, metrics_port: int) 
                 {"error": f"no school {uai} in this data-center; list them at /sd/schools"},
                 status=404,
             )
-        return web.json_response([target_group(record, metrics_port)])
+        return web.json_response([target_group(record.uai, record.address, metrics_port)])
 
     app = web.Application()
     app.router.add_get("/metrics", metrics_page)

@@ -48,8 +48,8 @@ class FleetCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         counts = dict.fromkeys(SchoolStatus, 0)
-        for record in self._fleet.registry.all():
-            counts[self._fleet.status(record.uai)] += 1
+        for uai in self._fleet.registry.addresses():
+            counts[self._fleet.status(uai)] += 1
         schools = GaugeMetricFamily(
             "pronote_fleet_schools",
             "Registered schools, by the state of their server.",
