@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +142,34 @@ def test_a_dead_or_restarting_school_never_breaks_the_controller_endpoints(
     controller = samples(f"http://{datacenter.http_address}/metrics")
     assert value(controller, "pronote_fleet_reconcile_actions_total", action="restarted") == 1
     assert "running" in seen_states
+
+
+def test_service_discovery_stays_valid_json_while_schools_come_and_go(
+    datacenter: Datacenter,
+) -> None:
+    stop = threading.Event()
+    seen: list[int] = []
+    problems: list[str] = []
+
+    def poll() -> None:
+        while not stop.is_set():
+            status, text = http_get(f"http://{datacenter.http_address}/sd/schools")
+            try:
+                groups = json.loads(text)
+                assert status == 200 and all(len(g["targets"]) == 1 for g in groups)
+                seen.append(len(groups))
+            except (ValueError, AssertionError, KeyError, TypeError):
+                problems.append(f"{status} {text[:200]}")
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        schools = [datacenter.provision(f"075007{n}", demo=False).school for n in range(3)]
+        for school in schools:
+            datacenter.operator().DeprovisionSchool(console_pb2.SchoolRef(uai=school.uai))
+    finally:
+        stop.set()
+        poller.join()
+    assert problems == []
+    assert max(seen) >= 1
+    assert targets(datacenter) == []

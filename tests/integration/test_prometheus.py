@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -12,7 +13,12 @@ import pytest
 from protos import console_pb2
 from tests.integration.harness import Datacenter, wait_for
 from tests.integration.metrics_helpers import metrics_datacenter
-from tests.integration.prometheus_server import Prometheus, rules_with_short_for, scrape_config
+from tests.integration.prometheus_server import (
+    MONITORING,
+    Prometheus,
+    rules_with_short_for,
+    scrape_config,
+)
 
 SCRAPE_TIMEOUT_SECONDS = 60.0
 
@@ -93,3 +99,21 @@ def test_school_server_down_fires_when_a_school_is_killed(
 
 def _list() -> console_pb2.ListSchoolsRequest:
     return console_pb2.ListSchoolsRequest()
+
+
+def test_every_dashboard_query_is_valid_promql_with_data_for_the_school(
+    fleet: Datacenter, prometheus: Prometheus
+) -> None:
+    school = fleet.operator().ListSchools(_list()).schools[0]
+    wait_for(
+        lambda: prometheus.query(f'pronote_school_up{{uai="{school.uai}"}}'),
+        timeout=SCRAPE_TIMEOUT_SECONDS,
+    )
+    # The `$uai` variable's query, as Grafana asks it.
+    values = prometheus.api("label/uai/values", **{"match[]": "pronote_school_up"})
+    assert school.uai in values
+    for path in sorted((MONITORING / "grafana/dashboards").glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$uai", school.uai)
+                prometheus.query(expr)  # raises unless Prometheus accepts the expression
