@@ -15,4 +15,4 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 $SUDO systemctl stop prometheus.service >/dev/null 2>&1 || true
 # Without systemd the init script may have started it: stop only the packaged daemon.
 if [ -x /etc/init.d/prometheus ]; then $SUDO /etc/init.d/prometheus stop >/dev/null 2>&1 || true; fi
-prometheus --version | head -1
+prometheus --version 2>&1 | sed -n 1p
