@@ -43,5 +43,6 @@ unit: $(STAMP) ## Unit tests only (nothing needed)
 bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.provision_local
 	$(BIN)/python -m bench.session_path
+	$(BIN)/python -m bench.metrics_exposition
 
 .PHONY: help install demo down protos check test unit bench

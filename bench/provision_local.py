@@ -103,6 +103,7 @@ class Run:
         }
         env["PRONOTE_DC_STATE_DIR"] = str(self.state_dir)
         env["PRONOTE_DC_CONSOLE_ADDRESS"] = "127.0.0.1:0"
+        env["PRONOTE_DC_HTTP_ADDRESS"] = "127.0.0.1:0"  # /metrics and SD: any free port
         env["PRONOTE_DC_RUNTIME"] = "local://"
         if pool:
             env["PRONOTE_DC_ADDRESS_POOL"] = pool

@@ -12,6 +12,7 @@ from common.files import write_json_atomically
 
 CLIENT_PORT = 49300
 AGENT_PORT = 49301
+METRICS_PORT = 49380
 
 
 class ConfigError(Exception):
@@ -45,6 +46,8 @@ class AgentConfig:
     bantime_seconds: float = 600.0
     """How long a suspended IP stays suspended."""
     pronote_version: str = "2026"
+    metrics_port: int = METRICS_PORT
+    """HTTP port of the school's `/metrics` (Prometheus), on the school's own address."""
 
 
 def load_config(path: Path) -> AgentConfig:

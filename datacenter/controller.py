@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import IO
 
 import grpc
+from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
@@ -23,7 +24,9 @@ from datacenter.console_service import ConsoleService
 from datacenter.demo import demo_orders, sample_accounts
 from datacenter.errors import DatacenterError, WrongState
 from datacenter.fleet import Fleet, Provisioned, SchoolOrder
+from datacenter.http import controller_app, serve_http
 from datacenter.ipam import AddressPool
+from datacenter.metrics import ControllerMetrics
 from datacenter.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.settings import Settings
 from protos import console_pb2, console_pb2_grpc
@@ -40,6 +43,8 @@ class Controller:
         self._lock_file: IO[str] | None = None
         self._reconciler: asyncio.Task[None] | None = None
         self._server: grpc.aio.Server | None = None
+        self.http_address = ""
+        self._http: web.AppRunner | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -59,15 +64,27 @@ class Controller:
         self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
         await self.runtime.prepare()
+        self.metrics = ControllerMetrics(self.fleet)
         await self._serve_console()
+        self._http, self.http_address = await serve_http(
+            controller_app(self.fleet, self.metrics, settings.school_metrics_port),
+            settings.http_address,
+        )
         await self.fleet.reconcile()  # adopts the school servers still running
         self._reconciler = asyncio.create_task(self._reconcile_forever())
         write_json_atomically(
-            settings.controller_file, {"console_address": self.console_address, "pid": os.getpid()}
+            settings.controller_file,
+            {
+                "console_address": self.console_address,
+                "pid": os.getpid(),
+                "http_address": self.http_address,
+            },
         )
 
     async def _serve_console(self) -> None:
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        server = grpc.aio.server(
+            options=[("grpc.so_reuseport", 0)], interceptors=[self.metrics.interceptor()]
+        )
         service = ConsoleService(
             self.fleet, self.auth, self.agents, self.settings.client_port, self.populate_demo
         )
@@ -142,6 +159,8 @@ class Controller:
                 await self._reconciler
         if self._server is not None:
             await self._server.stop(grace=1.0)
+        if self._http is not None:
+            await self._http.cleanup()
         await self.runtime.close()
         await self.agents.close()
         self.registry.close()

@@ -11,6 +11,7 @@ import enum
 import logging
 import re
 import shutil
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -123,6 +124,8 @@ class Fleet:
         self._busy: set[str] = set()
         self._retry_at: dict[str, tuple[float, float]] = {}  # uai -> (when, backoff)
         self.reconcile_actions: dict[str, int] = {"adopted": 0, "restarted": 0, "failed": 0}
+        # Called with the seconds a successful provisioning took (metrics listen here).
+        self.provision_listeners: list[Callable[[float], None]] = []
 
     def spec(self, record: SchoolRecord) -> SchoolSpec:
         return SchoolSpec(record.uai, record.address, self._settings.schools_dir / record.uai)
@@ -140,10 +143,14 @@ class Fleet:
                 f"`pronote-dc school show {order.uai}`"
             )
         self._busy.add(order.uai)
+        started = time.perf_counter()
         try:
-            return await self._provision(order, populate)
+            provisioned = await self._provision(order, populate)
         finally:
             self._busy.discard(order.uai)
+        for listener in self.provision_listeners:
+            listener(time.perf_counter() - started)
+        return provisioned
 
     async def _provision(self, order: SchoolOrder, populate: Populate | None) -> Provisioned:
         now = self._clock.now()
@@ -223,6 +230,7 @@ class Fleet:
             maxretry=settings.maxretry,
             findtime_seconds=settings.findtime_seconds,
             bantime_seconds=settings.bantime_seconds,
+            metrics_port=settings.school_metrics_port,
         )
 
     async def deprovision(self, uai: str) -> None:

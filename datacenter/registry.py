@@ -193,6 +193,13 @@ class Registry:
 
     # -- leases ----------------------------------------------------------------------------
 
+    def addresses(self) -> dict[str, str]:
+        """UAI -> address of every school: what monitoring reads at each scrape, cheaply."""
+        rows = self._db.execute(
+            "SELECT s.uai, l.address FROM schools s JOIN leases l ON l.uai = s.uai ORDER BY s.uai"
+        )
+        return {row["uai"]: row["address"] for row in rows}
+
     def leased_addresses(self, db: sqlite3.Connection | None = None) -> set[str]:
         return {row["address"] for row in (db or self._db).execute("SELECT address FROM leases")}
 

@@ -62,6 +62,13 @@ class Settings:
     console_session_seconds: float = field(
         default=8 * 3600.0, metadata=_doc("Lifetime of a school's console login.")
     )
+    http_address: str = field(
+        default="127.0.0.1:49480",
+        metadata=_doc("Controller HTTP: /metrics and /sd/schools for Prometheus (port 0: any)."),
+    )
+    school_metrics_port: int = field(
+        default=49380, metadata=_doc("HTTP port of each school's /metrics, on its address.")
+    )
 
     @property
     def registry_path(self) -> Path:

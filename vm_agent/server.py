@@ -20,6 +20,8 @@ from common.processes import PidFile
 from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
 from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
 from vm_agent.adapters.client_service import ClientService
+from vm_agent.adapters.http import HttpBindError, metrics_app, start_http
+from vm_agent.adapters.metrics import school_registry
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.school import SchoolIdentity, SchoolServer
@@ -98,6 +100,14 @@ async def serve(
         await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)
     await client_server.start()
     await agent_server.start()
+    try:
+        http_runner = await start_http(
+            metrics_app(school_registry(slot, config.pronote_version)),
+            config.address,
+            config.metrics_port,
+        )
+    except HttpBindError as error:
+        raise BindError(str(error)) from None
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
     school = _load_school(config, clock)  # a small file: no thread pool for it
@@ -124,5 +134,6 @@ async def serve(
     for health_servicer in (client_health, agent_health):
         await health_servicer.enter_graceful_shutdown()
     await asyncio.gather(client_server.stop(grace=1.0), agent_server.stop(grace=1.0))
+    await http_runner.cleanup()
     if pid_file is not None:
         pid_file.unlink(missing_ok=True)

@@ -79,10 +79,12 @@ class Datacenter:
             "PRONOTE_DC_CONSOLE_ADDRESS": "127.0.0.1:0",
             "PRONOTE_DC_ADDRESS_POOL": pool,
             "PRONOTE_DC_RECONCILE_INTERVAL_SECONDS": "0.2",
+            "PRONOTE_DC_HTTP_ADDRESS": "127.0.0.1:0",
             **{f"PRONOTE_DC_{k.upper()}": v for k, v in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.console_address = ""
+        self.http_address = ""
 
     # -- controller lifecycle --------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class Datacenter:
                 continue
             if info["pid"] == self.process.pid:
                 self.console_address = info["console_address"]
+                self.http_address = info["http_address"]
                 self.env["PRONOTE_DC_CONSOLE_ADDRESS"] = self.console_address
                 return
         raise RuntimeError(f"controller not ready in time: {self.log()}")

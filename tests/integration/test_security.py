@@ -79,7 +79,8 @@ def test_suspensions_survive_a_school_server_restart(datacenter: Datacenter) -> 
     old_pid = datacenter.school_pid(school.uai)
 
     os.kill(old_pid, signal.SIGKILL)
-    wait_for(lambda: datacenter.school_pid(school.uai) != old_pid)
+    # Not 0: that is the restart in progress, when the console answers UNAVAILABLE.
+    wait_for(lambda: (pid := datacenter.school_pid(school.uai)) != old_pid and pid)
     wait_for(lambda: suspended(datacenter, school.uai) == [ATTACKER])
     with client(school.address, source_ip=ATTACKER) as attacker:
         assert rpc_error(attacker.connect, admin.login, admin.password).code() == (

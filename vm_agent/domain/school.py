@@ -27,6 +27,7 @@ from vm_agent.domain.errors import (
     BadCredentials,
     Forbidden,
     InvalidArgument,
+    LicencesExhausted,
     WrongState,
 )
 from vm_agent.domain.licences import LicencePolicy, LicenceUsage
@@ -35,6 +36,15 @@ from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
 from vm_agent.domain.sessions import Session, SessionTable, new_session_id
 
 STATE_FORMAT = 1
+
+# Why a Client PRONOTE connection was refused: a fixed set, so metrics stay bounded.
+REFUSAL_REASONS = (
+    "suspended_ip",
+    "server_stopped",
+    "bad_credentials",
+    "mode_not_allowed",
+    "licences_exhausted",
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,10 @@ class SchoolServer:
             state.get("reserved_licences", licence_policy.reserved_for_administration)
         )
         self.guard = Guard(security_policy, [Suspension(**s) for s in state.get("suspensions", [])])
+        # Event counts since this process started (not saved: counters restart at zero).
+        self.authentication_failures = 0
+        self.ip_suspensions = 0
+        self.refusals = dict.fromkeys(REFUSAL_REASONS, 0)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -197,27 +211,40 @@ class SchoolServer:
         now = self._clock.now()
         suspension = self.guard.suspension(source_ip, now)
         if suspension is not None:
+            self.refusals["suspended_ip"] += 1
             raise Forbidden(
                 f"connections from {source_ip} are suspended after too many failed logins "
                 f"until {_clock_time(suspension.until_seconds)} UTC; ask the school's "
                 "administrator to unblock this IP"
             )
-        base = self._require_base_in_service("accept connections")
+        try:
+            base = self._require_base_in_service("accept connections")
+        except WrongState:
+            self.refusals["server_stopped"] += 1
+            raise
         try:
             user = base.authenticate(login, password)
         except BadCredentials:
+            self.authentication_failures += 1
+            self.refusals["bad_credentials"] += 1
             if self.guard.record_failure(source_ip, now) is not None:
+                self.ip_suspensions += 1
                 self._persist()
             raise
         if user.kind not in ALLOWED_KINDS[mode]:
+            self.refusals["mode_not_allowed"] += 1
             raise Forbidden(
                 f"{user.display_name} ({user.kind.value}) cannot connect in mode {mode.label}; "
                 "choose a mode open to this user"
             )
         self.expire_idle()
-        licences.check_admission(
-            self.licence_policy, self.sessions, mode, user.login, user.in_administration_group
-        )
+        try:
+            licences.check_admission(
+                self.licence_policy, self.sessions, mode, user.login, user.in_administration_group
+            )
+        except LicencesExhausted:
+            self.refusals["licences_exhausted"] += 1
+            raise
         session = Session(
             id=new_session_id(),
             login=user.login,
