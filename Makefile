@@ -44,3 +44,6 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.provision_local
 
 .PHONY: help install demo down protos check test unit bench
+
+docker-images: $(STAMP) ## Docker engine (installed/started if missing) and the offline-built agent image
+	scripts/docker-engine.sh && PYTHON=$(BIN)/python scripts/docker-images.sh

@@ -21,13 +21,13 @@ from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth
 from datacenter.console_service import ConsoleService
 from datacenter.demo import demo_orders, sample_accounts
-from datacenter.errors import DatacenterError, WrongState
+from datacenter.errors import DatacenterError, Unavailable, WrongState
 from datacenter.fleet import Fleet, Provisioned, SchoolOrder
 from datacenter.ipam import AddressPool
 from datacenter.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.settings import Settings
 from protos import console_pb2, console_pb2_grpc
-from provisioning.runtime import open_runtime
+from provisioning.runtime import RuntimeFailure, open_runtime
 
 log = logging.getLogger("datacenter")
 
@@ -48,17 +48,20 @@ class Controller:
         self.registry = Registry(settings.registry_path)
         self.agents = AgentDirectory(settings.agent_port)
         self.runtime = open_runtime(settings.runtime)
+        try:  # the runtime may reserve addresses of the pool (bridge gateways) or refuse it
+            reserved = await self.runtime.prepare(settings.address_pool)
+        except RuntimeFailure as error:
+            raise Unavailable(str(error)) from None
         self.fleet = Fleet(
             settings,
             self.registry,
-            AddressPool(settings.address_pool, self.registry),
+            AddressPool(settings.address_pool, self.registry, reserved),
             self.runtime,
             self.agents,
             self.clock,
         )
         self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
-        await self.runtime.prepare()
         await self._serve_console()
         await self.fleet.reconcile()  # adopts the school servers still running
         self._reconciler = asyncio.create_task(self._reconcile_forever())
