@@ -55,5 +55,6 @@ if [ "$current" != "$hash" ]; then
     rm -rf build
     DOCKER_BUILDKIT=0 docker build --quiet -t "$AGENT_IMAGE" -f images/Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE" \
         --label "pronote-dc.source-hash=$hash" . >/dev/null
+    docker image prune -f --filter "label=pronote-dc.role=agent" >/dev/null  # the previous build
 fi
 echo "docker-images: $AGENT_IMAGE up to date (sources $hash)" >&2
