@@ -289,10 +289,10 @@ class DockerRuntime:
             now = time.monotonic()
             if now >= next_inspect:
                 state = await asyncio.to_thread(self._state, container_id)
-                if state.get("Status") in {"exited", "dead"}:
+                if state.get("Status") in {"exited", "dead", "restarting"} or state["Restarts"]:
                     raise StartFailed(
                         f"the container of school {spec.uai} exited with code "
-                        f"{state.get('ExitCode')}",
+                        f"{state.get('ExitCode')} instead of serving",
                         await asyncio.to_thread(self.log_tail, spec),
                     )
                 next_inspect = now + 0.5
@@ -314,10 +314,11 @@ class DockerRuntime:
 
     def _state(self, container_id: str) -> dict[str, Any]:
         try:
-            state: dict[str, Any] = self.client.api.inspect_container(container_id)["State"]
+            inspected = self.client.api.inspect_container(container_id)
         except NotFound:
-            return {"Status": "dead", "ExitCode": "unknown (the container is gone)"}
-        return state
+            return {"Status": "dead", "ExitCode": "unknown (the container is gone)", "Restarts": 0}
+        state: dict[str, Any] = inspected["State"]
+        return {**state, "Restarts": inspected.get("RestartCount", 0)}
 
     def _find(self, spec: SchoolSpec) -> list[dict[str, Any]]:
         return list(
