@@ -47,3 +47,5 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 
 docker-images: $(STAMP) ## Docker engine (installed/started if missing) and the offline-built agent image
 	scripts/docker-engine.sh && PYTHON=$(BIN)/python scripts/docker-images.sh
+bench-docker: docker-images ## 100 schools as containers beside 100 raw `docker run` of the same image
+	$(BIN)/python -m bench.provision_docker
