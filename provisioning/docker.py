@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import docker
+import paramiko
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import Mount
 
@@ -123,7 +124,7 @@ class DockerRuntime:
                     base_url=self._base_url, timeout=60, max_pool_size=32
                 )
                 self._client.ping()
-            except DockerException as error:
+            except (DockerException, OSError, paramiko.SSHException) as error:
                 self._client = None
                 raise EngineUnreachable(
                     f"cannot reach the Docker engine of runtime {self.url} ({self._base_url}): "

@@ -4,8 +4,8 @@ leaked lease."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -44,6 +44,12 @@ def test_an_unreachable_engine_names_the_runtime_and_how_to_start_one(tmp_path: 
     error = up_fails(tmp_path, "--runtime", url, "--address-pool", "172.30.200.0/24")
     assert url in error
     assert "scripts/docker-engine.sh" in error
+
+
+def test_an_unreachable_ssh_engine_names_the_runtime(tmp_path: Path) -> None:
+    url = "ssh://nobody@127.72.0.1"  # this tier's loopback range: nothing listens on port 22
+    error = up_fails(tmp_path, "--runtime", url, "--address-pool", "172.30.200.0/24")
+    assert url in error and "scripts/docker-engine.sh" in error
 
 
 def test_a_loopback_pool_is_refused_with_the_documented_default(tmp_path: Path) -> None:
