@@ -1,7 +1,8 @@
 """The Docker runtime: one container per school, on its own static IP of a bridge network.
 
-`docker://` talks to the local engine, `ssh://user@host` to a remote one (docker SDK over
-paramiko); `?image=NAME` picks the agent image. The controller's address pool *is* the bridge
+`docker://` talks to the local engine (DOCKER_HOST, else /var/run/docker.sock),
+`ssh://user@host` to a remote one (docker SDK over paramiko); `?image=NAME` picks the agent
+image. The controller's address pool *is* the bridge
 subnet: it is split into /22 networks (1021 schools each), so a large pool spreads schools over
 several bridges. Everything carries `pronote-dc.*` labels, which is how containers are found
 again after a controller restart and how `pronote-dc clean` finds what to remove.
@@ -20,6 +21,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import os
 import tarfile
 import threading
 import time
@@ -104,7 +106,8 @@ class DockerRuntime:
         parts = urlsplit(url)
         self.image = parse_qs(parts.query).get("image", [DEFAULT_IMAGE])[0]
         if parts.scheme == "docker":
-            self._base_url = f"unix://{parts.path}" if parts.path else "unix:///var/run/docker.sock"
+            default = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+            self._base_url = f"unix://{parts.path}" if parts.path else default
         else:
             self._base_url = f"ssh://{parts.netloc}"
         self._client: docker.DockerClient | None = None
