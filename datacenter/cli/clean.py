@@ -27,7 +27,7 @@ def clean(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Remove every container, network and volume pronote-dc created (backups kept)."""
-    from provisioning import docker
+    from provisioning import docker_clean as docker
 
     if runtime is None:
         configured = cli_state(ctx).settings().runtime
