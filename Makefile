@@ -8,7 +8,7 @@ DEMO_SCHOOLS ?= 5
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,12 @@ check: $(STAMP) ## Lint, format check, types, import contracts, generated code f
 	$(BIN)/lint-imports
 	$(BIN)/python -m protos.generate --check
 
-test: check ## Every check, then the whole test suite (unit and integration)
+# With CI=true the Docker and Prometheus tiers must run, so `make test` sets them up first.
+test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers)
 	$(BIN)/pytest -q
+
+tiers: docker-images ## Set up the Docker and Prometheus tiers (install and start what is missing)
+	.ci/setup-prometheus.sh
 
 unit: $(STAMP) ## Unit tests only (nothing needed)
 	$(BIN)/pytest -q tests/unit
@@ -45,4 +49,9 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.session_path
 	$(BIN)/python -m bench.metrics_exposition
 
-.PHONY: help install demo down protos check test unit bench
+.PHONY: help install demo down protos check test tiers unit bench docker-images bench-docker
+
+docker-images: $(STAMP) ## Docker engine (installed/started if missing) and the offline-built agent image
+	scripts/docker-engine.sh && PYTHON=$(BIN)/python scripts/docker-images.sh
+bench-docker: docker-images ## 100 schools as containers beside 100 raw `docker run` of the same image
+	$(BIN)/python -m bench.provision_docker

@@ -22,7 +22,7 @@ from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth
 from datacenter.console_service import ConsoleService
 from datacenter.demo import demo_orders, sample_accounts
-from datacenter.errors import DatacenterError, WrongState
+from datacenter.errors import DatacenterError, Unavailable, WrongState
 from datacenter.fleet import Fleet, Provisioned, SchoolOrder
 from datacenter.http import controller_app, serve_http
 from datacenter.ipam import AddressPool
@@ -30,7 +30,7 @@ from datacenter.metrics import ControllerMetrics
 from datacenter.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.settings import Settings
 from protos import console_pb2, console_pb2_grpc
-from provisioning.runtime import open_runtime
+from provisioning.runtime import RuntimeFailure, open_runtime
 
 log = logging.getLogger("datacenter")
 
@@ -53,17 +53,20 @@ class Controller:
         self.registry = Registry(settings.registry_path)
         self.agents = AgentDirectory(settings.agent_port)
         self.runtime = open_runtime(settings.runtime)
+        try:  # the runtime may reserve addresses of the pool (bridge gateways) or refuse it
+            reserved = await self.runtime.prepare(settings.address_pool)
+        except RuntimeFailure as error:
+            raise Unavailable(str(error)) from None
         self.fleet = Fleet(
             settings,
             self.registry,
-            AddressPool(settings.address_pool, self.registry),
+            AddressPool(settings.address_pool, self.registry, reserved),
             self.runtime,
             self.agents,
             self.clock,
         )
         self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
-        await self.runtime.prepare()
         self.metrics = ControllerMetrics(self.fleet)
         await self._serve_console()
         self._http, self.http_address = await serve_http(

@@ -198,7 +198,12 @@ class Fleet:
         except StartFailed as error:
             raise Unavailable(str(error)) from error
         if not self.runtime.start_waits_for_ready:
-            await self._agents.wait_healthy(record, timeout)
+            try:
+                await self._agents.wait_healthy(record, timeout)
+            except Unavailable as error:
+                tail = "\n".join(await asyncio.to_thread(self.runtime.log_tail, spec, 10))
+                await self.runtime.stop(spec)
+                raise Unavailable(f"{error}\nlast log lines:\n{tail}") from None
         self.pids[record.uai] = pid
         self.statuses[record.uai] = SchoolStatus.RUNNING
 
@@ -206,7 +211,7 @@ class Fleet:
         await asyncio.shield(self._remove(record, spec))
 
     async def _remove(self, record: SchoolRecord, spec: SchoolSpec) -> None:
-        await self.runtime.stop(spec)
+        await self.runtime.remove(spec)
         await self._agents.forget(record.uai)
         self.registry.remove_school(record.uai)
         await asyncio.to_thread(shutil.rmtree, spec.school_dir, ignore_errors=True)

@@ -11,7 +11,9 @@ from datacenter.registry import Registry
 
 
 class AddressPool:
-    def __init__(self, cidr: str, registry: Registry) -> None:
+    def __init__(
+        self, cidr: str, registry: Registry, reserved: frozenset[str] = frozenset()
+    ) -> None:
         try:
             self.network = ipaddress.ip_network(cidr, strict=True)
         except ValueError as error:
@@ -19,10 +21,12 @@ class AddressPool:
                 f"address pool {cidr!r} is not a network ({error}); write it like 127.51.0.0/16"
             ) from None
         self._registry = registry
+        self._reserved = {int(ipaddress.ip_address(a)) for a in reserved}  # e.g. bridge gateways
 
     def allocate(self, uai: str, now_seconds: float, db: sqlite3.Connection) -> str:
         """Lease the lowest free address to `uai`, inside the caller's transaction."""
         taken = {int(ipaddress.ip_address(a)) for a in self._registry.leased_addresses(db)}
+        taken |= self._reserved
         first, last = int(self.network.network_address), int(self.network.broadcast_address)
         if self.network.num_addresses > 2:  # skip the network and broadcast addresses
             first, last = first + 1, last - 1

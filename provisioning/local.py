@@ -34,8 +34,9 @@ class LocalRuntime:
         self._ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
 
-    async def prepare(self) -> None:
+    async def prepare(self, pool: str) -> frozenset[str]:
         await self._ensure_zygote()
+        return frozenset()
 
     async def _ensure_zygote(self) -> asyncio.subprocess.Process:
         async with self._zygote_lock:
@@ -118,6 +119,9 @@ class LocalRuntime:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid_file.pid, signal.SIGKILL)
         spec.pid_file.unlink(missing_ok=True)
+
+    async def remove(self, spec: SchoolSpec) -> None:
+        await self.stop(spec)  # the school's files go with its directory, removed by the fleet
 
     def log_tail(self, spec: SchoolSpec, lines: int = 20) -> list[str]:
         try:

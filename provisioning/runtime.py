@@ -59,8 +59,10 @@ class Runtime(Protocol):
     """True if `start` returns only once the school serves (its own readiness signal);
     otherwise the caller waits for the school's gRPC health check."""
 
-    async def prepare(self) -> None:
-        """Get ready to start schools quickly (e.g. warm the parent process)."""
+    async def prepare(self, pool: str) -> frozenset[str]:
+        """Get ready to start schools of address `pool` quickly (e.g. warm the parent process).
+        Returns the pool's addresses no school may lease (e.g. bridge gateways); raises
+        RuntimeFailure if the runtime cannot serve that pool."""
         ...
 
     async def start(self, spec: SchoolSpec, timeout_seconds: float) -> int:
@@ -69,6 +71,11 @@ class Runtime(Protocol):
 
     async def stop(self, spec: SchoolSpec) -> None:
         """Stop the school's server if it runs; never fails for one that is already gone."""
+        ...
+
+    async def remove(self, spec: SchoolSpec) -> None:
+        """Stop the school's server and delete what the runtime keeps for it (its backups
+        excepted); the school is being deprovisioned."""
         ...
 
     def observe(self, spec: SchoolSpec) -> Observed: ...
@@ -86,6 +93,11 @@ def open_runtime(url: str) -> Runtime:
         from provisioning.local import LocalRuntime
 
         return LocalRuntime(url)
+    if scheme in {"docker", "ssh"}:
+        from provisioning.docker import DockerRuntime
+
+        return DockerRuntime(url)
     raise UnsupportedRuntime(
-        f"runtime {url!r} is not supported here; use local:// (the embedded default)"
+        f"runtime {url!r} is not supported here; use local:// (the embedded default), "
+        "docker:// (the local Docker engine) or ssh://user@host (a remote Docker engine)"
     )

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers on /var/run/docker.sock: install Debian's docker.io if the
+# engine is missing, start dockerd in the background if it is not running. Idempotent.
+set -euo pipefail
+LOG="${PRONOTE_DC_DOCKERD_LOG:-/var/log/pronote-dc-dockerd.log}"
+SOCK=/var/run/docker.sock
+
+if docker info >/dev/null 2>&1; then
+    exit 0
+fi
+if ! command -v dockerd >/dev/null 2>&1; then
+    echo "docker-engine: installing Debian's docker.io" >&2
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
+fi
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+    echo "docker-engine: starting dockerd (log: $LOG)" >&2
+    nohup dockerd >>"$LOG" 2>&1 </dev/null &
+fi
+for _ in $(seq 1 120); do
+    if [ -S "$SOCK" ] && docker info >/dev/null 2>&1; then
+        exit 0
+    fi
+    sleep 0.5
+done
+echo "docker-engine: dockerd did not answer on $SOCK within 60 s; see $LOG" >&2
+tail -n 20 "$LOG" >&2 || true
+exit 1

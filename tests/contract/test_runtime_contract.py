@@ -1,0 +1,186 @@
+"""One contract for every runtime: what the fleet relies on, run against local:// and docker://.
+
+The docker cases need an engine and the agent image: skipped without them outside CI, failed
+in CI (tests/docker/engine.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from common import secrets
+from common.agent_config import AgentConfig, save_config
+from protos import agent_pb2, agent_pb2_grpc
+from provisioning.runtime import Runtime, SchoolSpec, StartFailed, open_runtime
+from vm_agent.healthcheck import check
+
+SECRET = "contract-secret"
+
+
+@dataclass
+class Case:
+    runtime: Runtime
+    new_address: Callable[[], str]
+    kill: Callable[[SchoolSpec], None]
+    schools_dir: Path
+
+    def spec(self, uai: str) -> SchoolSpec:
+        spec = SchoolSpec(uai, self.new_address(), self.schools_dir / uai)
+        save_config(
+            spec.config_path,
+            AgentConfig(
+                uai=uai,
+                school_name=f"Collège {uai}",
+                address=spec.address,
+                data_dir=spec.data_dir,
+                agent_secret_hash=secrets.hash_secret(SECRET),
+            ),
+        )
+        return spec
+
+    def run(self, coroutine: object) -> object:
+        return self.loop.run_until_complete(coroutine)  # type: ignore[arg-type]
+
+    loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+
+
+def free_loopback() -> str:
+    """An address of 127.72.0.0/16 (this tier's loopback range) with port 49300 free."""
+    while True:
+        address = f"127.72.{random.randrange(1, 255)}.{random.randrange(1, 255)}"
+        with socket.socket() as sock:
+            try:
+                sock.bind((address, 49300))
+            except OSError:
+                continue
+            return address
+
+
+def kill_local(spec: SchoolSpec) -> None:
+    os.kill(int(json.loads(spec.pid_file.read_text())["pid"]), signal.SIGKILL)
+
+
+@pytest.fixture(params=["local", "docker"])
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
+    loop = asyncio.new_event_loop()
+    schools_dir = tmp_path / "state" / "schools"
+    if request.param == "local":
+        runtime = open_runtime("local://")
+        loop.run_until_complete(runtime.prepare("127.72.0.0/16"))
+        case = Case(runtime, free_loopback, kill_local, schools_dir)
+        cleanup: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        from tests.docker.engine import engine_or_skip, free_subnet, remove_everything_of
+
+        engine = engine_or_skip()
+        subnet = free_subnet(engine, 28)
+        runtime = open_runtime("docker://")
+        reserved = loop.run_until_complete(runtime.prepare(subnet))
+        import ipaddress
+
+        free = (str(a) for a in ipaddress.ip_network(subnet).hosts() if str(a) not in reserved)
+
+        def kill_container(spec: SchoolSpec) -> None:
+            for container in engine.api.containers(
+                filters={"label": f"pronote-dc.school={spec.uai}"}
+            ):
+                engine.api.kill(container["Id"])
+
+        case = Case(runtime, lambda: next(free), kill_container, schools_dir)
+
+        def cleanup() -> None:
+            remove_everything_of(engine, tmp_path / "state", subnet)
+
+    case.loop = loop
+    try:
+        yield case
+    finally:
+        for spec_dir in schools_dir.glob("*"):
+            loop.run_until_complete(case.runtime.stop(SchoolSpec(spec_dir.name, "", spec_dir)))
+        loop.run_until_complete(case.runtime.close())
+        loop.close()
+        cleanup()
+
+
+def wait_serving(spec: SchoolSpec, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        status = check(f"{spec.address}:49300", 2.0)
+        if status == "SERVING":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{spec.uai} is not serving: {status}")
+
+
+def agent(spec: SchoolSpec) -> tuple[grpc.Channel, agent_pb2_grpc.AgentStub]:
+    channel = grpc.insecure_channel(f"{spec.address}:49301")
+    return channel, agent_pb2_grpc.AgentStub(channel)
+
+
+AUTH = (("authorization", f"Bearer {SECRET}"),)
+
+
+def test_a_started_school_serves_on_its_address_and_stops(case: Case) -> None:
+    spec = case.spec("0750501W")
+    pid = case.run(case.runtime.start(spec, 30))
+    assert isinstance(pid, int)
+    wait_serving(spec)
+    assert case.runtime.observe(spec).running
+    assert isinstance(case.runtime.log_tail(spec), list)
+
+    case.run(case.runtime.stop(spec))
+    assert not case.runtime.observe(spec).running
+    assert check(f"{spec.address}:49300", 1.0) != "SERVING"
+    case.run(case.runtime.stop(spec))  # stopping a stopped school is fine
+
+
+def test_a_killed_school_starts_again_with_its_data(case: Case) -> None:
+    spec = case.spec("0750502X")
+    case.run(case.runtime.start(spec, 30))
+    wait_serving(spec)
+    channel, stub = agent(spec)
+    with channel:
+        base = stub.CreateBase(
+            agent_pb2.CreateBaseRequest(school_year="2026-2027"), metadata=AUTH, timeout=10
+        )
+
+    case.kill(spec)
+    case.run(case.runtime.start(spec, 30))
+    wait_serving(spec)
+    channel, stub = agent(spec)
+    with channel:
+        bases = stub.ListBases(agent_pb2.Empty(), metadata=AUTH, timeout=10)
+    assert [b.id for b in bases.bases] == [base.id]
+
+
+def test_a_school_that_cannot_start_fails_with_the_reason_and_leaves_nothing(
+    case: Case,
+) -> None:
+    spec = case.spec("0750503Y")
+    config = json.loads(spec.config_path.read_text())
+    spec.config_path.write_text(json.dumps({**config, "unknown_setting": 1}))
+    with pytest.raises(StartFailed) as failure:
+        case.run(case.runtime.start(spec, 30))
+    assert "unknown_setting" in str(failure.value)
+    assert not case.runtime.observe(spec).running
+
+
+def test_a_removed_school_is_gone(case: Case) -> None:
+    spec = case.spec("0750504Z")
+    case.run(case.runtime.start(spec, 30))
+    wait_serving(spec)
+    case.run(case.runtime.remove(spec))
+    assert not case.runtime.observe(spec).running
+    assert check(f"{spec.address}:49300", 1.0) != "SERVING"
