@@ -80,12 +80,14 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     )
     _table(console, "latency per operation (ms)", report["operations"])
     _table(console, "refusals", report["refusals"])
-    _table(console, "per school", [_short_school_row(row) for row in report["schools"]])
+    attacked = any(row["attacker_attempts"] for row in report["schools"])
+    _table(console, "per school", [_short_school_row(r, attacked) for r in report["schools"]])
     _table(console, "errors", report["errors"])
 
 
-def _short_school_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The per-school row with names short enough for a terminal."""
+def _short_school_row(row: dict[str, Any], attacked: bool) -> dict[str, Any]:
+    """The per-school row with names short enough for a terminal; every row has the same
+    columns, with the attack columns when any school was attacked."""
     short = {
         "uai": row["uai"],
         "address": row["address"],
@@ -96,7 +98,7 @@ def _short_school_row(row: dict[str, Any]) -> dict[str, Any]:
         "rpcs": row["rpcs"],
         "errors": row["errors"],
     }
-    if row["attacker_attempts"]:
+    if attacked:
         short["attacks"] = row["attacker_attempts"]
         short["suspended"] = ", ".join(row["suspended_sources"])
     return short
