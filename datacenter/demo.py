@@ -25,7 +25,8 @@ def demo_orders(taken: set[str]) -> Iterator[SchoolOrder]:
     """Endless orders for demo schools, skipping taken UAIs."""
     for index in itertools.count():
         departement = _DEPARTEMENTS[index % len(_DEPARTEMENTS)]
-        uai = make_uai(f"0{departement}{600 + index // len(_DEPARTEMENTS):03d}")
+        # A UAI starts with the département (075 Paris...), then 4 digits and the letter.
+        uai = make_uai(f"{departement}{6000 + index // len(_DEPARTEMENTS):04d}")
         if uai in taken:
             continue
         name = f"{_KINDS[index % len(_KINDS)]} {_PATRONS[index % len(_PATRONS)]}"
