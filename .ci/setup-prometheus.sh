@@ -9,7 +9,7 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # Mask first so the package's postinst cannot start the service.
-$SUDO systemctl mask prometheus.service >/dev/null 2>&1 || $SUDO ln -sf /dev/null /etc/systemd/system/prometheus.service
+$SUDO systemctl mask prometheus.service >/dev/null 2>&1 || $SUDO ln -sf /dev/null /etc/systemd/system/prometheus.service 2>/dev/null || true
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 $SUDO systemctl stop prometheus.service >/dev/null 2>&1 || true
