@@ -7,7 +7,7 @@ import docker
 import pytest
 
 from tests.docker.engine import engine_or_skip, free_subnet, remove_everything_of
-from tests.integration.harness import Datacenter
+from tests.integration.harness import Datacenter, running_datacenter
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,11 +34,6 @@ def subnet(engine: docker.DockerClient, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def docker_dc(tmp_path: Path, subnet: str) -> Iterator[Datacenter]:
     """A running controller with the docker runtime, its pool being the test's bridge subnet."""
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    dc = Datacenter(state_dir, subnet, runtime="docker://", start_timeout_seconds="60")
-    dc.start()
-    try:
+    settings = {"runtime": "docker://", "start_timeout_seconds": "60"}
+    with running_datacenter(tmp_path, subnet, **settings) as dc:
         yield dc
-    finally:
-        dc.down()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Datacenter, free_pool
+from tests.integration.harness import Datacenter, free_pool, running_datacenter
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -17,11 +17,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def datacenter(tmp_path: Path) -> Iterator[Datacenter]:
     """A running controller on its own state dir and address pool; everything stopped after."""
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    dc = Datacenter(state_dir, free_pool())
-    dc.start()
-    try:
+    with running_datacenter(tmp_path, free_pool()) as dc:
         yield dc
-    finally:
-        dc.down()

@@ -194,6 +194,21 @@ class Datacenter:
             return 0
 
 
+@contextmanager
+def running_datacenter(
+    tmp_path: Path, pool: str, *up_args: str, **settings: str
+) -> Iterator[Datacenter]:
+    """`pronote-dc up` on a fresh state dir under tmp_path; everything stopped afterwards."""
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    dc = Datacenter(state_dir, pool, **settings)
+    dc.start(*up_args)
+    try:
+        yield dc
+    finally:
+        dc.down()
+
+
 def account(school: Any, role: str) -> Any:
     return next(a for a in school.sample_accounts if a.role == role)
 

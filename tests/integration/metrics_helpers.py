@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.harness import Datacenter, free_pool
+from tests.integration.harness import Datacenter, free_pool, running_datacenter
 
 METRICS_POOL_OCTET = 80  # this tier's loopback range: 127.80.0.0/16
 Page = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -54,11 +54,6 @@ def targets(dc: Datacenter) -> list[dict[str, Any]]:
 
 @contextmanager
 def metrics_datacenter(tmp_path: Path, **settings: str) -> Iterator[Datacenter]:
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    dc = Datacenter(state_dir, free_pool(first_octets=f"127.{METRICS_POOL_OCTET}"), **settings)
-    dc.start()
-    try:
+    pool = free_pool(first_octets=f"127.{METRICS_POOL_OCTET}")
+    with running_datacenter(tmp_path, pool, **settings) as dc:
         yield dc
-    finally:
-        dc.down()

@@ -10,20 +10,14 @@ import grpc
 import pytest
 
 from protos import console_pb2
-from tests.integration.harness import Datacenter, free_pool, rpc_error, uai
+from tests.integration.harness import Datacenter, free_pool, rpc_error, running_datacenter, uai
 
 
 @pytest.fixture
 def tiny_datacenter(tmp_path: Path) -> Iterator[Datacenter]:
     """A data-center whose pool holds two addresses."""
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    dc = Datacenter(state_dir, free_pool(prefix_length=30))
-    dc.start()
-    try:
+    with running_datacenter(tmp_path, free_pool(prefix_length=30)) as dc:
         yield dc
-    finally:
-        dc.down()
 
 
 def schools(dc: Datacenter) -> list[str]:

@@ -8,19 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Datacenter, free_pool
+from tests.integration.harness import Datacenter, free_pool, running_datacenter
 
 
 @pytest.fixture
 def demo_datacenter(tmp_path: Path) -> Iterator[Datacenter]:
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    dc = Datacenter(state_dir, free_pool())
-    dc.start("--demo", "2")
-    try:
+    with running_datacenter(tmp_path, free_pool(), "--demo", "2") as dc:
         yield dc
-    finally:
-        dc.down()
 
 
 def cli_json(dc: Datacenter, *args: str) -> object:

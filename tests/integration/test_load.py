@@ -21,20 +21,15 @@ from tests.integration.harness import (
     client,
     free_pool,
     rpc_error,
+    running_datacenter,
     wait_for,
 )
 
 
 @pytest.fixture
 def fleet(tmp_path: Path) -> Iterator[Datacenter]:
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    dc = Datacenter(state_dir, free_pool(first_octets="127.90"))
-    dc.start()
-    try:
+    with running_datacenter(tmp_path, free_pool(first_octets="127.90")) as dc:
         yield dc
-    finally:
-        dc.down()
 
 
 def source_pool() -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from protos import console_pb2
-from tests.integration.harness import Datacenter, free_pool
+from tests.integration.harness import Datacenter, free_pool, running_datacenter
 
 LOCUSTFILE = str(Path(__file__).resolve().parents[2] / "loadtest" / "locustfile.py")
 # Only look for locust: importing it here would gevent-patch the test process (and its children).
@@ -25,14 +25,8 @@ if importlib.util.find_spec("locust") is None:
 
 @pytest.fixture
 def fleet(tmp_path: Path) -> Iterator[Datacenter]:
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    dc = Datacenter(state_dir, free_pool(first_octets="127.90"))
-    dc.start()
-    try:
+    with running_datacenter(tmp_path, free_pool(first_octets="127.90")) as dc:
         yield dc
-    finally:
-        dc.down()
 
 
 def locust(dc: Datacenter, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
