@@ -26,7 +26,6 @@ def translated(method: Method) -> Method:
     """console_service.translated, looked up at call time (that module imports this one)."""
 
     @functools.wraps(method)
-    @translated
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         from datacenter.console_service import translated as translate
 
