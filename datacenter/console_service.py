@@ -12,7 +12,9 @@ import grpc
 from datacenter import errors
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
+from datacenter.console_orders import OrderingRpcs
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
+from datacenter.orders import Ordering
 from datacenter.registry import Responsable, SchoolRecord
 from datacenter.sample_accounts import SampleAccounts
 from datacenter.uai import validate_uai
@@ -78,7 +80,7 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
     )
 
 
-class ConsoleService(console_pb2_grpc.ConsoleServicer):
+class ConsoleService(OrderingRpcs, console_pb2_grpc.ConsoleServicer):
     def __init__(
         self,
         fleet: Fleet,
@@ -86,7 +88,9 @@ class ConsoleService(console_pb2_grpc.ConsoleServicer):
         agents: AgentDirectory,
         client_port: int,
         populate_demo: Populate,
+        ordering: Ordering,
     ) -> None:
+        self._ordering = ordering
         self._fleet = fleet
         self._auth = auth
         self._agents = agents

@@ -27,6 +27,8 @@ from datacenter.fleet import Fleet, Provisioned, SchoolOrder
 from datacenter.http import controller_app, serve_http
 from datacenter.ipam import AddressPool
 from datacenter.metrics import ControllerMetrics
+from datacenter.ordering import VatSchedule
+from datacenter.orders import Ordering
 from datacenter.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.settings import Settings
 from protos import console_pb2, console_pb2_grpc
@@ -88,8 +90,20 @@ class Controller:
         server = grpc.aio.server(
             options=[("grpc.so_reuseport", 0)], interceptors=[self.metrics.interceptor()]
         )
+        self.ordering = Ordering(
+            self.fleet,
+            self.auth,
+            self.clock,
+            VatSchedule.parse(self.settings.vat_schedule),
+            lambda: self.console_address,
+        )
         service = ConsoleService(
-            self.fleet, self.auth, self.agents, self.settings.client_port, self.populate_demo
+            self.fleet,
+            self.auth,
+            self.agents,
+            self.settings.client_port,
+            self.populate_demo,
+            self.ordering,
         )
         console_pb2_grpc.add_ConsoleServicer_to_server(service, server)
         health_servicer = health_aio.HealthServicer()

@@ -17,7 +17,7 @@ from typing import Any
 
 from datacenter.errors import AlreadyExists, NotFound
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schools (
@@ -43,6 +43,51 @@ CREATE TABLE IF NOT EXISTS leases (
     leased_at REAL NOT NULL
 );
 """
+
+# Each schema version's additions, applied in order to an older registry (then the version bumps).
+_MIGRATIONS: dict[int, str] = {
+    2: """
+CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_number TEXT NOT NULL,
+    uai TEXT NOT NULL,
+    name TEXT NOT NULL,
+    formula TEXT NOT NULL,
+    responsable_name TEXT NOT NULL,
+    responsable_mobile TEXT NOT NULL,
+    responsable_email TEXT NOT NULL,
+    responsable_fax TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    placed_at REAL NOT NULL,
+    activated_at REAL,
+    hosting_number TEXT NOT NULL DEFAULT '',
+    licence_expires_on TEXT
+);
+CREATE TABLE IF NOT EXISTS proformas (
+    number TEXT PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    kind TEXT NOT NULL,
+    formula TEXT NOT NULL,
+    amount_ht TEXT NOT NULL,
+    vat_rate TEXT NOT NULL,
+    vat TEXT NOT NULL,
+    amount_ttc TEXT NOT NULL,
+    issued_on TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    accepted_on TEXT
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sent_at REAL NOT NULL,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    uai TEXT NOT NULL,
+    order_id INTEGER
+);
+""",
+}
 
 
 @dataclass(frozen=True)
@@ -106,13 +151,19 @@ class Registry:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
             row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            elif int(row["value"]) > SCHEMA_VERSION:
+            version = 1 if row is None else int(row["value"])
+            if version > SCHEMA_VERSION:
                 raise RuntimeError(
                     f"the registry has schema {row['value']}, newer than this pronote-dc "
                     f"({SCHEMA_VERSION}); upgrade pronote-dc"
                 )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in filter(str.strip, _MIGRATIONS[step].split(";")):
+                    db.execute(statement)
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                (max(version, SCHEMA_VERSION),),
+            )
 
     # -- meta ------------------------------------------------------------------------------
 
@@ -182,6 +233,15 @@ class Registry:
 
     def all(self) -> list[SchoolRecord]:
         return [_record(row) for row in self._db.execute(_SELECT + " ORDER BY s.uai")]
+
+    def query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Read outside a transaction (the ordering store's queries)."""
+        return list(self._db.execute(sql, parameters))
+
+    def set_console_password_hash(self, uai: str, password_hash: str) -> None:
+        self._db.execute(
+            "UPDATE schools SET console_password_hash=? WHERE uai=?", (password_hash, uai)
+        )
 
     def mark_first_login(self, uai: str) -> None:
         self._db.execute("UPDATE schools SET first_login_done=1 WHERE uai=?", (uai,))

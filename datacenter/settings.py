@@ -69,6 +69,12 @@ class Settings:
     school_metrics_port: int = field(
         default=49380, metadata=_doc("HTTP port of each school's /metrics, on its address.")
     )
+    vat_schedule: str = field(
+        default="2000-04-01:19.6,2014-01-01:20",
+        metadata=_doc(
+            "French VAT on proformas: <date it came into force>:<percent>, comma-separated."
+        ),
+    )
 
     @property
     def registry_path(self) -> Path:

@@ -496,3 +496,453 @@ class EnsureSampleAccountsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EnsureSampleAccountsRequest: _TypeAlias = EnsureSampleAccountsRequest  # noqa: Y015
+
+@_typing.final
+class PlaceOrderRequest(_message.Message):
+    """-- Ordering hosting ----------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_NUMBER_FIELD_NUMBER: _builtins.int
+    UAI_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    FORMULA_FIELD_NUMBER: _builtins.int
+    RESPONSABLE_FIELD_NUMBER: _builtins.int
+    CONTRACT_ACCEPTED_FIELD_NUMBER: _builtins.int
+    FAX_FIELD_NUMBER: _builtins.int
+    client_number: _builtins.str
+    """Index Education client number"""
+    uai: _builtins.str
+    """RNE, with its check letter"""
+    name: _builtins.str
+    formula: Global___Formula.ValueType
+    contract_accepted: _builtins.bool
+    fax: _builtins.str
+    @_builtins.property
+    def responsable(self) -> Global___Responsable:
+        """mobile mandatory (stored without the leading 0)"""
+
+    def __init__(
+        self,
+        *,
+        client_number: _builtins.str = ...,
+        uai: _builtins.str = ...,
+        name: _builtins.str = ...,
+        formula: Global___Formula.ValueType = ...,
+        responsable: Global___Responsable | None = ...,
+        contract_accepted: _builtins.bool = ...,
+        fax: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["responsable", b"responsable"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_number", b"client_number", "contract_accepted", b"contract_accepted", "fax", b"fax", "formula", b"formula", "name", b"name", "responsable", b"responsable", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlaceOrderRequest: _TypeAlias = PlaceOrderRequest  # noqa: Y015
+
+@_typing.final
+class Proforma(_message.Message):
+    """Money as decimal strings ("650.00"), never floats."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    FORMULA_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    AMOUNT_HT_FIELD_NUMBER: _builtins.int
+    VAT_RATE_FIELD_NUMBER: _builtins.int
+    VAT_FIELD_NUMBER: _builtins.int
+    AMOUNT_TTC_FIELD_NUMBER: _builtins.int
+    ISSUED_ON_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_ON_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    order_id: _builtins.int
+    kind: _builtins.str
+    """order, renewal"""
+    formula: Global___Formula.ValueType
+    label: _builtins.str
+    """"Formule 80 Profs" """
+    amount_ht: _builtins.str
+    vat_rate: _builtins.str
+    """percent, "19.6" """
+    vat: _builtins.str
+    amount_ttc: _builtins.str
+    issued_on: _builtins.str
+    """YYYY-MM-DD"""
+    valid_until: _builtins.str
+    """YYYY-MM-DD"""
+    state: _builtins.str
+    """pending, accepted, expired"""
+    accepted_on: _builtins.str
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+        order_id: _builtins.int = ...,
+        kind: _builtins.str = ...,
+        formula: Global___Formula.ValueType = ...,
+        label: _builtins.str = ...,
+        amount_ht: _builtins.str = ...,
+        vat_rate: _builtins.str = ...,
+        vat: _builtins.str = ...,
+        amount_ttc: _builtins.str = ...,
+        issued_on: _builtins.str = ...,
+        valid_until: _builtins.str = ...,
+        state: _builtins.str = ...,
+        accepted_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_on", b"accepted_on", "amount_ht", b"amount_ht", "amount_ttc", b"amount_ttc", "formula", b"formula", "issued_on", b"issued_on", "kind", b"kind", "label", b"label", "number", b"number", "order_id", b"order_id", "state", b"state", "valid_until", b"valid_until", "vat", b"vat", "vat_rate", b"vat_rate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Proforma: _TypeAlias = Proforma  # noqa: Y015
+
+@_typing.final
+class Order(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NUMBER_FIELD_NUMBER: _builtins.int
+    UAI_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    FORMULA_FIELD_NUMBER: _builtins.int
+    RESPONSABLE_FIELD_NUMBER: _builtins.int
+    FAX_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    PLACED_AT_SECONDS_FIELD_NUMBER: _builtins.int
+    ACTIVATED_AT_SECONDS_FIELD_NUMBER: _builtins.int
+    HOSTING_NUMBER_FIELD_NUMBER: _builtins.int
+    LICENCE_EXPIRES_ON_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    client_number: _builtins.str
+    uai: _builtins.str
+    name: _builtins.str
+    formula: Global___Formula.ValueType
+    fax: _builtins.str
+    state: _builtins.str
+    """proforma_sent, proforma_returned, activated"""
+    placed_at_seconds: _builtins.float
+    activated_at_seconds: _builtins.float
+    hosting_number: _builtins.str
+    licence_expires_on: _builtins.str
+    """YYYY-MM-DD, once activated"""
+    @_builtins.property
+    def responsable(self) -> Global___Responsable: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        client_number: _builtins.str = ...,
+        uai: _builtins.str = ...,
+        name: _builtins.str = ...,
+        formula: Global___Formula.ValueType = ...,
+        responsable: Global___Responsable | None = ...,
+        fax: _builtins.str = ...,
+        state: _builtins.str = ...,
+        placed_at_seconds: _builtins.float = ...,
+        activated_at_seconds: _builtins.float = ...,
+        hosting_number: _builtins.str = ...,
+        licence_expires_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["responsable", b"responsable"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activated_at_seconds", b"activated_at_seconds", "client_number", b"client_number", "fax", b"fax", "formula", b"formula", "hosting_number", b"hosting_number", "id", b"id", "licence_expires_on", b"licence_expires_on", "name", b"name", "placed_at_seconds", b"placed_at_seconds", "responsable", b"responsable", "state", b"state", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Order: _TypeAlias = Order  # noqa: Y015
+
+@_typing.final
+class OrderDetail(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    PROFORMA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___Order: ...
+    @_builtins.property
+    def proforma(self) -> Global___Proforma:
+        """the latest one"""
+
+    def __init__(
+        self,
+        *,
+        order: Global___Order | None = ...,
+        proforma: Global___Proforma | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "proforma", b"proforma"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "proforma", b"proforma"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderDetail: _TypeAlias = OrderDetail  # noqa: Y015
+
+@_typing.final
+class ListOrdersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    """empty: every order"""
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOrdersRequest: _TypeAlias = ListOrdersRequest  # noqa: Y015
+
+@_typing.final
+class Orders(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderDetail]: ...
+    def __init__(
+        self,
+        *,
+        orders: _abc.Iterable[Global___OrderDetail] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["orders", b"orders"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Orders: _TypeAlias = Orders  # noqa: Y015
+
+@_typing.final
+class OrderRef(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderRef: _TypeAlias = OrderRef  # noqa: Y015
+
+@_typing.final
+class ActivatedOrder(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    SCHOOL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___OrderDetail: ...
+    @_builtins.property
+    def school(self) -> Global___School: ...
+    def __init__(
+        self,
+        *,
+        order: Global___OrderDetail | None = ...,
+        school: Global___School | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "school", b"school"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "school", b"school"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActivatedOrder: _TypeAlias = ActivatedOrder  # noqa: Y015
+
+@_typing.final
+class OutboxRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    """empty: every message"""
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboxRequest: _TypeAlias = OutboxRequest  # noqa: Y015
+
+@_typing.final
+class OutboxMessage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SENT_AT_SECONDS_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    UAI_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    sent_at_seconds: _builtins.float
+    channel: _builtins.str
+    """email, sms"""
+    recipient: _builtins.str
+    subject: _builtins.str
+    body: _builtins.str
+    uai: _builtins.str
+    order_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        sent_at_seconds: _builtins.float = ...,
+        channel: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        body: _builtins.str = ...,
+        uai: _builtins.str = ...,
+        order_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "channel", b"channel", "id", b"id", "order_id", b"order_id", "recipient", b"recipient", "sent_at_seconds", b"sent_at_seconds", "subject", b"subject", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboxMessage: _TypeAlias = OutboxMessage  # noqa: Y015
+
+@_typing.final
+class Outbox(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___OutboxMessage]: ...
+    def __init__(
+        self,
+        *,
+        messages: _abc.Iterable[Global___OutboxMessage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Outbox: _TypeAlias = Outbox  # noqa: Y015
+
+@_typing.final
+class ResendCredentialsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    CLIENT_NUMBER_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    client_number: _builtins.str
+    """required without a token"""
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        client_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_number", b"client_number", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResendCredentialsRequest: _TypeAlias = ResendCredentialsRequest  # noqa: Y015
+
+@_typing.final
+class ResendCredentialsReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    MOBILE_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    """where the hosting and invoice numbers went"""
+    mobile: _builtins.str
+    """where the new password went"""
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        mobile: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "mobile", b"mobile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResendCredentialsReply: _TypeAlias = ResendCredentialsReply  # noqa: Y015
+
+@_typing.final
+class Account(_message.Message):
+    """"Mon compte"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    HOSTING_NUMBER_FIELD_NUMBER: _builtins.int
+    CLIENT_NUMBER_FIELD_NUMBER: _builtins.int
+    FORMULA_FIELD_NUMBER: _builtins.int
+    LICENCE_EXPIRES_ON_FIELD_NUMBER: _builtins.int
+    ADMINISTRATIF_LICENCES_FIELD_NUMBER: _builtins.int
+    RESPONSABLE_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    CLIENT_PORT_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    name: _builtins.str
+    hosting_number: _builtins.str
+    client_number: _builtins.str
+    formula: Global___Formula.ValueType
+    licence_expires_on: _builtins.str
+    """empty for a school provisioned without an order"""
+    administratif_licences: _builtins.int
+    """"administrateurs et modifiants" """
+    address: _builtins.str
+    client_port: _builtins.int
+    @_builtins.property
+    def responsable(self) -> Global___Responsable: ...
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        name: _builtins.str = ...,
+        hosting_number: _builtins.str = ...,
+        client_number: _builtins.str = ...,
+        formula: Global___Formula.ValueType = ...,
+        licence_expires_on: _builtins.str = ...,
+        administratif_licences: _builtins.int = ...,
+        responsable: Global___Responsable | None = ...,
+        address: _builtins.str = ...,
+        client_port: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["responsable", b"responsable"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "administratif_licences", b"administratif_licences", "client_number", b"client_number", "client_port", b"client_port", "formula", b"formula", "hosting_number", b"hosting_number", "licence_expires_on", b"licence_expires_on", "name", b"name", "responsable", b"responsable", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Account: _TypeAlias = Account  # noqa: Y015

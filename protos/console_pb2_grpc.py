@@ -115,6 +115,51 @@ class ConsoleStub:
                 request_serializer=protos_dot_console__pb2.EnsureSampleAccountsRequest.SerializeToString,
                 response_deserializer=protos_dot_console__pb2.School.FromString,
                 _registered_method=True)
+        self.PlaceOrder = channel.unary_unary(
+                '/pronote.console.v1.Console/PlaceOrder',
+                request_serializer=protos_dot_console__pb2.PlaceOrderRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.OrderDetail.FromString,
+                _registered_method=True)
+        self.ListOrders = channel.unary_unary(
+                '/pronote.console.v1.Console/ListOrders',
+                request_serializer=protos_dot_console__pb2.ListOrdersRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.Orders.FromString,
+                _registered_method=True)
+        self.GetOrder = channel.unary_unary(
+                '/pronote.console.v1.Console/GetOrder',
+                request_serializer=protos_dot_console__pb2.OrderRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.OrderDetail.FromString,
+                _registered_method=True)
+        self.AcceptProforma = channel.unary_unary(
+                '/pronote.console.v1.Console/AcceptProforma',
+                request_serializer=protos_dot_console__pb2.OrderRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.OrderDetail.FromString,
+                _registered_method=True)
+        self.ActivateOrder = channel.unary_unary(
+                '/pronote.console.v1.Console/ActivateOrder',
+                request_serializer=protos_dot_console__pb2.OrderRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.ActivatedOrder.FromString,
+                _registered_method=True)
+        self.ListOutbox = channel.unary_unary(
+                '/pronote.console.v1.Console/ListOutbox',
+                request_serializer=protos_dot_console__pb2.OutboxRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.Outbox.FromString,
+                _registered_method=True)
+        self.ResendCredentials = channel.unary_unary(
+                '/pronote.console.v1.Console/ResendCredentials',
+                request_serializer=protos_dot_console__pb2.ResendCredentialsRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.ResendCredentialsReply.FromString,
+                _registered_method=True)
+        self.RenewLicence = channel.unary_unary(
+                '/pronote.console.v1.Console/RenewLicence',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.OrderDetail.FromString,
+                _registered_method=True)
+        self.GetAccount = channel.unary_unary(
+                '/pronote.console.v1.Console/GetAccount',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.Account.FromString,
+                _registered_method=True)
 
 
 class ConsoleServicer:
@@ -220,6 +265,66 @@ class ConsoleServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PlaceOrder(self, request, context):
+        """Ordering hosting (seed 000). Operator: place, accept the returned proforma, activate,
+        renew, read the outbox. A school's session: its own "Mon compte", renewal, resend.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOrders(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptProforma(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateOrder(self, request, context):
+        """Provisions the school and sends the hosting and invoice numbers by e-mail, the password
+        by SMS (to the outbox).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOutbox(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendCredentials(self, request, context):
+        """"Recevoir mes identifiants d'hébergement": a NEW password by SMS (only its hash is kept),
+        the hosting and invoice numbers again by e-mail. Needs no token with client_number + uai.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewLicence(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsoleServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -302,6 +407,51 @@ def add_ConsoleServicer_to_server(servicer, server):
                     servicer.EnsureSampleAccounts,
                     request_deserializer=protos_dot_console__pb2.EnsureSampleAccountsRequest.FromString,
                     response_serializer=protos_dot_console__pb2.School.SerializeToString,
+            ),
+            'PlaceOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlaceOrder,
+                    request_deserializer=protos_dot_console__pb2.PlaceOrderRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.OrderDetail.SerializeToString,
+            ),
+            'ListOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrders,
+                    request_deserializer=protos_dot_console__pb2.ListOrdersRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.Orders.SerializeToString,
+            ),
+            'GetOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrder,
+                    request_deserializer=protos_dot_console__pb2.OrderRef.FromString,
+                    response_serializer=protos_dot_console__pb2.OrderDetail.SerializeToString,
+            ),
+            'AcceptProforma': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptProforma,
+                    request_deserializer=protos_dot_console__pb2.OrderRef.FromString,
+                    response_serializer=protos_dot_console__pb2.OrderDetail.SerializeToString,
+            ),
+            'ActivateOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateOrder,
+                    request_deserializer=protos_dot_console__pb2.OrderRef.FromString,
+                    response_serializer=protos_dot_console__pb2.ActivatedOrder.SerializeToString,
+            ),
+            'ListOutbox': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOutbox,
+                    request_deserializer=protos_dot_console__pb2.OutboxRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.Outbox.SerializeToString,
+            ),
+            'ResendCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendCredentials,
+                    request_deserializer=protos_dot_console__pb2.ResendCredentialsRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.ResendCredentialsReply.SerializeToString,
+            ),
+            'RenewLicence': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewLicence,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_console__pb2.OrderDetail.SerializeToString,
+            ),
+            'GetAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccount,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_console__pb2.Account.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -736,6 +886,249 @@ class Console:
             '/pronote.console.v1.Console/EnsureSampleAccounts',
             protos_dot_console__pb2.EnsureSampleAccountsRequest.SerializeToString,
             protos_dot_console__pb2.School.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlaceOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/PlaceOrder',
+            protos_dot_console__pb2.PlaceOrderRequest.SerializeToString,
+            protos_dot_console__pb2.OrderDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ListOrders',
+            protos_dot_console__pb2.ListOrdersRequest.SerializeToString,
+            protos_dot_console__pb2.Orders.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/GetOrder',
+            protos_dot_console__pb2.OrderRef.SerializeToString,
+            protos_dot_console__pb2.OrderDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptProforma(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/AcceptProforma',
+            protos_dot_console__pb2.OrderRef.SerializeToString,
+            protos_dot_console__pb2.OrderDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ActivateOrder',
+            protos_dot_console__pb2.OrderRef.SerializeToString,
+            protos_dot_console__pb2.ActivatedOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOutbox(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ListOutbox',
+            protos_dot_console__pb2.OutboxRequest.SerializeToString,
+            protos_dot_console__pb2.Outbox.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ResendCredentials',
+            protos_dot_console__pb2.ResendCredentialsRequest.SerializeToString,
+            protos_dot_console__pb2.ResendCredentialsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewLicence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/RenewLicence',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_console__pb2.OrderDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/GetAccount',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_console__pb2.Account.FromString,
             options,
             channel_credentials,
             insecure,

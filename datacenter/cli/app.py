@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from common.files import read_json
 from common.processes import start_ticks
 from datacenter import settings as settings_module
-from datacenter.cli import clean, client, console, load, schools
+from datacenter.cli import clean, client, console, load, orders, schools
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
@@ -38,6 +38,7 @@ app.add_typer(console.app, name="console")
 app.add_typer(client.app, name="client")
 app.command("load")(load.load)
 app.command()(clean.clean)
+app.add_typer(orders.app, name="order")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SCHOOL_COLUMNS = ["uai", "name", "address", "port", "state"]

@@ -1,0 +1,222 @@
+"""The Console API's ordering calls (adapter): checks who may act, then asks `Ordering`."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import grpc
+
+from datacenter import errors
+from datacenter.auth import Principal, require_operator, require_school
+from datacenter.ordering import FORMULA_LABELS, Order, OrderRequest, Proforma, Responsable
+from datacenter.orders import Ordering
+from datacenter.uai import validate_uai
+from datacenter.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO
+from protos import console_pb2
+
+if TYPE_CHECKING:
+    from datacenter.fleet import Fleet
+
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+
+
+def translated(method: Method) -> Method:
+    """console_service.translated, looked up at call time (that module imports this one)."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        from datacenter.console_service import translated as translate
+
+        return await translate(method)(self, request, context)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def order_message(order: Order) -> console_pb2.Order:
+    r = order.responsable
+    return console_pb2.Order(
+        id=order.id,
+        client_number=order.client_number,
+        uai=order.uai,
+        name=order.name,
+        formula=FORMULA_TO_PROTO[order.formula],
+        responsable=console_pb2.Responsable(name=r.name, mobile=r.mobile, email=r.email),
+        fax=r.fax,
+        state=order.state.value,
+        placed_at_seconds=order.placed_at,
+        activated_at_seconds=order.activated_at or 0.0,
+        hosting_number=order.hosting_number,
+        licence_expires_on=order.licence_expires_on.isoformat() if order.licence_expires_on else "",
+    )
+
+
+def proforma_message(proforma: Proforma, state: str) -> console_pb2.Proforma:
+    a = proforma.amounts
+    return console_pb2.Proforma(
+        number=proforma.number,
+        order_id=proforma.order_id,
+        kind=proforma.kind.value,
+        formula=FORMULA_TO_PROTO[proforma.formula],
+        label=FORMULA_LABELS[proforma.formula],
+        amount_ht=str(a.ht),
+        vat_rate=str(a.vat_rate),
+        vat=str(a.vat),
+        amount_ttc=str(a.ttc),
+        issued_on=proforma.issued_on.isoformat(),
+        valid_until=proforma.valid_until.isoformat(),
+        state=state,
+        accepted_on=proforma.accepted_on.isoformat() if proforma.accepted_on else "",
+    )
+
+
+class OrderingRpcs:
+    """Mixed into ConsoleService, which provides `_principal`, `_fleet` and `_client_port`."""
+
+    _ordering: Ordering
+    _fleet: Fleet
+    _client_port: int
+
+    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
+        raise NotImplementedError
+
+    def _detail(self, order: Order, proforma: Proforma | None) -> console_pb2.OrderDetail:
+        detail = console_pb2.OrderDetail(order=order_message(order))
+        if proforma is not None:
+            state = proforma.state(self._ordering.today())
+            detail.proforma.CopyFrom(proforma_message(proforma, state))
+        return detail
+
+    def _own_school(self, context: grpc.aio.ServicerContext, uai: str) -> str:
+        principal = self._principal(context)
+        uai = uai or principal.uai or ""
+        if not uai:
+            raise errors.InvalidArgument("say which school: give its UAI")
+        uai = validate_uai(uai)
+        require_school(principal, uai)
+        return uai
+
+    @translated
+    async def PlaceOrder(
+        self, request: console_pb2.PlaceOrderRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.OrderDetail:
+        require_operator(self._principal(context), "place orders")
+        if request.formula not in FORMULA_FROM_PROTO:
+            raise errors.InvalidArgument("choose a formula: 30, 50, 80 or unlimited")
+        r = request.responsable
+        order, proforma = self._ordering.place(
+            OrderRequest(
+                client_number=request.client_number,
+                uai=request.uai,
+                name=request.name,
+                formula=FORMULA_FROM_PROTO[request.formula],
+                responsable=Responsable(r.name, r.mobile, r.email, request.fax),
+                contract_accepted=request.contract_accepted,
+            )
+        )
+        return self._detail(order, proforma)
+
+    @translated
+    async def ListOrders(
+        self, request: console_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.Orders:
+        require_operator(self._principal(context), "list orders")
+        uai = validate_uai(request.uai) if request.uai else ""
+        store = self._ordering.store
+        return console_pb2.Orders(
+            orders=[self._detail(o, store.latest_proforma(o.id)) for o in store.all(uai)]
+        )
+
+    @translated
+    async def GetOrder(
+        self, request: console_pb2.OrderRef, context: grpc.aio.ServicerContext
+    ) -> console_pb2.OrderDetail:
+        require_operator(self._principal(context), "read orders")
+        return self._detail(*self._ordering.get(request.id))
+
+    @translated
+    async def AcceptProforma(
+        self, request: console_pb2.OrderRef, context: grpc.aio.ServicerContext
+    ) -> console_pb2.OrderDetail:
+        require_operator(self._principal(context), "record a returned proforma")
+        return self._detail(*self._ordering.accept(request.id))
+
+    @translated
+    async def ActivateOrder(
+        self, request: console_pb2.OrderRef, context: grpc.aio.ServicerContext
+    ) -> console_pb2.ActivatedOrder:
+        require_operator(self._principal(context), "activate orders")
+        activated = await self._ordering.activate(request.id)
+        from datacenter.console_service import school_message
+
+        return console_pb2.ActivatedOrder(
+            order=self._detail(
+                activated.order, self._ordering.store.latest_proforma(activated.order.id)
+            ),
+            school=school_message(activated.record, self._fleet, self._client_port),
+        )
+
+    @translated
+    async def ListOutbox(
+        self, request: console_pb2.OutboxRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.Outbox:
+        require_operator(self._principal(context), "read the outbox")
+        uai = validate_uai(request.uai) if request.uai else ""
+        return console_pb2.Outbox(
+            messages=[
+                console_pb2.OutboxMessage(
+                    id=m.id,
+                    sent_at_seconds=m.sent_at,
+                    channel=m.channel,
+                    recipient=m.recipient,
+                    subject=m.subject,
+                    body=m.body,
+                    uai=m.uai,
+                    order_id=m.order_id or 0,
+                )
+                for m in self._ordering.store.outbox(uai)
+            ]
+        )
+
+    @translated
+    async def ResendCredentials(
+        self, request: console_pb2.ResendCredentialsRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.ResendCredentialsReply:
+        if request.client_number:  # the public form: client number + UAI, no token
+            uai = validate_uai(request.uai)
+            self._ordering.check_client_number(uai, request.client_number)
+        else:
+            uai = self._own_school(context, request.uai)
+        resent = self._ordering.resend_credentials(uai)
+        return console_pb2.ResendCredentialsReply(email=resent.email, mobile=resent.mobile)
+
+    @translated
+    async def RenewLicence(
+        self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
+    ) -> console_pb2.OrderDetail:
+        return self._detail(*self._ordering.renew(self._own_school(context, request.uai)))
+
+    @translated
+    async def GetAccount(
+        self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
+    ) -> console_pb2.Account:
+        account = self._ordering.account(self._own_school(context, request.uai))
+        record, order = account.record, account.order
+        expires = order.licence_expires_on if order else None
+        return console_pb2.Account(
+            uai=record.uai,
+            name=record.name,
+            hosting_number=record.hosting_number,
+            client_number=order.client_number if order else "",
+            formula=FORMULA_TO_PROTO[record.formula],
+            licence_expires_on=expires.isoformat() if expires else "",
+            administratif_licences=record.administratif_licences,
+            responsable=console_pb2.Responsable(
+                name=record.responsable.name,
+                mobile=record.responsable.mobile,
+                email=record.responsable.email,
+            ),
+            address=record.address,
+            client_port=self._client_port,
+        )
