@@ -12,9 +12,11 @@ import grpc
 from datacenter import errors
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
+from datacenter.console_backups import BackupsConsole
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.registry import Responsable, SchoolRecord
 from datacenter.sample_accounts import SampleAccounts
+from datacenter.scheduler import Scheduler
 from datacenter.uai import validate_uai
 from datacenter.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
 from protos import agent_pb2, common_pb2, console_pb2, console_pb2_grpc
@@ -78,7 +80,7 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
     )
 
 
-class ConsoleService(console_pb2_grpc.ConsoleServicer):
+class ConsoleService(BackupsConsole, console_pb2_grpc.ConsoleServicer):
     def __init__(
         self,
         fleet: Fleet,
@@ -86,7 +88,9 @@ class ConsoleService(console_pb2_grpc.ConsoleServicer):
         agents: AgentDirectory,
         client_port: int,
         populate_demo: Populate,
+        scheduler: Scheduler | None = None,
     ) -> None:
+        self._scheduler = scheduler
         self._fleet = fleet
         self._auth = auth
         self._agents = agents
@@ -260,3 +264,11 @@ class ConsoleService(console_pb2_grpc.ConsoleServicer):
         record = self._fleet.registry.get(validate_uai(request.uai))
         record = await self._sample_accounts.ensure(record.uai, request.role, request.count)
         return school_message(record, self._fleet, self._client_port)
+
+    # -- the Clock, Sauvegardes and Mes archives (datacenter.console_backups) ---------------
+
+    GetClock = translated(BackupsConsole._get_clock)
+    AdvanceClock = translated(BackupsConsole._advance_clock)
+    ListBackups = translated(BackupsConsole._list_backups)
+    OpenBackup = translated(BackupsConsole._open_backup)
+    DownloadArchive = translated(BackupsConsole._download_archive)

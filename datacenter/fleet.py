@@ -236,6 +236,7 @@ class Fleet:
             findtime_seconds=settings.findtime_seconds,
             bantime_seconds=settings.bantime_seconds,
             metrics_port=settings.school_metrics_port,
+            backup_dir=settings.backups_dir / record.uai,
         )
 
     async def deprovision(self, uai: str) -> None:
