@@ -83,6 +83,17 @@ class Scheduler:
         self._pushed: dict[str, int] = {}  # uai -> pid that has our simulated time
         self._lock = asyncio.Lock()
         self.totals = Summary()
+        fleet.start_hooks.append(self.push_clock)
+
+    async def push_clock(self, record: SchoolRecord) -> None:
+        """Give a school that just started the simulated time, before anything is dated."""
+        if self.simulated:
+            await self._agents.call(
+                record,
+                "SetClock",
+                agent_pb2.SetClockRequest(now_seconds=self.clock.now(), speed=self.speed),
+            )
+            self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)
 
     @property
     def simulated(self) -> bool:
@@ -136,15 +147,8 @@ class Scheduler:
     async def _school(self, record: SchoolRecord, now: float, limit: asyncio.Semaphore) -> Summary:
         async with limit:
             try:
-                if self.simulated and self._pushed.get(record.uai) != self._fleet.pids.get(
-                    record.uai
-                ):
-                    await self._agents.call(
-                        record,
-                        "SetClock",
-                        agent_pb2.SetClockRequest(now_seconds=now, speed=self.speed),
-                    )
-                    self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)
+                if self._pushed.get(record.uai) != self._fleet.pids.get(record.uai):
+                    await self.push_clock(record)
                 last = self._last_run.get(record.uai, max(record.created_at, self._started_at))
                 due = backup_plan.due_between(last, now)
                 summary = Summary(schools=1)
