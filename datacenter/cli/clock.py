@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -51,3 +54,52 @@ def advance(
         fail(str(error))
     reply = open_console(ctx, operator=True).AdvanceClock(request)
     _emit(reply, as_json, "clock advanced", True)
+
+
+def run_school_year(
+    advance_clock: Callable[[console_pb2.AdvanceClockRequest], console_pb2.ClockReply],
+    first_day: datetime.date,
+    step_days: int = 1,
+    on_step: Callable[[datetime.date, console_pb2.ClockReply], None] | None = None,
+) -> dict[str, int]:
+    """Advance the clock from `first_day` (1 September) to the next 31 August, `step_days` at a
+    time; returns the totals of what the scheduler made."""
+    last_day = datetime.date(first_day.year + 1, 8, 31)
+    totals = {"steps": 0, "backups": 0, "archives": 0, "files_written": 0}
+    day = first_day
+    while day < last_day:
+        day = min(day + datetime.timedelta(days=step_days), last_day)
+        moment = datetime.datetime.combine(day, datetime.time(23, 59), tzinfo=datetime.UTC)
+        reply = advance_clock(console_pb2.AdvanceClockRequest(to_seconds=moment.timestamp()))
+        totals["steps"] += 1
+        totals["backups"] += reply.backups_due
+        totals["archives"] += reply.archives_due
+        totals["files_written"] += reply.files_written
+        if on_step is not None:
+            on_step(day, reply)
+    return totals
+
+
+@app.command("school-year")
+def school_year(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option(help="The 1 September the year starts on.")] = "",
+    step_days: Annotated[int, typer.Option(help="Days advanced per step.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a whole school year (1 September -> 31 August) on a simulated clock (operator)."""
+    stub = open_console(ctx, operator=True)
+    now = stub.GetClock(console_pb2.ClockRequest())
+    if not now.simulated:
+        fail("the clock is real: start the controller with PRONOTE_DC_CLOCK=simulated")
+    today = datetime.datetime.fromtimestamp(now.now_seconds, tz=datetime.UTC).date()
+    try:
+        first = datetime.date.fromisoformat(start) if start else today
+    except ValueError:
+        fail(f"{start!r} is not a date: write it as 2026-09-01")
+    if step_days < 1:
+        fail("advance at least one day per step")
+    started = time.perf_counter()
+    totals = run_school_year(stub.AdvanceClock, first, step_days)
+    result: dict[str, object] = {**totals, "wall_seconds": round(time.perf_counter() - started, 1)}
+    emit_object(result, as_json, title=f"school year from {first} to 31 August")
