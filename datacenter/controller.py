@@ -28,7 +28,7 @@ from datacenter.http import controller_app, serve_http
 from datacenter.ipam import AddressPool
 from datacenter.metrics import ControllerMetrics
 from datacenter.registry import Registry, SampleAccount, SchoolRecord
-from datacenter.scheduler import Scheduler, clock_from_settings
+from datacenter.scheduler import Scheduler, clock_file, clock_from_settings
 from datacenter.settings import Settings
 from protos import console_pb2, console_pb2_grpc
 from provisioning.runtime import RuntimeFailure, open_runtime
@@ -70,7 +70,7 @@ class Controller:
         self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
         self.metrics = ControllerMetrics(self.fleet)
-        self.scheduler = Scheduler(self.fleet, self.agents, self.clock)
+        self.scheduler = Scheduler(self.fleet, self.agents, self.clock, clock_file(settings))
         await self._serve_console()
         self._http, self.http_address = await serve_http(
             controller_app(self.fleet, self.metrics, settings.school_metrics_port),
@@ -171,6 +171,7 @@ class Controller:
             self._scheduling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scheduling
+            self.scheduler.save_clock()
         if self._reconciler is not None:
             self._reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -11,15 +11,18 @@ pushes the simulated time to the school (Agent.SetClock), so what the school dat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
 from common import backup_plan
 from common.backup_plan import Kind
 from common.clock import Clock, SimulatedClock, SystemClock
+from common.files import read_json, write_json_atomically
 from datacenter.agents import AgentDirectory
 from datacenter.errors import InvalidArgument, WrongState
 from datacenter.fleet import Fleet, SchoolStatus
@@ -41,7 +44,14 @@ def clock_from_settings(settings: Settings) -> Clock:
     if settings.clock_speed < 0:
         raise InvalidArgument("the clock speed is a factor of 0 (frozen) or more")
     start = parse_date(settings.clock_start) if settings.clock_start else SystemClock().now()
+    with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
+        # a restarted controller goes on from where its simulated clock was: time never goes back
+        start = max(start, float(read_json(clock_file(settings))["now_seconds"]))
     return SimulatedClock(start, settings.clock_speed)
+
+
+def clock_file(settings: Settings) -> Path:
+    return settings.state_dir / "clock.json"
 
 
 def parse_date(text: str) -> float:
@@ -74,8 +84,11 @@ class Summary:
 
 
 class Scheduler:
-    def __init__(self, fleet: Fleet, agents: AgentDirectory, clock: Clock) -> None:
+    def __init__(
+        self, fleet: Fleet, agents: AgentDirectory, clock: Clock, saved_clock: Path | None = None
+    ) -> None:
         self._fleet = fleet
+        self._saved_clock = saved_clock
         self._agents = agents
         self.clock = clock
         self._started_at = clock.now()
@@ -115,7 +128,12 @@ class Scheduler:
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
             self._pushed.clear()  # every school gets the new time
+            self.save_clock()
             return await self._pass()
+
+    def save_clock(self) -> None:
+        if self.simulated and self._saved_clock is not None:
+            write_json_atomically(self._saved_clock, {"now_seconds": self.clock.now()})
 
     async def run_due(self) -> Summary:
         async with self._lock:

@@ -199,7 +199,7 @@ def _write_all_atomically(directory: Path, files: dict[str, bytes]) -> None:
         for tmp_name, _ in temporary:
             Path(tmp_name).unlink(missing_ok=True)
         raise
-    _sync_filesystem(directory)
+    # No second sync for the renames: a crash may lose the newest batch, never leave half of it.
 
 
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)

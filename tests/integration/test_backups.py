@@ -209,3 +209,15 @@ def test_suspensions_expire_on_the_simulated_clock(dc: Datacenter) -> None:
         )
         advance(dc, "2026-09-01T00:11")
         attacker.connect(admin.login, admin.password)
+
+
+def test_a_restarted_controller_goes_on_from_its_simulated_time(dc: Datacenter) -> None:
+    school = dc.provision("0751008").school
+    advance(dc, "2026-09-02")
+    dc.stop()
+    dc.start()  # the school keeps running and is adopted
+    now = dc.operator().GetClock(console_pb2.ClockRequest()).now_seconds
+    assert now == at("2026-09-02")
+    reply = advance(dc, "2026-09-02T02:00")
+    assert (reply.backups_due, reply.archives_due) == (1, 0)  # nothing made twice
+    assert len([b for b in backups(dc, school.uai) if b.kind == "sauvegarde"]) == 12
