@@ -192,7 +192,7 @@ def _write_all_atomically(directory: Path, files: dict[str, bytes]) -> None:
             with os.fdopen(fd, "wb") as tmp:
                 tmp.write(data)
             os.chmod(tmp_name, 0o600)
-        _sync_filesystem(directory)
+        sync_filesystem(directory)
         for tmp_name, path in temporary:
             os.replace(tmp_name, path)
     except BaseException:
@@ -205,7 +205,7 @@ def _write_all_atomically(directory: Path, files: dict[str, bytes]) -> None:
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
-def _sync_filesystem(directory: Path) -> None:
+def sync_filesystem(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         if _LIBC.syncfs(fd) != 0:  # Linux; elsewhere the whole system is synced
