@@ -33,8 +33,8 @@ from typing import Any
 import grpc
 
 from datacenter.cli.clock import run_school_year
-from vm_agent.backups import sync_filesystem
 from protos import console_pb2, console_pb2_grpc
+from vm_agent.backups import sync_filesystem
 
 TARGET_SECONDS = 120.0
 START = datetime.date(2026, 9, 1)
