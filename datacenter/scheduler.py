@@ -24,7 +24,7 @@ from common.backup_plan import Kind
 from common.clock import Clock, SimulatedClock, SystemClock
 from common.files import read_json, write_json_atomically
 from datacenter.agents import AgentDirectory
-from datacenter.errors import InvalidArgument, WrongState
+from datacenter.errors import InvalidArgument, Unavailable, WrongState
 from datacenter.fleet import Fleet, SchoolStatus
 from datacenter.registry import SchoolRecord
 from datacenter.settings import Settings
@@ -100,13 +100,16 @@ class Scheduler:
 
     async def push_clock(self, record: SchoolRecord) -> None:
         """Give a school that just started the simulated time, before anything is dated."""
-        if self.simulated:
-            await self._agents.call(
-                record,
-                "SetClock",
-                agent_pb2.SetClockRequest(now_seconds=self.clock.now(), speed=self.speed),
-            )
-            self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)
+        if not self.simulated:
+            return
+        request = agent_pb2.SetClockRequest(now_seconds=self.clock.now(), speed=self.speed)
+        try:
+            await self._agents.call(record, "SetClock", request)
+        except grpc.aio.AioRpcError as error:  # a refusal the fleet knows how to undo
+            raise Unavailable(
+                f"school {record.uai} did not take the simulated time ({error.details()}); retry"
+            ) from None
+        self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)
 
     @property
     def simulated(self) -> bool:
@@ -187,7 +190,7 @@ class Scheduler:
                         summary.written = reply.written
                 self._last_run[record.uai] = now
                 return summary
-            except grpc.aio.AioRpcError as error:  # made at the next pass, in order
-                log.warning("backups of %s not made now: %s", record.uai, error.details())
+            except (grpc.aio.AioRpcError, Unavailable) as error:  # made at the next pass, in order
+                log.warning("backups of %s not made now: %s", record.uai, error)
                 self._pushed.pop(record.uai, None)
                 return Summary()
