@@ -48,6 +48,13 @@ class AgentConfig:
     pronote_version: str = "2026"
     metrics_port: int = METRICS_PORT
     """HTTP port of the school's `/metrics` (Prometheus), on the school's own address."""
+    backup_dir: Path | None = None
+    """Where its backups and archives go, outside `data_dir` (a separate volume in a
+    container); None: `<data_dir>/../backups`."""
+
+    @property
+    def backups(self) -> Path:
+        return self.backup_dir or self.data_dir.parent / "backups"
 
 
 def load_config(path: Path) -> AgentConfig:
@@ -58,7 +65,14 @@ def load_config(path: Path) -> AgentConfig:
     except json.JSONDecodeError as error:
         raise ConfigError(f"{path} is not valid JSON ({error}); re-provision the school") from None
     try:
-        return AgentConfig(**{**raw, "data_dir": Path(raw["data_dir"])})
+        backup_dir = raw.get("backup_dir")
+        return AgentConfig(
+            **{
+                **raw,
+                "data_dir": Path(raw["data_dir"]),
+                "backup_dir": Path(backup_dir) if backup_dir else None,
+            }
+        )
     except (KeyError, TypeError) as error:
         raise ConfigError(f"{path} is not a valid agent configuration: {error}") from None
 
@@ -66,4 +80,5 @@ def load_config(path: Path) -> AgentConfig:
 def save_config(path: Path, config: AgentConfig) -> None:
     data = asdict(config)
     data["data_dir"] = str(config.data_dir)
+    data["backup_dir"] = str(config.backup_dir) if config.backup_dir else None
     write_json_atomically(path, data, mode=0o600)

@@ -38,6 +38,10 @@ class SimulatedClock:
             elapsed_real = time.monotonic() - self._origin_real
             return self._origin_simulated + elapsed_real * self._speed
 
+    @property
+    def speed(self) -> float:
+        return self._speed
+
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("a clock never goes backwards; give a positive number of seconds")
@@ -59,3 +63,20 @@ def school_year_of(epoch_seconds: float) -> str:
     day = datetime.datetime.fromtimestamp(epoch_seconds, tz=datetime.UTC).date()
     first = day.year if day.month >= 9 else day.year - 1
     return f"{first}-{first + 1}"
+
+
+class DrivenClock:
+    """A school's clock: real time until the controller drives it (`SetClock`), then the
+    controller's simulated time, moving at the speed it gives. The controller stays the only
+    source of simulated time; a school restarted meanwhile gets it at the next push."""
+
+    def __init__(self) -> None:
+        self._clock: Clock = SystemClock()
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def drive(self, now_seconds: float, speed: float) -> None:
+        if now_seconds <= 0 or speed < 0:
+            raise ValueError("give a positive time and a speed of 0 or more")
+        self._clock = SimulatedClock(now_seconds, speed)

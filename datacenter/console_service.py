@@ -13,10 +13,12 @@ from datacenter import errors
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.console_orders import OrderingRpcs
+from datacenter.console_backups import BackupsConsole
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.orders import Ordering
 from datacenter.registry import Responsable, SchoolRecord
 from datacenter.sample_accounts import SampleAccounts
+from datacenter.scheduler import Scheduler
 from datacenter.uai import validate_uai
 from datacenter.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
 from protos import agent_pb2, common_pb2, console_pb2, console_pb2_grpc
@@ -80,7 +82,7 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
     )
 
 
-class ConsoleService(OrderingRpcs, console_pb2_grpc.ConsoleServicer):
+class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServicer):
     def __init__(
         self,
         fleet: Fleet,
@@ -89,8 +91,10 @@ class ConsoleService(OrderingRpcs, console_pb2_grpc.ConsoleServicer):
         client_port: int,
         populate_demo: Populate,
         ordering: Ordering,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self._ordering = ordering
+        self._scheduler = scheduler
         self._fleet = fleet
         self._auth = auth
         self._agents = agents
@@ -264,3 +268,11 @@ class ConsoleService(OrderingRpcs, console_pb2_grpc.ConsoleServicer):
         record = self._fleet.registry.get(validate_uai(request.uai))
         record = await self._sample_accounts.ensure(record.uai, request.role, request.count)
         return school_message(record, self._fleet, self._client_port)
+
+    # -- the Clock, Sauvegardes and Mes archives (datacenter.console_backups) ---------------
+
+    GetClock = translated(BackupsConsole._get_clock)
+    AdvanceClock = translated(BackupsConsole._advance_clock)
+    ListBackups = translated(BackupsConsole._list_backups)
+    OpenBackup = translated(BackupsConsole._open_backup)
+    DownloadArchive = translated(BackupsConsole._download_archive)

@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
-from common.clock import Clock, SystemClock, school_year_of
+from common.clock import Clock, school_year_of
 from common.files import write_json_atomically
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth
@@ -30,6 +30,7 @@ from datacenter.metrics import ControllerMetrics
 from datacenter.ordering import VatSchedule
 from datacenter.orders import Ordering
 from datacenter.registry import Registry, SampleAccount, SchoolRecord
+from datacenter.scheduler import Scheduler, clock_file, clock_from_settings
 from datacenter.settings import Settings
 from protos import console_pb2, console_pb2_grpc
 from provisioning.runtime import RuntimeFailure, open_runtime
@@ -40,10 +41,11 @@ log = logging.getLogger("datacenter")
 class Controller:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.clock = clock or SystemClock()
+        self.clock = clock or clock_from_settings(settings)  # real unless PRONOTE_DC_CLOCK
         self.console_address = ""
         self._lock_file: IO[str] | None = None
         self._reconciler: asyncio.Task[None] | None = None
+        self._scheduling: asyncio.Task[None] | None = None
         self._server: grpc.aio.Server | None = None
         self.http_address = ""
         self._http: web.AppRunner | None = None
@@ -70,6 +72,7 @@ class Controller:
         self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
         self.metrics = ControllerMetrics(self.fleet)
+        self.scheduler = Scheduler(self.fleet, self.agents, self.clock, clock_file(settings))
         await self._serve_console()
         self._http, self.http_address = await serve_http(
             controller_app(self.fleet, self.metrics, settings.school_metrics_port),
@@ -77,6 +80,9 @@ class Controller:
         )
         await self.fleet.reconcile()  # adopts the school servers still running
         self._reconciler = asyncio.create_task(self._reconcile_forever())
+        self._scheduling = asyncio.create_task(
+            self.scheduler.forever(settings.scheduler_interval_seconds)
+        )
         write_json_atomically(
             settings.controller_file,
             {
@@ -104,6 +110,7 @@ class Controller:
             self.settings.client_port,
             self.populate_demo,
             self.ordering,
+            self.scheduler,
         )
         console_pb2_grpc.add_ConsoleServicer_to_server(service, server)
         health_servicer = health_aio.HealthServicer()
@@ -170,6 +177,11 @@ class Controller:
 
     async def stop(self) -> None:
         """Stop the controller; the school servers keep running and are adopted next time."""
+        if self._scheduling is not None:
+            self._scheduling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduling
+            self.scheduler.save_clock()
         if self._reconciler is not None:
             self._reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -126,6 +126,8 @@ class Fleet:
         self.reconcile_actions: dict[str, int] = {"adopted": 0, "restarted": 0, "failed": 0}
         # Called with the seconds a successful provisioning took (metrics listen here).
         self.provision_listeners: list[Callable[[float], None]] = []
+        # Awaited once a school's server (re)starts, before it is used (the simulated clock).
+        self.start_hooks: list[Callable[[SchoolRecord], Awaitable[None]]] = []
 
     def spec(self, record: SchoolRecord) -> SchoolSpec:
         return SchoolSpec(record.uai, record.address, self._settings.schools_dir / record.uai)
@@ -205,6 +207,8 @@ class Fleet:
                 await self.runtime.stop(spec)
                 raise Unavailable(f"{error}\nlast log lines:\n{tail}") from None
         self.pids[record.uai] = pid
+        for hook in self.start_hooks:
+            await hook(record)
         self.statuses[record.uai] = SchoolStatus.RUNNING
 
     async def _undo(self, record: SchoolRecord, spec: SchoolSpec) -> None:
@@ -236,6 +240,7 @@ class Fleet:
             findtime_seconds=settings.findtime_seconds,
             bantime_seconds=settings.bantime_seconds,
             metrics_port=settings.school_metrics_port,
+            backup_dir=settings.backups_dir / record.uai,
         )
 
     async def deprovision(self, uai: str) -> None:

@@ -75,6 +75,24 @@ class Settings:
             "French VAT on proformas: <date it came into force>:<percent>, comma-separated."
         ),
     )
+    clock: str = field(
+        default="real",
+        metadata=_doc("real, or simulated (moved by `pronote-dc clock advance`, or by speed)."),
+    )
+    clock_start: str = field(
+        default="", metadata=_doc("Simulated clock's start, e.g. 2026-09-01 (UTC); empty: now.")
+    )
+    clock_speed: float = field(
+        default=0.0, metadata=_doc("Simulated seconds per real second (0: moves on advance only).")
+    )
+    scheduler_interval_seconds: float = field(
+        default=1.0, metadata=_doc("How often (real seconds) due backups and archives are made.")
+    )
+
+    @property
+    def backups_dir(self) -> Path:
+        """Each school's backups, outside its own directory: they outlive its server."""
+        return self.state_dir / "backups"
 
     @property
     def registry_path(self) -> Path:

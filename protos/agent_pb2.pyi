@@ -5,8 +5,10 @@ Management API of one school's server, called by the controller only.
 Every call carries "authorization: Bearer <per-school secret>" metadata.
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from protos import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
@@ -226,3 +228,120 @@ class UnblockRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UnblockRequest: _TypeAlias = UnblockRequest  # noqa: Y015
+
+@_typing.final
+class SetClockRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOW_SECONDS_FIELD_NUMBER: _builtins.int
+    SPEED_FIELD_NUMBER: _builtins.int
+    now_seconds: _builtins.float
+    speed: _builtins.float
+    """simulated seconds per real second from now on (0: frozen)"""
+    def __init__(
+        self,
+        *,
+        now_seconds: _builtins.float = ...,
+        speed: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["now_seconds", b"now_seconds", "speed", b"speed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetClockRequest: _TypeAlias = SetClockRequest  # noqa: Y015
+
+@_typing.final
+class DueBackup(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    AT_SECONDS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"sauvegarde", "archive", "year_end" """
+    at_seconds: _builtins.float
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        at_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_seconds", b"at_seconds", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DueBackup: _TypeAlias = DueBackup  # noqa: Y015
+
+@_typing.final
+class MakeBackupsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DUE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def due(self) -> _containers.RepeatedCompositeFieldContainer[Global___DueBackup]:
+        """in time order"""
+
+    def __init__(
+        self,
+        *,
+        due: _abc.Iterable[Global___DueBackup] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due", b"due"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MakeBackupsRequest: _TypeAlias = MakeBackupsRequest  # noqa: Y015
+
+@_typing.final
+class MakeBackupsReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DUE_FIELD_NUMBER: _builtins.int
+    WRITTEN_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    due: _builtins.int
+    written: _builtins.int
+    """due ones the retention rules keep (the others would be pruned unread)"""
+    deleted: _builtins.int
+    skipped: _builtins.str
+    """why nothing was made (no base in service), else empty"""
+    def __init__(
+        self,
+        *,
+        due: _builtins.int = ...,
+        written: _builtins.int = ...,
+        deleted: _builtins.int = ...,
+        skipped: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "due", b"due", "skipped", b"skipped", "written", b"written"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MakeBackupsReply: _TypeAlias = MakeBackupsReply  # noqa: Y015
+
+@_typing.final
+class BackupRef(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackupRef: _TypeAlias = BackupRef  # noqa: Y015

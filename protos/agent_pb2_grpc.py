@@ -95,6 +95,31 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.UnblockRequest.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.UnblockReply.FromString,
                 _registered_method=True)
+        self.SetClock = channel.unary_unary(
+                '/pronote.agent.v1.Agent/SetClock',
+                request_serializer=protos_dot_agent__pb2.SetClockRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.Empty.FromString,
+                _registered_method=True)
+        self.MakeBackups = channel.unary_unary(
+                '/pronote.agent.v1.Agent/MakeBackups',
+                request_serializer=protos_dot_agent__pb2.MakeBackupsRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.MakeBackupsReply.FromString,
+                _registered_method=True)
+        self.ListBackups = channel.unary_unary(
+                '/pronote.agent.v1.Agent/ListBackups',
+                request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Backups.FromString,
+                _registered_method=True)
+        self.OpenBackup = channel.unary_unary(
+                '/pronote.agent.v1.Agent/OpenBackup',
+                request_serializer=protos_dot_agent__pb2.BackupRef.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Bases.FromString,
+                _registered_method=True)
+        self.ReadBackup = channel.unary_unary(
+                '/pronote.agent.v1.Agent/ReadBackup',
+                request_serializer=protos_dot_agent__pb2.BackupRef.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.BackupContent.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -172,6 +197,39 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetClock(self, request, context):
+        """The controller drives time: a simulated clock is pushed to every school.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MakeBackups(self, request, context):
+        """Make the backups and archives due (times from the controller's clock), then prune.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBackups(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenBackup(self, request, context):
+        """Replace the bases by a verified backup's (server stopped).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadBackup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +292,31 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.UnblockIps,
                     request_deserializer=protos_dot_agent__pb2.UnblockRequest.FromString,
                     response_serializer=protos_dot_common__pb2.UnblockReply.SerializeToString,
+            ),
+            'SetClock': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetClock,
+                    request_deserializer=protos_dot_agent__pb2.SetClockRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
+            ),
+            'MakeBackups': grpc.unary_unary_rpc_method_handler(
+                    servicer.MakeBackups,
+                    request_deserializer=protos_dot_agent__pb2.MakeBackupsRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.MakeBackupsReply.SerializeToString,
+            ),
+            'ListBackups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBackups,
+                    request_deserializer=protos_dot_agent__pb2.Empty.FromString,
+                    response_serializer=protos_dot_common__pb2.Backups.SerializeToString,
+            ),
+            'OpenBackup': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenBackup,
+                    request_deserializer=protos_dot_agent__pb2.BackupRef.FromString,
+                    response_serializer=protos_dot_common__pb2.Bases.SerializeToString,
+            ),
+            'ReadBackup': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadBackup,
+                    request_deserializer=protos_dot_agent__pb2.BackupRef.FromString,
+                    response_serializer=protos_dot_common__pb2.BackupContent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -560,6 +643,141 @@ class Agent:
             '/pronote.agent.v1.Agent/UnblockIps',
             protos_dot_agent__pb2.UnblockRequest.SerializeToString,
             protos_dot_common__pb2.UnblockReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/SetClock',
+            protos_dot_agent__pb2.SetClockRequest.SerializeToString,
+            protos_dot_agent__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MakeBackups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/MakeBackups',
+            protos_dot_agent__pb2.MakeBackupsRequest.SerializeToString,
+            protos_dot_agent__pb2.MakeBackupsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBackups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/ListBackups',
+            protos_dot_agent__pb2.Empty.SerializeToString,
+            protos_dot_common__pb2.Backups.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenBackup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/OpenBackup',
+            protos_dot_agent__pb2.BackupRef.SerializeToString,
+            protos_dot_common__pb2.Bases.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadBackup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/ReadBackup',
+            protos_dot_agent__pb2.BackupRef.SerializeToString,
+            protos_dot_common__pb2.BackupContent.FromString,
             options,
             channel_credentials,
             insecure,

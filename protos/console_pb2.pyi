@@ -946,3 +946,125 @@ class Account(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Account: _TypeAlias = Account  # noqa: Y015
+
+@_typing.final
+class ClockRequest(_message.Message):
+    """-- The Clock and backups ------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClockRequest: _TypeAlias = ClockRequest  # noqa: Y015
+
+@_typing.final
+class AdvanceClockRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TO_SECONDS_FIELD_NUMBER: _builtins.int
+    to_seconds: _builtins.float
+    def __init__(
+        self,
+        *,
+        to_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["to_seconds", b"to_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdvanceClockRequest: _TypeAlias = AdvanceClockRequest  # noqa: Y015
+
+@_typing.final
+class ClockReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOW_SECONDS_FIELD_NUMBER: _builtins.int
+    SIMULATED_FIELD_NUMBER: _builtins.int
+    SPEED_FIELD_NUMBER: _builtins.int
+    BACKUPS_DUE_FIELD_NUMBER: _builtins.int
+    ARCHIVES_DUE_FIELD_NUMBER: _builtins.int
+    FILES_WRITTEN_FIELD_NUMBER: _builtins.int
+    SCHOOLS_FIELD_NUMBER: _builtins.int
+    now_seconds: _builtins.float
+    simulated: _builtins.bool
+    speed: _builtins.float
+    backups_due: _builtins.int
+    """Filled by AdvanceClock: what the scheduler did for the period advanced over."""
+    archives_due: _builtins.int
+    files_written: _builtins.int
+    schools: _builtins.int
+    def __init__(
+        self,
+        *,
+        now_seconds: _builtins.float = ...,
+        simulated: _builtins.bool = ...,
+        speed: _builtins.float = ...,
+        backups_due: _builtins.int = ...,
+        archives_due: _builtins.int = ...,
+        files_written: _builtins.int = ...,
+        schools: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archives_due", b"archives_due", "backups_due", b"backups_due", "files_written", b"files_written", "now_seconds", b"now_seconds", "schools", b"schools", "simulated", b"simulated", "speed", b"speed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClockReply: _TypeAlias = ClockReply  # noqa: Y015
+
+@_typing.final
+class OpenBackupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CONFIRM_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    name: _builtins.str
+    confirm: _builtins.bool
+    """replacing the bases must be confirmed"""
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        name: _builtins.str = ...,
+        confirm: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirm", b"confirm", "name", b"name", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenBackupRequest: _TypeAlias = OpenBackupRequest  # noqa: Y015
+
+@_typing.final
+class BackupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackupRequest: _TypeAlias = BackupRequest  # noqa: Y015

@@ -160,6 +160,31 @@ class ConsoleStub:
                 request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
                 response_deserializer=protos_dot_console__pb2.Account.FromString,
                 _registered_method=True)
+        self.GetClock = channel.unary_unary(
+                '/pronote.console.v1.Console/GetClock',
+                request_serializer=protos_dot_console__pb2.ClockRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.ClockReply.FromString,
+                _registered_method=True)
+        self.AdvanceClock = channel.unary_unary(
+                '/pronote.console.v1.Console/AdvanceClock',
+                request_serializer=protos_dot_console__pb2.AdvanceClockRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.ClockReply.FromString,
+                _registered_method=True)
+        self.ListBackups = channel.unary_unary(
+                '/pronote.console.v1.Console/ListBackups',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Backups.FromString,
+                _registered_method=True)
+        self.OpenBackup = channel.unary_unary(
+                '/pronote.console.v1.Console/OpenBackup',
+                request_serializer=protos_dot_console__pb2.OpenBackupRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Bases.FromString,
+                _registered_method=True)
+        self.DownloadArchive = channel.unary_unary(
+                '/pronote.console.v1.Console/DownloadArchive',
+                request_serializer=protos_dot_console__pb2.BackupRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.BackupContent.FromString,
+                _registered_method=True)
 
 
 class ConsoleServicer:
@@ -325,6 +350,39 @@ class ConsoleServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetClock(self, request, context):
+        """The Clock: real by default, or simulated; advancing it (operator only) runs every
+        backup and archive due in between, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdvanceClock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBackups(self, request, context):
+        """Mes archives / Sauvegardes tab of one school.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenBackup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadArchive(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsoleServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -452,6 +510,31 @@ def add_ConsoleServicer_to_server(servicer, server):
                     servicer.GetAccount,
                     request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
                     response_serializer=protos_dot_console__pb2.Account.SerializeToString,
+            ),
+            'GetClock': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClock,
+                    request_deserializer=protos_dot_console__pb2.ClockRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.ClockReply.SerializeToString,
+            ),
+            'AdvanceClock': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdvanceClock,
+                    request_deserializer=protos_dot_console__pb2.AdvanceClockRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.ClockReply.SerializeToString,
+            ),
+            'ListBackups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBackups,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_common__pb2.Backups.SerializeToString,
+            ),
+            'OpenBackup': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenBackup,
+                    request_deserializer=protos_dot_console__pb2.OpenBackupRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Bases.SerializeToString,
+            ),
+            'DownloadArchive': grpc.unary_unary_rpc_method_handler(
+                    servicer.DownloadArchive,
+                    request_deserializer=protos_dot_console__pb2.BackupRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.BackupContent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1129,6 +1212,141 @@ class Console:
             '/pronote.console.v1.Console/GetAccount',
             protos_dot_console__pb2.SchoolRef.SerializeToString,
             protos_dot_console__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/GetClock',
+            protos_dot_console__pb2.ClockRequest.SerializeToString,
+            protos_dot_console__pb2.ClockReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdvanceClock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/AdvanceClock',
+            protos_dot_console__pb2.AdvanceClockRequest.SerializeToString,
+            protos_dot_console__pb2.ClockReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBackups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ListBackups',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_common__pb2.Backups.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenBackup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/OpenBackup',
+            protos_dot_console__pb2.OpenBackupRequest.SerializeToString,
+            protos_dot_common__pb2.Bases.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadArchive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/DownloadArchive',
+            protos_dot_console__pb2.BackupRequest.SerializeToString,
+            protos_dot_common__pb2.BackupContent.FromString,
             options,
             channel_credentials,
             insecure,

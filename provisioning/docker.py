@@ -233,6 +233,9 @@ class DockerRuntime:
     def _create_and_start(self, spec: SchoolSpec) -> str:
         config = json.loads(spec.config_path.read_text(encoding="utf-8"))
         config["data_dir"] = "/school/data"
+        # The agent's default backup dir, <data_dir>/../backups, is /school/backups: the
+        # backups volume, which outlives the school (and images older than backups still start).
+        config.pop("backup_dir", None)
         shard = self._shard_for(spec.address)
         self._ensure_network(shard)
         self._remove_container(spec)  # a stopped or dead one: recreated on the same volumes

@@ -15,7 +15,7 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from common.agent_config import AgentConfig
-from common.clock import Clock, SystemClock
+from common.clock import Clock, DrivenClock
 from common.processes import PidFile
 from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
 from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
@@ -23,6 +23,7 @@ from vm_agent.adapters.client_service import ClientService
 from vm_agent.adapters.http import HttpBindError, metrics_app, start_http
 from vm_agent.adapters.metrics import school_registry
 from vm_agent.adapters.slot import SchoolSlot
+from vm_agent.backups import BackupStore
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.school import SchoolIdentity, SchoolServer
 from vm_agent.domain.security import SecurityPolicy
@@ -76,8 +77,9 @@ async def serve(
     on_ready: Callable[[], None] | None = None,
     pid_file: Path | None = None,
 ) -> None:
-    clock = clock or SystemClock()
+    clock = clock or DrivenClock()  # the controller may drive it (simulated time)
     slot = SchoolSlot()
+    backups = BackupStore(config.backups, config.uai)
     client_server, client_health = _new_server(
         "Client PRONOTE", config.address, config.client_port, []
     )
@@ -88,7 +90,9 @@ async def serve(
         [SecretInterceptor(config.agent_secret_hash)],
     )
     client_pb2_grpc.add_ClientPronoteServicer_to_server(ClientService(slot), client_server)
-    agent_pb2_grpc.add_AgentServicer_to_server(AgentService(slot, clock.now()), agent_server)
+    agent_pb2_grpc.add_AgentServicer_to_server(
+        AgentService(slot, clock.now(), backups, clock), agent_server
+    )
     for server, service in (
         (client_server, client_pb2.DESCRIPTOR.services_by_name["ClientPronote"]),
         (agent_server, agent_pb2.DESCRIPTOR.services_by_name["Agent"]),
@@ -102,7 +106,7 @@ async def serve(
     await agent_server.start()
     try:
         http_runner = await start_http(
-            metrics_app(school_registry(slot, config.pronote_version)),
+            metrics_app(school_registry(slot, config.pronote_version, backups)),
             config.address,
             config.metrics_port,
         )

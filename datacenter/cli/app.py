@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from common.files import read_json
 from common.processes import start_ticks
 from datacenter import settings as settings_module
-from datacenter.cli import clean, client, console, load, orders, schools
+from datacenter.cli import backups, clean, client, clock, console, load, orders, schools  # noqa: F401
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
@@ -36,6 +36,7 @@ app = typer.Typer(
 app.add_typer(schools.app, name="school")
 app.add_typer(console.app, name="console")
 app.add_typer(client.app, name="client")
+app.add_typer(clock.app, name="clock")  # the Clock; `console backups` etc. in cli/backups.py
 app.command("load")(load.load)
 app.command()(clean.clean)
 app.add_typer(orders.app, name="order")

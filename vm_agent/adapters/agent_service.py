@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -9,11 +10,14 @@ from typing import Any
 import grpc
 
 from common import secrets
+from common.backup_plan import Due, Kind
+from common.clock import Clock, DrivenClock
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 from vm_agent.adapters import convert
 from vm_agent.adapters.errors import translated
 from vm_agent.adapters.slot import SchoolSlot
-from vm_agent.domain.errors import InvalidArgument
+from vm_agent.backups import Backup, BackupStore
+from vm_agent.domain.errors import InvalidArgument, WrongState
 from vm_agent.domain.modes import UserKind
 
 AGENT_METHOD_PREFIX = "/pronote.agent.v1.Agent/"
@@ -53,9 +57,18 @@ class SecretInterceptor(grpc.aio.ServerInterceptor):
 
 
 class AgentService(agent_pb2_grpc.AgentServicer):
-    def __init__(self, slot: SchoolSlot, started_at_seconds: float) -> None:
+    def __init__(
+        self,
+        slot: SchoolSlot,
+        started_at_seconds: float,
+        backups: BackupStore,
+        clock: Clock,
+    ) -> None:
         self._slot = slot
         self._started_at_seconds = started_at_seconds
+        self._backups = backups
+        self._clock = clock
+        self._backup_lock = asyncio.Lock()
 
     def _bases(self) -> common_pb2.Bases:
         in_service = self._slot.school.base_in_service
@@ -165,3 +178,72 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         else:
             count = self._slot.school.unblock(request.ip)
         return common_pb2.UnblockReply(unblocked=count)
+
+    @translated
+    async def SetClock(
+        self, request: agent_pb2.SetClockRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.Empty:
+        if not isinstance(self._clock, DrivenClock):
+            raise WrongState("this school runs on a clock of its own; it cannot be driven")
+        try:
+            self._clock.drive(request.now_seconds, request.speed)
+        except ValueError as error:
+            raise InvalidArgument(str(error)) from None
+        self._slot.school.expire_idle()
+        return agent_pb2.Empty()
+
+    @translated
+    async def MakeBackups(
+        self, request: agent_pb2.MakeBackupsRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.MakeBackupsReply:
+        try:
+            due = [Due(Kind(d.kind), d.at_seconds) for d in request.due]
+        except ValueError:
+            raise InvalidArgument("a due backup has an unknown kind") from None
+        school = self._slot.school
+        base = school.base_in_service
+        if base is None:
+            return agent_pb2.MakeBackupsReply(skipped="no base in service")
+        async with self._backup_lock:
+            made = await asyncio.to_thread(
+                self._backups.make, due, base.school_year, school.snapshot()
+            )
+        return agent_pb2.MakeBackupsReply(due=made.due, written=made.written, deleted=made.deleted)
+
+    @translated
+    async def ListBackups(
+        self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Backups:
+        listed = await asyncio.to_thread(self._backups.listing)
+        return common_pb2.Backups(backups=[_backup_info(b) for b in listed])
+
+    @translated
+    async def OpenBackup(
+        self, request: agent_pb2.BackupRef, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Bases:
+        if self._slot.school.base_in_service is not None:
+            raise WrongState(
+                "stop the server before you open a backup or an archive (Arrêter le serveur)"
+            )
+        async with self._backup_lock:
+            state = await asyncio.to_thread(self._backups.load_state, request.name)
+        self._slot.school.restore(state)
+        return self._bases()
+
+    @translated
+    async def ReadBackup(
+        self, request: agent_pb2.BackupRef, context: grpc.aio.ServicerContext
+    ) -> common_pb2.BackupContent:
+        async with self._backup_lock:
+            backup, data = await asyncio.to_thread(self._backups.read_verified, request.name)
+        return common_pb2.BackupContent(info=_backup_info(backup), data=data)
+
+
+def _backup_info(backup: Backup) -> common_pb2.BackupInfo:
+    return common_pb2.BackupInfo(
+        name=backup.name,
+        kind=backup.kind.value,
+        made_at_seconds=backup.made_at_seconds,
+        size=backup.size,
+        sha256=backup.sha256,
+    )

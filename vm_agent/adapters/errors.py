@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import grpc
 
 from vm_agent.adapters.slot import NotReady
+from vm_agent.backups import Corrupt
 from vm_agent.domain import errors
 
 STATUS_OF = {
@@ -20,6 +21,7 @@ STATUS_OF = {
     errors.Forbidden: grpc.StatusCode.PERMISSION_DENIED,
     errors.LicencesExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NotReady: grpc.StatusCode.UNAVAILABLE,
+    Corrupt: grpc.StatusCode.DATA_LOSS,
 }
 
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])

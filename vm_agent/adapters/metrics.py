@@ -14,7 +14,9 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from common.backup_plan import Kind
 from vm_agent.adapters.slot import NotReady, SchoolSlot
+from vm_agent.backups import BackupStore
 from vm_agent.domain.modes import Mode
 from vm_agent.domain.school import REFUSAL_REASONS, SchoolServer
 
@@ -32,8 +34,11 @@ VERSION = package_version()
 
 
 class SchoolCollector(Collector):
-    def __init__(self, slot: SchoolSlot, pronote_version: str) -> None:
+    def __init__(
+        self, slot: SchoolSlot, pronote_version: str, backups: BackupStore | None = None
+    ) -> None:
         self._slot = slot
+        self._backups = backups
         self._pronote_version = pronote_version
         self._version = VERSION
 
@@ -55,6 +60,8 @@ class SchoolCollector(Collector):
         yield from _sessions(school)
         yield from _security(school)
         yield from _bases(school)
+        if self._backups is not None:
+            yield from _backups(self._backups)
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -141,9 +148,32 @@ def _bases(school: SchoolServer) -> Iterator[Metric]:
     yield _gauge("pronote_bases", "Bases (one per school year) on this server.", len(school.bases))
 
 
-def school_registry(slot: SchoolSlot, pronote_version: str) -> CollectorRegistry:
+def _backups(store: BackupStore) -> Iterator[Metric]:
+    """Absent until the school's first backup (an alert on absence would fire on new schools)."""
+    for kind, name, what in (
+        (Kind.SAUVEGARDE, "pronote_backup_last_success_timestamp_seconds", "sauvegarde (.sauvs)"),
+        (Kind.ARCHIVE, "pronote_archive_last_success_timestamp_seconds", "archive (.archs)"),
+    ):
+        if kind in store.last_success:
+            yield _gauge(
+                name,
+                f"When the last {what} was made, on the data-center's clock (Unix seconds).",
+                store.last_success[kind],
+            )
+    if store.last_verification_ok is not None:
+        yield _gauge(
+            "pronote_backup_last_verification_success",
+            "1 if the last backup read back (after making it, or before a restore) matched its "
+            "SHA-256; 0 if not.",
+            1 if store.last_verification_ok else 0,
+        )
+
+
+def school_registry(
+    slot: SchoolSlot, pronote_version: str, backups: BackupStore | None = None
+) -> CollectorRegistry:
     """A registry of its own (never the global one), with the process's CPU and memory."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SchoolCollector(slot, pronote_version))
+    registry.register(SchoolCollector(slot, pronote_version, backups))
     ProcessCollector(registry=registry)
     return registry

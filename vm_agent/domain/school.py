@@ -99,15 +99,35 @@ class SchoolServer:
         return find_base(self.bases, self._in_service_id)
 
     def _persist(self) -> None:
-        self._save(
-            {
-                "format": STATE_FORMAT,
-                "bases": [base_to_dict(b) for b in self.bases],
-                "in_service": self._in_service_id,
-                "reserved_licences": self.licence_policy.reserved_for_administration,
-                "suspensions": [asdict(s) for s in self.guard.suspensions(self._clock.now())],
-            }
-        )
+        self._save(self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state that survives a restart; a backup holds it too."""
+        return {
+            "format": STATE_FORMAT,
+            "bases": [base_to_dict(b) for b in self.bases],
+            "in_service": self._in_service_id,
+            "reserved_licences": self.licence_policy.reserved_for_administration,
+            "suspensions": [asdict(s) for s in self.guard.suspensions(self._clock.now())],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Ouvrir une sauvegarde: its bases and licence reservations replace the current ones
+        (server stopped first); the user then puts a base in service. Suspensions stay."""
+        self._require_stopped("open a backup or an archive")
+        if state.get("format") != STATE_FORMAT:
+            raise InvalidArgument(
+                f"the backup has state format {state.get('format')!r}, this server reads "
+                f"{STATE_FORMAT}; open it with a matching pronote-dc"
+            )
+        try:
+            bases = [base_from_dict(b) for b in state.get("bases", [])]
+            policy = self.licence_policy.with_reserved(int(state.get("reserved_licences", 0)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidArgument(f"the backup's bases cannot be read ({error})") from None
+        self.bases = bases
+        self.licence_policy = policy
+        self._persist()
 
     # -- Serveur PRONOTE panel -------------------------------------------------------------
 

@@ -1,0 +1,102 @@
+"""The Console's Clock and Sauvegardes / Mes archives calls (adapter), mixed into
+ConsoleService: it authorizes, then asks the scheduler or the school's agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from common import backup_plan
+from datacenter import errors
+from datacenter.agents import AgentDirectory
+from datacenter.auth import Principal, require_operator
+from datacenter.registry import SchoolRecord
+from datacenter.scheduler import Scheduler, Summary
+from protos import agent_pb2, common_pb2, console_pb2
+
+
+def _check_name(name: str) -> str:
+    if not backup_plan.is_safe_name(name):
+        raise errors.InvalidArgument(
+            f"{name!r} is not a backup or archive name (a plain *.sauvs or *.archs name); "
+            "list them with `pronote-dc console backups`"
+        )
+    return name
+
+
+class BackupsConsole:
+    _agents: AgentDirectory
+    _scheduler: Scheduler | None
+
+    def _principal(self, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
+        raise NotImplementedError
+
+    def _school(self, context: grpc.aio.ServicerContext[Any, Any], uai: str) -> SchoolRecord:
+        raise NotImplementedError
+
+    def _clock_reply(self, summary: Summary | None = None) -> console_pb2.ClockReply:
+        scheduler = self._require_scheduler()
+        summary = summary or Summary()
+        return console_pb2.ClockReply(
+            now_seconds=scheduler.clock.now(),
+            simulated=scheduler.simulated,
+            speed=scheduler.speed,
+            backups_due=summary.backups_due,
+            archives_due=summary.archives_due,
+            files_written=summary.written,
+            schools=summary.schools,
+        )
+
+    def _require_scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            raise errors.Unavailable("this controller runs no scheduler")
+        return self._scheduler
+
+    async def _get_clock(
+        self, request: console_pb2.ClockRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> console_pb2.ClockReply:
+        self._principal(context)  # any console login may read the time
+        return self._clock_reply()
+
+    async def _advance_clock(
+        self, request: console_pb2.AdvanceClockRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> console_pb2.ClockReply:
+        require_operator(self._principal(context), "advance the clock")
+        summary = await self._require_scheduler().advance_to(request.to_seconds)
+        return self._clock_reply(summary)
+
+    async def _list_backups(
+        self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> common_pb2.Backups:
+        record = self._school(context, request.uai)
+        reply: common_pb2.Backups = await self._agents.call(
+            record, "ListBackups", agent_pb2.Empty()
+        )
+        return reply
+
+    async def _open_backup(
+        self, request: console_pb2.OpenBackupRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> common_pb2.Bases:
+        record = self._school(context, request.uai)
+        name = _check_name(request.name)
+        if not request.confirm:
+            raise errors.InvalidArgument(
+                f"opening {name!r} replaces the school's bases: confirm it (--yes)"
+            )
+        reply: common_pb2.Bases = await self._agents.call(
+            record, "OpenBackup", agent_pb2.BackupRef(name=name)
+        )
+        return reply
+
+    async def _download_archive(
+        self, request: console_pb2.BackupRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> common_pb2.BackupContent:
+        record = self._school(context, request.uai)
+        name = _check_name(request.name)
+        if not name.endswith(".archs"):
+            raise errors.InvalidArgument(
+                f"{name!r} is a sauvegarde; only archives (*.archs) can be downloaded"
+            )
+        reply: Any = await self._agents.call(record, "ReadBackup", agent_pb2.BackupRef(name=name))
+        return reply  # type: ignore[no-any-return]

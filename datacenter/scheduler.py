@@ -1,0 +1,196 @@
+"""The Clock and the work it schedules (issue 4, points 3 and 4).
+
+The controller's clock is the data-center's only time source: real by default, or simulated
+(`PRONOTE_DC_CLOCK=simulated`, a start date and a speed factor), moved by "advance the clock
+to <date>". The scheduler asks each serving school for the backups and archives due since its
+last pass, in order, with their times on that clock; when the clock is simulated it first
+pushes the simulated time to the school (Agent.SetClock), so what the school dates itself
+(backups, suspensions, idle sessions) follows the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from common import backup_plan
+from common.backup_plan import Kind
+from common.clock import Clock, SimulatedClock, SystemClock
+from common.files import read_json, write_json_atomically
+from datacenter.agents import AgentDirectory
+from datacenter.errors import InvalidArgument, Unavailable, WrongState
+from datacenter.fleet import Fleet, SchoolStatus
+from datacenter.registry import SchoolRecord
+from datacenter.settings import Settings
+from protos import agent_pb2
+
+log = logging.getLogger("datacenter.scheduler")
+PARALLEL_SCHOOLS = 16
+
+
+def clock_from_settings(settings: Settings) -> Clock:
+    if settings.clock == "real":
+        return SystemClock()
+    if settings.clock != "simulated":
+        raise InvalidArgument(
+            f"PRONOTE_DC_CLOCK={settings.clock!r}: choose real (the default) or simulated"
+        )
+    if settings.clock_speed < 0:
+        raise InvalidArgument("the clock speed is a factor of 0 (frozen) or more")
+    start = parse_date(settings.clock_start) if settings.clock_start else SystemClock().now()
+    with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
+        # a restarted controller goes on from where its simulated clock was: time never goes back
+        start = max(start, float(read_json(clock_file(settings))["now_seconds"]))
+    return SimulatedClock(start, settings.clock_speed)
+
+
+def clock_file(settings: Settings) -> Path:
+    return settings.state_dir / "clock.json"
+
+
+def parse_date(text: str) -> float:
+    """'2026-09-01' or '2026-09-01T08:00' (UTC) -> Unix seconds."""
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"{text!r} is not a date: write it as 2026-09-01 or 2026-09-01T08:00 (UTC)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return when.timestamp()
+
+
+@dataclass
+class Summary:
+    """What one scheduler pass did."""
+
+    schools: int = 0
+    backups_due: int = 0
+    archives_due: int = 0
+    written: int = 0
+
+    def add(self, other: Summary) -> None:
+        self.schools += other.schools
+        self.backups_due += other.backups_due
+        self.archives_due += other.archives_due
+        self.written += other.written
+
+
+class Scheduler:
+    def __init__(
+        self, fleet: Fleet, agents: AgentDirectory, clock: Clock, saved_clock: Path | None = None
+    ) -> None:
+        self._fleet = fleet
+        self._saved_clock = saved_clock
+        self._agents = agents
+        self.clock = clock
+        self._started_at = clock.now()
+        self._last_run: dict[str, float] = {}
+        self._pushed: dict[str, int] = {}  # uai -> pid that has our simulated time
+        self._lock = asyncio.Lock()
+        self.totals = Summary()
+        fleet.start_hooks.append(self.push_clock)
+
+    async def push_clock(self, record: SchoolRecord) -> None:
+        """Give a school that just started the simulated time, before anything is dated."""
+        if not self.simulated:
+            return
+        request = agent_pb2.SetClockRequest(now_seconds=self.clock.now(), speed=self.speed)
+        try:
+            await self._agents.call(record, "SetClock", request)
+        except grpc.aio.AioRpcError as error:  # a refusal the fleet knows how to undo
+            raise Unavailable(
+                f"school {record.uai} did not take the simulated time ({error.details()}); retry"
+            ) from None
+        self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)
+
+    @property
+    def simulated(self) -> bool:
+        return isinstance(self.clock, SimulatedClock)
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed if isinstance(self.clock, SimulatedClock) else 1.0
+
+    async def advance_to(self, seconds: float) -> Summary:
+        if not isinstance(self.clock, SimulatedClock):
+            raise WrongState(
+                "the clock is real and cannot be advanced; start the controller with "
+                "PRONOTE_DC_CLOCK=simulated"
+            )
+        async with self._lock:
+            try:
+                self.clock.advance_to(seconds)
+            except ValueError as error:
+                raise InvalidArgument(str(error)) from None
+            self._pushed.clear()  # every school gets the new time
+            self.save_clock()
+            return await self._pass()
+
+    def save_clock(self) -> None:
+        if self.simulated and self._saved_clock is not None:
+            write_json_atomically(self._saved_clock, {"now_seconds": self.clock.now()})
+
+    async def run_due(self) -> Summary:
+        async with self._lock:
+            return await self._pass()
+
+    async def forever(self, interval_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("scheduler pass failed")
+
+    async def _pass(self) -> Summary:
+        now = self.clock.now()
+        limit = asyncio.Semaphore(PARALLEL_SCHOOLS)
+        records = [
+            r
+            for r in self._fleet.registry.all()
+            if self._fleet.status(r.uai) is SchoolStatus.RUNNING
+        ]
+        summaries = await asyncio.gather(*(self._school(r, now, limit) for r in records))
+        total = Summary()
+        for summary in summaries:
+            total.add(summary)
+        self.totals.add(total)
+        return total
+
+    async def _school(self, record: SchoolRecord, now: float, limit: asyncio.Semaphore) -> Summary:
+        async with limit:
+            try:
+                if self._pushed.get(record.uai) != self._fleet.pids.get(record.uai):
+                    await self.push_clock(record)
+                last = self._last_run.get(record.uai, max(record.created_at, self._started_at))
+                due = backup_plan.due_between(last, now)
+                summary = Summary(schools=1)
+                if due:
+                    reply = await self._agents.call(
+                        record,
+                        "MakeBackups",
+                        agent_pb2.MakeBackupsRequest(
+                            due=[
+                                agent_pb2.DueBackup(kind=d.kind.value, at_seconds=d.at_seconds)
+                                for d in due
+                            ]
+                        ),
+                    )
+                    if not reply.skipped:
+                        summary.backups_due = sum(d.kind is Kind.SAUVEGARDE for d in due)
+                        summary.archives_due = len(due) - summary.backups_due
+                        summary.written = reply.written
+                self._last_run[record.uai] = now
+                return summary
+            except (grpc.aio.AioRpcError, Unavailable) as error:  # made at the next pass, in order
+                log.warning("backups of %s not made now: %s", record.uai, error)
+                self._pushed.pop(record.uai, None)
+                return Summary()
