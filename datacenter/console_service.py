@@ -12,8 +12,8 @@ import grpc
 from datacenter import errors
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
-from datacenter.console_orders import OrderingRpcs
 from datacenter.console_backups import BackupsConsole
+from datacenter.console_orders import OrderingRpcs
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.orders import Ordering
 from datacenter.registry import Responsable, SchoolRecord
