@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import grpc
 
 from datacenter import errors
-from datacenter.auth import Principal, require_operator, require_school
+from datacenter.auth import Principal, require_operator
 from datacenter.ordering import FORMULA_LABELS, Order, OrderRequest, Proforma, Responsable
 from datacenter.orders import Ordering
 from datacenter.uai import validate_uai
@@ -72,7 +72,8 @@ def proforma_message(proforma: Proforma, state: str) -> console_pb2.Proforma:
 
 
 class OrderingRpcs:
-    """Mixed into ConsoleService, which provides `_principal`, `_fleet` and `_client_port`."""
+    """Mixed into ConsoleService, which provides `_principal`, `_authorized_uai`, `_fleet` and
+    `_client_port`."""
 
     _ordering: Ordering
     _fleet: Fleet
@@ -88,14 +89,8 @@ class OrderingRpcs:
             detail.proforma.CopyFrom(proforma_message(proforma, state))
         return detail
 
-    def _own_school(self, context: grpc.aio.ServicerContext, uai: str) -> str:
-        principal = self._principal(context)
-        uai = uai or principal.uai or ""
-        if not uai:
-            raise errors.InvalidArgument("say which school: give its UAI")
-        uai = validate_uai(uai)
-        require_school(principal, uai)
-        return uai
+    def _authorized_uai(self, context: grpc.aio.ServicerContext, uai: str) -> str:
+        raise NotImplementedError
 
     @translated
     async def PlaceOrder(
@@ -187,7 +182,7 @@ class OrderingRpcs:
             uai = validate_uai(request.uai)
             self._ordering.check_client_number(uai, request.client_number)
         else:
-            uai = self._own_school(context, request.uai)
+            uai = self._authorized_uai(context, request.uai)
         resent = self._ordering.resend_credentials(uai)
         return console_pb2.ResendCredentialsReply(email=resent.email, mobile=resent.mobile)
 
@@ -195,13 +190,13 @@ class OrderingRpcs:
     async def RenewLicence(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
     ) -> console_pb2.OrderDetail:
-        return self._detail(*self._ordering.renew(self._own_school(context, request.uai)))
+        return self._detail(*self._ordering.renew(self._authorized_uai(context, request.uai)))
 
     @translated
     async def GetAccount(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
     ) -> console_pb2.Account:
-        account = self._ordering.account(self._own_school(context, request.uai))
+        account = self._ordering.account(self._authorized_uai(context, request.uai))
         record, order = account.record, account.order
         expires = order.licence_expires_on if order else None
         return console_pb2.Account(

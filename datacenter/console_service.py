@@ -107,16 +107,20 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
         token = str(metadata.get("authorization", "")).removeprefix("Bearer ").strip()
         return self._auth.principal(token)
 
-    def _school(self, context: grpc.aio.ServicerContext, uai: str) -> SchoolRecord:
-        """The school a per-school call acts on, once the caller may act on it."""
+    def _authorized_uai(self, context: grpc.aio.ServicerContext, uai: str) -> str:
+        """The UAI a per-school call acts on (the caller's own if none is given), once the
+        caller may act on it."""
         principal = self._principal(context)
-        if not uai and principal.uai is not None:
-            uai = principal.uai
+        uai = uai or principal.uai or ""
         if not uai:
             raise errors.InvalidArgument("say which school: give its UAI")
         uai = validate_uai(uai)
         require_school(principal, uai)
-        return self._fleet.registry.get(uai)
+        return uai
+
+    def _school(self, context: grpc.aio.ServicerContext, uai: str) -> SchoolRecord:
+        """The school a per-school call acts on, once the caller may act on it."""
+        return self._fleet.registry.get(self._authorized_uai(context, uai))
 
     async def _forward(
         self, context: grpc.aio.ServicerContext, uai: str, method: str, request: Any
