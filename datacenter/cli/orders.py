@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from datacenter.cli.output import console, emit, emit_object, fail
-from datacenter.cli.remote import open_console, to_dict
-from datacenter.wire import FORMULA_TO_PROTO
+from datacenter.cli.output import console, emit, emit_object
+from datacenter.cli.remote import formula_value, open_console, to_dict
 from protos import console_pb2
 
 app = typer.Typer(help="Order hosting: proforma, activation, credentials, renewal (operator).")
@@ -103,14 +102,13 @@ def place(
     as_json: JsonOption = False,
 ) -> None:
     """Order hosting for a school: the recap, and the proforma e-mailed to the responsable."""
-    if formula not in FORMULA_TO_PROTO:
-        fail(f"formula {formula!r} does not exist: choose 30, 50, 80 or unlimited")
+    formula_code = formula_value(formula)  # refused before the controller is asked
     reply = open_console(ctx, operator=True).PlaceOrder(
         console_pb2.PlaceOrderRequest(
             client_number=client_number,
             uai=uai,
             name=name,
-            formula=FORMULA_TO_PROTO[formula],
+            formula=formula_code,
             responsable=console_pb2.Responsable(name=responsable, mobile=mobile, email=email),
             contract_accepted=accept_contract,
             fax=fax,

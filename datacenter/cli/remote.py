@@ -17,7 +17,8 @@ from common.processes import start_ticks
 from datacenter.cli.output import fail
 from datacenter.errors import DatacenterError
 from datacenter.settings import Settings, load_settings
-from protos import console_pb2_grpc
+from datacenter.wire import FORMULA_TO_PROTO
+from protos import console_pb2, console_pb2_grpc
 
 CONSOLE_SESSION_FILE = "console-session.json"
 
@@ -131,3 +132,10 @@ def to_dict(message: Any) -> dict[str, Any]:
     return MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+
+
+def formula_value(formula: str) -> console_pb2.Formula.ValueType:
+    """The protocol value of a formula given on the command line, or a clear refusal."""
+    if formula not in FORMULA_TO_PROTO:
+        fail(f"formula {formula!r} does not exist: choose 30, 50, 80 or unlimited")
+    return FORMULA_TO_PROTO[formula]

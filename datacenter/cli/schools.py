@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from datacenter.cli.output import console, emit, emit_object
-from datacenter.cli.remote import open_console, to_dict
-from datacenter.wire import FORMULA_TO_PROTO
+from datacenter.cli.remote import formula_value, open_console, to_dict
 from protos import console_pb2
 
 app = typer.Typer(help="Provision, list, show and remove schools (operator).", no_args_is_help=True)
@@ -44,15 +43,12 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Provision a school: its own server on its own address."""
-    if formula not in FORMULA_TO_PROTO:
-        from datacenter.cli.output import fail
-
-        fail(f"formula {formula!r} does not exist: choose 30, 50, 80 or unlimited")
+    formula_code = formula_value(formula)  # refused before the controller is asked
     reply = open_console(ctx, operator=True).ProvisionSchool(
         console_pb2.ProvisionSchoolRequest(
             uai=uai,
             name=name,
-            formula=FORMULA_TO_PROTO[formula],
+            formula=formula_code,
             responsable=console_pb2.Responsable(name=responsable, mobile=mobile, email=email),
             administratif_licences=admin_licences,
             demo=demo,

@@ -125,3 +125,19 @@ def test_the_cli_without_a_controller_says_how_to_start_one(tmp_path: Path) -> N
     result = dc.cli("school", "list", check=False)
     assert result.returncode == 1
     assert "no controller is running" in result.stderr and "pronote-dc up" in result.stderr
+
+
+def test_the_cli_refuses_an_unknown_formula_before_calling_anyone(tmp_path: Path) -> None:
+    dc = Datacenter(tmp_path, free_pool())
+    for command in (
+        ["school", "add", "0750655E", "--name", "X"],
+        ["order", "place", "0750655E", "--client-number", "50623", "--name", "X",
+         "--responsable", "Mme Martin",
+         "--accept-contract"],
+    ):  # fmt: skip
+        result = dc.cli(
+            *command, "--formula", "40", "--mobile", "0612345678", "--email", "a@b.fr",
+            check=False,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        assert "formula '40' does not exist: choose 30, 50, 80 or unlimited" in result.stderr
