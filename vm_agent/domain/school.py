@@ -32,6 +32,7 @@ from vm_agent.domain.errors import (
 )
 from vm_agent.domain.licences import LicencePolicy, LicenceUsage
 from vm_agent.domain.modes import ADMINISTRATION_GROUP, ALLOWED_KINDS, Mode, UserKind
+from vm_agent.domain.publication import Publication
 from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
 from vm_agent.domain.sessions import Session, SessionTable, new_session_id
 
@@ -81,6 +82,7 @@ class SchoolServer:
             state.get("reserved_licences", licence_policy.reserved_for_administration)
         )
         self.guard = Guard(security_policy, [Suspension(**s) for s in state.get("suspensions", [])])
+        self.publication = Publication.from_dict(state.get("publication", {}))
         # Event counts since this process started (not saved: counters restart at zero).
         self.authentication_failures = 0
         self.ip_suspensions = 0
@@ -109,6 +111,7 @@ class SchoolServer:
             "in_service": self._in_service_id,
             "reserved_licences": self.licence_policy.reserved_for_administration,
             "suspensions": [asdict(s) for s in self.guard.suspensions(self._clock.now())],
+            "publication": self.publication.to_dict(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
