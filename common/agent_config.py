@@ -13,6 +13,7 @@ from common.files import write_json_atomically
 CLIENT_PORT = 49300
 AGENT_PORT = 49301
 METRICS_PORT = 49380
+PRONOTE_NET_PORT = 8080
 
 
 class ConfigError(Exception):
@@ -48,6 +49,8 @@ class AgentConfig:
     pronote_version: str = "2026"
     metrics_port: int = METRICS_PORT
     """HTTP port of the school's `/metrics` (Prometheus), on the school's own address."""
+    pronote_net_port: int = PRONOTE_NET_PORT
+    """HTTP port of PRONOTE.net (the espaces under /pronote/), on the school's own address."""
     backup_dir: Path | None = None
     """Where its backups and archives go, outside `data_dir` (a separate volume in a
     container); None: `<data_dir>/../backups`."""

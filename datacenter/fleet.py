@@ -240,6 +240,7 @@ class Fleet:
             findtime_seconds=settings.findtime_seconds,
             bantime_seconds=settings.bantime_seconds,
             metrics_port=settings.school_metrics_port,
+            pronote_net_port=settings.school_pronote_net_port,
             backup_dir=settings.backups_dir / record.uai,
         )
 

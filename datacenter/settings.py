@@ -69,6 +69,9 @@ class Settings:
     school_metrics_port: int = field(
         default=49380, metadata=_doc("HTTP port of each school's /metrics, on its address.")
     )
+    school_pronote_net_port: int = field(
+        default=8080, metadata=_doc("HTTP port of each school's PRONOTE.net, on its address.")
+    )
     vat_schedule: str = field(
         default="2000-04-01:19.6,2014-01-01:20",
         metadata=_doc(
