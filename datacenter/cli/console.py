@@ -22,7 +22,9 @@ from datacenter.cli.remote import (
 )
 from protos import console_pb2
 
-app = typer.Typer(help="One school's hosting console: bases, licences, connections, security.")
+app = typer.Typer(
+    help="One school's hosting console, grouped like its panels (log in first, or --uai)."
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 UaiOption = Annotated[

@@ -62,11 +62,12 @@ def test_console_login_then_console_commands_act_on_that_school(
         "--password", added["console_password"],
         "--invoice-number", added["school"]["invoice_number"],
     )  # fmt: skip
-    bases = cli_json(dc, "console", "bases")
+    bases = cli_json(dc, "console", "serveur", "bases")
     assert isinstance(bases, dict) and bases["server_state"] == "SERVER_STATE_SERVING"
-    dc.cli("console", "reserve-licences", "2")
-    licences = cli_json(dc, "console", "licences")
+    dc.cli("console", "clients", "reserve-licences", "2")
+    licences = cli_json(dc, "console", "clients", "licences")
     assert isinstance(licences, dict) and licences["reserved_for_administration"] == 2
+    assert cli_json(dc, "console", "licences") == licences  # the flat name still works
     refused = dc.cli("console", "licences", "--uai", demo_schools[0], check=False)
     assert refused.returncode == 1 and "PERMISSION_DENIED" in refused.stderr
 
