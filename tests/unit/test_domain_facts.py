@@ -1,0 +1,203 @@
+"""Every fact of the domain (../shared/DOMAIN.md) names the test that checks it.
+
+The map is the index a reader uses to find where a rule is tested; the test below keeps it
+honest: every named test must exist, so a renamed or deleted test breaks the map loudly.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+
+# DOMAIN.md section -> (fact, "<file under tests/>::<test function>")
+FACTS: dict[str, list[tuple[str, str]]] = {
+    "UAI check letter": [
+        (
+            "the letter is the 7 digits modulo 23",
+            "unit/test_uai.py::test_check_letter_is_the_digits_modulo_23",
+        ),
+        ("23 letters, no I, O, Q", "unit/test_uai.py::test_check_letters_skip_i_o_q"),
+        ("0750655E is valid", "unit/test_uai.py::test_domain_example_is_valid"),
+    ],
+    "Ordering hosting": [
+        (
+            "formulas 30/50/80/unlimited at 350/450/650/850 HT",
+            "unit/test_ordering.py::test_every_formula_is_priced_as_domain_md",
+        ),
+        (
+            "650 HT at 19.6 % is 777.40 TTC",
+            "unit/test_ordering.py::test_the_seeds_proforma_exactly",
+        ),
+        (
+            "the VAT rate in force on the proforma's day",
+            "unit/test_ordering.py::test_the_rate_in_force_on_the_proformas_day_applies",
+        ),
+        (
+            "the mobile is mandatory",
+            "unit/test_ordering.py::test_the_mobile_is_mandatory_and_must_be_a_mobile",
+        ),
+        (
+            "the mobile is stored without its leading 0",
+            "unit/test_fleet.py::test_mobile_is_stored_without_the_leading_zero",
+        ),
+        (
+            "a proforma valid until a date",
+            "unit/test_ordering.py::test_placing_an_order_sends_the_proforma_valid_thirty_days",
+        ),
+        (
+            "activation needs the returned proforma",
+            "unit/test_ordering.py::test_activation_needs_the_returned_proforma",
+        ),
+        (
+            "hosting number of 12 digits",
+            "unit/test_registry.py::test_hosting_number_is_twelve_digits_starting_with_the_date",
+        ),
+        (
+            "hosting number by e-mail, password by SMS, invoice number by e-mail",
+            "integration/test_ordering.py::test_order_to_console_login",
+        ),
+        (
+            "the hosting licence expires; renewal is a new proforma",
+            "unit/test_ordering.py::test_a_renewal_adds_a_year_to_a_running_licence_or_restarts_a_lapsed_one",
+        ),
+    ],
+    "Console login": [
+        (
+            "the first login also needs the invoice number",
+            "integration/test_console_scope.py::test_first_login_needs_the_invoice_number_and_later_ones_do_not",
+        ),
+        (
+            "a console session sees only its own school",
+            "integration/test_console_scope.py::test_a_school_login_cannot_touch_another_school",
+        ),
+        (
+            "only the school's own login or the operator",
+            "unit/test_auth.py::test_require_school_refuses_another_school",
+        ),
+    ],
+    "What the data-center hosts": [
+        (
+            "one server per school, on its own address",
+            "contract/test_runtime_contract.py::test_a_started_school_serves_on_its_address_and_stops",
+        ),
+        (
+            "one container per school with its own IP",
+            "docker/test_fleet_docker.py::test_twenty_schools_run_as_containers_each_on_its_own_ip",
+        ),
+    ],
+    "Bases": [
+        (
+            "a new server is stopped with no base",
+            "unit/test_school.py::test_a_new_server_is_stopped_with_no_base",
+        ),
+        (
+            "creating a base requires the server stopped",
+            "unit/test_school.py::test_create_base_needs_the_server_stopped",
+        ),
+        (
+            "opening another base requires the server stopped",
+            "unit/test_school.py::test_another_base_needs_the_server_stopped",
+        ),
+        (
+            "the SPR is defined at the first mise en service",
+            "unit/test_school.py::test_first_mise_en_service_defines_the_spr",
+        ),
+        (
+            "a stopped server refuses clients",
+            "unit/test_school.py::test_a_stopped_server_refuses_connections",
+        ),
+    ],
+    "Backups and archives": [
+        (
+            "a sauvegarde every 2 h, an archive every day",
+            "unit/test_backup_plan.py::test_a_sauvegarde_every_two_hours_and_an_archive_every_day",
+        ),
+        (
+            "12 sauvegardes kept",
+            "unit/test_backup_plan.py::test_after_three_days_the_last_12_sauvegardes_and_3_archives",
+        ),
+        (
+            "30 archives kept",
+            "unit/test_backup_plan.py::test_after_40_days_the_30_last_daily_archives",
+        ),
+        (
+            "names as the console shows them",
+            "unit/test_backup_plan.py::test_names_follow_the_console_examples",
+        ),
+        (
+            "the early-July archive is kept for next year",
+            "unit/test_backup_plan.py::test_the_july_archive_survives_the_30_day_rule_until_the_next_one",
+        ),
+        (
+            "restore: server stopped, open, then mise en service",
+            "integration/test_backups.py::test_opening_a_backup_restores_the_bases_as_they_were",
+        ),
+        (
+            "archives can be downloaded",
+            "integration/test_backups.py::test_an_archive_is_downloaded_with_its_checksum",
+        ),
+    ],
+    "Licences and connections": [
+        (
+            "administratif licences are capped (4 by default)",
+            "unit/test_licences.py::test_modification_licences_fill_up_to_capacity_then_refuse",
+        ),
+        (
+            "Client EDT takes a licence en modification",
+            "unit/test_licences.py::test_edt_sessions_take_modification_licences_too",
+        ),
+        (
+            "enseignant and vie scolaire do not",
+            "unit/test_licences.py::test_enseignant_and_vie_scolaire_do_not_take_modification_licences",
+        ),
+        (
+            "reserved licences for the Administration group",
+            "unit/test_school.py::test_reserved_licence_keeps_a_place_for_administration",
+        ),
+        (
+            "the formula caps the number of teachers",
+            "unit/test_fleet.py::test_formulas_cap_teachers",
+        ),
+        (
+            "suivi des connexions lists live connections",
+            "unit/test_school.py::test_connect_opens_a_session_listed_in_connections",
+        ),
+        (
+            "an operator can disconnect a client",
+            "unit/test_school.py::test_disconnect_frees_the_licence",
+        ),
+    ],
+    "Security": [
+        (
+            "too many failed logins suspend the IP",
+            "integration/test_security.py::test_maxretry_failures_suspend_that_ip_only",
+        ),
+        (
+            "the console unblocks a suspended IP",
+            "unit/test_school.py::test_unblock_lets_the_ip_connect_again",
+        ),
+    ],
+}
+
+
+def _test_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+    }
+
+
+def test_every_fact_names_a_test_that_exists() -> None:
+    missing = []
+    for section, facts in FACTS.items():
+        for fact, ref in facts:
+            file, _, name = ref.partition("::")
+            path = TESTS / file
+            if not path.is_file() or name not in _test_names(path):
+                missing.append(f"{section}: {fact} -> {ref}")
+    assert missing == []
