@@ -14,6 +14,7 @@ from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.console_backups import BackupsConsole
 from datacenter.console_orders import OrderingRpcs
+from datacenter.console_pronote_net import PronoteNetConsole
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.orders import Ordering
 from datacenter.registry import Responsable, SchoolRecord
@@ -82,7 +83,9 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
     )
 
 
-class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServicer):
+class ConsoleService(
+    OrderingRpcs, BackupsConsole, PronoteNetConsole, console_pb2_grpc.ConsoleServicer
+):
     def __init__(
         self,
         fleet: Fleet,
@@ -178,7 +181,10 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     async def GetSchool(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
     ) -> console_pb2.School:
-        return school_message(self._school(context, request.uai), self._fleet, self._client_port)
+        record = self._school(context, request.uai)
+        school = school_message(record, self._fleet, self._client_port)
+        await self._add_publication(record, school)
+        return school
 
     @translated
     async def DeprovisionSchool(
@@ -280,3 +286,14 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     ListBackups = translated(BackupsConsole._list_backups)
     OpenBackup = translated(BackupsConsole._open_backup)
     DownloadArchive = translated(BackupsConsole._download_archive)
+
+    # -- PRONOTE.net and Clients panels (datacenter.console_pronote_net) --------------------
+
+    GetPublication = translated(PronoteNetConsole._get_publication)
+    SetPublished = translated(PronoteNetConsole._set_published)
+    SetPagePublished = translated(PronoteNetConsole._set_page_published)
+    SetDelegation = translated(PronoteNetConsole._set_delegation)
+    RemoveDelegation = translated(PronoteNetConsole._remove_delegation)
+    ExportIdentifiers = translated(PronoteNetConsole._export_identifiers)
+    ListEnts = translated(PronoteNetConsole._list_ents)
+    GetClientParameters = translated(PronoteNetConsole._get_client_parameters)

@@ -345,3 +345,46 @@ class BackupRef(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BackupRef: _TypeAlias = BackupRef  # noqa: Y015
+
+@_typing.final
+class SetPublishedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    published: _builtins.bool
+    """true: Publier la base; false: Arrêter la publication"""
+    def __init__(
+        self,
+        *,
+        published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["published", b"published"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPublishedRequest: _TypeAlias = SetPublishedRequest  # noqa: Y015
+
+@_typing.final
+class SetPagePublishedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    page: _builtins.str
+    """"commune" or an espace"""
+    published: _builtins.bool
+    def __init__(
+        self,
+        *,
+        page: _builtins.str = ...,
+        published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "published", b"published"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPagePublishedRequest: _TypeAlias = SetPagePublishedRequest  # noqa: Y015

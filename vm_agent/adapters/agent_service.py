@@ -15,6 +15,7 @@ from common.clock import Clock, DrivenClock
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 from vm_agent.adapters import convert
 from vm_agent.adapters.errors import translated
+from vm_agent.adapters.publication_service import PronoteNetAddress, PublicationRpcs
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import Backup, BackupStore
 from vm_agent.domain.errors import InvalidArgument, WrongState
@@ -56,14 +57,16 @@ class SecretInterceptor(grpc.aio.ServerInterceptor):
         return await continuation(handler_call_details)
 
 
-class AgentService(agent_pb2_grpc.AgentServicer):
+class AgentService(PublicationRpcs, agent_pb2_grpc.AgentServicer):
     def __init__(
         self,
         slot: SchoolSlot,
         started_at_seconds: float,
         backups: BackupStore,
         clock: Clock,
+        pronote_net: PronoteNetAddress | None = None,
     ) -> None:
+        self._pronote_net = pronote_net or PronoteNetAddress("127.0.0.1", 8080)
         self._slot = slot
         self._started_at_seconds = started_at_seconds
         self._backups = backups

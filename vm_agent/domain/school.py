@@ -226,6 +226,13 @@ class SchoolServer:
         self._persist()
         return count
 
+    def change_publication(self, change: Callable[[Publication], None]) -> Publication:
+        """Apply a change to PRONOTE.net's settings, then save them (a refused change raises
+        before anything is modified, so nothing is saved)."""
+        change(self.publication)
+        self._persist()
+        return self.publication
+
     # -- Client PRONOTE on port 49300 ------------------------------------------------------
 
     def connect(
