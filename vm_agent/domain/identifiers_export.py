@@ -40,9 +40,11 @@ def pronote_id(rne: str, login: str) -> str:
 
 
 def base_identities(rne: str, base: Base) -> list[Identity]:
+    """The base's users but the SPR, whose account stays PRONOTE's own."""
     return [
         Identity(pronote_id(rne, u.login), u.kind.value, u.login, u.display_name)
         for u in base.users.values()
+        if not u.is_spr
     ]
 
 
