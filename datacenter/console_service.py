@@ -74,7 +74,11 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
         administratif_licences=record.administratif_licences,
         sample_accounts=[
             console_pb2.SampleAccount(
-                role=a.role, mode=MODE_TO_PROTO[a.mode], login=a.login, password=a.password
+                role=a.role,
+                mode=MODE_TO_PROTO.get(a.mode, common_pb2.MODE_UNSPECIFIED),
+                login=a.login,
+                password=a.password,
+                espaces=a.espaces,
             )
             for a in record.sample_accounts
         ],
@@ -103,7 +107,15 @@ class ConsoleService(
         self._agents = agents
         self._client_port = client_port
         self._populate_demo = populate_demo
-        self._sample_accounts = SampleAccounts(fleet.registry, agents.add_sample_user)
+        self._sample_accounts = SampleAccounts(
+            fleet.registry, agents.add_sample_user, self._find_people, agents.issue_passwords
+        )
+
+    async def _find_people(
+        self, record: SchoolRecord, kind: str, limit: int
+    ) -> tuple[list[str], int]:
+        people = await self._agents.people(record, kind, limit)
+        return [p.login for p in people.people], people.total
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = dict(context.invocation_metadata() or ())
@@ -207,7 +219,11 @@ class ConsoleService(
     async def CreateBase(
         self, request: console_pb2.CreateBaseRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Base:
-        forwarded = agent_pb2.CreateBaseRequest(school_year=request.school_year)
+        forwarded = agent_pb2.CreateBaseRequest(
+            school_year=request.school_year, synthetic_seed=request.synthetic_seed
+        )
+        if request.HasField("synthetic_resources"):
+            forwarded.synthetic_resources.CopyFrom(request.synthetic_resources)
         return await self._forward(context, request.uai, "CreateBase", forwarded)
 
     @translated
@@ -267,6 +283,18 @@ class ConsoleService(
             raise errors.InvalidArgument("say which IP to unblock, or ask to unblock them all")
         forwarded = agent_pb2.UnblockRequest(ip=request.ip, all=request.all)
         return await self._agents.call(record, "UnblockIps", forwarded)
+
+    @translated
+    async def IssuePassword(
+        self, request: console_pb2.IssuePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.IssuedPassword:
+        credential = agent_pb2.Credential(login=request.login, password=request.password)
+        forwarded = agent_pb2.IssuePasswordsRequest(credentials=[credential])
+        reply = await self._forward(context, request.uai, "IssuePasswords", forwarded)
+        user = reply.users[0]
+        return console_pb2.IssuedPassword(
+            login=user.login, display_name=user.display_name, kind=user.kind, group=user.group
+        )
 
     # -- load testing ----------------------------------------------------------------------
 
