@@ -3,6 +3,7 @@ publication, the pages' addresses, the delegation to an ENT and the identifiers 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -13,7 +14,7 @@ from vm_agent.adapters.errors import translated
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain.delegation import new_delegation
 from vm_agent.domain.espaces import COMMUNE, PAGES, Espace, page_addresses
-from vm_agent.domain.identifiers_export import export_identifiers
+from vm_agent.domain.identifiers_export import Identity, export_identifiers, people_identities
 from vm_agent.domain.publication import Publication
 
 
@@ -124,11 +125,17 @@ class PublicationRpcs:
         self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.IdentifiersFile:
         school = self._slot.school
+        uai = school.identity.uai
+        people: list[Identity] = []
+        if school.base_in_service is not None and school.publication.delegation is not None:
+            roster = await asyncio.to_thread(school.roster)  # generated: not on the loop
+            people = people_identities(uai, roster)
         exported = export_identifiers(
-            school.identity.uai,
+            uai,
             school.base_in_service,
             school.publication.delegation,
             self._clock.now(),
+            people,
         )
         return common_pb2.IdentifiersFile(
             file_name=exported.file_name, data=exported.data, users=exported.count

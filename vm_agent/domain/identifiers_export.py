@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from vm_agent.domain.bases import Base
 from vm_agent.domain.delegation import Delegation
 from vm_agent.domain.errors import WrongState
+from vm_agent.domain.school_data import SchoolData
 
 FORMAT_VERSION = "1"
 
@@ -48,13 +49,22 @@ def base_identities(rne: str, base: Base) -> list[Identity]:
     ]
 
 
+def people_identities(rne: str, roster: SchoolData) -> list[Identity]:
+    """Every person of the base's synthetic school: teachers, students, parents, staff."""
+    people = (*roster.teachers, *roster.students, *roster.responsables, *roster.staff)
+    return [
+        Identity(pronote_id(rne, p.login), p.kind.value, p.login, p.display_name) for p in people
+    ]
+
+
 def export_identifiers(
     rne: str,
     base: Base | None,
     delegation: Delegation | None,
     exported_at_seconds: float,
-    others: Iterable[Identity] = (),
+    people: Iterable[Identity] = (),
 ) -> IdentifiersFile:
+    """The base's accounts and its school's people (`people`), once each by login."""
     if delegation is None:
         raise WrongState(
             "delegate the authentication to an ENT first (`pronote-dc console pronote-net "
@@ -62,7 +72,9 @@ def export_identifiers(
         )
     if base is None:
         raise WrongState("put a base in service first: its users are what is exported")
-    identities = sorted([*base_identities(rne, base), *others], key=lambda i: i.login.casefold())
+    by_login = {i.login.casefold(): i for i in base_identities(rne, base)}
+    by_login.update({i.login.casefold(): i for i in people})  # a person's own kind wins
+    identities = sorted(by_login.values(), key=lambda i: i.login.casefold())
     when = datetime.datetime.fromtimestamp(exported_at_seconds, tz=datetime.UTC)
     root = ET.Element(
         "IdentifiantsPRONOTE",
