@@ -5,7 +5,7 @@ catalogue or a manual configuration; direct authentication may stay allowed besi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +24,6 @@ class Delegation:
     parameters: Mapping[str, str]
     espaces: frozenset[Espace]
     allow_direct_authentication: bool = True
-    name: str = field(default="")
 
     def delegates(self, espace: Espace) -> bool:
         return espace in self.espaces
@@ -37,7 +36,6 @@ class Delegation:
             "parameters": dict(self.parameters),
             "espaces": sorted(e.value for e in self.espaces),
             "allow_direct_authentication": self.allow_direct_authentication,
-            "name": self.name,
         }
 
     @classmethod
@@ -49,7 +47,6 @@ class Delegation:
             parameters=dict(data.get("parameters", {})),
             espaces=frozenset(Espace(e) for e in data.get("espaces", [])),
             allow_direct_authentication=bool(data.get("allow_direct_authentication", True)),
-            name=data.get("name", ""),
         )
 
 
@@ -59,7 +56,6 @@ def new_delegation(
     parameters: Mapping[str, str],
     espaces: Iterable[str],
     allow_direct_authentication: bool,
-    name: str = "",
 ) -> Delegation:
     """A delegation checked whole before anything changes: a catalogue ENT (whose protocol
     and parameters come with it) or a manual configuration with every parameter it needs."""
@@ -93,7 +89,6 @@ def new_delegation(
             dict(entry.parameters),
             chosen,
             allow_direct_authentication,
-            name or entry.name,
         )
     assert wanted is not None
     return Delegation(
@@ -103,7 +98,6 @@ def new_delegation(
         _manual_parameters(wanted, parameters),
         chosen,
         allow_direct_authentication,
-        name or f"{wanted.label} ({MANUAL.lower()})",
     )
 
 
