@@ -14,6 +14,7 @@ from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.console_backups import BackupsConsole
 from datacenter.console_orders import OrderingRpcs
+from datacenter.console_pronote_net import PronoteNetConsole
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.orders import Ordering
 from datacenter.registry import Responsable, SchoolRecord
@@ -73,7 +74,11 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
         administratif_licences=record.administratif_licences,
         sample_accounts=[
             console_pb2.SampleAccount(
-                role=a.role, mode=MODE_TO_PROTO[a.mode], login=a.login, password=a.password
+                role=a.role,
+                mode=MODE_TO_PROTO.get(a.mode, common_pb2.MODE_UNSPECIFIED),
+                login=a.login,
+                password=a.password,
+                espaces=a.espaces,
             )
             for a in record.sample_accounts
         ],
@@ -82,7 +87,9 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
     )
 
 
-class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServicer):
+class ConsoleService(
+    OrderingRpcs, BackupsConsole, PronoteNetConsole, console_pb2_grpc.ConsoleServicer
+):
     def __init__(
         self,
         fleet: Fleet,
@@ -100,7 +107,15 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
         self._agents = agents
         self._client_port = client_port
         self._populate_demo = populate_demo
-        self._sample_accounts = SampleAccounts(fleet.registry, agents.add_sample_user)
+        self._sample_accounts = SampleAccounts(
+            fleet.registry, agents.add_sample_user, self._find_people, agents.issue_passwords
+        )
+
+    async def _find_people(
+        self, record: SchoolRecord, kind: str, limit: int
+    ) -> tuple[list[str], int]:
+        people = await self._agents.people(record, kind, limit)
+        return [p.login for p in people.people], people.total
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = dict(context.invocation_metadata() or ())
@@ -178,7 +193,10 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     async def GetSchool(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
     ) -> console_pb2.School:
-        return school_message(self._school(context, request.uai), self._fleet, self._client_port)
+        record = self._school(context, request.uai)
+        school = school_message(record, self._fleet, self._client_port)
+        await self._add_publication(record, school)
+        return school
 
     @translated
     async def DeprovisionSchool(
@@ -201,7 +219,11 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     async def CreateBase(
         self, request: console_pb2.CreateBaseRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Base:
-        forwarded = agent_pb2.CreateBaseRequest(school_year=request.school_year)
+        forwarded = agent_pb2.CreateBaseRequest(
+            school_year=request.school_year, synthetic_seed=request.synthetic_seed
+        )
+        if request.HasField("synthetic_resources"):
+            forwarded.synthetic_resources.CopyFrom(request.synthetic_resources)
         return await self._forward(context, request.uai, "CreateBase", forwarded)
 
     @translated
@@ -262,6 +284,18 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
         forwarded = agent_pb2.UnblockRequest(ip=request.ip, all=request.all)
         return await self._agents.call(record, "UnblockIps", forwarded)
 
+    @translated
+    async def IssuePassword(
+        self, request: console_pb2.IssuePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.IssuedPassword:
+        credential = agent_pb2.Credential(login=request.login, password=request.password)
+        forwarded = agent_pb2.IssuePasswordsRequest(credentials=[credential])
+        reply = await self._forward(context, request.uai, "IssuePasswords", forwarded)
+        user = reply.users[0]
+        return console_pb2.IssuedPassword(
+            login=user.login, display_name=user.display_name, kind=user.kind, group=user.group
+        )
+
     # -- load testing ----------------------------------------------------------------------
 
     @translated
@@ -280,3 +314,14 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     ListBackups = translated(BackupsConsole._list_backups)
     OpenBackup = translated(BackupsConsole._open_backup)
     DownloadArchive = translated(BackupsConsole._download_archive)
+
+    # -- PRONOTE.net and Clients panels (datacenter.console_pronote_net) --------------------
+
+    GetPublication = translated(PronoteNetConsole._get_publication)
+    SetPublished = translated(PronoteNetConsole._set_published)
+    SetPagePublished = translated(PronoteNetConsole._set_page_published)
+    SetDelegation = translated(PronoteNetConsole._set_delegation)
+    RemoveDelegation = translated(PronoteNetConsole._remove_delegation)
+    ExportIdentifiers = translated(PronoteNetConsole._export_identifiers)
+    ListEnts = translated(PronoteNetConsole._list_ents)
+    GetClientParameters = translated(PronoteNetConsole._get_client_parameters)

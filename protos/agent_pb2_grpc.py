@@ -65,6 +65,16 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.AddUserRequest.SerializeToString,
                 response_deserializer=protos_dot_agent__pb2.AddUserReply.FromString,
                 _registered_method=True)
+        self.IssuePasswords = channel.unary_unary(
+                '/pronote.agent.v1.Agent/IssuePasswords',
+                request_serializer=protos_dot_agent__pb2.IssuePasswordsRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.IssuePasswordsReply.FromString,
+                _registered_method=True)
+        self.ListPeople = channel.unary_unary(
+                '/pronote.agent.v1.Agent/ListPeople',
+                request_serializer=protos_dot_agent__pb2.ListPeopleRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.People.FromString,
+                _registered_method=True)
         self.GetLicences = channel.unary_unary(
                 '/pronote.agent.v1.Agent/GetLicences',
                 request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
@@ -120,6 +130,36 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.BackupRef.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.BackupContent.FromString,
                 _registered_method=True)
+        self.GetPublication = channel.unary_unary(
+                '/pronote.agent.v1.Agent/GetPublication',
+                request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.SetPublished = channel.unary_unary(
+                '/pronote.agent.v1.Agent/SetPublished',
+                request_serializer=protos_dot_agent__pb2.SetPublishedRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.SetPagePublished = channel.unary_unary(
+                '/pronote.agent.v1.Agent/SetPagePublished',
+                request_serializer=protos_dot_agent__pb2.SetPagePublishedRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.SetDelegation = channel.unary_unary(
+                '/pronote.agent.v1.Agent/SetDelegation',
+                request_serializer=protos_dot_common__pb2.Delegation.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.RemoveDelegation = channel.unary_unary(
+                '/pronote.agent.v1.Agent/RemoveDelegation',
+                request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.ExportIdentifiers = channel.unary_unary(
+                '/pronote.agent.v1.Agent/ExportIdentifiers',
+                request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.IdentifiersFile.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -157,6 +197,21 @@ class AgentServicer:
 
     def AddUser(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssuePasswords(self, request, context):
+        """Give people of the synthetic school in service a password (PRONOTE.net login); all or
+        nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPeople(self, request, context):
+        """The first people of a kind in the synthetic school in service.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -230,6 +285,43 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPublication(self, request, context):
+        """PRONOTE.net panel (seed 004 Fiches 8-9): changes need the publication stopped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPublished(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPagePublished(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDelegation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveDelegation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportIdentifiers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -262,6 +354,16 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.AddUser,
                     request_deserializer=protos_dot_agent__pb2.AddUserRequest.FromString,
                     response_serializer=protos_dot_agent__pb2.AddUserReply.SerializeToString,
+            ),
+            'IssuePasswords': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssuePasswords,
+                    request_deserializer=protos_dot_agent__pb2.IssuePasswordsRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.IssuePasswordsReply.SerializeToString,
+            ),
+            'ListPeople': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPeople,
+                    request_deserializer=protos_dot_agent__pb2.ListPeopleRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.People.SerializeToString,
             ),
             'GetLicences': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLicences,
@@ -317,6 +419,36 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.ReadBackup,
                     request_deserializer=protos_dot_agent__pb2.BackupRef.FromString,
                     response_serializer=protos_dot_common__pb2.BackupContent.SerializeToString,
+            ),
+            'GetPublication': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPublication,
+                    request_deserializer=protos_dot_agent__pb2.Empty.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'SetPublished': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPublished,
+                    request_deserializer=protos_dot_agent__pb2.SetPublishedRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'SetPagePublished': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPagePublished,
+                    request_deserializer=protos_dot_agent__pb2.SetPagePublishedRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'SetDelegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDelegation,
+                    request_deserializer=protos_dot_common__pb2.Delegation.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'RemoveDelegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveDelegation,
+                    request_deserializer=protos_dot_agent__pb2.Empty.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'ExportIdentifiers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportIdentifiers,
+                    request_deserializer=protos_dot_agent__pb2.Empty.FromString,
+                    response_serializer=protos_dot_common__pb2.IdentifiersFile.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -481,6 +613,60 @@ class Agent:
             '/pronote.agent.v1.Agent/AddUser',
             protos_dot_agent__pb2.AddUserRequest.SerializeToString,
             protos_dot_agent__pb2.AddUserReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssuePasswords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/IssuePasswords',
+            protos_dot_agent__pb2.IssuePasswordsRequest.SerializeToString,
+            protos_dot_agent__pb2.IssuePasswordsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPeople(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/ListPeople',
+            protos_dot_agent__pb2.ListPeopleRequest.SerializeToString,
+            protos_dot_agent__pb2.People.FromString,
             options,
             channel_credentials,
             insecure,
@@ -778,6 +964,168 @@ class Agent:
             '/pronote.agent.v1.Agent/ReadBackup',
             protos_dot_agent__pb2.BackupRef.SerializeToString,
             protos_dot_common__pb2.BackupContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPublication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/GetPublication',
+            protos_dot_agent__pb2.Empty.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPublished(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/SetPublished',
+            protos_dot_agent__pb2.SetPublishedRequest.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPagePublished(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/SetPagePublished',
+            protos_dot_agent__pb2.SetPagePublishedRequest.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDelegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/SetDelegation',
+            protos_dot_common__pb2.Delegation.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveDelegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/RemoveDelegation',
+            protos_dot_agent__pb2.Empty.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportIdentifiers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/ExportIdentifiers',
+            protos_dot_agent__pb2.Empty.SerializeToString,
+            protos_dot_common__pb2.IdentifiersFile.FromString,
             options,
             channel_credentials,
             insecure,

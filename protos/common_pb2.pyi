@@ -68,12 +68,20 @@ class _UserKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserKind.Val
     USER_KIND_UNSPECIFIED: _UserKind.ValueType  # 0
     USER_KIND_PERSONNEL: _UserKind.ValueType  # 1
     USER_KIND_PROFESSEUR: _UserKind.ValueType  # 2
+    USER_KIND_ELEVE: _UserKind.ValueType  # 3
+    """PRONOTE.net only"""
+    USER_KIND_RESPONSABLE: _UserKind.ValueType  # 4
+    """a parent: PRONOTE.net only"""
 
 class UserKind(_UserKind, metaclass=_UserKindEnumTypeWrapper): ...
 
 USER_KIND_UNSPECIFIED: UserKind.ValueType  # 0
 USER_KIND_PERSONNEL: UserKind.ValueType  # 1
 USER_KIND_PROFESSEUR: UserKind.ValueType  # 2
+USER_KIND_ELEVE: UserKind.ValueType  # 3
+"""PRONOTE.net only"""
+USER_KIND_RESPONSABLE: UserKind.ValueType  # 4
+"""a parent: PRONOTE.net only"""
 Global___UserKind: _TypeAlias = UserKind  # noqa: Y015
 
 @_typing.final
@@ -157,6 +165,7 @@ class Base(_message.Message):
     IN_SERVICE_FIELD_NUMBER: _builtins.int
     COUNTERS_FIELD_NUMBER: _builtins.int
     SPR_LOGIN_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     """"Base année 2026-2027.not" """
@@ -166,6 +175,8 @@ class Base(_message.Message):
     in_service: _builtins.bool
     spr_login: _builtins.str
     """empty until the first mise en service"""
+    synthetic_seed: _builtins.str
+    """the synthetic school it holds; empty for an empty base"""
     @_builtins.property
     def counters(self) -> Global___BaseCounters: ...
     def __init__(
@@ -178,10 +189,11 @@ class Base(_message.Message):
         in_service: _builtins.bool = ...,
         counters: Global___BaseCounters | None = ...,
         spr_login: _builtins.str = ...,
+        synthetic_seed: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "id", b"id", "in_service", b"in_service", "name", b"name", "school_year", b"school_year", "spr_login", b"spr_login"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "id", b"id", "in_service", b"in_service", "name", b"name", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -469,3 +481,183 @@ class BackupContent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BackupContent: _TypeAlias = BackupContent  # noqa: Y015
+
+@_typing.final
+class EspaceAddress(_message.Message):
+    """-- PRONOTE.net (seed 004 Fiches 8-9) ------------------------------------------------------
+
+    One page of "Adresses de connexion des internautes": the page commune or an espace.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    MOBILE_URL_FIELD_NUMBER: _builtins.int
+    PUBLIC_URL_FIELD_NUMBER: _builtins.int
+    PUBLIC_MOBILE_URL_FIELD_NUMBER: _builtins.int
+    DELEGATED_FIELD_NUMBER: _builtins.int
+    DIRECT_LOGIN_ALLOWED_FIELD_NUMBER: _builtins.int
+    page: _builtins.str
+    """"commune", or an espace: direction, professeur, viescolaire, ..."""
+    label: _builtins.str
+    """"Espace Professeurs" """
+    published: _builtins.bool
+    """its "Publier" box (serving also needs the publication on)"""
+    url: _builtins.str
+    """http://<school address>:<PRONOTE.net port>/pronote/professeur.html"""
+    mobile_url: _builtins.str
+    public_url: _builtins.str
+    """the real service's name: https://<RNE>.index-education.net/pronote/..."""
+    public_mobile_url: _builtins.str
+    delegated: _builtins.bool
+    """its users authenticate through the ENT"""
+    direct_login_allowed: _builtins.bool
+    """PRONOTE.net's own login form is allowed"""
+    def __init__(
+        self,
+        *,
+        page: _builtins.str = ...,
+        label: _builtins.str = ...,
+        published: _builtins.bool = ...,
+        url: _builtins.str = ...,
+        mobile_url: _builtins.str = ...,
+        public_url: _builtins.str = ...,
+        public_mobile_url: _builtins.str = ...,
+        delegated: _builtins.bool = ...,
+        direct_login_allowed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delegated", b"delegated", "direct_login_allowed", b"direct_login_allowed", "label", b"label", "mobile_url", b"mobile_url", "page", b"page", "public_mobile_url", b"public_mobile_url", "public_url", b"public_url", "published", b"published", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EspaceAddress: _TypeAlias = EspaceAddress  # noqa: Y015
+
+@_typing.final
+class Delegation(_message.Message):
+    """Déléguer l'authentification: an ENT from the catalogue, or a manual configuration."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ParametersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    ENT_FIELD_NUMBER: _builtins.int
+    ENT_NAME_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    ESPACES_FIELD_NUMBER: _builtins.int
+    ALLOW_DIRECT_AUTHENTICATION_FIELD_NUMBER: _builtins.int
+    protocol: _builtins.str
+    """cas, educonnect, saml2, ws-federation (empty with a catalogue ENT)"""
+    ent: _builtins.str
+    """a catalogue id or full name; empty for a manual configuration"""
+    ent_name: _builtins.str
+    """in replies: the catalogue's name, or "Configuration manuelle" """
+    allow_direct_authentication: _builtins.bool
+    @_builtins.property
+    def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """manual configuration: server_url, metadata_url, ..."""
+
+    @_builtins.property
+    def espaces(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the espaces whose users the ENT authenticates"""
+
+    def __init__(
+        self,
+        *,
+        protocol: _builtins.str = ...,
+        ent: _builtins.str = ...,
+        ent_name: _builtins.str = ...,
+        parameters: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        espaces: _abc.Iterable[_builtins.str] | None = ...,
+        allow_direct_authentication: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_direct_authentication", b"allow_direct_authentication", "ent", b"ent", "ent_name", b"ent_name", "espaces", b"espaces", "parameters", b"parameters", "protocol", b"protocol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Delegation: _TypeAlias = Delegation  # noqa: Y015
+
+@_typing.final
+class Publication(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    ESPACES_FIELD_NUMBER: _builtins.int
+    DELEGATION_FIELD_NUMBER: _builtins.int
+    BASE_FIELD_NUMBER: _builtins.int
+    published: _builtins.bool
+    base: _builtins.str
+    """the base in service, if any"""
+    @_builtins.property
+    def espaces(self) -> _containers.RepeatedCompositeFieldContainer[Global___EspaceAddress]: ...
+    @_builtins.property
+    def delegation(self) -> Global___Delegation:
+        """absent without a delegation"""
+
+    def __init__(
+        self,
+        *,
+        published: _builtins.bool = ...,
+        espaces: _abc.Iterable[Global___EspaceAddress] | None = ...,
+        delegation: Global___Delegation | None = ...,
+        base: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delegation", b"delegation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "delegation", b"delegation", "espaces", b"espaces", "published", b"published"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Publication: _TypeAlias = Publication  # noqa: Y015
+
+@_typing.final
+class IdentifiersFile(_message.Message):
+    """The identifiers export for the ENT (IdPN_To_<ENT>.xml)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
+    file_name: _builtins.str
+    data: _builtins.bytes
+    users: _builtins.int
+    def __init__(
+        self,
+        *,
+        file_name: _builtins.str = ...,
+        data: _builtins.bytes = ...,
+        users: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "file_name", b"file_name", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IdentifiersFile: _TypeAlias = IdentifiersFile  # noqa: Y015

@@ -165,11 +165,19 @@ class SampleAccount(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     LOGIN_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
+    ESPACES_FIELD_NUMBER: _builtins.int
     role: _builtins.str
-    """spr, administratif, enseignant, vie_scolaire"""
+    """spr, administratif, enseignant, vie_scolaire, eleve, parent"""
     mode: _common_pb2.Mode.ValueType
+    """unspecified for PRONOTE.net-only accounts"""
     login: _builtins.str
     password: _builtins.str
+    @_builtins.property
+    def espaces(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Where the account logs in: "client" (Client PRONOTE) and/or a PRONOTE.net espace
+        ("eleve", "parent", "professeur", "viescolaire", "direction").
+        """
+
     def __init__(
         self,
         *,
@@ -177,10 +185,11 @@ class SampleAccount(_message.Message):
         mode: _common_pb2.Mode.ValueType = ...,
         login: _builtins.str = ...,
         password: _builtins.str = ...,
+        espaces: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "mode", b"mode", "password", b"password", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["espaces", b"espaces", "login", b"login", "mode", b"mode", "password", b"password", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -203,6 +212,8 @@ class School(_message.Message):
     SAMPLE_ACCOUNTS_FIELD_NUMBER: _builtins.int
     CREATED_AT_SECONDS_FIELD_NUMBER: _builtins.int
     PID_FIELD_NUMBER: _builtins.int
+    PRONOTE_NET_FIELD_NUMBER: _builtins.int
+    ESPACES_FIELD_NUMBER: _builtins.int
     uai: _builtins.str
     name: _builtins.str
     formula: Global___Formula.ValueType
@@ -215,10 +226,16 @@ class School(_message.Message):
     administratif_licences: _builtins.int
     created_at_seconds: _builtins.float
     pid: _builtins.int
+    pronote_net: _builtins.str
+    """PRONOTE.net, asked of the school's server: "published", "stopped", or "unknown" when it
+    does not answer (then `espaces` is empty).
+    """
     @_builtins.property
     def responsable(self) -> Global___Responsable: ...
     @_builtins.property
     def sample_accounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___SampleAccount]: ...
+    @_builtins.property
+    def espaces(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.EspaceAddress]: ...
     def __init__(
         self,
         *,
@@ -235,10 +252,12 @@ class School(_message.Message):
         sample_accounts: _abc.Iterable[Global___SampleAccount] | None = ...,
         created_at_seconds: _builtins.float = ...,
         pid: _builtins.int = ...,
+        pronote_net: _builtins.str = ...,
+        espaces: _abc.Iterable[_common_pb2.EspaceAddress] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["responsable", b"responsable"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "administratif_licences", b"administratif_licences", "client_port", b"client_port", "created_at_seconds", b"created_at_seconds", "formula", b"formula", "hosting_number", b"hosting_number", "invoice_number", b"invoice_number", "name", b"name", "pid", b"pid", "responsable", b"responsable", "sample_accounts", b"sample_accounts", "state", b"state", "uai", b"uai"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "administratif_licences", b"administratif_licences", "client_port", b"client_port", "created_at_seconds", b"created_at_seconds", "espaces", b"espaces", "formula", b"formula", "hosting_number", b"hosting_number", "invoice_number", b"invoice_number", "name", b"name", "pid", b"pid", "pronote_net", b"pronote_net", "responsable", b"responsable", "sample_accounts", b"sample_accounts", "state", b"state", "uai", b"uai"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -343,21 +362,85 @@ class CreateBaseRequest(_message.Message):
 
     UAI_FIELD_NUMBER: _builtins.int
     SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_RESOURCES_FIELD_NUMBER: _builtins.int
     uai: _builtins.str
     school_year: _builtins.str
+    synthetic_seed: _builtins.str
+    """Non-empty: the base holds a synthetic school generated from this seed (e.g. the UAI)."""
+    @_builtins.property
+    def synthetic_resources(self) -> _common_pb2.BaseCounters:
+        """Its Ressources counters (professeurs..salles); unset: typical ones for the formula."""
+
     def __init__(
         self,
         *,
         uai: _builtins.str = ...,
         school_year: _builtins.str = ...,
+        synthetic_seed: _builtins.str = ...,
+        synthetic_resources: _common_pb2.BaseCounters | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["synthetic_resources", b"synthetic_resources"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["school_year", b"school_year", "uai", b"uai"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["school_year", b"school_year", "synthetic_resources", b"synthetic_resources", "synthetic_seed", b"synthetic_seed", "uai", b"uai"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateBaseRequest: _TypeAlias = CreateBaseRequest  # noqa: Y015
+
+@_typing.final
+class IssuePasswordRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    login: _builtins.str
+    """a person of the synthetic school, e.g. "eleve.dupont.l" """
+    password: _builtins.str
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        login: _builtins.str = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssuePasswordRequest: _TypeAlias = IssuePasswordRequest  # noqa: Y015
+
+@_typing.final
+class IssuedPassword(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    GROUP_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    display_name: _builtins.str
+    kind: _common_pb2.UserKind.ValueType
+    group: _builtins.str
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        kind: _common_pb2.UserKind.ValueType = ...,
+        group: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "group", b"group", "kind", b"kind", "login", b"login"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssuedPassword: _TypeAlias = IssuedPassword  # noqa: Y015
 
 @_typing.final
 class PutBaseInServiceRequest(_message.Message):
@@ -480,7 +563,7 @@ class EnsureSampleAccountsRequest(_message.Message):
     COUNT_FIELD_NUMBER: _builtins.int
     uai: _builtins.str
     role: _builtins.str
-    """administratif, enseignant or vie_scolaire"""
+    """administratif, enseignant, vie_scolaire, eleve or parent"""
     count: _builtins.int
     def __init__(
         self,
@@ -1068,3 +1151,200 @@ class BackupRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BackupRequest: _TypeAlias = BackupRequest  # noqa: Y015
+
+@_typing.final
+class SetPublishedRequest(_message.Message):
+    """-- PRONOTE.net and Clients ------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    published: _builtins.bool
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["published", b"published", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPublishedRequest: _TypeAlias = SetPublishedRequest  # noqa: Y015
+
+@_typing.final
+class SetPagePublishedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    page: _builtins.str
+    """"commune" or an espace"""
+    published: _builtins.bool
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        page: _builtins.str = ...,
+        published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "published", b"published", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPagePublishedRequest: _TypeAlias = SetPagePublishedRequest  # noqa: Y015
+
+@_typing.final
+class SetDelegationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    DELEGATION_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    @_builtins.property
+    def delegation(self) -> _common_pb2.Delegation: ...
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        delegation: _common_pb2.Delegation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delegation", b"delegation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delegation", b"delegation", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDelegationRequest: _TypeAlias = SetDelegationRequest  # noqa: Y015
+
+@_typing.final
+class EntsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EntsRequest: _TypeAlias = EntsRequest  # noqa: Y015
+
+@_typing.final
+class Ent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ParametersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    protocol: _builtins.str
+    @_builtins.property
+    def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        protocol: _builtins.str = ...,
+        parameters: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "name", b"name", "parameters", b"parameters", "protocol", b"protocol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Ent: _TypeAlias = Ent  # noqa: Y015
+
+@_typing.final
+class Ents(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTS_FIELD_NUMBER: _builtins.int
+    PROTOCOLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ents(self) -> _containers.RepeatedCompositeFieldContainer[Global___Ent]: ...
+    @_builtins.property
+    def protocols(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """for a manual configuration"""
+
+    def __init__(
+        self,
+        *,
+        ents: _abc.Iterable[Global___Ent] | None = ...,
+        protocols: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ents", b"ents", "protocols", b"protocols"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Ents: _TypeAlias = Ents  # noqa: Y015
+
+@_typing.final
+class ClientParameters(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    PUBLIC_HOST_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    address: _builtins.str
+    """the school's own address"""
+    port: _builtins.int
+    """49300"""
+    public_host: _builtins.str
+    """<RNE>.index-education.net, as on the real service"""
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        address: _builtins.str = ...,
+        port: _builtins.int = ...,
+        public_host: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "name", b"name", "port", b"port", "public_host", b"public_host", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientParameters: _TypeAlias = ClientParameters  # noqa: Y015

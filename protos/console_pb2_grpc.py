@@ -110,6 +110,11 @@ class ConsoleStub:
                 request_serializer=protos_dot_console__pb2.UnblockIpsRequest.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.UnblockReply.FromString,
                 _registered_method=True)
+        self.IssuePassword = channel.unary_unary(
+                '/pronote.console.v1.Console/IssuePassword',
+                request_serializer=protos_dot_console__pb2.IssuePasswordRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.IssuedPassword.FromString,
+                _registered_method=True)
         self.EnsureSampleAccounts = channel.unary_unary(
                 '/pronote.console.v1.Console/EnsureSampleAccounts',
                 request_serializer=protos_dot_console__pb2.EnsureSampleAccountsRequest.SerializeToString,
@@ -184,6 +189,46 @@ class ConsoleStub:
                 '/pronote.console.v1.Console/DownloadArchive',
                 request_serializer=protos_dot_console__pb2.BackupRequest.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.BackupContent.FromString,
+                _registered_method=True)
+        self.GetPublication = channel.unary_unary(
+                '/pronote.console.v1.Console/GetPublication',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.SetPublished = channel.unary_unary(
+                '/pronote.console.v1.Console/SetPublished',
+                request_serializer=protos_dot_console__pb2.SetPublishedRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.SetPagePublished = channel.unary_unary(
+                '/pronote.console.v1.Console/SetPagePublished',
+                request_serializer=protos_dot_console__pb2.SetPagePublishedRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.SetDelegation = channel.unary_unary(
+                '/pronote.console.v1.Console/SetDelegation',
+                request_serializer=protos_dot_console__pb2.SetDelegationRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.RemoveDelegation = channel.unary_unary(
+                '/pronote.console.v1.Console/RemoveDelegation',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Publication.FromString,
+                _registered_method=True)
+        self.ExportIdentifiers = channel.unary_unary(
+                '/pronote.console.v1.Console/ExportIdentifiers',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.IdentifiersFile.FromString,
+                _registered_method=True)
+        self.ListEnts = channel.unary_unary(
+                '/pronote.console.v1.Console/ListEnts',
+                request_serializer=protos_dot_console__pb2.EntsRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.Ents.FromString,
+                _registered_method=True)
+        self.GetClientParameters = channel.unary_unary(
+                '/pronote.console.v1.Console/GetClientParameters',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.ClientParameters.FromString,
                 _registered_method=True)
 
 
@@ -278,6 +323,13 @@ class ConsoleServicer:
 
     def UnblockIps(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssuePassword(self, request, context):
+        """Give a person of the synthetic school in service a PRONOTE.net password.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -383,6 +435,56 @@ class ConsoleServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPublication(self, request, context):
+        """PRONOTE.net panel (seed 004 Fiches 8-9): publication, espaces, delegation to an ENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPublished(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPagePublished(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDelegation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveDelegation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportIdentifiers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientParameters(self, request, context):
+        """Clients panel: what a Client PRONOTE needs to connect.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsoleServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -461,6 +563,11 @@ def add_ConsoleServicer_to_server(servicer, server):
                     request_deserializer=protos_dot_console__pb2.UnblockIpsRequest.FromString,
                     response_serializer=protos_dot_common__pb2.UnblockReply.SerializeToString,
             ),
+            'IssuePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssuePassword,
+                    request_deserializer=protos_dot_console__pb2.IssuePasswordRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.IssuedPassword.SerializeToString,
+            ),
             'EnsureSampleAccounts': grpc.unary_unary_rpc_method_handler(
                     servicer.EnsureSampleAccounts,
                     request_deserializer=protos_dot_console__pb2.EnsureSampleAccountsRequest.FromString,
@@ -535,6 +642,46 @@ def add_ConsoleServicer_to_server(servicer, server):
                     servicer.DownloadArchive,
                     request_deserializer=protos_dot_console__pb2.BackupRequest.FromString,
                     response_serializer=protos_dot_common__pb2.BackupContent.SerializeToString,
+            ),
+            'GetPublication': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPublication,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'SetPublished': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPublished,
+                    request_deserializer=protos_dot_console__pb2.SetPublishedRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'SetPagePublished': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPagePublished,
+                    request_deserializer=protos_dot_console__pb2.SetPagePublishedRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'SetDelegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDelegation,
+                    request_deserializer=protos_dot_console__pb2.SetDelegationRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'RemoveDelegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveDelegation,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_common__pb2.Publication.SerializeToString,
+            ),
+            'ExportIdentifiers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportIdentifiers,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_common__pb2.IdentifiersFile.SerializeToString,
+            ),
+            'ListEnts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnts,
+                    request_deserializer=protos_dot_console__pb2.EntsRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.Ents.SerializeToString,
+            ),
+            'GetClientParameters': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientParameters,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_console__pb2.ClientParameters.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -953,6 +1100,33 @@ class Console:
             _registered_method=True)
 
     @staticmethod
+    def IssuePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/IssuePassword',
+            protos_dot_console__pb2.IssuePasswordRequest.SerializeToString,
+            protos_dot_console__pb2.IssuedPassword.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def EnsureSampleAccounts(request,
             target,
             options=(),
@@ -1347,6 +1521,222 @@ class Console:
             '/pronote.console.v1.Console/DownloadArchive',
             protos_dot_console__pb2.BackupRequest.SerializeToString,
             protos_dot_common__pb2.BackupContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPublication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/GetPublication',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPublished(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/SetPublished',
+            protos_dot_console__pb2.SetPublishedRequest.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPagePublished(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/SetPagePublished',
+            protos_dot_console__pb2.SetPagePublishedRequest.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDelegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/SetDelegation',
+            protos_dot_console__pb2.SetDelegationRequest.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveDelegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/RemoveDelegation',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_common__pb2.Publication.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportIdentifiers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ExportIdentifiers',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_common__pb2.IdentifiersFile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ListEnts',
+            protos_dot_console__pb2.EntsRequest.SerializeToString,
+            protos_dot_console__pb2.Ents.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientParameters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/GetClientParameters',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_console__pb2.ClientParameters.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,6 +22,7 @@ from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
 from vm_agent.adapters.client_service import ClientService
 from vm_agent.adapters.http import HttpBindError, metrics_app, start_http
 from vm_agent.adapters.metrics import school_registry
+from vm_agent.adapters.publication_service import PronoteNetAddress
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import BackupStore
 from vm_agent.domain.licences import LicencePolicy
@@ -91,7 +92,14 @@ async def serve(
     )
     client_pb2_grpc.add_ClientPronoteServicer_to_server(ClientService(slot), client_server)
     agent_pb2_grpc.add_AgentServicer_to_server(
-        AgentService(slot, clock.now(), backups, clock), agent_server
+        AgentService(
+            slot,
+            clock.now(),
+            backups,
+            clock,
+            PronoteNetAddress(config.address, config.pronote_net_port),
+        ),
+        agent_server,
     )
     for server, service in (
         (client_server, client_pb2.DESCRIPTOR.services_by_name["ClientPronote"]),

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+import datacenter.cli.pronote_net  # noqa: F401  (adds `console pronote-net` and `console clients`)
 from common.files import read_json
 from common.processes import start_ticks
 from datacenter import settings as settings_module

@@ -90,11 +90,15 @@ def show(
     if as_json:
         emit_object(school, as_json=True)
         return
-    emit_object({**_row(school), "invoice_number": school["invoice_number"]}, False, uai)
+    details = {"invoice_number": school["invoice_number"], "pronote_net": school["pronote_net"]}
+    emit_object({**_row(school), **details}, False, uai)
     accounts = school.get("sample_accounts") or []
     if accounts:
         emit(
-            accounts, as_json=False, title="sample accounts", columns=["role", "login", "password"]
+            [{**a, "espaces": ", ".join(a.get("espaces") or [])} for a in accounts],
+            as_json=False,
+            title="sample accounts",
+            columns=["role", "espaces", "login", "password"],
         )
 
 

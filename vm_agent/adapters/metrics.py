@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from common.backup_plan import Kind
 from vm_agent.adapters.slot import NotReady, SchoolSlot
 from vm_agent.backups import BackupStore
+from vm_agent.domain.espaces import PAGES
 from vm_agent.domain.modes import Mode
 from vm_agent.domain.school import REFUSAL_REASONS, SchoolServer
 
@@ -60,6 +61,7 @@ class SchoolCollector(Collector):
         yield from _sessions(school)
         yield from _security(school)
         yield from _bases(school)
+        yield from _publication(school)
         if self._backups is not None:
             yield from _backups(self._backups)
 
@@ -146,6 +148,24 @@ def _bases(school: SchoolServer) -> Iterator[Metric]:
     state.add_metric(["stopped"], 0 if serving else 1)
     yield state
     yield _gauge("pronote_bases", "Bases (one per school year) on this server.", len(school.bases))
+
+
+def _publication(school: SchoolServer) -> Iterator[Metric]:
+    publication = school.publication
+    yield _gauge(
+        "pronote_net_published",
+        "1 while PRONOTE.net publishes the base (Publier la base), 0 once it is stopped.",
+        1 if publication.published else 0,
+    )
+    espaces = GaugeMetricFamily(
+        "pronote_net_espace_published",
+        "1 for each page checked 'Publier' (the page commune and every espace); it is served "
+        "only while pronote_net_published is 1.",
+        labels=["espace"],
+    )
+    for page in PAGES:
+        espaces.add_metric([page.name], 1 if publication.page_published(page.name) else 0)
+    yield espaces
 
 
 def _backups(store: BackupStore) -> Iterator[Metric]:
