@@ -12,7 +12,8 @@ import copy
 
 import typer
 
-from datacenter.cli import console
+from datacenter.cli import console, pronote_net
+from datacenter.cli.console import JsonOption, UaiOption
 
 PANELS: dict[str, str] = {
     "serveur": "Serveur PRONOTE: the server state, its bases, their files and history.",
@@ -31,6 +32,7 @@ PANEL_OF: dict[str, str] = {
     "create-base": "serveur",
     "put-in-service": "serveur",
     "stop-server": "serveur",
+    "issue-password": "serveur",
     "licences": "clients",
     "reserve-licences": "clients",
     "connections": "clients",
@@ -58,9 +60,25 @@ def unfiled_commands() -> list[str]:
     return [n for n in names if n not in PANEL_OF and n not in SESSION_COMMANDS]
 
 
+def _clients_panel(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = False) -> None:
+    """Without a command: the connection parameters (the school's address and port 49300)."""
+    if ctx.invoked_subcommand is None:
+        pronote_net.show_client_parameters(ctx, uai, as_json)
+
+
+def _new_panel(name: str) -> typer.Typer:
+    if name == "clients":  # the panel opens on its connection parameters
+        panel = typer.Typer(help=PANELS[name], invoke_without_command=True)
+        panel.callback()(_clients_panel)
+        return panel
+    return typer.Typer(help=PANELS[name], no_args_is_help=True)
+
+
 def file_under_panels() -> None:
-    """Register every console command under its panel; the flat name becomes hidden."""
-    panels = {name: typer.Typer(help=text, no_args_is_help=True) for name, text in PANELS.items()}
+    """Register every console command under its panel; the flat name becomes hidden.
+
+    `pronote-net` is its own command group already (datacenter/cli/pronote_net.py)."""
+    panels = {name: _new_panel(name) for name in PANELS if name != "pronote-net"}
     for info in list(console.app.registered_commands):
         name = command_name(info)
         panel = PANEL_OF.get(name)

@@ -1,5 +1,5 @@
-"""`pronote-dc console pronote-net …` (the PRONOTE.net panel, seed 004 Fiches 8-9) and
-`pronote-dc console clients` (the Clients panel, Fiche 4), added to the `console` group."""
+"""`pronote-dc console pronote-net …` (the PRONOTE.net panel, seed 004 Fiches 8-9) and what
+`pronote-dc console clients` shows first (the Clients panel, Fiche 4)."""
 
 from __future__ import annotations
 
@@ -173,8 +173,7 @@ def export_identifiers(
     console.print(f"{reply.users} users' identifiers written to {target}")
 
 
-@console_app.command()
-def clients(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = False) -> None:
+def show_client_parameters(ctx: typer.Context, uai: str, as_json: bool) -> None:
     """Clients: the connection parameters of Client PRONOTE and Client EDT."""
     reply = to_dict(open_console(ctx).GetClientParameters(console_pb2.SchoolRef(uai=uai)))
     if as_json:
