@@ -4,14 +4,18 @@ A school server is a fork of the warm parent and shares its pages: generating a 
 school (to count its base's counters) writes to many of them and leaves fresh memory the
 allocator keeps afterwards. Done in a helper process, all of that goes away with it; only
 the small pickled result comes back. The helper is a fresh interpreter (`python -m
-vm_agent.isolated`), not a fork: a process running gRPC must not fork without exec.
+vm_agent.isolated`) started with posix_spawn: a process running gRPC must not fork without
+exec, and subprocess.Popen's own bookkeeping costs a school more memory than the spawn.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
-import subprocess
+import select
+import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,29 +25,53 @@ TIMEOUT_SECONDS = 60.0
 
 def run_isolated(function: Callable[..., T], *args: Any) -> T:
     """`function(*args)` (a module-level function) computed in a helper process; its
-    exception is raised here."""
+    exception is raised here. The helper's errors go to this process's stderr (its log)."""
+    request_read, request_write = os.pipe()
+    answer_read, answer_write = os.pipe()
     try:
-        done = subprocess.run(
+        pid = os.posix_spawn(
+            sys.executable,
             [sys.executable, "-m", "vm_agent.isolated"],
-            input=pickle.dumps((function, args)),
-            capture_output=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, request_read, 0),
+                (os.POSIX_SPAWN_DUP2, answer_write, 1),
+            ],
         )
-    except subprocess.TimeoutExpired:
+    finally:
+        os.close(request_read)
+        os.close(answer_write)
+    try:
+        with os.fdopen(request_write, "wb") as request:
+            request.write(pickle.dumps((function, args)))
+        payload = _read_all(answer_read, time.monotonic() + TIMEOUT_SECONDS, function.__name__)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        os.close(answer_read)
+        _, status = os.waitpid(pid, 0)
+    if not payload:
         raise RuntimeError(
-            f"computing {function.__name__} took more than {TIMEOUT_SECONDS:.0f} s"
-        ) from None
-    if done.returncode != 0 or not done.stdout:
-        tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(
-            f"the helper computing {function.__name__} failed (exit code {done.returncode}): "
-            + " / ".join(tail)
+            f"the helper computing {function.__name__} failed (exit code "
+            f"{os.waitstatus_to_exitcode(status)}); see this school's log"
         )
-    ok, value = pickle.loads(done.stdout)
+    ok, value = pickle.loads(payload)
     if not ok:
         raise value
     return value  # type: ignore[no-any-return]
+
+
+def _read_all(fd: int, deadline: float, name: str) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise RuntimeError(f"computing {name} took more than {TIMEOUT_SECONDS:.0f} s")
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def main() -> int:

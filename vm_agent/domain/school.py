@@ -117,6 +117,8 @@ class SchoolServer:
         # Generates (part of) the synthetic school to count it or find people, in a helper
         # process in a school server so that its memory stays small; a plain call by default.
         self._isolate: Isolate = isolate or _call
+        # The first people of each new base's school, known from its creation (not saved).
+        self._sketches: dict[str, synthetic.FirstPeople] = {}
         self._clock = clock
         self._save = save
         self.sessions = SessionTable(idle_timeout_seconds)
@@ -200,7 +202,8 @@ class SchoolServer:
             wanted = resources or synthetic.typical_counters(seed, capacity)
             check_resources(wanted, capacity)
             base.seed = seed
-            base.counters = self._isolate(synthetic.count, seed, school_year, wanted)
+            base.counters, sketch = self._isolate(synthetic.survey, seed, school_year, wanted)
+            self._sketches[base.id] = sketch
         self.bases.append(base)
         self._persist()
         return base
@@ -267,9 +270,16 @@ class SchoolServer:
             if not password:
                 raise InvalidArgument(f"give {login!r} a password")
         logins = [login for login, _ in credentials]
-        people = self._isolate(
-            synthetic.find_people, base.seed, base.school_year, base.synthetic_resources, logins
-        )
+        sketch = self._sketches.get(base.id)
+        people = sketch.find(logins) if sketch else None
+        if people is None:
+            people = self._isolate(
+                synthetic.find_people,
+                base.seed,
+                base.school_year,
+                base.synthetic_resources,
+                logins,
+            )
         users = []
         for login, password in credentials:
             person = people.get(login)
@@ -295,6 +305,10 @@ class SchoolServer:
     def people(self, kinds: list[PersonKind], limit: int) -> synthetic.FirstPeople:
         """The first people of each kind in the synthetic school in service."""
         base = self._require_base_in_service("list its people")
+        sketch = self._sketches.get(base.id)
+        known = sketch.only(kinds, limit) if sketch else None
+        if known is not None:
+            return known
         return self._isolate(
             synthetic.first_people,
             base.seed,

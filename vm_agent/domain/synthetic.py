@@ -54,6 +54,7 @@ __all__ = [
     "first_people",
     "generate",
     "roster",
+    "survey",
     "typical_counters",
 ]
 
@@ -187,6 +188,25 @@ class FirstPeople:
     people: list[Person]  # the first ones of each kind asked for, kind after kind
     totals: dict[PersonKind, int]  # how many of each kind the school has
     child_logins: dict[str, str]  # student id -> login, for the responsables among them
+    children: list[Person]  # those students
+
+    def only(self, kinds: list[PersonKind], limit: int) -> FirstPeople | None:
+        """The answer `first_people` would give for these kinds and limit, if known here."""
+        if limit > 1 or any(kind not in self.totals for kind in kinds):
+            return None
+        chosen: list[Person] = []
+        for kind in kinds:
+            chosen.extend([p for p in self.people if p.kind is kind][:limit])
+        return FirstPeople(
+            chosen, {k: self.totals[k] for k in kinds}, self.child_logins, self.children
+        )
+
+    def find(self, logins: list[str]) -> dict[str, Person] | None:
+        """The answer `find_people` would give, if every login is known here."""
+        known = {p.login: p for p in (*self.people, *self.children)}
+        if any(login not in known for login in logins):
+            return None
+        return {login: known[login] for login in logins}
 
 
 def first_people(
@@ -201,8 +221,16 @@ def first_people(
         chosen.extend(everyone[: max(limit, 0)])
         totals[kind] = len(everyone)
     child_ids = {c for p in chosen if isinstance(p, Responsable) for c in p.child_ids}
-    children = {s.id: s.login for s in data.students if s.id in child_ids}
-    return FirstPeople(chosen, totals, children)
+    children: list[Person] = [s for s in data.students if s.id in child_ids]
+    return FirstPeople(chosen, totals, {s.id: s.login for s in children}, children)
+
+
+def survey(seed: str, school_year: str, counters: BaseCounters) -> tuple[BaseCounters, FirstPeople]:
+    """What a new base needs: its counters, and the first person of each kind (with the
+    first responsable's children), to answer the first questions without generating again."""
+    return count(seed, school_year, counters), first_people(
+        seed, school_year, counters, list(PersonKind), 1
+    )
 
 
 def _structure(
