@@ -127,6 +127,8 @@ def test_nobody_and_no_room_is_double_booked(school: SchoolData) -> None:
     for student in school.students:
         lessons = school.lessons(student.id, monday, monday + datetime.timedelta(days=7))
         starts = [lesson.start for lesson in lessons]
+        for lesson in lessons:  # a whole class, or one of its groups
+            assert (lesson.class_id == student.class_id) != (lesson.group_id in student.group_ids)
         assert len(starts) == len(set(starts)), student.login
         assert len(lessons) >= 20
 
