@@ -114,8 +114,8 @@ class ConsoleService(
     async def _find_people(
         self, record: SchoolRecord, kind: str, limit: int
     ) -> tuple[list[str], int]:
-        people = await self._agents.people(record, kind, limit)
-        return [p.login for p in people.people], people.total
+        people = await self._agents.people(record, [kind], limit)
+        return [p.login for p in people.people], people.totals.get(kind, 0)
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = dict(context.invocation_metadata() or ())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from common import secrets
 from common.clock import Clock
@@ -22,7 +22,7 @@ from vm_agent.domain.bases import (
     find_base,
     new_base,
 )
-from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
+from vm_agent.domain.counters import BaseCounters, check_resources
 from vm_agent.domain.errors import (
     AlreadyExists,
     BadCredentials,
@@ -36,7 +36,7 @@ from vm_agent.domain.licences import LicencePolicy, LicenceUsage
 from vm_agent.domain.modes import (
     ADMINISTRATION_GROUP,
     ALLOWED_KINDS,
-    VIE_SCOLAIRE_GROUP,
+    PERSON_USER_KINDS,
     Mode,
     UserKind,
 )
@@ -56,29 +56,17 @@ REFUSAL_REASONS = (
     "licences_exhausted",
 )
 
-# The account a person of the synthetic school gets: (kind, group).
-PERSON_USER_KINDS = {
-    PersonKind.ELEVE: (UserKind.ELEVE, ""),
-    PersonKind.RESPONSABLE: (UserKind.RESPONSABLE, ""),
-    PersonKind.PROFESSEUR: (UserKind.PROFESSEUR, ""),
-    PersonKind.VIE_SCOLAIRE: (UserKind.PERSONNEL, VIE_SCOLAIRE_GROUP),
-    PersonKind.PERSONNEL: (UserKind.PERSONNEL, ADMINISTRATION_GROUP),
-}
-# Bounds that keep a school's generation under a few seconds.
-MAX_RESOURCES = {name: 5000 if name == "eleves" else 1000 for name in RESOURCE_FIELDS}
+T = TypeVar("T")
 
 
-def check_resources(resources: BaseCounters, teacher_capacity: int | None) -> None:
-    """Ressources counters a synthetic school can be generated with."""
-    for name, limit in MAX_RESOURCES.items():
-        value = getattr(resources, name)
-        if not 0 <= value <= limit:
-            raise InvalidArgument(f"{name} = {value} is out of range: give 0 to {limit}")
-    if teacher_capacity is not None and resources.professeurs > teacher_capacity:
-        raise InvalidArgument(
-            f"{resources.professeurs} professeurs exceed this formula's {teacher_capacity} "
-            "teachers; ask for fewer or order a larger formula"
-        )
+class Isolate(Protocol):
+    """Computes `function(*args)`, possibly elsewhere (`vm_agent.isolated`)."""
+
+    def __call__(self, function: Callable[..., T], /, *args: Any) -> T: ...
+
+
+def _call(function: Callable[..., T], *args: Any) -> T:
+    return function(*args)
 
 
 @dataclass(frozen=True)
@@ -98,8 +86,14 @@ class SchoolServer:
         clock: Clock,
         save: Callable[[dict[str, Any]], None],
         saved_state: dict[str, Any] | None = None,
+        isolate: Isolate | None = None,
     ) -> None:
         self.identity = identity
+        # Generates (part of) the synthetic school to count it or find people, in a helper
+        # process in a school server so that its memory stays small; a plain call by default.
+        self._isolate: Isolate = isolate or _call
+        # The first people of each new base's school, known from its creation (not saved).
+        self._sketches: dict[str, synthetic.FirstPeople] = {}
         self._clock = clock
         self._save = save
         self.sessions = SessionTable(idle_timeout_seconds)
@@ -163,6 +157,7 @@ class SchoolServer:
             raise InvalidArgument(f"the backup's bases cannot be read ({error})") from None
         self.bases = bases
         self.licence_policy = policy
+        self._sketches.clear()
         self._persist()
 
     # -- Serveur PRONOTE panel -------------------------------------------------------------
@@ -183,7 +178,8 @@ class SchoolServer:
             wanted = resources or synthetic.typical_counters(seed, capacity)
             check_resources(wanted, capacity)
             base.seed = seed
-            base.counters = synthetic.count(seed, school_year, wanted)
+            base.counters, sketch = self._isolate(synthetic.survey, seed, school_year, wanted)
+            self._sketches[base.id] = sketch
         self.bases.append(base)
         self._persist()
         return base
@@ -246,12 +242,23 @@ class SchoolServer:
     def issue_passwords(self, credentials: list[tuple[str, str]]) -> list[User]:
         """`issue_password` for many people at once; all or nothing."""
         base = self._require_base_in_service("issue passwords")
-        roster = synthetic.roster(base.seed, base.school_year, base.synthetic_resources)
-        users = []
         for login, password in credentials:
             if not password:
                 raise InvalidArgument(f"give {login!r} a password")
-            person = roster.person(login)
+        logins = [login for login, _ in credentials]
+        sketch = self._sketches.get(base.id)
+        people = sketch.find(logins) if sketch else None
+        if people is None:
+            people = self._isolate(
+                synthetic.find_people,
+                base.seed,
+                base.school_year,
+                base.synthetic_resources,
+                logins,
+            )
+        users = []
+        for login, password in credentials:
+            person = people.get(login)
             if person is None:
                 where = "its synthetic school" if base.seed else "no synthetic school"
                 raise NotFound(
@@ -272,9 +279,25 @@ class SchoolServer:
         return users
 
     def roster(self) -> SchoolData:
-        """The people of the synthetic school in service (no timetable, not cached)."""
+        """The people of the synthetic school in service (generated, not kept)."""
         base = self._require_base_in_service("list its people")
         return synthetic.roster(base.seed, base.school_year, base.synthetic_resources)
+
+    def people(self, kinds: list[PersonKind], limit: int) -> synthetic.FirstPeople:
+        """The first people of each kind in the synthetic school in service."""
+        base = self._require_base_in_service("list its people")
+        sketch = self._sketches.get(base.id)
+        known = sketch.only(kinds, limit) if sketch else None
+        if known is not None:
+            return known
+        return self._isolate(
+            synthetic.first_people,
+            base.seed,
+            base.school_year,
+            base.synthetic_resources,
+            kinds,
+            limit,
+        )
 
     def licences(self) -> LicenceUsage:
         self.expire_idle()
