@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -122,6 +123,8 @@ def load(
             for target in targets:
                 check_safe(target, settings.address_pool)
             targets = prepare_accounts(fleet, plan, targets)
+            port = settings.school_pronote_net_port  # web users' espaces
+            targets = [dataclasses.replace(t, web_port=port) for t in targets]
         finally:
             fleet.close()
         on_loopback = all(t.address.startswith("127.") for t in targets)
