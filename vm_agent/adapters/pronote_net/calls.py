@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +34,9 @@ class Call:
         value = self.payload.get("Signature", self.payload.get("_Signature_", {}))
         return value if isinstance(value, dict) else {}
 
-    @property
+    @functools.cached_property
     def school(self) -> SchoolData:
-        return self.base.data
+        return self.base.data  # generated once per school (cached), looked up once per call
 
     @property
     def me(self) -> Person | None:
