@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from datacenter.demo import SYNTHETIC_ROLES, synthetic_account
 from datacenter.errors import Unavailable
 from datacenter.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
@@ -30,6 +31,8 @@ _DEMO_USERS = {
     "enseignant": ("MARTIN Paul", common_pb2.USER_KIND_PROFESSEUR, ""),
     "vie_scolaire": ("BERNARD Lucie", common_pb2.USER_KIND_PERSONNEL, "Vie scolaire"),
 }
+# Who gets a sample account among the people of a demo school's synthetic school.
+_DEMO_PEOPLE = ("enseignant", "vie_scolaire", "parent")
 
 
 class AgentDirectory:
@@ -80,12 +83,13 @@ class AgentDirectory:
 
     async def populate_demo(
         self, record: SchoolRecord, school_year: str, accounts: list[SampleAccount]
-    ) -> None:
-        """A base for this school year in service, with the sample accounts."""
+    ) -> list[SampleAccount]:
+        """A base for this school year in service holding the synthetic school seeded by the
+        UAI, with the sample accounts, and passwords for a teacher, a CPE, a parent and their
+        child; returns every sample account."""
         spr = next(a for a in accounts if a.role == "spr")
-        base = await self.call(
-            record, "CreateBase", agent_pb2.CreateBaseRequest(school_year=school_year)
-        )
+        request = agent_pb2.CreateBaseRequest(school_year=school_year, synthetic_seed=record.uai)
+        base = await self.call(record, "CreateBase", request)
         await self.call(
             record,
             "PutInService",
@@ -107,6 +111,28 @@ class AgentDirectory:
                     kind=kind,
                     group=group,
                 ),
+            )
+        people = []
+        for role in _DEMO_PEOPLE:
+            found = await self.people(record, SYNTHETIC_ROLES[role][0], 1)
+            for person in found.people:
+                people.append(synthetic_account(role, person.login))
+                if role == "parent" and person.child_logins:
+                    people.append(synthetic_account("eleve", person.child_logins[0]))
+        await self.issue_passwords(record, people)
+        return [*accounts, *people]
+
+    async def people(self, record: SchoolRecord, kind: str, limit: int) -> agent_pb2.People:
+        """The first people of a kind in the school's synthetic school."""
+        return await self.call(
+            record, "ListPeople", agent_pb2.ListPeopleRequest(kind=kind, limit=limit)
+        )
+
+    async def issue_passwords(self, record: SchoolRecord, accounts: list[SampleAccount]) -> None:
+        credentials = [agent_pb2.Credential(login=a.login, password=a.password) for a in accounts]
+        if credentials:
+            await self.call(
+                record, "IssuePasswords", agent_pb2.IssuePasswordsRequest(credentials=credentials)
             )
 
     async def add_sample_user(self, record: SchoolRecord, account: SampleAccount) -> None:

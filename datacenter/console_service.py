@@ -73,7 +73,11 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
         administratif_licences=record.administratif_licences,
         sample_accounts=[
             console_pb2.SampleAccount(
-                role=a.role, mode=MODE_TO_PROTO[a.mode], login=a.login, password=a.password
+                role=a.role,
+                mode=MODE_TO_PROTO.get(a.mode, common_pb2.MODE_UNSPECIFIED),
+                login=a.login,
+                password=a.password,
+                espaces=a.espaces,
             )
             for a in record.sample_accounts
         ],
@@ -100,7 +104,15 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
         self._agents = agents
         self._client_port = client_port
         self._populate_demo = populate_demo
-        self._sample_accounts = SampleAccounts(fleet.registry, agents.add_sample_user)
+        self._sample_accounts = SampleAccounts(
+            fleet.registry, agents.add_sample_user, self._find_people, agents.issue_passwords
+        )
+
+    async def _find_people(
+        self, record: SchoolRecord, kind: str, limit: int
+    ) -> tuple[list[str], int]:
+        people = await self._agents.people(record, kind, limit)
+        return [p.login for p in people.people], people.total
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = dict(context.invocation_metadata() or ())

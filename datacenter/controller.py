@@ -155,9 +155,8 @@ class Controller:
                 log.exception("reconcile pass failed")
 
     async def populate_demo(self, record: SchoolRecord) -> list[SampleAccount]:
-        accounts = sample_accounts()
-        await self.agents.populate_demo(record, school_year_of(self.clock.now()), accounts)
-        return accounts
+        year = school_year_of(self.clock.now())
+        return await self.agents.populate_demo(record, year, sample_accounts())
 
     async def provision_demo(
         self, count: int, on_done: Callable[[Provisioned | DatacenterError], None]

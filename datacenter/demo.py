@@ -39,10 +39,26 @@ def demo_orders(taken: set[str]) -> Iterator[SchoolOrder]:
 
 
 def sample_accounts() -> list[SampleAccount]:
-    """SPR, an administrator, a teacher and a vie scolaire user, with fresh passwords."""
+    """The SPR and an administrator, with fresh passwords; the school's own people (a
+    teacher, a CPE, a student, a parent) get theirs once its base is in service."""
     return [
-        SampleAccount("spr", "administratif", "spr", new_password()),
-        SampleAccount("administratif", "administratif", "admin.durand", new_password()),
-        SampleAccount("enseignant", "enseignant", "prof.martin", new_password()),
-        SampleAccount("vie_scolaire", "vie_scolaire", "cpe.bernard", new_password()),
+        SampleAccount("spr", "administratif", "spr", new_password(), ("client",)),
+        SampleAccount(
+            "administratif", "administratif", "admin.durand", new_password(), ("client",)
+        ),
     ]
+
+
+# Sample accounts given to people of the synthetic school: role -> (kind of person in the
+# school, Client PRONOTE mode or "", where they log in).
+SYNTHETIC_ROLES = {
+    "enseignant": ("professeur", "enseignant", ("client", "professeur")),
+    "vie_scolaire": ("vie_scolaire", "vie_scolaire", ("client", "viescolaire")),
+    "parent": ("responsable", "", ("parent",)),
+    "eleve": ("eleve", "", ("eleve",)),
+}
+
+
+def synthetic_account(role: str, login: str) -> SampleAccount:
+    _, mode, espaces = SYNTHETIC_ROLES[role]
+    return SampleAccount(role, mode, login, new_password(), espaces)

@@ -100,9 +100,12 @@ class Responsable:
 @dataclass(frozen=True)
 class SampleAccount:
     role: str
-    mode: str
+    mode: str  # the Client PRONOTE mode; "" for PRONOTE.net-only accounts (eleve, parent)
     login: str
     password: str
+    # Where it logs in: "client" (Client PRONOTE) and PRONOTE.net espaces ("eleve", "parent",
+    # "professeur", "viescolaire"); older records have none.
+    espaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -291,5 +294,8 @@ def _record(row: sqlite3.Row) -> SchoolRecord:
         agent_secret=data["agent_secret"],
         address=data["address"],
         created_at=data["created_at"],
-        sample_accounts=[SampleAccount(**a) for a in json.loads(data["sample_accounts"])],
+        sample_accounts=[
+            SampleAccount(**{**a, "espaces": tuple(a.get("espaces", ()))})
+            for a in json.loads(data["sample_accounts"])
+        ],
     )

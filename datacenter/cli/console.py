@@ -129,12 +129,33 @@ def bases(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = False) 
 def create_base(
     ctx: typer.Context,
     school_year: Annotated[str, typer.Argument(help="e.g. 2026-2027")],
+    synthetic_seed: Annotated[
+        str,
+        typer.Option(help="Hold a synthetic school generated from this seed (e.g. the UAI)."),
+    ] = "",
     uai: UaiOption = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Create an empty base for a school year (the server must be stopped)."""
-    request = console_pb2.CreateBaseRequest(uai=uai, school_year=school_year)
+    """Create a base for a school year, empty or holding a synthetic school (the server must
+    be stopped)."""
+    request = console_pb2.CreateBaseRequest(
+        uai=uai, school_year=school_year, synthetic_seed=synthetic_seed
+    )
     emit_base(to_dict(open_console(ctx).CreateBase(request)), as_json, title="base created")
+
+
+@app.command("issue-password")
+def issue_password(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="A person of the school, e.g. eleve.dupont.l")],
+    password: Annotated[str, typer.Option(help="The password to give them.")],
+    uai: UaiOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Give a person of the synthetic school in service a PRONOTE.net password."""
+    request = console_pb2.IssuePasswordRequest(uai=uai, login=login, password=password)
+    issued = to_dict(open_console(ctx).IssuePassword(request))
+    emit_object(issued, as_json, title="password issued")
 
 
 @app.command("put-in-service")

@@ -95,7 +95,10 @@ def show(
     accounts = school.get("sample_accounts") or []
     if accounts:
         emit(
-            accounts, as_json=False, title="sample accounts", columns=["role", "login", "password"]
+            [{**a, "espaces": ", ".join(a.get("espaces") or [])} for a in accounts],
+            as_json=False,
+            title="sample accounts",
+            columns=["role", "espaces", "login", "password"],
         )
     espaces = [
         {**e, "logins": ", ".join(a["login"] for a in e["accounts"])}

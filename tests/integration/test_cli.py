@@ -32,7 +32,7 @@ def test_demo_schools_are_running_with_sample_accounts(demo_datacenter: Datacent
     shown = cli_json(dc, "school", "show", schools[0]["uai"])
     assert isinstance(shown, dict)
     roles = {a["role"]: a for a in shown["sample_accounts"]}
-    assert set(roles) == {"spr", "administratif", "enseignant", "vie_scolaire"}
+    assert set(roles) == {"spr", "administratif", "enseignant", "vie_scolaire", "eleve", "parent"}
     teacher = roles["enseignant"]
     session = cli_json(
         dc, "client", "connect", shown["uai"], "--login", teacher["login"],
