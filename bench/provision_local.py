@@ -239,16 +239,16 @@ async def measure_baseline(count: int, parallelism: int) -> Baseline:
 # -- phase 2: the controller and the provisioning --------------------------------------------
 
 
-def pick_address_pool() -> str:
-    """A loopback /24 in 127.61.0.0/16 that no TCP socket uses right now."""
+def pick_address_pool(second_octet: int = POOL_SECOND_OCTET) -> str:
+    """A loopback /24 in 127.<second_octet>.0.0/16 that no TCP socket uses right now."""
     used = _loopback_addresses_in_use()
     candidates = list(range(1, 255))
     random.shuffle(candidates)
     for third in candidates:
-        prefix = f"127.{POOL_SECOND_OCTET}.{third}."
+        prefix = f"127.{second_octet}.{third}."
         if not any(address.startswith(prefix) for address in used):
             return f"{prefix}0/24"
-    raise BenchFailure(f"every /24 of 127.{POOL_SECOND_OCTET}.0.0/16 has sockets in use")
+    raise BenchFailure(f"every /24 of 127.{second_octet}.0.0/16 has sockets in use")
 
 
 def _loopback_addresses_in_use() -> set[str]:
@@ -329,7 +329,7 @@ class Provisioning:
         return [school for school in self.schools if school.error]
 
 
-def school_request(uai: str, index: int) -> console_pb2.ProvisionSchoolRequest:
+def school_request(uai: str, index: int, demo: bool = False) -> console_pb2.ProvisionSchoolRequest:
     return console_pb2.ProvisionSchoolRequest(
         uai=uai,
         name=f"Collège du banc d'essai {index}",
@@ -337,7 +337,7 @@ def school_request(uai: str, index: int) -> console_pb2.ProvisionSchoolRequest:
         responsable=console_pb2.Responsable(
             name="Responsable hébergement", mobile="0612345678", email="bench@example.org"
         ),
-        demo=False,
+        demo=demo,  # a base in service holding the synthetic school, and sample accounts
     )
 
 
@@ -364,7 +364,12 @@ async def wait_serving(address: str, deadline: float) -> None:
 
 
 async def provision_all(
-    console_address: str, token: str, uais: Sequence[str], parallelism: int, timeout: float
+    console_address: str,
+    token: str,
+    uais: Sequence[str],
+    parallelism: int,
+    timeout: float,
+    demo: bool = False,
 ) -> Provisioning:
     metadata = (("authorization", f"Bearer {token}"),)
     schools = [SchoolTimes(uai) for uai in uais]
@@ -382,7 +387,7 @@ async def provision_all(
                 async with limit:
                     school.requested = time.time()
                     reply = await console.ProvisionSchool(
-                        school_request(school.uai, index),
+                        school_request(school.uai, index, demo),
                         metadata=metadata,
                         timeout=max(deadline - time.monotonic(), 0.1),
                     )
@@ -517,7 +522,7 @@ def _summary(values: Sequence[float]) -> dict[str, float]:
 async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     count, parallelism, timeout = args.schools, args.parallelism, args.timeout
     load_at_start = os.getloadavg()[0]
-    pool = pick_address_pool()
+    pool = pick_address_pool(args.pool_octet)
     uais = [make_uai(f"{FIRST_UAI_DIGITS + i:07d}") for i in range(count)]
 
     _say(f'baseline: {count} x `python -c "import grpc"`, {parallelism} at a time…')
@@ -537,7 +542,9 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     controller_cpu_before = _cpu_seconds(controller)
 
     _say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
-    provisioning = await provision_all(console_address, token, uais, parallelism, timeout)
+    provisioning = await provision_all(
+        console_address, token, uais, parallelism, timeout, args.demo
+    )
     provisioning.controller_cpu_seconds = _cpu_seconds(controller) - controller_cpu_before
     run.zygote = _zygote_pid_file(run.controller_pid)
     failures = provisioning.failures
@@ -565,6 +572,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     )
     return {
         "schools": count,
+        "demo": args.demo,
         "parallelism": parallelism,
         "machine": {
             "cpus": os.cpu_count(),
@@ -619,7 +627,12 @@ def render(report: dict[str, Any]) -> str:
     rows = [
         (f'baseline: {n} x python -c "import grpc"', f"{base['wall_seconds']:.2f} s", "", ""),
         ("  CPU time, all processes", f"{base['cpu_seconds']:.2f} s", "", ""),
-        (f"pronote-dc: {n} schools provisioned, healthy", f"{prov['wall_seconds']:.2f} s", "", ""),
+        (
+            f"pronote-dc: {n} {'demo ' if report['demo'] else ''}schools provisioned, healthy",
+            f"{prov['wall_seconds']:.2f} s",
+            "",
+            "",
+        ),
         (
             "  CPU time (controller+zygote+schools)",
             f"{prov['cpu_seconds']:.2f} s",
@@ -696,6 +709,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--timeout", type=float, default=120.0, help="bound on each phase, in seconds (120)"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="provision demo schools: a base in service holding a synthetic school",
+    )
+    parser.add_argument(
+        "--pool-octet",
+        type=int,
+        default=POOL_SECOND_OCTET,
+        help=f"schools on 127.<this>.x.0/24 ({POOL_SECOND_OCTET})",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.schools <= 250:
         parser.error("--schools must be between 1 and 250 (one loopback /24)")

@@ -112,20 +112,20 @@ class AgentDirectory:
                     group=group,
                 ),
             )
+        role_of = {SYNTHETIC_ROLES[role][0]: role for role in _DEMO_PEOPLE}
+        found = await self.people(record, list(role_of), 1)
         people = []
-        for role in _DEMO_PEOPLE:
-            found = await self.people(record, SYNTHETIC_ROLES[role][0], 1)
-            for person in found.people:
-                people.append(synthetic_account(role, person.login))
-                if role == "parent" and person.child_logins:
-                    people.append(synthetic_account("eleve", person.child_logins[0]))
+        for person in found.people:
+            people.append(synthetic_account(role_of[person.kind], person.login))
+            if person.kind == "responsable" and person.child_logins:
+                people.append(synthetic_account("eleve", person.child_logins[0]))
         await self.issue_passwords(record, people)
         return [*accounts, *people]
 
-    async def people(self, record: SchoolRecord, kind: str, limit: int) -> agent_pb2.People:
-        """The first people of a kind in the school's synthetic school."""
+    async def people(self, record: SchoolRecord, kinds: list[str], limit: int) -> agent_pb2.People:
+        """The first people of each kind in the school's synthetic school."""
         return await self.call(
-            record, "ListPeople", agent_pb2.ListPeopleRequest(kind=kind, limit=limit)
+            record, "ListPeople", agent_pb2.ListPeopleRequest(kinds=kinds, limit=limit)
         )
 
     async def issue_passwords(self, record: SchoolRecord, accounts: list[SampleAccount]) -> None:

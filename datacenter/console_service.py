@@ -111,8 +111,8 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     async def _find_people(
         self, record: SchoolRecord, kind: str, limit: int
     ) -> tuple[list[str], int]:
-        people = await self._agents.people(record, kind, limit)
-        return [p.login for p in people.people], people.total
+        people = await self._agents.people(record, [kind], limit)
+        return [p.login for p in people.people], people.totals.get(kind, 0)
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = dict(context.invocation_metadata() or ())

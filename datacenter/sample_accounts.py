@@ -23,6 +23,7 @@ ROLE_MODES = {role: role for role in LOGIN_PREFIXES}  # each role logs in its ow
 PEOPLE_ROLES = {"eleve": "élèves", "parent": "responsables"}  # people of the school
 ROLES = [*LOGIN_PREFIXES, *PEOPLE_ROLES]
 BATCH = 50
+PEOPLE_BATCH = 500  # passwords issued in one call: one generation of the school's people
 
 AddUser = Callable[[SchoolRecord, SampleAccount], Awaitable[None]]
 # (school, kind of person, how many) -> (their logins in the school's order, how many exist)
@@ -63,8 +64,9 @@ class SampleAccounts:
                 missing = await self._new_people(record, accounts, role, count)
             else:
                 missing = self._new_accounts(accounts, role, count)
-            for start in range(0, len(missing), BATCH):
-                batch = missing[start : start + BATCH]
+            size = PEOPLE_BATCH if role in PEOPLE_ROLES else BATCH
+            for start in range(0, len(missing), size):
+                batch = missing[start : start + size]
                 await self._create(record, role, batch)
                 accounts.extend(batch)  # recorded once they exist on the server
                 self._registry.set_sample_accounts(uai, accounts)

@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from protos import common_pb2 as protos_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/agent.proto\x12\x10pronote.agent.v1\x1a\x13protos/common.proto\"\x07\n\x05\x45mpty\"\x9c\x01\n\x0b\x41gentStatus\x12\x0b\n\x03uai\x18\x01 \x01(\t\x12\x13\n\x0bschool_name\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\x12\x34\n\x0cserver_state\x18\x04 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\t\x12\x1a\n\x12started_at_seconds\x18\x06 \x01(\x01\"~\n\x11\x43reateBaseRequest\x12\x13\n\x0bschool_year\x18\x01 \x01(\t\x12\x16\n\x0esynthetic_seed\x18\x02 \x01(\t\x12<\n\x13synthetic_resources\x18\x03 \x01(\x0b\x32\x1f.pronote.common.v1.BaseCounters\"O\n\x13PutInServiceRequest\x12\x0f\n\x07\x62\x61se_id\x18\x01 \x01(\t\x12\x11\n\tspr_login\x18\x02 \x01(\t\x12\x14\n\x0cspr_password\x18\x03 \x01(\t\"\x81\x01\n\x0e\x41\x64\x64UserRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12)\n\x04kind\x18\x04 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x05 \x01(\t\"\x1d\n\x0c\x41\x64\x64UserReply\x12\r\n\x05login\x18\x01 \x01(\t\"-\n\nCredential\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"J\n\x15IssuePasswordsRequest\x12\x31\n\x0b\x63redentials\x18\x01 \x03(\x0b\x32\x1c.pronote.agent.v1.Credential\"k\n\nIssuedUser\x12\r\n\x05login\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x04 \x01(\t\"B\n\x13IssuePasswordsReply\x12+\n\x05users\x18\x01 \x03(\x0b\x32\x1c.pronote.agent.v1.IssuedUser\"0\n\x11ListPeopleRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"]\n\x06Person\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05login\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x14\n\x0c\x63hild_logins\x18\x05 \x03(\t\"A\n\x06People\x12(\n\x06people\x18\x01 \x03(\x0b\x32\x18.pronote.agent.v1.Person\x12\r\n\x05total\x18\x02 \x01(\x05\"+\n\x1aSetReservedLicencesRequest\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\"\'\n\x11\x44isconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\")\n\x0eUnblockRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0b\n\x03\x61ll\x18\x02 \x01(\x08\"5\n\x0fSetClockRequest\x12\x13\n\x0bnow_seconds\x18\x01 \x01(\x01\x12\r\n\x05speed\x18\x02 \x01(\x01\"-\n\tDueBackup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\nat_seconds\x18\x02 \x01(\x01\">\n\x12MakeBackupsRequest\x12(\n\x03\x64ue\x18\x01 \x03(\x0b\x32\x1b.pronote.agent.v1.DueBackup\"R\n\x10MakeBackupsReply\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\t\"\x19\n\tBackupRef\x12\x0c\n\x04name\x18\x01 \x01(\t2\xc2\x0b\n\x05\x41gent\x12\x43\n\tGetStatus\x12\x17.pronote.agent.v1.Empty\x1a\x1d.pronote.agent.v1.AgentStatus\x12>\n\tListBases\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12J\n\nCreateBase\x12#.pronote.agent.v1.CreateBaseRequest\x1a\x17.pronote.common.v1.Base\x12N\n\x0cPutInService\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12?\n\nStopServer\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12K\n\x07\x41\x64\x64User\x12 .pronote.agent.v1.AddUserRequest\x1a\x1e.pronote.agent.v1.AddUserReply\x12`\n\x0eIssuePasswords\x12\'.pronote.agent.v1.IssuePasswordsRequest\x1a%.pronote.agent.v1.IssuePasswordsReply\x12K\n\nListPeople\x12#.pronote.agent.v1.ListPeopleRequest\x1a\x18.pronote.agent.v1.People\x12G\n\x0bGetLicences\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.LicenceUsage\x12\x64\n\x13SetReservedLicences\x12,.pronote.agent.v1.SetReservedLicencesRequest\x1a\x1f.pronote.common.v1.LicenceUsage\x12J\n\x0fListConnections\x12\x17.pronote.agent.v1.Empty\x1a\x1e.pronote.common.v1.Connections\x12J\n\nDisconnect\x12#.pronote.agent.v1.DisconnectRequest\x1a\x17.pronote.agent.v1.Empty\x12L\n\x10ListSuspendedIps\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.SuspendedIps\x12O\n\nUnblockIps\x12 .pronote.agent.v1.UnblockRequest\x1a\x1f.pronote.common.v1.UnblockReply\x12\x46\n\x08SetClock\x12!.pronote.agent.v1.SetClockRequest\x1a\x17.pronote.agent.v1.Empty\x12W\n\x0bMakeBackups\x12$.pronote.agent.v1.MakeBackupsRequest\x1a\".pronote.agent.v1.MakeBackupsReply\x12\x42\n\x0bListBackups\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Backups\x12\x43\n\nOpenBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a\x18.pronote.common.v1.Bases\x12K\n\nReadBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a .pronote.common.v1.BackupContentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/agent.proto\x12\x10pronote.agent.v1\x1a\x13protos/common.proto\"\x07\n\x05\x45mpty\"\x9c\x01\n\x0b\x41gentStatus\x12\x0b\n\x03uai\x18\x01 \x01(\t\x12\x13\n\x0bschool_name\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\x12\x34\n\x0cserver_state\x18\x04 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\t\x12\x1a\n\x12started_at_seconds\x18\x06 \x01(\x01\"~\n\x11\x43reateBaseRequest\x12\x13\n\x0bschool_year\x18\x01 \x01(\t\x12\x16\n\x0esynthetic_seed\x18\x02 \x01(\t\x12<\n\x13synthetic_resources\x18\x03 \x01(\x0b\x32\x1f.pronote.common.v1.BaseCounters\"O\n\x13PutInServiceRequest\x12\x0f\n\x07\x62\x61se_id\x18\x01 \x01(\t\x12\x11\n\tspr_login\x18\x02 \x01(\t\x12\x14\n\x0cspr_password\x18\x03 \x01(\t\"\x81\x01\n\x0e\x41\x64\x64UserRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12)\n\x04kind\x18\x04 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x05 \x01(\t\"\x1d\n\x0c\x41\x64\x64UserReply\x12\r\n\x05login\x18\x01 \x01(\t\"-\n\nCredential\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"J\n\x15IssuePasswordsRequest\x12\x31\n\x0b\x63redentials\x18\x01 \x03(\x0b\x32\x1c.pronote.agent.v1.Credential\"k\n\nIssuedUser\x12\r\n\x05login\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x04 \x01(\t\"B\n\x13IssuePasswordsReply\x12+\n\x05users\x18\x01 \x03(\x0b\x32\x1c.pronote.agent.v1.IssuedUser\"1\n\x11ListPeopleRequest\x12\r\n\x05kinds\x18\x01 \x03(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"]\n\x06Person\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05login\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x14\n\x0c\x63hild_logins\x18\x05 \x03(\t\"\x97\x01\n\x06People\x12(\n\x06people\x18\x01 \x03(\x0b\x32\x18.pronote.agent.v1.Person\x12\x34\n\x06totals\x18\x02 \x03(\x0b\x32$.pronote.agent.v1.People.TotalsEntry\x1a-\n\x0bTotalsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"+\n\x1aSetReservedLicencesRequest\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\"\'\n\x11\x44isconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\")\n\x0eUnblockRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0b\n\x03\x61ll\x18\x02 \x01(\x08\"5\n\x0fSetClockRequest\x12\x13\n\x0bnow_seconds\x18\x01 \x01(\x01\x12\r\n\x05speed\x18\x02 \x01(\x01\"-\n\tDueBackup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\nat_seconds\x18\x02 \x01(\x01\">\n\x12MakeBackupsRequest\x12(\n\x03\x64ue\x18\x01 \x03(\x0b\x32\x1b.pronote.agent.v1.DueBackup\"R\n\x10MakeBackupsReply\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\t\"\x19\n\tBackupRef\x12\x0c\n\x04name\x18\x01 \x01(\t2\xc2\x0b\n\x05\x41gent\x12\x43\n\tGetStatus\x12\x17.pronote.agent.v1.Empty\x1a\x1d.pronote.agent.v1.AgentStatus\x12>\n\tListBases\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12J\n\nCreateBase\x12#.pronote.agent.v1.CreateBaseRequest\x1a\x17.pronote.common.v1.Base\x12N\n\x0cPutInService\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12?\n\nStopServer\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12K\n\x07\x41\x64\x64User\x12 .pronote.agent.v1.AddUserRequest\x1a\x1e.pronote.agent.v1.AddUserReply\x12`\n\x0eIssuePasswords\x12\'.pronote.agent.v1.IssuePasswordsRequest\x1a%.pronote.agent.v1.IssuePasswordsReply\x12K\n\nListPeople\x12#.pronote.agent.v1.ListPeopleRequest\x1a\x18.pronote.agent.v1.People\x12G\n\x0bGetLicences\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.LicenceUsage\x12\x64\n\x13SetReservedLicences\x12,.pronote.agent.v1.SetReservedLicencesRequest\x1a\x1f.pronote.common.v1.LicenceUsage\x12J\n\x0fListConnections\x12\x17.pronote.agent.v1.Empty\x1a\x1e.pronote.common.v1.Connections\x12J\n\nDisconnect\x12#.pronote.agent.v1.DisconnectRequest\x1a\x17.pronote.agent.v1.Empty\x12L\n\x10ListSuspendedIps\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.SuspendedIps\x12O\n\nUnblockIps\x12 .pronote.agent.v1.UnblockRequest\x1a\x1f.pronote.common.v1.UnblockReply\x12\x46\n\x08SetClock\x12!.pronote.agent.v1.SetClockRequest\x1a\x17.pronote.agent.v1.Empty\x12W\n\x0bMakeBackups\x12$.pronote.agent.v1.MakeBackupsRequest\x1a\".pronote.agent.v1.MakeBackupsReply\x12\x42\n\x0bListBackups\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Backups\x12\x43\n\nOpenBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a\x18.pronote.common.v1.Bases\x12K\n\nReadBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a .pronote.common.v1.BackupContentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PEOPLE_TOTALSENTRY']._loaded_options = None
+  _globals['_PEOPLE_TOTALSENTRY']._serialized_options = b'8\001'
   _globals['_EMPTY']._serialized_start=61
   _globals['_EMPTY']._serialized_end=68
   _globals['_AGENTSTATUS']._serialized_start=71
@@ -53,27 +55,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ISSUEPASSWORDSREPLY']._serialized_start=833
   _globals['_ISSUEPASSWORDSREPLY']._serialized_end=899
   _globals['_LISTPEOPLEREQUEST']._serialized_start=901
-  _globals['_LISTPEOPLEREQUEST']._serialized_end=949
-  _globals['_PERSON']._serialized_start=951
-  _globals['_PERSON']._serialized_end=1044
-  _globals['_PEOPLE']._serialized_start=1046
-  _globals['_PEOPLE']._serialized_end=1111
-  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_start=1113
-  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_end=1156
-  _globals['_DISCONNECTREQUEST']._serialized_start=1158
-  _globals['_DISCONNECTREQUEST']._serialized_end=1197
-  _globals['_UNBLOCKREQUEST']._serialized_start=1199
-  _globals['_UNBLOCKREQUEST']._serialized_end=1240
-  _globals['_SETCLOCKREQUEST']._serialized_start=1242
-  _globals['_SETCLOCKREQUEST']._serialized_end=1295
-  _globals['_DUEBACKUP']._serialized_start=1297
-  _globals['_DUEBACKUP']._serialized_end=1342
-  _globals['_MAKEBACKUPSREQUEST']._serialized_start=1344
-  _globals['_MAKEBACKUPSREQUEST']._serialized_end=1406
-  _globals['_MAKEBACKUPSREPLY']._serialized_start=1408
-  _globals['_MAKEBACKUPSREPLY']._serialized_end=1490
-  _globals['_BACKUPREF']._serialized_start=1492
-  _globals['_BACKUPREF']._serialized_end=1517
-  _globals['_AGENT']._serialized_start=1520
-  _globals['_AGENT']._serialized_end=2994
+  _globals['_LISTPEOPLEREQUEST']._serialized_end=950
+  _globals['_PERSON']._serialized_start=952
+  _globals['_PERSON']._serialized_end=1045
+  _globals['_PEOPLE']._serialized_start=1048
+  _globals['_PEOPLE']._serialized_end=1199
+  _globals['_PEOPLE_TOTALSENTRY']._serialized_start=1154
+  _globals['_PEOPLE_TOTALSENTRY']._serialized_end=1199
+  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_start=1201
+  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_end=1244
+  _globals['_DISCONNECTREQUEST']._serialized_start=1246
+  _globals['_DISCONNECTREQUEST']._serialized_end=1285
+  _globals['_UNBLOCKREQUEST']._serialized_start=1287
+  _globals['_UNBLOCKREQUEST']._serialized_end=1328
+  _globals['_SETCLOCKREQUEST']._serialized_start=1330
+  _globals['_SETCLOCKREQUEST']._serialized_end=1383
+  _globals['_DUEBACKUP']._serialized_start=1385
+  _globals['_DUEBACKUP']._serialized_end=1430
+  _globals['_MAKEBACKUPSREQUEST']._serialized_start=1432
+  _globals['_MAKEBACKUPSREQUEST']._serialized_end=1494
+  _globals['_MAKEBACKUPSREPLY']._serialized_start=1496
+  _globals['_MAKEBACKUPSREPLY']._serialized_end=1578
+  _globals['_BACKUPREF']._serialized_start=1580
+  _globals['_BACKUPREF']._serialized_end=1605
+  _globals['_AGENT']._serialized_start=1608
+  _globals['_AGENT']._serialized_end=3082
 # @@protoc_insertion_point(module_scope)

@@ -180,7 +180,7 @@ class AgentServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPeople(self, request, context):
-        """The first people of a kind in the synthetic school in service.
+        """The first people of each kind asked for in the synthetic school in service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -28,6 +28,7 @@ from vm_agent.backups import BackupStore
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.school import SchoolIdentity, SchoolServer
 from vm_agent.domain.security import SecurityPolicy
+from vm_agent.isolated import run_isolated
 from vm_agent.store import StateStore
 
 log = logging.getLogger("vm_agent")
@@ -69,6 +70,7 @@ def _load_school(config: AgentConfig, clock: Clock) -> SchoolServer:
         clock=clock,
         save=store.save,
         saved_state=store.load(),
+        isolate=run_isolated,
     )
 
 

@@ -10,8 +10,13 @@ from common.clock import SimulatedClock
 from tests.unit.test_school import START, Saves, make_server
 from tests.unit.test_synthetic import EXAMPLE, YEAR
 from vm_agent.domain import synthetic
-from vm_agent.domain.bases import BadCredentials
-from vm_agent.domain.errors import AlreadyExists, InvalidArgument, NotFound, WrongState
+from vm_agent.domain.errors import (
+    AlreadyExists,
+    BadCredentials,
+    InvalidArgument,
+    NotFound,
+    WrongState,
+)
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.modes import UserKind
 from vm_agent.domain.school import SchoolServer

@@ -150,19 +150,19 @@ class AgentService(agent_pb2_grpc.AgentServicer):
     async def ListPeople(
         self, request: agent_pb2.ListPeopleRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.People:
-        try:
-            kind = PersonKind(request.kind)
-        except ValueError:
-            raise InvalidArgument(
-                f"kind {request.kind!r} does not exist: choose "
-                + ", ".join(k.value for k in PersonKind)
-            ) from None
-        roster = self._slot.school.roster()
-        everyone = roster.people_of(kind)
-        logins = {s.id: s.login for s in roster.students}
+        kinds = []
+        for name in request.kinds:
+            try:
+                kinds.append(PersonKind(name))
+            except ValueError:
+                raise InvalidArgument(
+                    f"kind {name!r} does not exist: choose "
+                    + ", ".join(k.value for k in PersonKind)
+                ) from None
+        found = self._slot.school.people(kinds, request.limit)
         return agent_pb2.People(
-            people=[convert.person(p, logins) for p in everyone[: max(request.limit, 0)]],
-            total=len(everyone),
+            people=[convert.person(p, found.child_logins) for p in found.people],
+            totals={kind.value: total for kind, total in found.totals.items()},
         )
 
     @translated

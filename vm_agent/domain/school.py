@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from common import secrets
 from common.clock import Clock
@@ -41,7 +41,7 @@ from vm_agent.domain.modes import (
     UserKind,
 )
 from vm_agent.domain.publication import Publication
-from vm_agent.domain.school_data import PersonKind, SchoolData
+from vm_agent.domain.school_data import PersonKind
 from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
 from vm_agent.domain.sessions import Session, SessionTable, new_session_id
 from vm_agent.domain.web import WEB_SESSION_PREFIX, WebSession, WebSessionTable
@@ -56,6 +56,19 @@ REFUSAL_REASONS = (
     "mode_not_allowed",
     "licences_exhausted",
 )
+
+T = TypeVar("T")
+
+
+class Isolate(Protocol):
+    """Computes `function(*args)`, possibly elsewhere (`vm_agent.isolated`)."""
+
+    def __call__(self, function: Callable[..., T], /, *args: Any) -> T: ...
+
+
+def _call(function: Callable[..., T], *args: Any) -> T:
+    return function(*args)
+
 
 # The account a person of the synthetic school gets: (kind, group).
 PERSON_USER_KINDS = {
@@ -99,8 +112,14 @@ class SchoolServer:
         clock: Clock,
         save: Callable[[dict[str, Any]], None],
         saved_state: dict[str, Any] | None = None,
+        isolate: Isolate | None = None,
     ) -> None:
         self.identity = identity
+        # Generates (part of) the synthetic school to count it or find people, in a helper
+        # process in a school server so that its memory stays small; a plain call by default.
+        self._isolate: Isolate = isolate or _call
+        # The first people of each new base's school, known from its creation (not saved).
+        self._sketches: dict[str, synthetic.FirstPeople] = {}
         self._clock = clock
         self._save = save
         self.sessions = SessionTable(idle_timeout_seconds)
@@ -185,7 +204,8 @@ class SchoolServer:
             wanted = resources or synthetic.typical_counters(seed, capacity)
             check_resources(wanted, capacity)
             base.seed = seed
-            base.counters = synthetic.count(seed, school_year, wanted)
+            base.counters, sketch = self._isolate(synthetic.survey, seed, school_year, wanted)
+            self._sketches[base.id] = sketch
         self.bases.append(base)
         self._persist()
         return base
@@ -249,12 +269,23 @@ class SchoolServer:
     def issue_passwords(self, credentials: list[tuple[str, str]]) -> list[User]:
         """`issue_password` for many people at once; all or nothing."""
         base = self._require_base_in_service("issue passwords")
-        roster = synthetic.roster(base.seed, base.school_year, base.synthetic_resources)
-        users = []
         for login, password in credentials:
             if not password:
                 raise InvalidArgument(f"give {login!r} a password")
-            person = roster.person(login)
+        logins = [login for login, _ in credentials]
+        sketch = self._sketches.get(base.id)
+        people = sketch.find(logins) if sketch else None
+        if people is None:
+            people = self._isolate(
+                synthetic.find_people,
+                base.seed,
+                base.school_year,
+                base.synthetic_resources,
+                logins,
+            )
+        users = []
+        for login, password in credentials:
+            person = people.get(login)
             if person is None:
                 where = "its synthetic school" if base.seed else "no synthetic school"
                 raise NotFound(
@@ -274,10 +305,21 @@ class SchoolServer:
         self._persist()
         return users
 
-    def roster(self) -> SchoolData:
-        """The people of the synthetic school in service (no timetable, not cached)."""
+    def people(self, kinds: list[PersonKind], limit: int) -> synthetic.FirstPeople:
+        """The first people of each kind in the synthetic school in service."""
         base = self._require_base_in_service("list its people")
-        return synthetic.roster(base.seed, base.school_year, base.synthetic_resources)
+        sketch = self._sketches.get(base.id)
+        known = sketch.only(kinds, limit) if sketch else None
+        if known is not None:
+            return known
+        return self._isolate(
+            synthetic.first_people,
+            base.seed,
+            base.school_year,
+            base.synthetic_resources,
+            kinds,
+            limit,
+        )
 
     def licences(self) -> LicenceUsage:
         self.expire_idle()

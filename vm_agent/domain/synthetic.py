@@ -14,16 +14,21 @@ absences = students absent at an evaluation; apprÃ©ciations, documents joints, Ã
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import functools
+import gc
 import random
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from vm_agent.domain import calendar
 from vm_agent.domain import synthetic_names as names
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters, resources_of
+from vm_agent.domain.errors import InvalidArgument
 from vm_agent.domain.school_data import (
     Group,
     Person,
@@ -39,7 +44,19 @@ from vm_agent.domain.school_data import (
 from vm_agent.domain.synthetic_life import life_counts, school_life
 from vm_agent.domain.synthetic_timetable import Course, build_timetable
 
-__all__ = ["SchoolData", "count", "counters_of", "empty", "generate", "typical_counters"]
+__all__ = [
+    "FirstPeople",
+    "SchoolData",
+    "count",
+    "counters_of",
+    "empty",
+    "find_people",
+    "first_people",
+    "generate",
+    "roster",
+    "survey",
+    "typical_counters",
+]
 
 CACHED_SCHOOLS = 4
 
@@ -117,8 +134,9 @@ def count(seed: str, school_year: str, counters: BaseCounters) -> BaseCounters:
     """`counters_of(generate(...))` without keeping (or caching) the school's data."""
     if not seed:
         return BaseCounters()
-    rng, data = _structure(seed, school_year, resources_of(counters))
-    homework, evaluations, marks, absences = life_counts(rng, data)
+    with _no_collections():
+        rng, data = _structure(seed, school_year, resources_of(counters))
+        homework, evaluations, marks, absences = life_counts(rng, data)
     return dataclasses.replace(
         counters_of(data),
         devoirs=evaluations,
@@ -130,7 +148,21 @@ def count(seed: str, school_year: str, counters: BaseCounters) -> BaseCounters:
 
 @functools.lru_cache(maxsize=CACHED_SCHOOLS)
 def _generate(seed: str, school_year: str, resources: tuple[int, ...]) -> SchoolData:
-    return school_life(*_structure(seed, school_year, resources))
+    with _no_collections():
+        return school_life(*_structure(seed, school_year, resources))
+
+
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """The generator makes many objects and no cycles: garbage collections while it runs
+    would only cost time (and write to every object a forked school shares)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def roster(seed: str, school_year: str, counters: BaseCounters) -> SchoolData:
@@ -138,7 +170,67 @@ def roster(seed: str, school_year: str, counters: BaseCounters) -> SchoolData:
     life): enough to find a person, at a fraction of the memory; not cached."""
     if not seed:
         return empty(school_year)
-    return _people(seed, school_year, resources_of(counters))[1]
+    with _no_collections():
+        return _people(seed, school_year, resources_of(counters))[1]
+
+
+def find_people(
+    seed: str, school_year: str, counters: BaseCounters, logins: list[str]
+) -> dict[str, Person]:
+    """The people of the school with these logins (the unknown ones are left out)."""
+    data = roster(seed, school_year, counters)
+    found = (data.person(login) for login in logins)
+    return {person.login: person for person in found if person is not None}
+
+
+@dataclass(frozen=True)
+class FirstPeople:
+    people: list[Person]  # the first ones of each kind asked for, kind after kind
+    totals: dict[PersonKind, int]  # how many of each kind the school has
+    child_logins: dict[str, str]  # student id -> login, for the responsables among them
+    children: list[Person]  # those students
+
+    def only(self, kinds: list[PersonKind], limit: int) -> FirstPeople | None:
+        """The answer `first_people` would give for these kinds and limit, if known here."""
+        if limit > 1 or any(kind not in self.totals for kind in kinds):
+            return None
+        chosen: list[Person] = []
+        for kind in kinds:
+            chosen.extend([p for p in self.people if p.kind is kind][:limit])
+        return FirstPeople(
+            chosen, {k: self.totals[k] for k in kinds}, self.child_logins, self.children
+        )
+
+    def find(self, logins: list[str]) -> dict[str, Person] | None:
+        """The answer `find_people` would give, if every login is known here."""
+        known = {p.login: p for p in (*self.people, *self.children)}
+        if any(login not in known for login in logins):
+            return None
+        return {login: known[login] for login in logins}
+
+
+def first_people(
+    seed: str, school_year: str, counters: BaseCounters, kinds: list[PersonKind], limit: int
+) -> FirstPeople:
+    """The first `limit` people of each kind (one generation for all kinds)."""
+    data = roster(seed, school_year, counters)
+    chosen: list[Person] = []
+    totals = {}
+    for kind in kinds:
+        everyone = data.people_of(kind)
+        chosen.extend(everyone[: max(limit, 0)])
+        totals[kind] = len(everyone)
+    child_ids = {c for p in chosen if isinstance(p, Responsable) for c in p.child_ids}
+    children: list[Person] = [s for s in data.students if s.id in child_ids]
+    return FirstPeople(chosen, totals, {s.id: s.login for s in children}, children)
+
+
+def survey(seed: str, school_year: str, counters: BaseCounters) -> tuple[BaseCounters, FirstPeople]:
+    """What a new base needs: its counters, and the first person of each kind (with the
+    first responsable's children), to answer the first questions without generating again."""
+    return count(seed, school_year, counters), first_people(
+        seed, school_year, counters, list(PersonKind), 1
+    )
 
 
 def _structure(
@@ -170,7 +262,7 @@ def _people(
 ) -> tuple[random.Random, SchoolData]:
     wanted = dict(zip(RESOURCE_FIELDS, resources, strict=True))
     if any(count < 0 for count in resources):
-        raise ValueError(f"resource counters cannot be negative: {wanted}")
+        raise InvalidArgument(f"resource counters cannot be negative: {wanted}")
     rng = random.Random(f"{seed}|{school_year}|{resources}")
     lycee = rng.random() < 0.35
     logins = _Logins()

@@ -145,6 +145,11 @@ def _evaluations(
         members[student.class_id].append(student.id)
         for group_id in student.group_ids:
             members[group_id].append(student.id)
+    days_of: dict[tuple[str, int], list[datetime.date]] = defaultdict(list)
+    for period in data.periods:
+        for day in days:
+            if period.start <= day <= period.end:
+                days_of[(period.id, day.weekday())].append(day)
     count = 0
     for school_class in data.classes:
         taught: dict[tuple[str, str], set[int]] = defaultdict(set)  # (group, subject) -> days
@@ -155,9 +160,9 @@ def _evaluations(
                 continue  # half-class lessons of a subject the class is graded in as a whole
             students = members[group_id or school_class.id]
             for period in data.periods:
-                lesson_days = [
-                    d for d in days if period.start <= d <= period.end and d.weekday() in weekdays
-                ]
+                lesson_days = sorted(
+                    day for weekday in weekdays for day in days_of[(period.id, weekday)]
+                )
                 for rank in range(EVALUATIONS_PER_PERIOD if lesson_days else 0):
                     day = lesson_days[
                         (2 * rank + 1) * len(lesson_days) // (2 * EVALUATIONS_PER_PERIOD)
