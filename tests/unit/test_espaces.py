@@ -116,3 +116,23 @@ def test_unpublished_or_stopped_espaces_are_unavailable(
     with pytest.raises(PageUnavailable, match="arrêté"):
         web.open_page(Espace.PARENT, IP)
     assert len(school.web_sessions) == 0  # stopping the server closes the web sessions
+
+
+def test_logged_in_web_users_are_a_metric_by_espace(
+    school: SchoolServer, clock: SimulatedClock
+) -> None:
+    from tests.unit.test_agent_metrics import scrape
+    from vm_agent.adapters.slot import SchoolSlot
+
+    web = PronoteNet(school, clock)
+    page = web.open_page(Espace.PROFESSEUR, IP)
+    account = web.account(Espace.PROFESSEUR, "prof.a")
+    assert account is not None
+    web.logged_in(page, account.user)
+    web.open_page(Espace.ELEVE, IP)  # not logged in: not counted
+    slot = SchoolSlot()
+    slot.fill(school)
+    samples = scrape(slot)
+    assert samples[("pronote_net_sessions", (("espace", "professeur"),))] == 1
+    assert samples[("pronote_net_sessions", (("espace", "eleve"),))] == 0
+    assert samples[("pronote_sessions", (("mode", "enseignant"),))] == 0

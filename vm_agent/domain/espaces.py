@@ -64,14 +64,12 @@ class PronoteNet:
         when the espace is not published or no base is in service."""
         suspension = self.school.guard.suspension(source_ip, self._clock.now())
         if suspension is not None:
-            self.school.refusals["suspended_ip"] += 1
             raise Forbidden(f"Votre adresse IP est provisoirement suspendue ({source_ip})")
         refusal = self.school.publication.refusal(espace)
         if refusal is not None:
             raise PageUnavailable(refusal)
         base = self.school.base_in_service
         if base is None:
-            self.school.refusals["server_stopped"] += 1
             raise PageUnavailable("le serveur est arrêté : aucune base n'est en service")
         return base
 

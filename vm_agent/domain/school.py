@@ -376,6 +376,7 @@ class SchoolServer:
         try:
             user = base.authenticate(login, password)
         except BadCredentials:
+            self.refusals["bad_credentials"] += 1
             self.record_failed_login(source_ip)
             raise
         if user.kind not in ALLOWED_KINDS[mode]:
@@ -411,7 +412,6 @@ class SchoolServer:
     def record_failed_login(self, source_ip: str) -> None:
         """A bad password, on port 49300 or on PRONOTE.net: both count toward suspension."""
         self.authentication_failures += 1
-        self.refusals["bad_credentials"] += 1
         if self.guard.record_failure(source_ip, self._clock.now()) is not None:
             self.ip_suspensions += 1
             self._persist()
