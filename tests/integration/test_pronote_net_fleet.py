@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -179,3 +181,15 @@ def test_school_show_gives_each_espace_url(fleet: dict[str, Any]) -> None:
     assert espaces["eleve"] == f"http://{school.address}:8080/pronote/eleve.html"
     assert set(espaces) == {"eleve", "parent", "professeur", "viescolaire"}
     assert uai(SCHOOLS[0]) == school.uai
+
+
+def test_a_taken_pronote_net_port_fails_the_school_clearly(tmp_path: Path) -> None:
+    pool = free_pool(first_octets="127.130")
+    first_host = pool.split("/")[0].rsplit(".", 1)
+    squatted = f"{first_host[0]}.{int(first_host[1]) + 1}"
+    with running_datacenter(tmp_path, pool) as dc, socket.socket() as squatter:
+        squatter.bind((squatted, 8080))
+        squatter.listen()
+        refused = rpc_error(dc.provision, "0756200")
+        assert refused.code() == grpc.StatusCode.UNAVAILABLE
+        assert f"cannot listen on {squatted}:8080 (PRONOTE.net)" in refused.details()
