@@ -120,7 +120,13 @@ def test_vie_scolaire_sees_the_classes(espaces: Espaces) -> None:
         espaces.url("viescolaire.html"), login, espaces.passwords[login]
     )
     assert client.logged_in
-    assert sorted(c.name for c in client.classes) == sorted(c.name for c in espaces.data.classes)
+    data = espaces.data
+    assert sorted(c.name for c in client.classes) == sorted(c.name for c in data.classes)
+    first = client.classes[0]
+    class_id = next(c.id for c in data.classes if c.name == first.name)
+    assert sorted(s.full_name for s in first.students()) == sorted(
+        s.display_name for s in data.students if s.class_id == class_id
+    )
 
 
 def test_an_account_logs_in_only_to_its_own_espace(espaces: Espaces) -> None:

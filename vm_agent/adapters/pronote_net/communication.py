@@ -9,7 +9,7 @@ from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
-from vm_agent.domain.school_data import Discussion, NewsItem, Student
+from vm_agent.domain.school_data import Discussion, NewsItem
 
 LABELS = [{"N": "ET_R", "G": 1, "L": "Reçus"}, {"N": "ET_T", "G": 5, "L": "Corbeille"}]
 
@@ -150,21 +150,24 @@ def class_students(call: Call) -> dict[str, Any]:
     """Vie scolaire: the students of a class (ListeRessources)."""
     ref = call.data.get("classe", call.data.get("ressource"))
     class_id = ref.get("N") if isinstance(ref, dict) else None
-    students = [
-        s for s in call.school.students if isinstance(s, Student) and s.class_id == class_id
-    ]
-    return {
-        "listeRessources": formats.wrapped(
-            [
-                {
-                    "N": s.id,
-                    "G": 4,
-                    "L": s.display_name,
-                    "Prenom": s.first_name,
-                    "Nom": s.last_name,
-                    "estSorti": False,
-                }
-                for s in students
-            ]
-        )
-    }
+    school = call.school
+    entered = school.classes_start or school.first_monday
+    rows = []
+    for student in school.students:
+        if student.class_id != class_id:
+            continue
+        row: dict[str, Any] = {
+            "N": student.id,
+            "G": 4,
+            "L": student.display_name,
+            "nom": student.last_name,
+            "prenoms": student.first_name,
+            "sexe": "",
+            "entree": formats.date(entered),
+            "listeProjets": formats.wrapped([]),
+            "estSorti": False,
+        }
+        if student.birth_date is not None:
+            row["neLe"] = formats.date(student.birth_date)
+        rows.append(row)
+    return {"listeRessources": formats.wrapped(rows)}
