@@ -222,6 +222,13 @@ def test_pawnote_logs_in_and_reads_the_base(espaces: Espaces, tmp_path: Path) ->
     assert sorted(g["id"] for g in result["grades"]) == sorted(
         e.id for e in data.evaluations_for(me.id, period.id)
     )
+    parent = espaces.login_of("parent.")
+    family = run_pawnote(modules, url=espaces.url(""), kind="PARENT", username=parent,
+                         password=espaces.passwords[parent], week=week)  # fmt: skip
+    assert family["name"] == me.display_name  # the child is the parent's resource
+    assert sorted(lesson["id"] for lesson in family["lessons"]) == sorted(
+        lesson["id"] for lesson in result["lessons"]
+    )
     bad = run_pawnote(modules, url=espaces.url(""), kind="STUDENT", username=login,
                       password="wrong", week=week)  # fmt: skip
     assert bad["error"] == "BadCredentialsError"
