@@ -24,7 +24,6 @@ from vm_agent.adapters.pronote_net.envelope import BAD_REQUEST, CallError
 from vm_agent.domain.publication import Espace
 from vm_agent.domain.school_data import (
     Period,
-    Person,
     Responsable,
     SchoolData,
     Student,
@@ -193,14 +192,13 @@ def _period(period: Period) -> dict[str, Any]:
 
 
 def current_period(school: SchoolData, today: datetime.date) -> Period | None:
+    """The period of `today`; before the year the first one, after it the last one."""
+    if not school.periods:
+        return None
     for period in school.periods:
         if period.start <= today <= period.end:
             return period
-    return (
-        school.periods[-1]
-        if school.periods and today > school.periods[-1].end
-        else (school.periods[0] if school.periods else None)
-    )
+    return school.periods[-1] if today > school.periods[-1].end else school.periods[0]
 
 
 def _period_tabs(school: SchoolData, today: datetime.date) -> dict[str, Any]:
@@ -231,7 +229,3 @@ def _last_day(school: SchoolData) -> datetime.date:
     if school.periods:
         return school.periods[-1].end
     return school.first_monday + datetime.timedelta(days=300)
-
-
-def person_label(person: Person | None) -> str:
-    return person.display_name if person else ""

@@ -120,11 +120,6 @@ def grades(call: Call) -> dict[str, Any]:
     return reply
 
 
-def subject_average(items: list[Evaluation], student_id: str) -> float | None:
-    """The student's average out of 20, weighted by coefficient (absences do not count)."""
-    return _average(items, student_id)
-
-
 def _devoir(
     evaluation: Evaluation, student_id: str, subjects: dict[str, Any], period: Any
 ) -> dict[str, Any]:
