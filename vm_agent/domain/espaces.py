@@ -74,8 +74,7 @@ class PronoteNet:
         return base
 
     def open_page(self, espace: Espace, source_ip: str) -> WebSession:
-        self.check_open(espace, source_ip)
-        self.school.web_sessions.expire(self._clock.now())
+        self.check_open(espace, source_ip)  # idle pages go in the server's periodic sweep
         return self.school.web_sessions.open(espace, source_ip, self._clock.now())
 
     def session(self, number: int, source_ip: str) -> tuple[WebSession, Base]:
