@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vm_agent.domain.errors import InvalidArgument
+
 
 @dataclass
 class BaseCounters:
@@ -35,3 +37,20 @@ RESOURCE_FIELDS = ("professeurs", "matieres", "classes", "groupes", "eleves", "s
 
 def resources_of(counters: BaseCounters) -> tuple[int, ...]:
     return tuple(getattr(counters, name) for name in RESOURCE_FIELDS)
+
+
+# Bounds that keep a school's generation under a few seconds.
+MAX_RESOURCES = {name: 5000 if name == "eleves" else 1000 for name in RESOURCE_FIELDS}
+
+
+def check_resources(resources: BaseCounters, teacher_capacity: int | None) -> None:
+    """Ressources counters a synthetic school can be generated with."""
+    for name, limit in MAX_RESOURCES.items():
+        value = getattr(resources, name)
+        if not 0 <= value <= limit:
+            raise InvalidArgument(f"{name} = {value} is out of range: give 0 to {limit}")
+    if teacher_capacity is not None and resources.professeurs > teacher_capacity:
+        raise InvalidArgument(
+            f"{resources.professeurs} professeurs exceed this formula's {teacher_capacity} "
+            "teachers; ask for fewer or order a larger formula"
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from vm_agent.domain.school_data import PersonKind
+
 
 class Mode(enum.Enum):
     ADMINISTRATIF = "administratif"
@@ -44,4 +46,13 @@ ALLOWED_KINDS = {
     Mode.ENSEIGNANT: {UserKind.PROFESSEUR},
     Mode.VIE_SCOLAIRE: {UserKind.PERSONNEL},
     Mode.EDT: {UserKind.PERSONNEL},
+}
+
+# The account a person of the synthetic school gets: (kind, group).
+PERSON_USER_KINDS = {
+    PersonKind.ELEVE: (UserKind.ELEVE, ""),
+    PersonKind.RESPONSABLE: (UserKind.RESPONSABLE, ""),
+    PersonKind.PROFESSEUR: (UserKind.PROFESSEUR, ""),
+    PersonKind.VIE_SCOLAIRE: (UserKind.PERSONNEL, VIE_SCOLAIRE_GROUP),
+    PersonKind.PERSONNEL: (UserKind.PERSONNEL, ADMINISTRATION_GROUP),
 }

@@ -22,7 +22,7 @@ from vm_agent.domain.bases import (
     find_base,
     new_base,
 )
-from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
+from vm_agent.domain.counters import BaseCounters, check_resources
 from vm_agent.domain.errors import (
     AlreadyExists,
     BadCredentials,
@@ -36,7 +36,7 @@ from vm_agent.domain.licences import LicencePolicy, LicenceUsage
 from vm_agent.domain.modes import (
     ADMINISTRATION_GROUP,
     ALLOWED_KINDS,
-    VIE_SCOLAIRE_GROUP,
+    PERSON_USER_KINDS,
     Mode,
     UserKind,
 )
@@ -68,31 +68,6 @@ class Isolate(Protocol):
 
 def _call(function: Callable[..., T], *args: Any) -> T:
     return function(*args)
-
-
-# The account a person of the synthetic school gets: (kind, group).
-PERSON_USER_KINDS = {
-    PersonKind.ELEVE: (UserKind.ELEVE, ""),
-    PersonKind.RESPONSABLE: (UserKind.RESPONSABLE, ""),
-    PersonKind.PROFESSEUR: (UserKind.PROFESSEUR, ""),
-    PersonKind.VIE_SCOLAIRE: (UserKind.PERSONNEL, VIE_SCOLAIRE_GROUP),
-    PersonKind.PERSONNEL: (UserKind.PERSONNEL, ADMINISTRATION_GROUP),
-}
-# Bounds that keep a school's generation under a few seconds.
-MAX_RESOURCES = {name: 5000 if name == "eleves" else 1000 for name in RESOURCE_FIELDS}
-
-
-def check_resources(resources: BaseCounters, teacher_capacity: int | None) -> None:
-    """Ressources counters a synthetic school can be generated with."""
-    for name, limit in MAX_RESOURCES.items():
-        value = getattr(resources, name)
-        if not 0 <= value <= limit:
-            raise InvalidArgument(f"{name} = {value} is out of range: give 0 to {limit}")
-    if teacher_capacity is not None and resources.professeurs > teacher_capacity:
-        raise InvalidArgument(
-            f"{resources.professeurs} professeurs exceed this formula's {teacher_capacity} "
-            "teachers; ask for fewer or order a larger formula"
-        )
 
 
 @dataclass(frozen=True)
@@ -184,6 +159,7 @@ class SchoolServer:
             raise InvalidArgument(f"the backup's bases cannot be read ({error})") from None
         self.bases = bases
         self.licence_policy = policy
+        self._sketches.clear()
         self._persist()
 
     # -- Serveur PRONOTE panel -------------------------------------------------------------

@@ -173,7 +173,7 @@ class WeeklyLesson:
     subject_id: str
     teacher_id: str
     room_id: str
-    class_id: str = ""
+    class_id: str = ""  # the class, also for a lesson of one of its groups
     group_id: str = ""
 
 
@@ -278,7 +278,7 @@ class SchoolData:
             subject_id=slot.subject_id,
             teacher_id=slot.teacher_id,
             room_id=slot.room_id,
-            class_id=slot.class_id,
+            class_id="" if slot.group_id else slot.class_id,  # a class, or one of its groups
             group_id=slot.group_id,
             status=status,
             cancelled=cancelled,
