@@ -28,7 +28,9 @@ def hash_password(password: str) -> str:
 
 
 def hash_secret(secret: str) -> str:
-    salt = secrets.token_bytes(16)
+    # An ASCII salt makes the digest SHA256(alea + secret) with alea = the salt: exactly what
+    # PRONOTE.net's login challenge needs (pronote_net_verifier), without keeping the secret.
+    salt = secrets.token_hex(8).encode()
     return f"sha256${_b64(salt)}${_b64(_sha256(secret, salt))}"
 
 
@@ -43,6 +45,20 @@ def verify(secret: str, stored: str) -> bool:
     if scheme == "sha256":
         return hmac.compare_digest(_sha256(secret, salt), expected)
     return False
+
+
+def pronote_net_verifier(stored: str) -> tuple[str, str] | None:
+    """(alea, SHA256(alea + secret) in upper hex) for a `hash_secret` value whose salt is
+    text, as PRONOTE.net's challenge uses them; None for other hashes (scrypt passwords)."""
+    try:
+        scheme, salt_b64, digest_b64 = stored.split("$")
+        alea = base64.b64decode(salt_b64).decode("ascii")
+        digest = base64.b64decode(digest_b64)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if scheme != "sha256" or not alea.isprintable():
+        return None
+    return alea, digest.hex().upper()
 
 
 def token_digest(token: str) -> str:

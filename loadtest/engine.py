@@ -13,16 +13,18 @@ import contextlib
 import random
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import grpc
 
-from loadtest.plan import LoadPlan
+from loadtest.plan import WEB_MODES, LoadPlan
 from loadtest.relay import Relay
 from loadtest.stats import Recorder
 from loadtest.users import VirtualUser
+from loadtest.web_client import WebClient, WebError
 from protos import client_pb2, client_pb2_grpc, common_pb2
 
 RPC_TIMEOUT_SECONDS = 15.0
@@ -97,6 +99,13 @@ class LoadRun:
     # -- one simulated user ----------------------------------------------------------------
 
     async def _run_user(self, user: VirtualUser) -> None:
+        if user.mode in WEB_MODES:
+            self.running += 1
+            try:
+                await self._browse(user)
+            finally:
+                self.running -= 1
+            return
         relay = None
         if user.source_ip is not None:
             relay = Relay(user.source_ip, user.target.address, user.target.port)
@@ -176,6 +185,64 @@ class LoadRun:
         ref = client_pb2.SessionRef(session_id=session_id)
         await self._call(user, "disconnect", stub.Disconnect, ref)
         self.recorder.active -= 1
+
+    # -- a PRONOTE.net user (students and parents) ----------------------------------------
+
+    async def _browse(self, user: VirtualUser) -> None:
+        """Log in to the espace, read this week's timetable and the grades, re-read the grades
+        every think time for the session length, then leave (web sessions just expire)."""
+        local = (user.source_ip, 0) if user.source_ip else None
+        connector = aiohttp.TCPConnector(local_addr=local, force_close=False)
+        timeout = aiohttp.ClientTimeout(total=RPC_TIMEOUT_SECONDS)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            if not await self._pause(self.plan.ramp_up_seconds * user.number / self._legit):
+                return
+            while not self._stop.is_set() and self._take_session():
+                client = WebClient(http, user.target.espace_url(user.mode))
+                if await self._web_login(client, user):
+                    end_at = self._clock() + self.plan.session_length_seconds
+                    week = client.current_week()
+                    await self._web(user, "web_timetable", client.timetable(week))
+                    await self._web(user, "web_grades", client.grades())
+                    while self._clock() < end_at and await self._pause(self._think()):
+                        await self._web(user, "web_grades", client.grades())
+                    self.recorder.active -= 1
+                if not await self._pause(self._think()):
+                    return
+
+    async def _web_login(self, client: WebClient, user: VirtualUser) -> bool:
+        async def log_in() -> bool:
+            await client.open()
+            return await client.login(user.account.login, user.password)
+
+        outcome = await self._web(user, "web_login", log_in())
+        self.recorder.connect(
+            user.target.uai,
+            outcome.code,
+            outcome.details,
+            user.source_ip or "",
+            user.attacker,
+            operation="web_login",
+        )
+        return outcome.code == "OK"
+
+    async def _web(self, user: VirtualUser, operation: str, step: Awaitable[Any]) -> Outcome:
+        start = time.perf_counter()
+        try:
+            reply = await step
+        except WebError as error:
+            codes = {"SUSPENDED": "PERMISSION_DENIED", "UNAVAILABLE": "FAILED_PRECONDITION"}
+            outcome = Outcome(codes.get(error.code, error.code), str(error), None)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            outcome = Outcome("UNAVAILABLE", str(error) or type(error).__name__, None)
+        else:
+            outcome = Outcome("OK", "", reply)
+        if operation == "web_login" and outcome.code == "OK" and not outcome.reply:
+            outcome = Outcome("UNAUTHENTICATED", "Identifiant ou mot de passe incorrect", None)
+        self.recorder.rpc(
+            user.target.uai, operation, time.perf_counter() - start, outcome.code, outcome.details
+        )
+        return outcome
 
     async def _call(self, user: VirtualUser, operation: str, rpc: Any, request: Any) -> Outcome:
         start = time.perf_counter()

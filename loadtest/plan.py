@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 
 from loadtest.errors import InvalidPlan
 
-MODES = ("administratif", "enseignant", "vie_scolaire", "edt")
+MODES = ("administratif", "enseignant", "vie_scolaire", "edt", "eleve", "parent")
+WEB_MODES = ("eleve", "parent")  # PRONOTE.net users (espaces), not Client PRONOTE
 # The sample-account role each mode logs in as (Client EDT is used by administrative staff).
 ROLE_OF_MODE = {
     "administratif": "administratif",
     "enseignant": "enseignant",
     "vie_scolaire": "vie_scolaire",
     "edt": "administratif",
+    "eleve": "eleve",
+    "parent": "parent",
 }
 MAX_DURATION_SECONDS = 3600.0
 MAX_SESSIONS = 1_000_000

@@ -52,6 +52,20 @@ SCENARIOS = {
                 think_time_seconds=0.5,
             ),
         ),
+        Scenario(
+            "evening",
+            "The evening rush after report cards are published: students and parents log in "
+            "to PRONOTE.net (espaces eleve and parent, encryption and compression on) within "
+            "a short ramp-up, read this week's timetable and the period's grades, re-read the "
+            "grades every think time, then leave.",
+            LoadPlan(
+                "evening",
+                mix=(("eleve", 1.0), ("parent", 2.0)),
+                ramp_up_seconds=10.0,
+                think_time_seconds=2.0,
+                session_length_seconds=8.0,
+            ),
+        ),
     ]
 }
 

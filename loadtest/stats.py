@@ -17,6 +17,8 @@ REFUSAL_CODES = {
     "RESOURCE_EXHAUSTED",
     "FAILED_PRECONDITION",
 }
+# Operations that open a session: a refusal is an answer, not an error.
+SESSION_OPERATIONS = {"connect", "web_login"}
 # A short reason from the server's message, so refusals of one kind add up.
 _REASONS = [
     ("suspended", "IP suspended"),
@@ -26,6 +28,9 @@ _REASONS = [
     ("wrong login or password", "wrong login or password"),
     ("cannot connect in mode", "mode not allowed for this user"),
     ("server is stopped", "server stopped"),
+    ("Identifiant ou mot de passe incorrect", "wrong login or password"),
+    ("adresse IP est provisoirement suspendue", "IP suspended"),
+    ("expir", "session expired or disconnected"),
     ("no such session", "session expired or disconnected"),
     ("Deadline Exceeded", "deadline exceeded"),
 ]
@@ -82,13 +87,22 @@ class Recorder:
         self.calls[(operation, code)] += 1
         school = self.schools[uai]
         school.rpcs += 1
-        answered = code == "OK" or (operation == "connect" and code in REFUSAL_CODES)
+        opens = operation in SESSION_OPERATIONS
+        answered = code == "OK" or (opens and code in REFUSAL_CODES)
         if answered:
             self.latencies[operation].append(seconds)
-        elif operation != "connect":
+        elif not opens:
             self._error(school, operation, code, details)
 
-    def connect(self, uai: str, code: str, details: str, source_ip: str, attacker: bool) -> None:
+    def connect(
+        self,
+        uai: str,
+        code: str,
+        details: str,
+        source_ip: str,
+        attacker: bool,
+        operation: str = "connect",
+    ) -> None:
         """The outcome of one session attempt (after `rpc` recorded the call itself)."""
         school = self.schools[uai]
         if attacker:
@@ -114,7 +128,7 @@ class Recorder:
                 school.suspended_sources.add(source_ip)
         else:
             self.failed += 1
-            self._error(school, "connect", code, details)
+            self._error(school, operation, code, details)
 
     def _error(self, school: SchoolStats, operation: str, code: str, details: str) -> None:
         self.error_count += 1

@@ -29,6 +29,10 @@ class Target:
     address: str
     port: int
     accounts: tuple[Account, ...] = field(default=())
+    web_port: int = 8080  # PRONOTE.net
+
+    def espace_url(self, espace: str) -> str:
+        return f"http://{self.address}:{self.web_port}/pronote/{espace}.html"
 
     @property
     def endpoint(self) -> str:

@@ -22,6 +22,7 @@ from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
 from vm_agent.adapters.client_service import ClientService
 from vm_agent.adapters.http import HttpBindError, metrics_app, start_http
 from vm_agent.adapters.metrics import school_registry
+from vm_agent.adapters.pronote_net.app import pronote_net_app
 from vm_agent.adapters.publication_service import PronoteNetAddress
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import BackupStore
@@ -120,6 +121,9 @@ async def serve(
             config.address,
             config.metrics_port,
         )
+        pronote_net_runner = await start_http(
+            pronote_net_app(slot, clock), config.address, config.pronote_net_port, "PRONOTE.net"
+        )
     except HttpBindError as error:
         raise BindError(str(error)) from None
 
@@ -149,5 +153,6 @@ async def serve(
         await health_servicer.enter_graceful_shutdown()
     await asyncio.gather(client_server.stop(grace=1.0), agent_server.stop(grace=1.0))
     await http_runner.cleanup()
+    await pronote_net_runner.cleanup()
     if pid_file is not None:
         pid_file.unlink(missing_ok=True)

@@ -231,7 +231,9 @@ def connections(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = F
                 "poste": c["poste"],
                 "application": c["application"],
                 "état": c["state"],
-                "mode": str(c["mode"]).removeprefix("MODE_").replace("_", " ").title(),
+                "mode": str(c["mode"]).removeprefix("MODE_").replace("_", " ").title()
+                if c["mode"] != "MODE_UNSPECIFIED"  # PRONOTE.net: no Client mode
+                else "",
                 "utilisateur": c["user"],
                 "base": c["base"],
                 "session": c["session_id"],

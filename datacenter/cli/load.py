@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -98,7 +99,8 @@ def load(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Simulate many Client PRONOTE users across the fleet; bounded by --duration and/or
+    """Simulate many Client PRONOTE (and, --scenario evening, PRONOTE.net) users across the
+    fleet; bounded by --duration and/or
     --sessions; prints live progress, then a report."""
     settings = cli_state(ctx).settings()
     try:
@@ -122,6 +124,8 @@ def load(
             for target in targets:
                 check_safe(target, settings.address_pool)
             targets = prepare_accounts(fleet, plan, targets)
+            port = settings.school_pronote_net_port  # web users' espaces
+            targets = [dataclasses.replace(t, web_port=port) for t in targets]
         finally:
             fleet.close()
         on_loopback = all(t.address.startswith("127.") for t in targets)

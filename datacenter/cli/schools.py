@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from datacenter.cli.output import console, emit, emit_object
-from datacenter.cli.remote import formula_value, open_console, to_dict
+from datacenter.cli.remote import cli_state, formula_value, open_console, to_dict
 from protos import console_pb2
 
 app = typer.Typer(help="Provision, list, show and remove schools (operator).", no_args_is_help=True)
@@ -87,6 +87,7 @@ def show(
 ) -> None:
     """One school: address, hosting number, connection parameters, sample accounts."""
     school = to_dict(open_console(ctx).GetSchool(console_pb2.SchoolRef(uai=uai)))
+    school["pronote_net"] = pronote_net(school, cli_state(ctx).settings().school_pronote_net_port)
     if as_json:
         emit_object(school, as_json=True)
         return
@@ -100,6 +101,37 @@ def show(
             title="sample accounts",
             columns=["role", "espaces", "login", "password"],
         )
+    espaces = [
+        {**e, "logins": ", ".join(a["login"] for a in e["accounts"])}
+        for e in school["pronote_net"]["espaces"]
+    ]
+    emit(espaces, as_json=False, title="PRONOTE.net espaces", columns=["espace", "url", "logins"])
+
+
+ESPACES = ("eleve", "parent", "professeur", "viescolaire")
+
+
+def pronote_net(school: dict[str, Any], port: int) -> dict[str, Any]:
+    """The page commune and each espace's URL on the school's address, with the sample
+    accounts that log in there (PRONOTE.net is served on every school's own address)."""
+    root = f"http://{school['address']}:{port}/pronote/"
+    accounts = school.get("sample_accounts") or []
+    return {
+        "url": root,
+        "espaces": [
+            {
+                "espace": espace,
+                "url": f"{root}{espace}.html",
+                "mobile_url": f"{root}mobile.{espace}.html" if espace != "viescolaire" else "",
+                "accounts": [
+                    {"login": a["login"], "password": a["password"]}
+                    for a in accounts
+                    if espace in (a.get("espaces") or [])
+                ],
+            }
+            for espace in ESPACES
+        ],
+    }
 
 
 @app.command()

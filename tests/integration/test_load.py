@@ -53,7 +53,9 @@ def report_of(process: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 def connections(dc: Datacenter, uai: str) -> list[Any]:
-    return list(dc.operator().ListConnections(console_pb2.SchoolRef(uai=uai)).connections)
+    """Client PRONOTE connections (PRONOTE.net's own rows have no mode)."""
+    rows = dc.operator().ListConnections(console_pb2.SchoolRef(uai=uai)).connections
+    return [c for c in rows if c.mode != common_pb2.MODE_UNSPECIFIED]
 
 
 def licences(dc: Datacenter, uai: str) -> Any:

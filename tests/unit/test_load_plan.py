@@ -40,7 +40,9 @@ def test_bounds_never_exceed_the_hard_limits() -> None:
 
 
 def test_scenarios_set_defaults_that_options_override() -> None:
-    assert set(SCENARIOS) == {"steady", "rush", "licences", "bruteforce"}
+    assert set(SCENARIOS) == {"steady", "rush", "licences", "bruteforce", "evening"}
+    evening = build_plan("evening", sessions=1)
+    assert dict(evening.mix) == {"eleve": 1.0, "parent": 2.0}  # PRONOTE.net users only
     rush = build_plan("rush", sessions=1, think_time_seconds=None)
     assert rush.mix == (("enseignant", 1.0),) and rush.ramp_up_seconds == 0
     assert build_plan("bruteforce", sessions=1).attackers == 3
@@ -56,8 +58,8 @@ def test_mix_parsing_and_apportioning() -> None:
     )
     with pytest.raises(InvalidPlan, match="not a number"):
         parse_mix("enseignant=many")
-    with pytest.raises(InvalidPlan, match="mode 'parent' does not exist"):
-        build_plan("steady", sessions=1, mix=(("parent", 1.0),))
+    with pytest.raises(InvalidPlan, match="mode 'visiteur' does not exist"):
+        build_plan("steady", sessions=1, mix=(("visiteur", 1.0),))
     modes = apportion((("enseignant", 6.0), ("vie_scolaire", 2.0), ("edt", 1.0)), 10)
     assert Counter(modes) == {"enseignant": 7, "vie_scolaire": 2, "edt": 1}
     assert modes[:3] == ["enseignant", "vie_scolaire", "edt"]  # interleaved, not in blocks

@@ -19,6 +19,7 @@ from vm_agent.adapters.publication_service import PronoteNetAddress, Publication
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import Backup, BackupStore
 from vm_agent.domain.errors import InvalidArgument, WrongState
+from vm_agent.domain.pronote_net import PronoteNet
 from vm_agent.domain.school_data import PersonKind
 
 AGENT_METHOD_PREFIX = "/pronote.agent.v1.Agent/"
@@ -183,8 +184,11 @@ class AgentService(PublicationRpcs, agent_pb2_grpc.AgentServicer):
     async def ListConnections(
         self, request: agent_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> common_pb2.Connections:
+        school = self._slot.school
+        web = PronoteNet(school, self._clock).connections()  # PRONOTE.net, then its users
         return common_pb2.Connections(
-            connections=[convert.connection(s) for s in self._slot.school.connections()]
+            connections=[convert.connection(s) for s in school.connections()]
+            + [convert.web_connection(c) for c in web]
         )
 
     @translated

@@ -9,6 +9,7 @@ from vm_agent.domain.bases import Base, ServerState, User
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.licences import LicenceUsage
 from vm_agent.domain.modes import Mode, UserKind
+from vm_agent.domain.pronote_net import WebConnection
 from vm_agent.domain.school_data import Person, Responsable
 from vm_agent.domain.security import Suspension
 from vm_agent.domain.sessions import Session
@@ -74,6 +75,21 @@ def connection(value: Session) -> common_pb2.Connection:
         state=value.state,
         mode=MODE_TO_PROTO[value.mode],
         user=value.display_name,
+        base=value.base_name,
+        source_ip=value.source_ip,
+        connected_at_seconds=value.connected_at_seconds,
+        last_seen_seconds=value.last_seen_seconds,
+    )
+
+
+def web_connection(value: WebConnection) -> common_pb2.Connection:
+    return common_pb2.Connection(
+        session_id=value.id,
+        poste=value.poste,
+        application=value.application,
+        state="Connecté",
+        mode=common_pb2.MODE_UNSPECIFIED,  # PRONOTE.net has no Client mode, takes no licence
+        user=value.user,
         base=value.base_name,
         source_ip=value.source_ip,
         connected_at_seconds=value.connected_at_seconds,

@@ -1,4 +1,4 @@
-"""The school's HTTP port: `/metrics` now; PRONOTE.net's espaces will live beside it.
+"""The school's HTTP ports: `/metrics`, and PRONOTE.net's espaces (`pronote_net.app`).
 
 It runs in the agent's asyncio loop, so a scrape reads the school's state between two gRPC
 calls, never during one.
@@ -25,7 +25,9 @@ def metrics_app(registry: CollectorRegistry) -> web.Application:
     return app
 
 
-async def start_http(app: web.Application, address: str, port: int) -> web.AppRunner:
+async def start_http(
+    app: web.Application, address: str, port: int, what: str = "HTTP, /metrics"
+) -> web.AppRunner:
     """Serve `app` on address:port (unknown paths get aiohttp's 404)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -34,7 +36,7 @@ async def start_http(app: web.Application, address: str, port: int) -> web.AppRu
     except OSError as error:
         await runner.cleanup()
         raise HttpBindError(
-            f"cannot listen on {address}:{port} (HTTP, /metrics): {error.strerror}; stop "
-            "whatever holds it, or choose another metrics port"
+            f"cannot listen on {address}:{port} ({what}): {error.strerror}; stop "
+            "whatever holds it, or choose another port"
         ) from None
     return runner

@@ -20,6 +20,7 @@ from vm_agent.backups import BackupStore
 from vm_agent.domain.espaces import PAGES
 from vm_agent.domain.modes import Mode
 from vm_agent.domain.school import REFUSAL_REASONS, SchoolServer
+from vm_agent.domain.web import ESPACE_GENRES
 
 
 def package_version() -> str:
@@ -109,6 +110,15 @@ def _sessions(school: SchoolServer) -> Iterator[Metric]:
     for mode, count in counts.items():
         sessions.add_metric([mode.value], count)
     yield sessions
+    web = GaugeMetricFamily(
+        "pronote_net_sessions",
+        "PRONOTE.net users logged in now (no licence taken), by espace.",
+        labels=["espace"],
+    )
+    logged_in = [s.espace for s in school.web_sessions.logged_in()]
+    for espace in ESPACE_GENRES:
+        web.add_metric([espace.value], logged_in.count(espace))
+    yield web
     refused = CounterMetricFamily(
         "pronote_sessions_refused",
         "Client PRONOTE connections refused since the server started, by reason.",
@@ -122,7 +132,8 @@ def _sessions(school: SchoolServer) -> Iterator[Metric]:
 def _security(school: SchoolServer) -> Iterator[Metric]:
     yield CounterMetricFamily(
         "pronote_authentication_failures",
-        "Failed Client PRONOTE logins (wrong login or password) since the server started.",
+        "Failed logins (wrong login or password), Client PRONOTE and PRONOTE.net, since the "
+        "server started.",
         value=school.authentication_failures,
     )
     yield CounterMetricFamily(

@@ -44,6 +44,7 @@ from vm_agent.domain.publication import Publication
 from vm_agent.domain.school_data import PersonKind, SchoolData
 from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
 from vm_agent.domain.sessions import Session, SessionTable, new_session_id
+from vm_agent.domain.web import WEB_SESSION_PREFIX, WebSession, WebSessionTable
 
 STATE_FORMAT = 1
 
@@ -97,6 +98,7 @@ class SchoolServer:
         self._clock = clock
         self._save = save
         self.sessions = SessionTable(idle_timeout_seconds)
+        self.web_sessions = WebSessionTable(idle_timeout_seconds)  # PRONOTE.net, no licence
         state = saved_state or {}
         if state and state.get("format") != STATE_FORMAT:
             raise InvalidArgument(
@@ -221,6 +223,7 @@ class SchoolServer:
             raise WrongState("the server is already stopped")
         self._in_service_id = None
         self.sessions.clear()
+        self.web_sessions.clear()
         self._persist()
 
     def add_user(
@@ -312,7 +315,9 @@ class SchoolServer:
         self.expire_idle()
         return sorted(self.sessions, key=lambda s: s.connected_at_seconds)
 
-    def disconnect(self, session_id: str) -> Session:
+    def disconnect(self, session_id: str) -> Session | WebSession:
+        if session_id.startswith(WEB_SESSION_PREFIX):
+            return self.web_sessions.remove(session_id)
         return self.sessions.remove(session_id)
 
     def suspended_ips(self) -> list[Suspension]:
@@ -359,11 +364,8 @@ class SchoolServer:
         try:
             user = base.authenticate(login, password)
         except BadCredentials:
-            self.authentication_failures += 1
             self.refusals["bad_credentials"] += 1
-            if self.guard.record_failure(source_ip, now) is not None:
-                self.ip_suspensions += 1
-                self._persist()
+            self.record_failed_login(source_ip)
             raise
         if user.kind not in ALLOWED_KINDS[mode]:
             self.refusals["mode_not_allowed"] += 1
@@ -395,6 +397,13 @@ class SchoolServer:
         self.sessions.add(session)
         return session
 
+    def record_failed_login(self, source_ip: str) -> None:
+        """A bad password, on port 49300 or on PRONOTE.net: both count toward suspension."""
+        self.authentication_failures += 1
+        if self.guard.record_failure(source_ip, self._clock.now()) is not None:
+            self.ip_suspensions += 1
+            self._persist()
+
     def heartbeat(self, session_id: str) -> float:
         """Keep a session alive; returns the seconds left before it would expire."""
         self.expire_idle()
@@ -405,6 +414,7 @@ class SchoolServer:
         self.sessions.remove(session_id)
 
     def expire_idle(self) -> list[Session]:
+        self.web_sessions.expire(self._clock.now())
         return self.sessions.expire(self._clock.now())
 
     # -- helpers ---------------------------------------------------------------------------

@@ -1,0 +1,211 @@
+"""Timetable (onglet 16), homework (88, 89) and grades (198), read from the base's school data
+(spec §5.1-5.3)."""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from vm_agent.adapters.pronote_net import formats
+from vm_agent.adapters.pronote_net.calls import Call
+from vm_agent.domain.school_data import Evaluation, Lesson, SchoolData, Teacher
+
+WEEK = datetime.timedelta(days=7)
+COLOURS = ["#3C8DBC", "#F39C12", "#00A65A", "#DD4B39", "#605CA8", "#D81B60", "#39CCCC"]
+
+
+def timetable(call: Call) -> dict[str, Any]:
+    """One week (numeroSemaine) or the weeks of dateDebut..dateFin, as the clients ask."""
+    school, data = call.school, call.data
+    week = data.get("numeroSemaine", data.get("NumeroSemaine"))
+    if isinstance(week, int) and 1 <= week <= 60:
+        start = school.first_monday + (week - 1) * WEEK
+        end = start + WEEK
+    else:
+        start = formats.parse_date(data.get("dateDebut", data.get("DateDebut"))) or call.today
+        end_day = formats.parse_date(data.get("dateFin", data.get("DateFin")))
+        end = min(
+            end_day + datetime.timedelta(days=1) if end_day else start + WEEK, start + 8 * WEEK
+        )
+    person = call.student() or call.me
+    lessons = school.lessons(person.id, start, end) if person else []
+    return {"ListeCours": [_lesson(school, lesson) for lesson in lessons], "avecCoursAnnule": True}
+
+
+def homework(call: Call) -> dict[str, Any]:
+    school = call.school
+    weeks = formats.parse_weeks(call.data.get("domaine"))
+    student = call.student()
+    if not weeks or student is None or call.signature.get("onglet") == 89:
+        return {
+            "ListeTravauxAFaire": formats.wrapped([]),
+            "ListeCahierDeTextes": formats.wrapped([]),
+        }
+    start = school.first_monday + (weeks[0] - 1) * WEEK
+    end = school.first_monday + weeks[-1] * WEEK
+    items = [
+        h for h in school.homework_for(student.id, start, end) if school.week_of(h.due_on) in weeks
+    ]
+    subjects = {s.id: s for s in school.subjects}
+    return {
+        "ListeTravauxAFaire": formats.wrapped(
+            [
+                {
+                    "N": item.id,
+                    "descriptif": formats.wrapped(f"<div>{_escape(item.description)}</div>", 21),
+                    "TAFFait": False,
+                    "Matiere": formats.wrapped(
+                        {
+                            "N": item.subject_id,
+                            "L": _name(subjects, item.subject_id),
+                            "estServiceGroupe": False,
+                        }
+                    ),
+                    "PourLe": formats.date(item.due_on),
+                    "DonneLe": formats.date(item.given_on),
+                    "CouleurFond": _colour(item.subject_id),
+                    "ListePieceJointe": formats.wrapped([]),
+                    "ListeThemes": formats.wrapped([]),
+                    "niveauDifficulte": 0,
+                    "duree": 0,
+                }
+                for item in items
+            ]
+        )
+    }
+
+
+def grades(call: Call) -> dict[str, Any]:
+    school = call.school
+    period_ref = call.data.get("Periode")
+    period_id = period_ref.get("N") if isinstance(period_ref, dict) else None
+    period = next((p for p in school.periods if p.id == period_id), None)
+    student = call.student()
+    if period is None or student is None:
+        return {"listeDevoirs": formats.wrapped([]), "listeServices": formats.wrapped([])}
+    evaluations = sorted(school.evaluations_for(student.id, period.id), key=lambda e: e.date)
+    subjects = {s.id: s for s in school.subjects}
+    devoirs = [_devoir(e, student.id, subjects, period) for e in evaluations]
+    services = []
+    own: dict[str, float | None] = {}
+    by_subject: dict[str, list[Evaluation]] = defaultdict(list)
+    for evaluation in evaluations:
+        by_subject[evaluation.subject_id].append(evaluation)
+    for subject_id, items in by_subject.items():
+        others = [a for a in (_average(items, s) for s in _students(items)) if a is not None]
+        own[subject_id] = _average(items, student.id)
+        services.append(
+            {
+                "N": subject_id,
+                "L": _name(subjects, subject_id),
+                "couleur": _colour(subject_id),
+                "moyEleve": formats.grade(own[subject_id]),
+                "baremeMoyEleve": formats.number(20),
+                "baremeMoyEleveParDefault": formats.number(20),
+                "baremeMoyEleveParDefaut": formats.number(20),
+                "moyClasse": formats.grade(statistics.fmean(others) if others else None),
+                "moyMin": formats.grade(min(others) if others else None),
+                "moyMax": formats.grade(max(others) if others else None),
+            }
+        )
+    marked = [a for a in own.values() if a is not None]
+    reply: dict[str, Any] = {
+        "listeDevoirs": formats.wrapped(devoirs),
+        "listeServices": formats.wrapped(services),
+    }
+    if marked:
+        reply["moyGenerale"] = formats.grade(statistics.fmean(marked))
+    return reply
+
+
+def _devoir(
+    evaluation: Evaluation, student_id: str, subjects: dict[str, Any], period: Any
+) -> dict[str, Any]:
+    marks = [m for m in evaluation.marks.values() if m is not None]
+    return {
+        "N": evaluation.id,
+        "G": 60,
+        "note": formats.grade(evaluation.marks.get(student_id)),
+        "bareme": formats.number(evaluation.out_of),
+        "baremeParDefaut": formats.number(evaluation.out_of),
+        "date": formats.date(evaluation.date),
+        "service": formats.wrapped(
+            {
+                "N": evaluation.subject_id,
+                "L": _name(subjects, evaluation.subject_id),
+                "couleur": _colour(evaluation.subject_id),
+            }
+        ),
+        "periode": formats.wrapped({"N": period.id, "L": period.name}),
+        "moyenne": formats.grade(statistics.fmean(marks) if marks else None),
+        "noteMax": formats.grade(max(marks) if marks else None),
+        "noteMin": formats.grade(min(marks) if marks else None),
+        "coefficient": evaluation.coefficient,
+        "commentaire": evaluation.comment,
+        "estBonus": False,
+        "estFacultatif": False,
+        "estRamenerSur20": False,
+    }
+
+
+def _average(items: list[Evaluation], student_id: str) -> float | None:
+    total = weights = 0.0
+    for evaluation in items:
+        mark = evaluation.marks.get(student_id)
+        if mark is None or evaluation.out_of <= 0:
+            continue
+        total += mark * 20 / evaluation.out_of * evaluation.coefficient
+        weights += evaluation.coefficient
+    return total / weights if weights else None
+
+
+def _students(items: list[Evaluation]) -> set[str]:
+    return {student for evaluation in items for student in evaluation.marks}
+
+
+def _lesson(school: SchoolData, lesson: Lesson) -> dict[str, Any]:
+    subjects = {s.id: s for s in school.subjects}
+    contents = [formats.entity(lesson.subject_id, _name(subjects, lesson.subject_id), 16)]
+    teacher = school.person_by_id(lesson.teacher_id)
+    if isinstance(teacher, Teacher):
+        contents.append(formats.entity(teacher.id, teacher.display_name, 3))
+    room = next((r for r in school.rooms if r.id == lesson.room_id), None)
+    if room is not None:
+        contents.append(formats.entity(room.id, room.name, 17))
+    group = next((g for g in school.groups if g.id == lesson.group_id), None)
+    klass = next((c for c in school.classes if c.id == lesson.class_id), None)
+    if group is not None:
+        contents.append(formats.entity(group.id, group.name, 2))
+    elif klass is not None:
+        contents.append(formats.entity(klass.id, klass.name, 1))
+    item: dict[str, Any] = {
+        "N": lesson.id,
+        "G": 0,
+        "P": 1,
+        "place": 0,
+        "duree": 1,
+        "DateDuCours": formats.moment(lesson.start),
+        "DateDuCoursFin": formats.moment(lesson.end),
+        "CouleurFond": _colour(lesson.subject_id),
+        "ListeContenus": formats.wrapped(contents),
+    }
+    if lesson.status:
+        item["Statut"] = lesson.status
+    if lesson.cancelled:
+        item["estAnnule"] = True
+    return item
+
+
+def _name(subjects: dict[str, Any], subject_id: str) -> str:
+    subject = subjects.get(subject_id)
+    return str(subject.name) if subject is not None else subject_id
+
+
+def _colour(key: str) -> str:
+    return COLOURS[sum(key.encode()) % len(COLOURS)]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
