@@ -13,6 +13,7 @@ from datacenter import errors
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.console_backups import BackupsConsole
+from datacenter.console_base_files import DEFAULT_MAX_UPLOAD_BYTES, BaseFilesConsole
 from datacenter.console_orders import OrderingRpcs
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.orders import Ordering
@@ -82,7 +83,9 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
     )
 
 
-class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServicer):
+class ConsoleService(
+    OrderingRpcs, BackupsConsole, BaseFilesConsole, console_pb2_grpc.ConsoleServicer
+):
     def __init__(
         self,
         fleet: Fleet,
@@ -92,7 +95,9 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
         populate_demo: Populate,
         ordering: Ordering,
         scheduler: Scheduler | None = None,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     ) -> None:
+        self._max_upload_bytes = max_upload_bytes
         self._ordering = ordering
         self._scheduler = scheduler
         self._fleet = fleet
@@ -280,3 +285,9 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     ListBackups = translated(BackupsConsole._list_backups)
     OpenBackup = translated(BackupsConsole._open_backup)
     DownloadArchive = translated(BackupsConsole._download_archive)
+
+    # -- files from the school, Autres bases, Historique (datacenter.console_base_files) ----
+
+    UploadBaseFile = translated(BaseFilesConsole._upload_base_file)
+    OpenBase = translated(BaseFilesConsole._open_base)
+    GetHistory = translated(BaseFilesConsole._get_history)

@@ -91,7 +91,7 @@ async def serve(
     )
     client_pb2_grpc.add_ClientPronoteServicer_to_server(ClientService(slot), client_server)
     agent_pb2_grpc.add_AgentServicer_to_server(
-        AgentService(slot, clock.now(), backups, clock), agent_server
+        AgentService(slot, clock.now(), backups, clock, config.data_dir), agent_server
     )
     for server, service in (
         (client_server, client_pb2.DESCRIPTOR.services_by_name["ClientPronote"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -14,6 +15,7 @@ from common.backup_plan import Due, Kind
 from common.clock import Clock, DrivenClock
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 from vm_agent.adapters import convert
+from vm_agent.adapters.base_files_service import BaseFilesAgent
 from vm_agent.adapters.errors import translated
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import Backup, BackupStore
@@ -56,14 +58,16 @@ class SecretInterceptor(grpc.aio.ServerInterceptor):
         return await continuation(handler_call_details)
 
 
-class AgentService(agent_pb2_grpc.AgentServicer):
+class AgentService(BaseFilesAgent, agent_pb2_grpc.AgentServicer):
     def __init__(
         self,
         slot: SchoolSlot,
         started_at_seconds: float,
         backups: BackupStore,
         clock: Clock,
+        data_dir: Path,
     ) -> None:
+        self._data_dir = data_dir  # files sent by the school land here (base_files_service)
         self._slot = slot
         self._started_at_seconds = started_at_seconds
         self._backups = backups

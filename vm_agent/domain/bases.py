@@ -43,6 +43,9 @@ class BaseCounters:
     absences: int = 0
     retards: int = 0
     suivis: int = 0
+    # Annexes completed from the school's own server (.HPHOTOS, .HCOURRIERS).
+    photos: int = 0
+    courriers: int = 0
 
 
 @dataclass
@@ -70,6 +73,11 @@ class Base:
     counters: BaseCounters = field(default_factory=BaseCounters)
     users: dict[str, User] = field(default_factory=dict)
     ever_in_service: bool = False
+    # Where it came from: "" created on the console, "etablissement" loaded from a .HNOT
+    # (its generation_id binds the annexes generated with it), "edt" initialised from EDT.
+    origin: str = ""
+    generation_id: str = ""
+    edt: dict[str, Any] = field(default_factory=dict)  # EDT's resources and timetable
 
     @property
     def name(self) -> str:
@@ -135,4 +143,7 @@ def base_from_dict(data: dict[str, Any]) -> Base:
         counters=BaseCounters(**data["counters"]),
         users=users,
         ever_in_service=data["ever_in_service"],
+        origin=data.get("origin", ""),
+        generation_id=data.get("generation_id", ""),
+        edt=data.get("edt", {}),
     )

@@ -30,6 +30,7 @@ from vm_agent.domain.errors import (
     LicencesExhausted,
     WrongState,
 )
+from vm_agent.domain.history import Action, History
 from vm_agent.domain.licences import LicencePolicy, LicenceUsage
 from vm_agent.domain.modes import ADMINISTRATION_GROUP, ALLOWED_KINDS, Mode, UserKind
 from vm_agent.domain.publication import Publication
@@ -83,6 +84,7 @@ class SchoolServer:
         )
         self.guard = Guard(security_policy, [Suspension(**s) for s in state.get("suspensions", [])])
         self.publication = Publication.from_dict(state.get("publication", {}))
+        self.history = History.from_list(state.get("history", []))
         # Event counts since this process started (not saved: counters restart at zero).
         self.authentication_failures = 0
         self.ip_suspensions = 0
@@ -112,6 +114,7 @@ class SchoolServer:
             "reserved_licences": self.licence_policy.reserved_for_administration,
             "suspensions": [asdict(s) for s in self.guard.suspensions(self._clock.now())],
             "publication": self.publication.to_dict(),
+            "history": self.history.to_list(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -130,7 +133,7 @@ class SchoolServer:
             raise InvalidArgument(f"the backup's bases cannot be read ({error})") from None
         self.bases = bases
         self.licence_policy = policy
-        self._persist()
+        self.commit(Action.BACKUP_OPENED, f"{len(bases)} base(s) restored")
 
     # -- Serveur PRONOTE panel -------------------------------------------------------------
 
@@ -142,7 +145,7 @@ class SchoolServer:
             )
         base = new_base(school_year, self._clock.now())
         self.bases.append(base)
-        self._persist()
+        self.commit(Action.BASE_CREATED, base.name)
         return base
 
     def put_in_service(self, base_id: str, spr_login: str = "", spr_password: str = "") -> Base:
@@ -173,16 +176,17 @@ class SchoolServer:
             )
         base.ever_in_service = True
         self._in_service_id = base.id
-        self._persist()
+        self.commit(Action.PUT_IN_SERVICE, base.name)
         return base
 
     def stop(self) -> None:
         """Arrêter le serveur: every client is disconnected."""
         if self._in_service_id is None:
             raise WrongState("the server is already stopped")
+        stopped = self.base_in_service
         self._in_service_id = None
         self.sessions.clear()
-        self._persist()
+        self.commit(Action.SERVER_STOPPED, stopped.name if stopped else "")
 
     def add_user(
         self, login: str, password: str, display_name: str, kind: UserKind, group: str = ""
@@ -297,6 +301,21 @@ class SchoolServer:
         return self.sessions.expire(self._clock.now())
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def commit(self, action: Action, detail: str) -> None:
+        """Record an action in the Historique and save the state with it."""
+        self.history.record(self._clock.now(), action, detail)
+        self._persist()
+
+    def commit_saved(self) -> None:
+        """Save the state after changes recorded in the Historique already."""
+        self._persist()
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def require_stopped(self, action: str) -> None:
+        self._require_stopped(action)
 
     def _require_stopped(self, action: str) -> None:
         base = self.base_in_service
