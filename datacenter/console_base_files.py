@@ -117,6 +117,8 @@ async def _read_header_chunks(
 
 
 def _check_hosting_number(prefix: bytes, record: SchoolRecord) -> None:
+    if not prefix:
+        raise errors.InvalidArgument("the file is empty: give the file the school generated")
     try:
         header = hnot.read_header(prefix)
     except hnot.BadFile as error:
