@@ -206,7 +206,11 @@ class ConsoleService(
     async def CreateBase(
         self, request: console_pb2.CreateBaseRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Base:
-        forwarded = agent_pb2.CreateBaseRequest(school_year=request.school_year)
+        forwarded = agent_pb2.CreateBaseRequest(
+            school_year=request.school_year, synthetic_seed=request.synthetic_seed
+        )
+        if request.HasField("synthetic_resources"):
+            forwarded.synthetic_resources.CopyFrom(request.synthetic_resources)
         return await self._forward(context, request.uai, "CreateBase", forwarded)
 
     @translated
@@ -266,6 +270,18 @@ class ConsoleService(
             raise errors.InvalidArgument("say which IP to unblock, or ask to unblock them all")
         forwarded = agent_pb2.UnblockRequest(ip=request.ip, all=request.all)
         return await self._agents.call(record, "UnblockIps", forwarded)
+
+    @translated
+    async def IssuePassword(
+        self, request: console_pb2.IssuePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> console_pb2.IssuedPassword:
+        credential = agent_pb2.Credential(login=request.login, password=request.password)
+        forwarded = agent_pb2.IssuePasswordsRequest(credentials=[credential])
+        reply = await self._forward(context, request.uai, "IssuePasswords", forwarded)
+        user = reply.users[0]
+        return console_pb2.IssuedPassword(
+            login=user.login, display_name=user.display_name, kind=user.kind, group=user.group
+        )
 
     # -- load testing ----------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from protos import common_pb2 as protos_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/agent.proto\x12\x10pronote.agent.v1\x1a\x13protos/common.proto\"\x07\n\x05\x45mpty\"\x9c\x01\n\x0b\x41gentStatus\x12\x0b\n\x03uai\x18\x01 \x01(\t\x12\x13\n\x0bschool_name\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\x12\x34\n\x0cserver_state\x18\x04 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\t\x12\x1a\n\x12started_at_seconds\x18\x06 \x01(\x01\"(\n\x11\x43reateBaseRequest\x12\x13\n\x0bschool_year\x18\x01 \x01(\t\"O\n\x13PutInServiceRequest\x12\x0f\n\x07\x62\x61se_id\x18\x01 \x01(\t\x12\x11\n\tspr_login\x18\x02 \x01(\t\x12\x14\n\x0cspr_password\x18\x03 \x01(\t\"\x81\x01\n\x0e\x41\x64\x64UserRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12)\n\x04kind\x18\x04 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x05 \x01(\t\"\x1d\n\x0c\x41\x64\x64UserReply\x12\r\n\x05login\x18\x01 \x01(\t\"+\n\x1aSetReservedLicencesRequest\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\"\'\n\x11\x44isconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\")\n\x0eUnblockRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0b\n\x03\x61ll\x18\x02 \x01(\x08\"5\n\x0fSetClockRequest\x12\x13\n\x0bnow_seconds\x18\x01 \x01(\x01\x12\r\n\x05speed\x18\x02 \x01(\x01\"-\n\tDueBackup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\nat_seconds\x18\x02 \x01(\x01\">\n\x12MakeBackupsRequest\x12(\n\x03\x64ue\x18\x01 \x03(\x0b\x32\x1b.pronote.agent.v1.DueBackup\"R\n\x10MakeBackupsReply\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\t\"\x19\n\tBackupRef\x12\x0c\n\x04name\x18\x01 \x01(\t2\xfb\x0b\n\x05\x41gent\x12\x43\n\tGetStatus\x12\x17.pronote.agent.v1.Empty\x1a\x1d.pronote.agent.v1.AgentStatus\x12>\n\tListBases\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12J\n\nCreateBase\x12#.pronote.agent.v1.CreateBaseRequest\x1a\x17.pronote.common.v1.Base\x12N\n\x0cPutInService\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12?\n\nStopServer\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12K\n\x07\x41\x64\x64User\x12 .pronote.agent.v1.AddUserRequest\x1a\x1e.pronote.agent.v1.AddUserReply\x12G\n\x0bGetLicences\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.LicenceUsage\x12\x64\n\x13SetReservedLicences\x12,.pronote.agent.v1.SetReservedLicencesRequest\x1a\x1f.pronote.common.v1.LicenceUsage\x12J\n\x0fListConnections\x12\x17.pronote.agent.v1.Empty\x1a\x1e.pronote.common.v1.Connections\x12J\n\nDisconnect\x12#.pronote.agent.v1.DisconnectRequest\x1a\x17.pronote.agent.v1.Empty\x12L\n\x10ListSuspendedIps\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.SuspendedIps\x12O\n\nUnblockIps\x12 .pronote.agent.v1.UnblockRequest\x1a\x1f.pronote.common.v1.UnblockReply\x12\x46\n\x08SetClock\x12!.pronote.agent.v1.SetClockRequest\x1a\x17.pronote.agent.v1.Empty\x12W\n\x0bMakeBackups\x12$.pronote.agent.v1.MakeBackupsRequest\x1a\".pronote.agent.v1.MakeBackupsReply\x12\x42\n\x0bListBackups\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Backups\x12\x43\n\nOpenBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a\x18.pronote.common.v1.Bases\x12K\n\nReadBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a .pronote.common.v1.BackupContent\x12W\n\x0fReceiveBaseFile\x12 .pronote.common.v1.BaseFileChunk\x1a .pronote.common.v1.BaseFileReply(\x01\x12J\n\x08OpenBase\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12\x41\n\nGetHistory\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Historyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/agent.proto\x12\x10pronote.agent.v1\x1a\x13protos/common.proto\"\x07\n\x05\x45mpty\"\x9c\x01\n\x0b\x41gentStatus\x12\x0b\n\x03uai\x18\x01 \x01(\t\x12\x13\n\x0bschool_name\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\x12\x34\n\x0cserver_state\x18\x04 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\t\x12\x1a\n\x12started_at_seconds\x18\x06 \x01(\x01\"~\n\x11\x43reateBaseRequest\x12\x13\n\x0bschool_year\x18\x01 \x01(\t\x12\x16\n\x0esynthetic_seed\x18\x02 \x01(\t\x12<\n\x13synthetic_resources\x18\x03 \x01(\x0b\x32\x1f.pronote.common.v1.BaseCounters\"O\n\x13PutInServiceRequest\x12\x0f\n\x07\x62\x61se_id\x18\x01 \x01(\t\x12\x11\n\tspr_login\x18\x02 \x01(\t\x12\x14\n\x0cspr_password\x18\x03 \x01(\t\"\x81\x01\n\x0e\x41\x64\x64UserRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12)\n\x04kind\x18\x04 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x05 \x01(\t\"\x1d\n\x0c\x41\x64\x64UserReply\x12\r\n\x05login\x18\x01 \x01(\t\"-\n\nCredential\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"J\n\x15IssuePasswordsRequest\x12\x31\n\x0b\x63redentials\x18\x01 \x03(\x0b\x32\x1c.pronote.agent.v1.Credential\"k\n\nIssuedUser\x12\r\n\x05login\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x04 \x01(\t\"B\n\x13IssuePasswordsReply\x12+\n\x05users\x18\x01 \x03(\x0b\x32\x1c.pronote.agent.v1.IssuedUser\"0\n\x11ListPeopleRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"]\n\x06Person\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05login\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x14\n\x0c\x63hild_logins\x18\x05 \x03(\t\"A\n\x06People\x12(\n\x06people\x18\x01 \x03(\x0b\x32\x18.pronote.agent.v1.Person\x12\r\n\x05total\x18\x02 \x01(\x05\"+\n\x1aSetReservedLicencesRequest\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\"\'\n\x11\x44isconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\")\n\x0eUnblockRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0b\n\x03\x61ll\x18\x02 \x01(\x08\"5\n\x0fSetClockRequest\x12\x13\n\x0bnow_seconds\x18\x01 \x01(\x01\x12\r\n\x05speed\x18\x02 \x01(\x01\"-\n\tDueBackup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\nat_seconds\x18\x02 \x01(\x01\">\n\x12MakeBackupsRequest\x12(\n\x03\x64ue\x18\x01 \x03(\x0b\x32\x1b.pronote.agent.v1.DueBackup\"R\n\x10MakeBackupsReply\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\t\"\x19\n\tBackupRef\x12\x0c\n\x04name\x18\x01 \x01(\t2\xaa\r\n\x05\x41gent\x12\x43\n\tGetStatus\x12\x17.pronote.agent.v1.Empty\x1a\x1d.pronote.agent.v1.AgentStatus\x12>\n\tListBases\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12J\n\nCreateBase\x12#.pronote.agent.v1.CreateBaseRequest\x1a\x17.pronote.common.v1.Base\x12N\n\x0cPutInService\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12?\n\nStopServer\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12K\n\x07\x41\x64\x64User\x12 .pronote.agent.v1.AddUserRequest\x1a\x1e.pronote.agent.v1.AddUserReply\x12`\n\x0eIssuePasswords\x12\'.pronote.agent.v1.IssuePasswordsRequest\x1a%.pronote.agent.v1.IssuePasswordsReply\x12K\n\nListPeople\x12#.pronote.agent.v1.ListPeopleRequest\x1a\x18.pronote.agent.v1.People\x12G\n\x0bGetLicences\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.LicenceUsage\x12\x64\n\x13SetReservedLicences\x12,.pronote.agent.v1.SetReservedLicencesRequest\x1a\x1f.pronote.common.v1.LicenceUsage\x12J\n\x0fListConnections\x12\x17.pronote.agent.v1.Empty\x1a\x1e.pronote.common.v1.Connections\x12J\n\nDisconnect\x12#.pronote.agent.v1.DisconnectRequest\x1a\x17.pronote.agent.v1.Empty\x12L\n\x10ListSuspendedIps\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.SuspendedIps\x12O\n\nUnblockIps\x12 .pronote.agent.v1.UnblockRequest\x1a\x1f.pronote.common.v1.UnblockReply\x12\x46\n\x08SetClock\x12!.pronote.agent.v1.SetClockRequest\x1a\x17.pronote.agent.v1.Empty\x12W\n\x0bMakeBackups\x12$.pronote.agent.v1.MakeBackupsRequest\x1a\".pronote.agent.v1.MakeBackupsReply\x12\x42\n\x0bListBackups\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Backups\x12\x43\n\nOpenBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a\x18.pronote.common.v1.Bases\x12K\n\nReadBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a .pronote.common.v1.BackupContent\x12W\n\x0fReceiveBaseFile\x12 .pronote.common.v1.BaseFileChunk\x1a .pronote.common.v1.BaseFileReply(\x01\x12J\n\x08OpenBase\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12\x41\n\nGetHistory\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Historyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,29 +37,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENTSTATUS']._serialized_start=71
   _globals['_AGENTSTATUS']._serialized_end=227
   _globals['_CREATEBASEREQUEST']._serialized_start=229
-  _globals['_CREATEBASEREQUEST']._serialized_end=269
-  _globals['_PUTINSERVICEREQUEST']._serialized_start=271
-  _globals['_PUTINSERVICEREQUEST']._serialized_end=350
-  _globals['_ADDUSERREQUEST']._serialized_start=353
-  _globals['_ADDUSERREQUEST']._serialized_end=482
-  _globals['_ADDUSERREPLY']._serialized_start=484
-  _globals['_ADDUSERREPLY']._serialized_end=513
-  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_start=515
-  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_end=558
-  _globals['_DISCONNECTREQUEST']._serialized_start=560
-  _globals['_DISCONNECTREQUEST']._serialized_end=599
-  _globals['_UNBLOCKREQUEST']._serialized_start=601
-  _globals['_UNBLOCKREQUEST']._serialized_end=642
-  _globals['_SETCLOCKREQUEST']._serialized_start=644
-  _globals['_SETCLOCKREQUEST']._serialized_end=697
-  _globals['_DUEBACKUP']._serialized_start=699
-  _globals['_DUEBACKUP']._serialized_end=744
-  _globals['_MAKEBACKUPSREQUEST']._serialized_start=746
-  _globals['_MAKEBACKUPSREQUEST']._serialized_end=808
-  _globals['_MAKEBACKUPSREPLY']._serialized_start=810
-  _globals['_MAKEBACKUPSREPLY']._serialized_end=892
-  _globals['_BACKUPREF']._serialized_start=894
-  _globals['_BACKUPREF']._serialized_end=919
-  _globals['_AGENT']._serialized_start=922
-  _globals['_AGENT']._serialized_end=2453
+  _globals['_CREATEBASEREQUEST']._serialized_end=355
+  _globals['_PUTINSERVICEREQUEST']._serialized_start=357
+  _globals['_PUTINSERVICEREQUEST']._serialized_end=436
+  _globals['_ADDUSERREQUEST']._serialized_start=439
+  _globals['_ADDUSERREQUEST']._serialized_end=568
+  _globals['_ADDUSERREPLY']._serialized_start=570
+  _globals['_ADDUSERREPLY']._serialized_end=599
+  _globals['_CREDENTIAL']._serialized_start=601
+  _globals['_CREDENTIAL']._serialized_end=646
+  _globals['_ISSUEPASSWORDSREQUEST']._serialized_start=648
+  _globals['_ISSUEPASSWORDSREQUEST']._serialized_end=722
+  _globals['_ISSUEDUSER']._serialized_start=724
+  _globals['_ISSUEDUSER']._serialized_end=831
+  _globals['_ISSUEPASSWORDSREPLY']._serialized_start=833
+  _globals['_ISSUEPASSWORDSREPLY']._serialized_end=899
+  _globals['_LISTPEOPLEREQUEST']._serialized_start=901
+  _globals['_LISTPEOPLEREQUEST']._serialized_end=949
+  _globals['_PERSON']._serialized_start=951
+  _globals['_PERSON']._serialized_end=1044
+  _globals['_PEOPLE']._serialized_start=1046
+  _globals['_PEOPLE']._serialized_end=1111
+  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_start=1113
+  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_end=1156
+  _globals['_DISCONNECTREQUEST']._serialized_start=1158
+  _globals['_DISCONNECTREQUEST']._serialized_end=1197
+  _globals['_UNBLOCKREQUEST']._serialized_start=1199
+  _globals['_UNBLOCKREQUEST']._serialized_end=1240
+  _globals['_SETCLOCKREQUEST']._serialized_start=1242
+  _globals['_SETCLOCKREQUEST']._serialized_end=1295
+  _globals['_DUEBACKUP']._serialized_start=1297
+  _globals['_DUEBACKUP']._serialized_end=1342
+  _globals['_MAKEBACKUPSREQUEST']._serialized_start=1344
+  _globals['_MAKEBACKUPSREQUEST']._serialized_end=1406
+  _globals['_MAKEBACKUPSREPLY']._serialized_start=1408
+  _globals['_MAKEBACKUPSREPLY']._serialized_end=1490
+  _globals['_BACKUPREF']._serialized_start=1492
+  _globals['_BACKUPREF']._serialized_end=1517
+  _globals['_AGENT']._serialized_start=1520
+  _globals['_AGENT']._serialized_end=3226
 # @@protoc_insertion_point(module_scope)

@@ -75,16 +75,26 @@ class CreateBaseRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_RESOURCES_FIELD_NUMBER: _builtins.int
     school_year: _builtins.str
     """"2026-2027" """
+    synthetic_seed: _builtins.str
+    """Non-empty: the base holds a synthetic school generated from this seed (e.g. the UAI)."""
+    @_builtins.property
+    def synthetic_resources(self) -> _common_pb2.BaseCounters:
+        """Its Ressources counters (professeurs..salles); unset: typical ones for the formula."""
+
     def __init__(
         self,
         *,
         school_year: _builtins.str = ...,
+        synthetic_seed: _builtins.str = ...,
+        synthetic_resources: _common_pb2.BaseCounters | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["synthetic_resources", b"synthetic_resources"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["school_year", b"school_year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["school_year", b"school_year", "synthetic_resources", b"synthetic_resources", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -166,6 +176,178 @@ class AddUserReply(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddUserReply: _TypeAlias = AddUserReply  # noqa: Y015
+
+@_typing.final
+class Credential(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    """e.g. "eleve.dupont.l" """
+    password: _builtins.str
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Credential: _TypeAlias = Credential  # noqa: Y015
+
+@_typing.final
+class IssuePasswordsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDENTIALS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def credentials(self) -> _containers.RepeatedCompositeFieldContainer[Global___Credential]: ...
+    def __init__(
+        self,
+        *,
+        credentials: _abc.Iterable[Global___Credential] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssuePasswordsRequest: _TypeAlias = IssuePasswordsRequest  # noqa: Y015
+
+@_typing.final
+class IssuedUser(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    GROUP_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    display_name: _builtins.str
+    kind: _common_pb2.UserKind.ValueType
+    group: _builtins.str
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        kind: _common_pb2.UserKind.ValueType = ...,
+        group: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "group", b"group", "kind", b"kind", "login", b"login"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssuedUser: _TypeAlias = IssuedUser  # noqa: Y015
+
+@_typing.final
+class IssuePasswordsReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___IssuedUser]: ...
+    def __init__(
+        self,
+        *,
+        users: _abc.Iterable[Global___IssuedUser] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssuePasswordsReply: _TypeAlias = IssuePasswordsReply  # noqa: Y015
+
+@_typing.final
+class ListPeopleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """eleve, responsable, professeur, vie_scolaire, personnel"""
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPeopleRequest: _TypeAlias = ListPeopleRequest  # noqa: Y015
+
+@_typing.final
+class Person(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CHILD_LOGINS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    login: _builtins.str
+    display_name: _builtins.str
+    kind: _builtins.str
+    @_builtins.property
+    def child_logins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """a responsable's children"""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        login: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        child_logins: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["child_logins", b"child_logins", "display_name", b"display_name", "id", b"id", "kind", b"kind", "login", b"login"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Person: _TypeAlias = Person  # noqa: Y015
+
+@_typing.final
+class People(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PEOPLE_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    """how many of that kind the school has"""
+    @_builtins.property
+    def people(self) -> _containers.RepeatedCompositeFieldContainer[Global___Person]: ...
+    def __init__(
+        self,
+        *,
+        people: _abc.Iterable[Global___Person] | None = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["people", b"people", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___People: _TypeAlias = People  # noqa: Y015
 
 @_typing.final
 class SetReservedLicencesRequest(_message.Message):

@@ -65,6 +65,16 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.AddUserRequest.SerializeToString,
                 response_deserializer=protos_dot_agent__pb2.AddUserReply.FromString,
                 _registered_method=True)
+        self.IssuePasswords = channel.unary_unary(
+                '/pronote.agent.v1.Agent/IssuePasswords',
+                request_serializer=protos_dot_agent__pb2.IssuePasswordsRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.IssuePasswordsReply.FromString,
+                _registered_method=True)
+        self.ListPeople = channel.unary_unary(
+                '/pronote.agent.v1.Agent/ListPeople',
+                request_serializer=protos_dot_agent__pb2.ListPeopleRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.People.FromString,
+                _registered_method=True)
         self.GetLicences = channel.unary_unary(
                 '/pronote.agent.v1.Agent/GetLicences',
                 request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
@@ -172,6 +182,21 @@ class AgentServicer:
 
     def AddUser(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssuePasswords(self, request, context):
+        """Give people of the synthetic school in service a password (PRONOTE.net login); all or
+        nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPeople(self, request, context):
+        """The first people of a kind in the synthetic school in service.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -297,6 +322,16 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.AddUser,
                     request_deserializer=protos_dot_agent__pb2.AddUserRequest.FromString,
                     response_serializer=protos_dot_agent__pb2.AddUserReply.SerializeToString,
+            ),
+            'IssuePasswords': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssuePasswords,
+                    request_deserializer=protos_dot_agent__pb2.IssuePasswordsRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.IssuePasswordsReply.SerializeToString,
+            ),
+            'ListPeople': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPeople,
+                    request_deserializer=protos_dot_agent__pb2.ListPeopleRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.People.SerializeToString,
             ),
             'GetLicences': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLicences,
@@ -531,6 +566,60 @@ class Agent:
             '/pronote.agent.v1.Agent/AddUser',
             protos_dot_agent__pb2.AddUserRequest.SerializeToString,
             protos_dot_agent__pb2.AddUserReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssuePasswords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/IssuePasswords',
+            protos_dot_agent__pb2.IssuePasswordsRequest.SerializeToString,
+            protos_dot_agent__pb2.IssuePasswordsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPeople(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/ListPeople',
+            protos_dot_agent__pb2.ListPeopleRequest.SerializeToString,
+            protos_dot_agent__pb2.People.FromString,
             options,
             channel_credentials,
             insecure,

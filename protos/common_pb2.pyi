@@ -68,12 +68,20 @@ class _UserKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserKind.Val
     USER_KIND_UNSPECIFIED: _UserKind.ValueType  # 0
     USER_KIND_PERSONNEL: _UserKind.ValueType  # 1
     USER_KIND_PROFESSEUR: _UserKind.ValueType  # 2
+    USER_KIND_ELEVE: _UserKind.ValueType  # 3
+    """PRONOTE.net only"""
+    USER_KIND_RESPONSABLE: _UserKind.ValueType  # 4
+    """a parent: PRONOTE.net only"""
 
 class UserKind(_UserKind, metaclass=_UserKindEnumTypeWrapper): ...
 
 USER_KIND_UNSPECIFIED: UserKind.ValueType  # 0
 USER_KIND_PERSONNEL: UserKind.ValueType  # 1
 USER_KIND_PROFESSEUR: UserKind.ValueType  # 2
+USER_KIND_ELEVE: UserKind.ValueType  # 3
+"""PRONOTE.net only"""
+USER_KIND_RESPONSABLE: UserKind.ValueType  # 4
+"""a parent: PRONOTE.net only"""
 Global___UserKind: _TypeAlias = UserKind  # noqa: Y015
 
 @_typing.final
@@ -164,6 +172,7 @@ class Base(_message.Message):
     IN_SERVICE_FIELD_NUMBER: _builtins.int
     COUNTERS_FIELD_NUMBER: _builtins.int
     SPR_LOGIN_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
     EVER_IN_SERVICE_FIELD_NUMBER: _builtins.int
     ORIGIN_FIELD_NUMBER: _builtins.int
     id: _builtins.str
@@ -175,6 +184,8 @@ class Base(_message.Message):
     in_service: _builtins.bool
     spr_login: _builtins.str
     """empty until the first mise en service"""
+    synthetic_seed: _builtins.str
+    """the synthetic school it holds; empty for an empty base"""
     ever_in_service: _builtins.bool
     """"Bases précédemment mises en service" """
     origin: _builtins.str
@@ -191,12 +202,13 @@ class Base(_message.Message):
         in_service: _builtins.bool = ...,
         counters: Global___BaseCounters | None = ...,
         spr_login: _builtins.str = ...,
+        synthetic_seed: _builtins.str = ...,
         ever_in_service: _builtins.bool = ...,
         origin: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "ever_in_service", b"ever_in_service", "id", b"id", "in_service", b"in_service", "name", b"name", "origin", b"origin", "school_year", b"school_year", "spr_login", b"spr_login"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "ever_in_service", b"ever_in_service", "id", b"id", "in_service", b"in_service", "name", b"name", "origin", b"origin", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -165,11 +165,19 @@ class SampleAccount(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     LOGIN_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
+    ESPACES_FIELD_NUMBER: _builtins.int
     role: _builtins.str
-    """spr, administratif, enseignant, vie_scolaire"""
+    """spr, administratif, enseignant, vie_scolaire, eleve, parent"""
     mode: _common_pb2.Mode.ValueType
+    """unspecified for PRONOTE.net-only accounts"""
     login: _builtins.str
     password: _builtins.str
+    @_builtins.property
+    def espaces(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Where the account logs in: "client" (Client PRONOTE) and/or a PRONOTE.net espace
+        ("eleve", "parent", "professeur", "viescolaire", "direction").
+        """
+
     def __init__(
         self,
         *,
@@ -177,10 +185,11 @@ class SampleAccount(_message.Message):
         mode: _common_pb2.Mode.ValueType = ...,
         login: _builtins.str = ...,
         password: _builtins.str = ...,
+        espaces: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "mode", b"mode", "password", b"password", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["espaces", b"espaces", "login", b"login", "mode", b"mode", "password", b"password", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -343,21 +352,85 @@ class CreateBaseRequest(_message.Message):
 
     UAI_FIELD_NUMBER: _builtins.int
     SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_RESOURCES_FIELD_NUMBER: _builtins.int
     uai: _builtins.str
     school_year: _builtins.str
+    synthetic_seed: _builtins.str
+    """Non-empty: the base holds a synthetic school generated from this seed (e.g. the UAI)."""
+    @_builtins.property
+    def synthetic_resources(self) -> _common_pb2.BaseCounters:
+        """Its Ressources counters (professeurs..salles); unset: typical ones for the formula."""
+
     def __init__(
         self,
         *,
         uai: _builtins.str = ...,
         school_year: _builtins.str = ...,
+        synthetic_seed: _builtins.str = ...,
+        synthetic_resources: _common_pb2.BaseCounters | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["synthetic_resources", b"synthetic_resources"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["school_year", b"school_year", "uai", b"uai"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["school_year", b"school_year", "synthetic_resources", b"synthetic_resources", "synthetic_seed", b"synthetic_seed", "uai", b"uai"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateBaseRequest: _TypeAlias = CreateBaseRequest  # noqa: Y015
+
+@_typing.final
+class IssuePasswordRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    login: _builtins.str
+    """a person of the synthetic school, e.g. "eleve.dupont.l" """
+    password: _builtins.str
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        login: _builtins.str = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssuePasswordRequest: _TypeAlias = IssuePasswordRequest  # noqa: Y015
+
+@_typing.final
+class IssuedPassword(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    GROUP_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    display_name: _builtins.str
+    kind: _common_pb2.UserKind.ValueType
+    group: _builtins.str
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        kind: _common_pb2.UserKind.ValueType = ...,
+        group: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "group", b"group", "kind", b"kind", "login", b"login"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssuedPassword: _TypeAlias = IssuedPassword  # noqa: Y015
 
 @_typing.final
 class PutBaseInServiceRequest(_message.Message):
@@ -480,7 +553,7 @@ class EnsureSampleAccountsRequest(_message.Message):
     COUNT_FIELD_NUMBER: _builtins.int
     uai: _builtins.str
     role: _builtins.str
-    """administratif, enseignant or vie_scolaire"""
+    """administratif, enseignant, vie_scolaire, eleve or parent"""
     count: _builtins.int
     def __init__(
         self,

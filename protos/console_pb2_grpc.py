@@ -110,6 +110,11 @@ class ConsoleStub:
                 request_serializer=protos_dot_console__pb2.UnblockIpsRequest.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.UnblockReply.FromString,
                 _registered_method=True)
+        self.IssuePassword = channel.unary_unary(
+                '/pronote.console.v1.Console/IssuePassword',
+                request_serializer=protos_dot_console__pb2.IssuePasswordRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.IssuedPassword.FromString,
+                _registered_method=True)
         self.EnsureSampleAccounts = channel.unary_unary(
                 '/pronote.console.v1.Console/EnsureSampleAccounts',
                 request_serializer=protos_dot_console__pb2.EnsureSampleAccountsRequest.SerializeToString,
@@ -293,6 +298,13 @@ class ConsoleServicer:
 
     def UnblockIps(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssuePassword(self, request, context):
+        """Give a person of the synthetic school in service a PRONOTE.net password.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -496,6 +508,11 @@ def add_ConsoleServicer_to_server(servicer, server):
                     servicer.UnblockIps,
                     request_deserializer=protos_dot_console__pb2.UnblockIpsRequest.FromString,
                     response_serializer=protos_dot_common__pb2.UnblockReply.SerializeToString,
+            ),
+            'IssuePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssuePassword,
+                    request_deserializer=protos_dot_console__pb2.IssuePasswordRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.IssuedPassword.SerializeToString,
             ),
             'EnsureSampleAccounts': grpc.unary_unary_rpc_method_handler(
                     servicer.EnsureSampleAccounts,
@@ -993,6 +1010,33 @@ class Console:
             '/pronote.console.v1.Console/UnblockIps',
             protos_dot_console__pb2.UnblockIpsRequest.SerializeToString,
             protos_dot_common__pb2.UnblockReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssuePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/IssuePassword',
+            protos_dot_console__pb2.IssuePasswordRequest.SerializeToString,
+            protos_dot_console__pb2.IssuedPassword.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,6 +11,7 @@ JSON request on stdin and writes JSON lines on stdout: progress, then the result
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import random
 import sys
@@ -24,19 +25,14 @@ from typing import Any
 from common import hnot, secrets
 from common.files import write_atomically
 from common.hnot import FileKind, Header
-from vm_agent.domain.bases import BaseCounters, base_to_dict, new_base
+from vm_agent.domain import synthetic
+from vm_agent.domain.bases import base_to_dict, new_base
 from vm_agent.domain.errors import AgentError
-from vm_agent.domain.modes import ADMINISTRATION_GROUP, UserKind
+from vm_agent.domain.school import PERSON_USER_KINDS
+from vm_agent.domain.school_data import SchoolData
 
-# The example base of seed 004: 35 professeurs, 46 matières, 16 classes, 60 groupes,
-# 422 élèves, 38 salles.
-EXAMPLE_COUNTERS = BaseCounters(
-    professeurs=35, matieres=46, classes=16, groupes=60, eleves=422, salles=38,
-    devoirs=120, notes=2400, cahiers_de_textes=300, appreciations=800, evaluations=150,
-    sanctions=4, punitions=25, absences=640, retards=210, suivis=12,
-)  # fmt: skip
-_NAMES = ["MARTIN", "BERNARD", "THOMAS", "PETIT", "ROBERT", "RICHARD", "DURAND", "DUBOIS",
-          "MOREAU", "LAURENT", "SIMON", "MICHEL", "LEFEBVRE", "LEROY", "ROUX", "DAVID"]  # fmt: skip
+# Vie scolaire counters the synthetic school does not count itself.
+VIE_SCOLAIRE = {"sanctions": 4, "punitions": 25, "retards": 210, "suivis": 12}
 Progress = Callable[[str, int, int], None]
 
 
@@ -59,7 +55,12 @@ def generate(request: Request, progress: Progress) -> dict[str, Any]:
     hnot.check_hosting_number(request.hosting_number)
     rng = random.Random(f"{request.uai}/{request.school_year}")
     base = new_base(request.school_year, time.time())
-    base.counters = BaseCounters(**EXAMPLE_COUNTERS.__dict__)
+    # The school's own base holds its synthetic school, seeded by its UAI (vm_agent.synthetic).
+    resources = synthetic.typical_counters(request.uai, None)
+    base.seed = request.uai
+    base.counters = dataclasses.replace(
+        synthetic.count(request.uai, request.school_year, resources), **VIE_SCOLAIRE
+    )
     header = Header(
         kind=FileKind.HNOT,
         version=hnot.FORMAT_VERSION,
@@ -70,7 +71,7 @@ def generate(request: Request, progress: Progress) -> dict[str, Any]:
         generated_at_seconds=base.created_at_seconds,
         payload_size=0,
     )
-    users = _users(request, rng)
+    users = _users(request, synthetic.roster(base.seed, base.school_year, resources))
     counts = {FileKind.HDOCJOINTS: request.documents, FileKind.HPHOTOS: request.photos,
               FileKind.HCOURRIERS: request.courriers}  # fmt: skip
     total = 1 + sum(counts.values()) + len(users)
@@ -109,27 +110,23 @@ def generate(request: Request, progress: Progress) -> dict[str, Any]:
     }
 
 
-def _users(request: Request, rng: random.Random) -> list[tuple[dict[str, Any], str]]:
-    """The accounts of the school's users, as its .profils file holds them."""
-    people = [("direction", "DIRECTION", UserKind.PERSONNEL, ADMINISTRATION_GROUP),
-              ("cpe", "CPE", UserKind.PERSONNEL, "Vie scolaire")]  # fmt: skip
-    names = rng.sample(_NAMES, min(request.professeurs, len(_NAMES)))
-    people += [(f"prof.{n.lower()}", n, UserKind.PROFESSEUR, "") for n in names]
+def _users(request: Request, roster: SchoolData) -> list[tuple[dict[str, Any], str]]:
+    """The accounts of the school's users, as its .profils file holds them: the staff and
+    the first teachers of its synthetic school."""
+    people = [*roster.staff, *roster.teachers[: request.professeurs]]
     users = []
-    for login, display_name, kind, group in people:
+    for person in people:
+        kind, group = PERSON_USER_KINDS[person.kind]
         password = request.password or secrets.new_password()
-        users.append(
-            (
-                {
-                    "login": login,
-                    "password_hash": secrets.hash_secret(password),
-                    "display_name": display_name,
-                    "kind": kind.value,
-                    "group": group,
-                },
-                password,
-            )
-        )
+        account = {
+            "login": person.login,
+            "password_hash": secrets.hash_secret(password),
+            "display_name": person.display_name,
+            "kind": kind.value,
+            "group": group,
+            "synthetic": True,
+        }
+        users.append((account, password))
     return users
 
 

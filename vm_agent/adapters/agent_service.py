@@ -20,14 +20,9 @@ from vm_agent.adapters.errors import translated
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import Backup, BackupStore
 from vm_agent.domain.errors import InvalidArgument, WrongState
-from vm_agent.domain.modes import UserKind
+from vm_agent.domain.school_data import PersonKind
 
 AGENT_METHOD_PREFIX = "/pronote.agent.v1.Agent/"
-
-_KIND_FROM_PROTO = {
-    common_pb2.USER_KIND_PERSONNEL: UserKind.PERSONNEL,
-    common_pb2.USER_KIND_PROFESSEUR: UserKind.PROFESSEUR,
-}
 
 
 class SecretInterceptor(grpc.aio.ServerInterceptor):
@@ -108,7 +103,13 @@ class AgentService(BaseFilesAgent, agent_pb2_grpc.AgentServicer):
     async def CreateBase(
         self, request: agent_pb2.CreateBaseRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Base:
-        return convert.base(self._slot.school.create_base(request.school_year), in_service=False)
+        resources = (
+            convert.resources(request.synthetic_resources)
+            if request.HasField("synthetic_resources")
+            else None
+        )
+        base = self._slot.school.create_base(request.school_year, request.synthetic_seed, resources)
+        return convert.base(base, in_service=False)
 
     @translated
     async def PutInService(
@@ -130,13 +131,42 @@ class AgentService(BaseFilesAgent, agent_pb2_grpc.AgentServicer):
     async def AddUser(
         self, request: agent_pb2.AddUserRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.AddUserReply:
-        kind = _KIND_FROM_PROTO.get(request.kind)
+        kind = convert.USER_KIND_FROM_PROTO.get(request.kind)
         if kind is None:
-            raise InvalidArgument("say whether the user is a personnel or a professeur")
+            raise InvalidArgument(
+                "say whether the user is a personnel, a professeur, an élève or a responsable"
+            )
         user = self._slot.school.add_user(
             request.login, request.password, request.display_name, kind, request.group
         )
         return agent_pb2.AddUserReply(login=user.login)
+
+    @translated
+    async def IssuePasswords(
+        self, request: agent_pb2.IssuePasswordsRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.IssuePasswordsReply:
+        credentials = [(c.login, c.password) for c in request.credentials]
+        users = self._slot.school.issue_passwords(credentials)
+        return agent_pb2.IssuePasswordsReply(users=[convert.issued_user(u) for u in users])
+
+    @translated
+    async def ListPeople(
+        self, request: agent_pb2.ListPeopleRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.People:
+        try:
+            kind = PersonKind(request.kind)
+        except ValueError:
+            raise InvalidArgument(
+                f"kind {request.kind!r} does not exist: choose "
+                + ", ".join(k.value for k in PersonKind)
+            ) from None
+        roster = self._slot.school.roster()
+        everyone = roster.people_of(kind)
+        logins = {s.id: s.login for s in roster.students}
+        return agent_pb2.People(
+            people=[convert.person(p, logins) for p in everyone[: max(request.limit, 0)]],
+            total=len(everyone),
+        )
 
     @translated
     async def GetLicences(

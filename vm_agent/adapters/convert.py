@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from protos import common_pb2
-from vm_agent.domain.bases import Base, ServerState
+from protos import agent_pb2, common_pb2
+from vm_agent.domain.bases import Base, ServerState, User
+from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.licences import LicenceUsage
-from vm_agent.domain.modes import Mode
+from vm_agent.domain.modes import Mode, UserKind
+from vm_agent.domain.school_data import Person, Responsable
 from vm_agent.domain.security import Suspension
 from vm_agent.domain.sessions import Session
 
@@ -18,6 +20,14 @@ MODE_TO_PROTO = {
     Mode.EDT: common_pb2.MODE_EDT,
 }
 MODE_FROM_PROTO = {value: key for key, value in MODE_TO_PROTO.items()}
+
+USER_KIND_TO_PROTO = {
+    UserKind.PERSONNEL: common_pb2.USER_KIND_PERSONNEL,
+    UserKind.PROFESSEUR: common_pb2.USER_KIND_PROFESSEUR,
+    UserKind.ELEVE: common_pb2.USER_KIND_ELEVE,
+    UserKind.RESPONSABLE: common_pb2.USER_KIND_RESPONSABLE,
+}
+USER_KIND_FROM_PROTO = {value: key for key, value in USER_KIND_TO_PROTO.items()}
 
 STATE_TO_PROTO = {
     ServerState.STOPPED: common_pb2.SERVER_STATE_STOPPED,
@@ -37,7 +47,13 @@ def base(value: Base, in_service: bool) -> common_pb2.Base:
         spr_login=spr.login if spr else "",
         ever_in_service=value.ever_in_service,
         origin=value.origin,
+        synthetic_seed=value.seed,
     )
+
+
+def resources(value: common_pb2.BaseCounters) -> BaseCounters:
+    """The Ressources counters of a protocol message (the others are computed)."""
+    return BaseCounters(**{name: getattr(value, name) for name in RESOURCE_FIELDS})
 
 
 def licence_usage(value: LicenceUsage) -> common_pb2.LicenceUsage:
@@ -73,4 +89,24 @@ def suspended_ip(value: Suspension) -> common_pb2.SuspendedIp:
         suspended_at_seconds=value.since_seconds,
         suspended_until_seconds=value.until_seconds,
         failures=value.failures,
+    )
+
+
+def issued_user(value: User) -> agent_pb2.IssuedUser:
+    return agent_pb2.IssuedUser(
+        login=value.login,
+        display_name=value.display_name,
+        kind=USER_KIND_TO_PROTO[value.kind],
+        group=value.group,
+    )
+
+
+def person(value: Person, logins: dict[str, str]) -> agent_pb2.Person:
+    children = value.child_ids if isinstance(value, Responsable) else ()
+    return agent_pb2.Person(
+        id=value.id,
+        login=value.login,
+        display_name=value.display_name,
+        kind=value.kind.value,
+        child_logins=[logins[c] for c in children if c in logins],
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from common.edt_zip import Transfer
 from common.hnot import FileKind, Header
+from vm_agent.domain import synthetic
 from vm_agent.domain.bases import Base, User, base_from_dict, find_base
 from vm_agent.domain.errors import AlreadyExists, InvalidArgument, WrongState
 from vm_agent.domain.history import Action
@@ -121,6 +122,9 @@ def recover_users(
         if login.lower() not in {u.login.lower() for u in users} or user.is_spr
     }
     recovered = [u for u in users if spr is None or u.login.lower() != spr.login.lower()]
+    roster = synthetic.roster(base.seed, base.school_year, base.synthetic_resources)
+    for user in recovered:  # a person of this base's synthetic school, or an added account
+        user.synthetic = user.synthetic and roster.person(user.login) is not None
     candidate = dataclasses.replace(base, users=kept, counters=dataclasses.replace(base.counters))
     for user in recovered:
         candidate.add_user(user)  # validates every login before the base changes
@@ -201,6 +205,7 @@ def _user(item: Any) -> User:
             display_name=str(item.get("display_name") or item["login"]),
             kind=kind,
             group=str(item.get("group", "")),
+            synthetic=bool(item.get("synthetic", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidArgument(f"a user in the .profils file cannot be read ({error})") from None

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common import secrets
+from vm_agent.domain import synthetic
+from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.errors import AlreadyExists, BadCredentials, InvalidArgument, NotFound
 from vm_agent.domain.modes import ADMINISTRATION_GROUP, UserKind
+from vm_agent.domain.school_data import SchoolData
 
 _SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 _LOGIN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -23,32 +26,6 @@ class ServerState(enum.Enum):
 
 
 @dataclass
-class BaseCounters:
-    """The counters the console shows for a base (DOMAIN.md, "Bases")."""
-
-    professeurs: int = 0
-    matieres: int = 0
-    classes: int = 0
-    groupes: int = 0
-    eleves: int = 0
-    salles: int = 0
-    devoirs: int = 0
-    notes: int = 0
-    cahiers_de_textes: int = 0
-    appreciations: int = 0
-    documents_joints: int = 0
-    evaluations: int = 0
-    sanctions: int = 0
-    punitions: int = 0
-    absences: int = 0
-    retards: int = 0
-    suivis: int = 0
-    # Annexes completed from the school's own server (.HPHOTOS, .HCOURRIERS).
-    photos: int = 0
-    courriers: int = 0
-
-
-@dataclass
 class User:
     login: str
     password_hash: str
@@ -56,6 +33,7 @@ class User:
     kind: UserKind
     group: str = ""
     is_spr: bool = False
+    synthetic: bool = False  # a person of the synthetic school, given a password
 
     @property
     def in_administration_group(self) -> bool:
@@ -78,6 +56,28 @@ class Base:
     origin: str = ""
     generation_id: str = ""
     edt: dict[str, Any] = field(default_factory=dict)  # EDT's resources and timetable
+    seed: str = ""  # the synthetic school this base holds (empty: an empty base)
+
+    @property
+    def data(self) -> SchoolData:
+        """The base's school, regenerated from its seed and Ressources counters (cached)."""
+        return synthetic.generate(self.seed, self.school_year, self.synthetic_resources)
+
+    @property
+    def synthetic_resources(self) -> BaseCounters:
+        """The Ressources counters the synthetic school was generated with (users added
+        later count as professeurs too, but do not change the school)."""
+        added = self._added_professeurs()
+        resources = {name: getattr(self.counters, name) for name in RESOURCE_FIELDS}
+        resources["professeurs"] -= added
+        return BaseCounters(**resources)
+
+    def _added_professeurs(self) -> int:
+        return sum(
+            1
+            for u in self.users.values()
+            if u.kind is UserKind.PROFESSEUR and not u.synthetic and not u.is_spr
+        )
 
     @property
     def name(self) -> str:
@@ -94,10 +94,9 @@ class Base:
             )
         if user.login.lower() in (login.lower() for login in self.users):
             raise AlreadyExists(f"a user {user.login!r} already exists in {self.name}")
+        synthetic_teachers = self.synthetic_resources.professeurs
         self.users[user.login] = user
-        self.counters.professeurs = sum(
-            1 for u in self.users.values() if u.kind is UserKind.PROFESSEUR
-        )
+        self.counters.professeurs = synthetic_teachers + self._added_professeurs()
 
     def authenticate(self, login: str, password: str) -> User:
         user = self.users.get(login)
@@ -146,4 +145,5 @@ def base_from_dict(data: dict[str, Any]) -> Base:
         origin=data.get("origin", ""),
         generation_id=data.get("generation_id", ""),
         edt=data.get("edt", {}),
+        seed=data.get("seed", ""),  # states saved before synthetic schools have none
     )

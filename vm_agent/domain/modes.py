@@ -32,9 +32,12 @@ _LABELS = {
 class UserKind(enum.Enum):
     PERSONNEL = "personnel"
     PROFESSEUR = "professeur"
+    ELEVE = "eleve"  # PRONOTE.net only (espace élève)
+    RESPONSABLE = "responsable"  # a parent: PRONOTE.net only (espace parent)
 
 
 ADMINISTRATION_GROUP = "Administration"
+VIE_SCOLAIRE_GROUP = "Vie scolaire"
 
 ALLOWED_KINDS = {
     Mode.ADMINISTRATIF: {UserKind.PERSONNEL},

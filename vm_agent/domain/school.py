@@ -12,7 +12,7 @@ from typing import Any
 
 from common import secrets
 from common.clock import Clock
-from vm_agent.domain import licences
+from vm_agent.domain import licences, synthetic
 from vm_agent.domain.bases import (
     Base,
     ServerState,
@@ -22,18 +22,27 @@ from vm_agent.domain.bases import (
     find_base,
     new_base,
 )
+from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.errors import (
     AlreadyExists,
     BadCredentials,
     Forbidden,
     InvalidArgument,
     LicencesExhausted,
+    NotFound,
     WrongState,
 )
 from vm_agent.domain.history import Action, History
 from vm_agent.domain.licences import LicencePolicy, LicenceUsage
-from vm_agent.domain.modes import ADMINISTRATION_GROUP, ALLOWED_KINDS, Mode, UserKind
+from vm_agent.domain.modes import (
+    ADMINISTRATION_GROUP,
+    ALLOWED_KINDS,
+    VIE_SCOLAIRE_GROUP,
+    Mode,
+    UserKind,
+)
 from vm_agent.domain.publication import Publication
+from vm_agent.domain.school_data import PersonKind, SchoolData
 from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
 from vm_agent.domain.sessions import Session, SessionTable, new_session_id
 
@@ -47,6 +56,30 @@ REFUSAL_REASONS = (
     "mode_not_allowed",
     "licences_exhausted",
 )
+
+# The account a person of the synthetic school gets: (kind, group).
+PERSON_USER_KINDS = {
+    PersonKind.ELEVE: (UserKind.ELEVE, ""),
+    PersonKind.RESPONSABLE: (UserKind.RESPONSABLE, ""),
+    PersonKind.PROFESSEUR: (UserKind.PROFESSEUR, ""),
+    PersonKind.VIE_SCOLAIRE: (UserKind.PERSONNEL, VIE_SCOLAIRE_GROUP),
+    PersonKind.PERSONNEL: (UserKind.PERSONNEL, ADMINISTRATION_GROUP),
+}
+# Bounds that keep a school's generation under a few seconds.
+MAX_RESOURCES = {name: 5000 if name == "eleves" else 1000 for name in RESOURCE_FIELDS}
+
+
+def check_resources(resources: BaseCounters, teacher_capacity: int | None) -> None:
+    """Ressources counters a synthetic school can be generated with."""
+    for name, limit in MAX_RESOURCES.items():
+        value = getattr(resources, name)
+        if not 0 <= value <= limit:
+            raise InvalidArgument(f"{name} = {value} is out of range: give 0 to {limit}")
+    if teacher_capacity is not None and resources.professeurs > teacher_capacity:
+        raise InvalidArgument(
+            f"{resources.professeurs} professeurs exceed this formula's {teacher_capacity} "
+            "teachers; ask for fewer or order a larger formula"
+        )
 
 
 @dataclass(frozen=True)
@@ -137,13 +170,23 @@ class SchoolServer:
 
     # -- Serveur PRONOTE panel -------------------------------------------------------------
 
-    def create_base(self, school_year: str) -> Base:
+    def create_base(
+        self, school_year: str, seed: str = "", resources: BaseCounters | None = None
+    ) -> Base:
+        """An empty base, or with `seed` one holding a synthetic school (typical Ressources
+        counters for this formula unless `resources` gives them)."""
         self._require_stopped("create a base")
         if any(b.school_year == school_year for b in self.bases):
             raise AlreadyExists(
                 f"a base for {school_year} already exists; open it from the list of bases"
             )
         base = new_base(school_year, self._clock.now())
+        if seed:
+            capacity = self.licence_policy.teacher_capacity
+            wanted = resources or synthetic.typical_counters(seed, capacity)
+            check_resources(wanted, capacity)
+            base.seed = seed
+            base.counters = synthetic.count(seed, school_year, wanted)
         self.bases.append(base)
         self.commit(Action.BASE_CREATED, base.name)
         return base
@@ -198,6 +241,44 @@ class SchoolServer:
         base.add_user(user)
         self._persist()
         return user
+
+    def issue_password(self, login: str, password: str) -> User:
+        """Give a person of the synthetic school in service a password (a new one replaces
+        the old), so they can log in to PRONOTE.net."""
+        return self.issue_passwords([(login, password)])[0]
+
+    def issue_passwords(self, credentials: list[tuple[str, str]]) -> list[User]:
+        """`issue_password` for many people at once; all or nothing."""
+        base = self._require_base_in_service("issue passwords")
+        roster = synthetic.roster(base.seed, base.school_year, base.synthetic_resources)
+        users = []
+        for login, password in credentials:
+            if not password:
+                raise InvalidArgument(f"give {login!r} a password")
+            person = roster.person(login)
+            if person is None:
+                where = "its synthetic school" if base.seed else "no synthetic school"
+                raise NotFound(
+                    f"nobody has the login {login!r} in {base.name}, which holds {where}; "
+                    "check the login (e.g. eleve.dupont.l), or list the school's people"
+                )
+            existing = base.users.get(login)
+            if existing is not None and not existing.synthetic:
+                raise AlreadyExists(
+                    f"{login!r} is an account added to {base.name}, not a person of its school"
+                )
+            kind, group = PERSON_USER_KINDS[person.kind]
+            hashed = secrets.hash_secret(password)
+            users.append(User(login, hashed, person.display_name, kind, group, synthetic=True))
+        for user in users:
+            base.users[user.login] = user
+        self._persist()
+        return users
+
+    def roster(self) -> SchoolData:
+        """The people of the synthetic school in service (no timetable, not cached)."""
+        base = self._require_base_in_service("list its people")
+        return synthetic.roster(base.seed, base.school_year, base.synthetic_resources)
 
     def licences(self) -> LicenceUsage:
         self.expire_idle()

@@ -7,8 +7,11 @@ counters). Ids are strings, unique within one school (PRONOTE.net compares them 
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import enum
+import functools
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 
@@ -157,3 +160,213 @@ class Discussion:
     subject: str
     participant_ids: tuple[str, ...]  # Person ids
     messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class WeeklyLesson:
+    """One slot of the weekly timetable; `SchoolData.lessons` applies it to school days."""
+
+    id: str
+    weekday: int  # 0 Monday .. 4 Friday
+    start: datetime.time
+    end: datetime.time
+    subject_id: str
+    teacher_id: str
+    room_id: str
+    class_id: str = ""
+    group_id: str = ""
+
+
+@dataclass(frozen=True)
+class Holiday:
+    name: str  # "Vacances de la Toussaint"
+    start: datetime.date
+    end: datetime.date  # exclusive: the day classes resume
+
+
+_DAY = datetime.timedelta(days=1)
+TEACHER_ABSENT = "Prof. absent"
+CANCELLED = "Cours annulé"
+
+
+@dataclass(frozen=True)
+class SchoolData:
+    """Everything a base holds about the school's life in one school year.
+
+    The weekly timetable is stored once (`timetable`) and applied to school days on demand,
+    with its exceptions (a teacher absent for a day, a lesson cancelled).
+    """
+
+    school_year: str
+    first_monday: datetime.date  # Monday of the week containing 1 September ("PremierLundi")
+    periods: tuple[Period, ...] = ()  # 3 trimestres; a period's `end` is its last day
+    subjects: tuple[Subject, ...] = ()
+    rooms: tuple[Room, ...] = ()
+    classes: tuple[SchoolClass, ...] = ()
+    groups: tuple[Group, ...] = ()
+    teachers: tuple[Teacher, ...] = ()
+    students: tuple[Student, ...] = ()
+    responsables: tuple[Responsable, ...] = ()
+    staff: tuple[Person, ...] = ()  # vie scolaire + personnels
+    homework: tuple[Homework, ...] = ()
+    evaluations: tuple[Evaluation, ...] = ()
+    news: tuple[NewsItem, ...] = ()
+    discussions: tuple[Discussion, ...] = ()
+    timetable: tuple[WeeklyLesson, ...] = ()
+    holidays: tuple[Holiday, ...] = ()
+    days_off: frozenset[datetime.date] = frozenset()  # public holidays
+    classes_start: datetime.date | None = None  # first day of classes
+    classes_end: datetime.date | None = None  # the day after the last day of classes
+    teacher_absences: frozenset[tuple[str, datetime.date]] = frozenset()  # (teacher id, day)
+    cancellations: frozenset[tuple[str, datetime.date]] = frozenset()  # (weekly lesson id, day)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def person(self, login: str) -> Person | None:
+        return self._by_login.get(login)
+
+    def people_of(self, kind: PersonKind) -> tuple[Person, ...]:
+        by_kind: dict[PersonKind, tuple[Person, ...]] = {
+            PersonKind.ELEVE: self.students,
+            PersonKind.RESPONSABLE: self.responsables,
+            PersonKind.PROFESSEUR: self.teachers,
+        }
+        if kind in by_kind:
+            return by_kind[kind]
+        return tuple(p for p in self.staff if p.kind is kind)
+
+    def person_by_id(self, person_id: str) -> Person | None:
+        return self._by_id.get(person_id)
+
+    def is_school_day(self, day: datetime.date) -> bool:
+        if self.classes_start is None or self.classes_end is None:
+            return False
+        if not self.classes_start <= day < self.classes_end or day.weekday() >= 5:
+            return False
+        if day in self.days_off:
+            return False
+        return not any(h.start <= day < h.end for h in self.holidays)
+
+    def week_of(self, day: datetime.date) -> int:
+        """PRONOTE's week number: 1 for the week of `first_monday`."""
+        return 1 + (day - self.first_monday).days // 7
+
+    def lessons(self, person_id: str, start: datetime.date, end: datetime.date) -> list[Lesson]:
+        """A student's class and group lessons, or a teacher's, on days in [start, end)."""
+        weekly = self._weekly_by_person.get(person_id, ())
+        if not weekly:
+            return []
+        lessons: list[Lesson] = []
+        day = start
+        while day < end:
+            if self.is_school_day(day):
+                for slot in weekly[day.weekday()]:
+                    lessons.append(self._lesson_on(slot, day))
+            day += _DAY
+        return lessons
+
+    def _lesson_on(self, slot: WeeklyLesson, day: datetime.date) -> Lesson:
+        status, cancelled = "", False
+        if (slot.teacher_id, day) in self.teacher_absences:
+            status, cancelled = TEACHER_ABSENT, True
+        elif (slot.id, day) in self.cancellations:
+            status, cancelled = CANCELLED, True
+        return Lesson(
+            id=f"{slot.id}-{day:%Y%m%d}",
+            start=datetime.datetime.combine(day, slot.start),
+            end=datetime.datetime.combine(day, slot.end),
+            subject_id=slot.subject_id,
+            teacher_id=slot.teacher_id,
+            room_id=slot.room_id,
+            class_id=slot.class_id,
+            group_id=slot.group_id,
+            status=status,
+            cancelled=cancelled,
+        )
+
+    def homework_for(
+        self, student_id: str, start: datetime.date, end: datetime.date
+    ) -> list[Homework]:
+        """The homework of a student's class due on days in [start, end)."""
+        student = self._by_id.get(student_id)
+        if not isinstance(student, Student):
+            return []
+        items = self._homework_by_class.get(student.class_id, [])
+        dues = [h.due_on for h in items]
+        return items[bisect.bisect_left(dues, start) : bisect.bisect_left(dues, end)]
+
+    def evaluations_for(self, student_id: str, period_id: str) -> list[Evaluation]:
+        """The evaluations of a period that marked this student (present or absent)."""
+        student = self._by_id.get(student_id)
+        if not isinstance(student, Student):
+            return []
+        return [
+            e
+            for e in self._evaluations_by_class.get(student.class_id, [])
+            if e.period_id == period_id and student_id in e.marks
+        ]
+
+    def news_for(self, person: Person) -> list[NewsItem]:
+        return [item for item in self.news if person.kind in item.audience]
+
+    def discussions_for(self, person_id: str) -> list[Discussion]:
+        return self._discussions_by_person.get(person_id, [])
+
+    # -- indexes, built on first use (frozen dataclass: cached_property writes __dict__) ----
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Person]:
+        people: list[Person] = [*self.teachers, *self.students, *self.responsables, *self.staff]
+        return {p.id: p for p in people}
+
+    @functools.cached_property
+    def _by_login(self) -> dict[str, Person]:
+        return {p.login: p for p in self._by_id.values()}
+
+    @functools.cached_property
+    def _weekly_by_person(self) -> dict[str, tuple[list[WeeklyLesson], ...]]:
+        by_class: dict[str, list[WeeklyLesson]] = defaultdict(list)
+        by_group: dict[str, list[WeeklyLesson]] = defaultdict(list)
+        by_teacher: dict[str, list[WeeklyLesson]] = defaultdict(list)
+        for slot in self.timetable:
+            if slot.group_id:
+                by_group[slot.group_id].append(slot)
+            else:
+                by_class[slot.class_id].append(slot)
+            by_teacher[slot.teacher_id].append(slot)
+
+        def per_weekday(slots: list[WeeklyLesson]) -> tuple[list[WeeklyLesson], ...]:
+            days: tuple[list[WeeklyLesson], ...] = tuple([] for _ in range(7))
+            for slot in sorted(slots, key=lambda s: (s.weekday, s.start)):
+                days[slot.weekday].append(slot)
+            return days
+
+        index = {t: per_weekday(slots) for t, slots in by_teacher.items()}
+        for student in self.students:
+            slots = list(by_class.get(student.class_id, []))
+            for group_id in student.group_ids:
+                slots.extend(by_group.get(group_id, []))
+            index[student.id] = per_weekday(slots)
+        return index
+
+    @functools.cached_property
+    def _homework_by_class(self) -> dict[str, list[Homework]]:
+        index: dict[str, list[Homework]] = defaultdict(list)
+        for item in sorted(self.homework, key=lambda h: (h.due_on, h.id)):
+            index[item.class_id].append(item)
+        return dict(index)
+
+    @functools.cached_property
+    def _evaluations_by_class(self) -> dict[str, list[Evaluation]]:
+        index: dict[str, list[Evaluation]] = defaultdict(list)
+        for evaluation in self.evaluations:
+            index[evaluation.class_id].append(evaluation)
+        return dict(index)
+
+    @functools.cached_property
+    def _discussions_by_person(self) -> dict[str, list[Discussion]]:
+        index: dict[str, list[Discussion]] = defaultdict(list)
+        for discussion in self.discussions:
+            for person_id in discussion.participant_ids:
+                index[person_id].append(discussion)
+        return dict(index)
