@@ -73,11 +73,11 @@ class BaseFilesConsole:
                         )
                     await call.write(item)
             await call.done_writing()
-        except errors.DatacenterError:
-            call.cancel()
-            raise
         except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError):
             pass  # the school refused early: its status comes from `await call` below
+        except BaseException:  # too large, or the sender went away: the school drops it
+            call.cancel()
+            raise
         reply: common_pb2.BaseFileReply = await call
         return reply
 
