@@ -262,6 +262,11 @@ def _show(reply: Any, as_json: bool, hint: str) -> None:
         return
     console.print(f"{reply.summary} ({reply.size} bytes, SHA-256 {reply.sha256[:12]}…)")
     emit_base(result["base"], as_json=False, title=hint or result["base"]["name"])
+    counters = result["base"]["counters"]
+    console.print(
+        f"annexes: {counters['documents_joints']} documents joints, {counters['photos']} photos, "
+        f"{counters['courriers']} courriers"
+    )
 
 
 @app.command("other-bases")
