@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,6 +31,8 @@ FORMAT_VERSION = 1
 MAGIC = b"PRONOTE-DC"
 MAX_HEADER_BYTES = 16 * 1024
 TRAILER_BYTES = len(b"SHA256 ") + 64 + 1
+# The payload once decompressed: a checksum is no protection against a crafted gzip bomb.
+MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
 _HOSTING_NUMBER = re.compile(r"^\d{12}$")
 _CHUNK_BYTES = 1024 * 1024
 
@@ -162,13 +165,26 @@ def verify(path: Path) -> tuple[Header, dict[str, Any]]:
             f"recorded when it was generated ({trailer[7:19].decode('ascii', 'replace')}…); "
             "copy or generate it again; nothing was changed"
         )
+    return header, _payload(body)
+
+
+def _payload(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(gzip.decompress(body))
+        decompressor = zlib.decompressobj(wbits=31)  # gzip; faster than gzip.decompress
+        raw = decompressor.decompress(body, MAX_PAYLOAD_BYTES + 1)
+        if len(raw) > MAX_PAYLOAD_BYTES:
+            raise BadFile(
+                f"the file's content expands beyond {MAX_PAYLOAD_BYTES} bytes: refused as a "
+                "compression bomb; nothing was changed"
+            )
+        if not decompressor.eof:
+            raise ValueError("the compressed content is incomplete")
+        payload = json.loads(raw)
         if not isinstance(payload, dict):
             raise ValueError("not an object")
-    except (OSError, ValueError, EOFError) as error:
+    except (zlib.error, ValueError) as error:
         raise BadFile(f"the file's content cannot be read ({error}); generate it again") from None
-    return header, payload
+    return payload
 
 
 def _sha256(file: BinaryIO, size: int) -> str:

@@ -63,6 +63,15 @@ def test_a_damaged_file_is_refused_with_what_is_wrong(
         hnot.verify(write(tmp_path, data))
 
 
+def test_a_compression_bomb_inside_a_valid_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = hnot.encode(HEADER, {"items": ["0" * 5000]})  # a valid checksum is easy to forge
+    monkeypatch.setattr(hnot, "MAX_PAYLOAD_BYTES", 4000)
+    with pytest.raises(hnot.BadFile, match="compression bomb"):
+        hnot.verify(write(tmp_path, data))
+
+
 def zip_of(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
