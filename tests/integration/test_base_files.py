@@ -110,6 +110,8 @@ def test_generate_load_open_complete_recover_then_users_log_in(
            "--spr-password", "Spr-Passw0rd", "--uai", school.uai)  # fmt: skip
     (in_service,) = [b for b in bases(dc, school.uai) if b.in_service]
     assert in_service.id == loaded["id"]
+    refused(dc, school.uai, "FAILED_PRECONDITION", "stop the server", "console", "open-base",
+            demo_base.id)  # fmt: skip
 
     dc.cli("console", "complete-base", f"{stem}.HDOCJOINTS", f"{stem}.HPHOTOS",
            f"{stem}.HCOURRIERS", "--uai", school.uai)  # fmt: skip

@@ -145,3 +145,8 @@ def test_loading_needs_a_stopped_server_and_changes_nothing_when_refused() -> No
         Action.BASE_CREATED, Action.PUT_IN_SERVICE, Action.SERVER_STOPPED, Action.BASE_LOADED,
     ]  # fmt: skip
     assert saved[-1]["history"][-1]["action"] == "base_loaded"
+    again = SchoolServer(
+        SchoolIdentity(UAI, "Lycée"), LicencePolicy(4, 30), SecurityPolicy(5, 600.0, 600.0),
+        600.0, SimulatedClock(0.0), saved.append, saved_state=saved[-1],
+    )  # fmt: skip
+    assert again.history.entries() == server.history.entries()  # saved with the school
