@@ -6,9 +6,11 @@ Whatever is refused, the bases and every file stay as they were."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ OPERATIONS = ("load", "complete", "users", "edt")
 # The controller enforces the configured cap while streaming; this one guards the disk.
 MAX_RECEIVE_BYTES = 4 * 1024**3
 UPLOADS_DIR = "uploads"
+STALE_UPLOAD_SECONDS = 3600.0  # an upload in progress writes more often than this
 ANNEXES_DIR = "annexes"
 
 
@@ -44,6 +47,7 @@ class BaseFilesAgent:
     ) -> common_pb2.BaseFileReply:
         uploads = self._data_dir / UPLOADS_DIR
         uploads.mkdir(parents=True, exist_ok=True)
+        _remove_stale(uploads)
         fd, name = tempfile.mkstemp(prefix=".upload.", dir=uploads)
         path = Path(name)
         try:
@@ -81,8 +85,14 @@ class BaseFilesAgent:
         target = base_files.target_base(school, first.base_id, "complete")
         keep = self._data_dir / ANNEXES_DIR / target.id / f"annexe.{header.kind.value}"
         keep.parent.mkdir(parents=True, exist_ok=True)
-        base, count = base_files.complete_base(school, target.id, header, payload)
-        os.replace(path, keep)  # the documents themselves stay with the base
+        incoming = keep.with_name(f".{keep.name}.new")
+        os.replace(path, incoming)  # the documents themselves stay with the base
+        try:
+            base, count = base_files.complete_base(school, target.id, header, payload)
+        except BaseException:
+            incoming.unlink(missing_ok=True)
+            raise
+        os.replace(incoming, keep)
         return _reply(school, first, base, count, f"{count} {header.kind.value} items added")
 
     @translated
@@ -133,6 +143,15 @@ async def _receive(
     if first is None or size == 0:
         raise InvalidArgument("the file is empty: give the file to send")
     return first, size, digest.hexdigest()
+
+
+def _remove_stale(uploads: Path) -> None:
+    """Uploads a crash interrupted (older than any upload in progress can be)."""
+    now = time.time()
+    for leftover in uploads.glob(".upload.*"):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > STALE_UPLOAD_SECONDS:
+                leftover.unlink()
 
 
 def _precheck(school: SchoolServer, first: common_pb2.BaseFileChunk) -> None:
