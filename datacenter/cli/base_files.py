@@ -26,6 +26,8 @@ from common.files import write_atomically
 from datacenter.cli.console import JsonOption, UaiOption, _when, app, emit_base
 from datacenter.cli.output import console, emit, errors, fail
 from datacenter.cli.remote import open_console, to_dict
+from datacenter.errors import DatacenterError
+from datacenter.uai import validate_uai
 from protos import common_pb2, console_pb2
 
 hnot_app = typer.Typer(
@@ -66,7 +68,7 @@ def generate(
 ) -> None:
     """Générer les fichiers pour l'hébergement, as the school's own Serveur PRONOTE does."""
     request = {
-        "uai": uai.upper(),
+        "uai": _uai(uai),
         "hosting_number": hosting_number,
         "school_year": school_year or current_school_year(),
         "output_dir": str(output.resolve()),
@@ -145,7 +147,7 @@ def edt_zip_command(
 ) -> None:
     """Vers PRONOTE > Transfert assisté: EDT's resources and timetable as a .zip."""
     data = edt_zip.build(
-        uai.upper(),
+        _uai(uai),
         school_year or current_school_year(),
         _espace_choice(publish),
         professeurs=professeurs,
@@ -155,6 +157,13 @@ def edt_zip_command(
     )
     write_atomically(output, data)
     console.print(f"{output}: {len(data)} bytes (EDT transfer, espaces published: {publish})")
+
+
+def _uai(text: str) -> str:
+    try:
+        return validate_uai(text)
+    except DatacenterError as error:
+        fail(str(error))
 
 
 def _espace_choice(publish: str) -> dict[str, bool]:

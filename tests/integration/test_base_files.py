@@ -164,6 +164,17 @@ def test_every_bad_file_is_refused_and_nothing_changes(dc: Datacenter, tmp_path:
         return str(path)
 
     load = ("console", "load-base")
+    for option, value, words in [
+        ("--hosting-number", "2611", "12 digits"),
+        ("--uai", "0751102A", "wrong check letter"),
+        ("--school-year", "2026", "two consecutive years"),
+    ]:
+        args = {"--uai": school.uai, "--hosting-number": school.hosting_number,
+                "--school-year": YEAR, option: value}  # fmt: skip
+        result = dc.cli("hnot", "generate", "-o", str(tmp_path / "never"),
+                        *[x for pair in args.items() for x in pair], check=False)  # fmt: skip
+        assert result.returncode != 0 and words in result.stderr, result.stderr
+        assert not list((tmp_path / "never").glob("*.HNOT"))
     foreign = generate(dc, other, tmp_path / "foreign")
     refused(dc, school.uai, "INVALID_ARGUMENT", other.hosting_number, *load, f"{foreign}.HNOT")
     # The header rewritten to this school's hosting number: the checksum gives it away.
