@@ -13,6 +13,7 @@ from datacenter import errors
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.console_backups import BackupsConsole
+from datacenter.console_base_files import DEFAULT_MAX_UPLOAD_BYTES, BaseFilesConsole
 from datacenter.console_orders import OrderingRpcs
 from datacenter.console_pronote_net import PronoteNetConsole
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
@@ -88,7 +89,11 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
 
 
 class ConsoleService(
-    OrderingRpcs, BackupsConsole, PronoteNetConsole, console_pb2_grpc.ConsoleServicer
+    OrderingRpcs,
+    BackupsConsole,
+    PronoteNetConsole,
+    BaseFilesConsole,
+    console_pb2_grpc.ConsoleServicer,
 ):
     def __init__(
         self,
@@ -99,7 +104,9 @@ class ConsoleService(
         populate_demo: Populate,
         ordering: Ordering,
         scheduler: Scheduler | None = None,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     ) -> None:
+        self._max_upload_bytes = max_upload_bytes
         self._ordering = ordering
         self._scheduler = scheduler
         self._fleet = fleet
@@ -325,3 +332,9 @@ class ConsoleService(
     ExportIdentifiers = translated(PronoteNetConsole._export_identifiers)
     ListEnts = translated(PronoteNetConsole._list_ents)
     GetClientParameters = translated(PronoteNetConsole._get_client_parameters)
+
+    # -- files from the school, Autres bases, Historique (datacenter.console_base_files) ----
+
+    UploadBaseFile = translated(BaseFilesConsole._upload_base_file)
+    OpenBase = translated(BaseFilesConsole._open_base)
+    GetHistory = translated(BaseFilesConsole._get_history)

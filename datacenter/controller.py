@@ -111,6 +111,7 @@ class Controller:
             self.populate_demo,
             self.ordering,
             self.scheduler,
+            max_upload_bytes=self.settings.max_upload_bytes,
         )
         console_pb2_grpc.add_ConsoleServicer_to_server(service, server)
         health_servicer = health_aio.HealthServicer()

@@ -91,6 +91,10 @@ class Settings:
     scheduler_interval_seconds: float = field(
         default=1.0, metadata=_doc("How often (real seconds) due backups and archives are made.")
     )
+    max_upload_bytes: int = field(
+        default=512 * 1024 * 1024,
+        metadata=_doc("Largest .HNOT, annexe, .profils or EDT .zip the console accepts."),
+    )
 
     @property
     def backups_dir(self) -> Path:

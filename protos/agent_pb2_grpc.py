@@ -160,6 +160,21 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.IdentifiersFile.FromString,
                 _registered_method=True)
+        self.ReceiveBaseFile = channel.stream_unary(
+                '/pronote.agent.v1.Agent/ReceiveBaseFile',
+                request_serializer=protos_dot_common__pb2.BaseFileChunk.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.BaseFileReply.FromString,
+                _registered_method=True)
+        self.OpenBase = channel.unary_unary(
+                '/pronote.agent.v1.Agent/OpenBase',
+                request_serializer=protos_dot_agent__pb2.PutInServiceRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Base.FromString,
+                _registered_method=True)
+        self.GetHistory = channel.unary_unary(
+                '/pronote.agent.v1.Agent/GetHistory',
+                request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.History.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -322,6 +337,26 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceiveBaseFile(self, request_iterator, context):
+        """Charger une base, Compléter la base hébergée, Récupérer les utilisateurs, EDT .zip.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenBase(self, request, context):
+        """Autres bases > Ouvrir cette base (server stopped): it is put in service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -449,6 +484,21 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.ExportIdentifiers,
                     request_deserializer=protos_dot_agent__pb2.Empty.FromString,
                     response_serializer=protos_dot_common__pb2.IdentifiersFile.SerializeToString,
+            ),
+            'ReceiveBaseFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.ReceiveBaseFile,
+                    request_deserializer=protos_dot_common__pb2.BaseFileChunk.FromString,
+                    response_serializer=protos_dot_common__pb2.BaseFileReply.SerializeToString,
+            ),
+            'OpenBase': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenBase,
+                    request_deserializer=protos_dot_agent__pb2.PutInServiceRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Base.SerializeToString,
+            ),
+            'GetHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistory,
+                    request_deserializer=protos_dot_agent__pb2.Empty.FromString,
+                    response_serializer=protos_dot_common__pb2.History.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1126,6 +1176,87 @@ class Agent:
             '/pronote.agent.v1.Agent/ExportIdentifiers',
             protos_dot_agent__pb2.Empty.SerializeToString,
             protos_dot_common__pb2.IdentifiersFile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveBaseFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/pronote.agent.v1.Agent/ReceiveBaseFile',
+            protos_dot_common__pb2.BaseFileChunk.SerializeToString,
+            protos_dot_common__pb2.BaseFileReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenBase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/OpenBase',
+            protos_dot_agent__pb2.PutInServiceRequest.SerializeToString,
+            protos_dot_common__pb2.Base.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/GetHistory',
+            protos_dot_agent__pb2.Empty.SerializeToString,
+            protos_dot_common__pb2.History.FromString,
             options,
             channel_credentials,
             insecure,

@@ -105,6 +105,8 @@ class BaseCounters(_message.Message):
     ABSENCES_FIELD_NUMBER: _builtins.int
     RETARDS_FIELD_NUMBER: _builtins.int
     SUIVIS_FIELD_NUMBER: _builtins.int
+    PHOTOS_FIELD_NUMBER: _builtins.int
+    COURRIERS_FIELD_NUMBER: _builtins.int
     professeurs: _builtins.int
     """Ressources"""
     matieres: _builtins.int
@@ -125,6 +127,9 @@ class BaseCounters(_message.Message):
     absences: _builtins.int
     retards: _builtins.int
     suivis: _builtins.int
+    photos: _builtins.int
+    """Annexes completed from the school's own server (.HPHOTOS, .HCOURRIERS)."""
+    courriers: _builtins.int
     def __init__(
         self,
         *,
@@ -145,10 +150,12 @@ class BaseCounters(_message.Message):
         absences: _builtins.int = ...,
         retards: _builtins.int = ...,
         suivis: _builtins.int = ...,
+        photos: _builtins.int = ...,
+        courriers: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["absences", b"absences", "appreciations", b"appreciations", "cahiers_de_textes", b"cahiers_de_textes", "classes", b"classes", "devoirs", b"devoirs", "documents_joints", b"documents_joints", "eleves", b"eleves", "evaluations", b"evaluations", "groupes", b"groupes", "matieres", b"matieres", "notes", b"notes", "professeurs", b"professeurs", "punitions", b"punitions", "retards", b"retards", "salles", b"salles", "sanctions", b"sanctions", "suivis", b"suivis"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["absences", b"absences", "appreciations", b"appreciations", "cahiers_de_textes", b"cahiers_de_textes", "classes", b"classes", "courriers", b"courriers", "devoirs", b"devoirs", "documents_joints", b"documents_joints", "eleves", b"eleves", "evaluations", b"evaluations", "groupes", b"groupes", "matieres", b"matieres", "notes", b"notes", "photos", b"photos", "professeurs", b"professeurs", "punitions", b"punitions", "retards", b"retards", "salles", b"salles", "sanctions", b"sanctions", "suivis", b"suivis"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -166,6 +173,8 @@ class Base(_message.Message):
     COUNTERS_FIELD_NUMBER: _builtins.int
     SPR_LOGIN_FIELD_NUMBER: _builtins.int
     SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
+    EVER_IN_SERVICE_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     """"Base année 2026-2027.not" """
@@ -177,6 +186,10 @@ class Base(_message.Message):
     """empty until the first mise en service"""
     synthetic_seed: _builtins.str
     """the synthetic school it holds; empty for an empty base"""
+    ever_in_service: _builtins.bool
+    """"Bases précédemment mises en service" """
+    origin: _builtins.str
+    """"" created here, "etablissement" loaded from a .HNOT, "edt" """
     @_builtins.property
     def counters(self) -> Global___BaseCounters: ...
     def __init__(
@@ -190,10 +203,12 @@ class Base(_message.Message):
         counters: Global___BaseCounters | None = ...,
         spr_login: _builtins.str = ...,
         synthetic_seed: _builtins.str = ...,
+        ever_in_service: _builtins.bool = ...,
+        origin: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "id", b"id", "in_service", b"in_service", "name", b"name", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "ever_in_service", b"ever_in_service", "id", b"id", "in_service", b"in_service", "name", b"name", "origin", b"origin", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -661,3 +676,150 @@ class IdentifiersFile(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___IdentifiersFile: _TypeAlias = IdentifiersFile  # noqa: Y015
+
+@_typing.final
+class BaseFileChunk(_message.Message):
+    """-- Files sent by the school: .HNOT, annexes, .profils, EDT .zip ------------------------------
+
+    A file in chunks (files can be larger than one gRPC message); the first chunk says what it
+    is and what to do with it, every chunk carries data.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    OPERATION_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    BASE_ID_FIELD_NUMBER: _builtins.int
+    ESPACES_FIELD_NUMBER: _builtins.int
+    HOSTING_NUMBER_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    """console: the school (empty: the caller's own)"""
+    operation: _builtins.str
+    """load (Charger une base), complete (annexes), users (.profils), edt"""
+    file_name: _builtins.str
+    base_id: _builtins.str
+    """complete, users, edt: the target base (empty: the base in service)"""
+    hosting_number: _builtins.str
+    """set by the controller for the school's server"""
+    data: _builtins.bytes
+    @_builtins.property
+    def espaces(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """edt: the espaces to publish, "name=true|false"; empty: the choice made in EDT."""
+
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        operation: _builtins.str = ...,
+        file_name: _builtins.str = ...,
+        base_id: _builtins.str = ...,
+        espaces: _abc.Iterable[_builtins.str] | None = ...,
+        hosting_number: _builtins.str = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_id", b"base_id", "data", b"data", "espaces", b"espaces", "file_name", b"file_name", "hosting_number", b"hosting_number", "operation", b"operation", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BaseFileChunk: _TypeAlias = BaseFileChunk  # noqa: Y015
+
+@_typing.final
+class BaseFileReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATION_FIELD_NUMBER: _builtins.int
+    BASE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    operation: _builtins.str
+    size: _builtins.int
+    sha256: _builtins.str
+    """of the whole file as received"""
+    items: _builtins.int
+    """documents, photos, letters, users or lessons"""
+    summary: _builtins.str
+    @_builtins.property
+    def base(self) -> Global___Base:
+        """the base added or changed"""
+
+    def __init__(
+        self,
+        *,
+        operation: _builtins.str = ...,
+        base: Global___Base | None = ...,
+        size: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+        items: _builtins.int = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "items", b"items", "operation", b"operation", "sha256", b"sha256", "size", b"size", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BaseFileReply: _TypeAlias = BaseFileReply  # noqa: Y015
+
+@_typing.final
+class HistoryEntry(_message.Message):
+    """The "Historique" tab."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_SECONDS_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    at_seconds: _builtins.float
+    action: _builtins.str
+    """base_created, base_loaded, put_in_service, server_stopped..."""
+    label: _builtins.str
+    """"Mise en service" """
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        at_seconds: _builtins.float = ...,
+        action: _builtins.str = ...,
+        label: _builtins.str = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "at_seconds", b"at_seconds", "detail", b"detail", "label", b"label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HistoryEntry: _TypeAlias = HistoryEntry  # noqa: Y015
+
+@_typing.final
+class History(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    """entries kept at most"""
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___HistoryEntry]:
+        """oldest first"""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___HistoryEntry] | None = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___History: _TypeAlias = History  # noqa: Y015

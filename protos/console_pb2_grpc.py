@@ -230,6 +230,21 @@ class ConsoleStub:
                 request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
                 response_deserializer=protos_dot_console__pb2.ClientParameters.FromString,
                 _registered_method=True)
+        self.UploadBaseFile = channel.stream_unary(
+                '/pronote.console.v1.Console/UploadBaseFile',
+                request_serializer=protos_dot_common__pb2.BaseFileChunk.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.BaseFileReply.FromString,
+                _registered_method=True)
+        self.OpenBase = channel.unary_unary(
+                '/pronote.console.v1.Console/OpenBase',
+                request_serializer=protos_dot_console__pb2.PutBaseInServiceRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Base.FromString,
+                _registered_method=True)
+        self.GetHistory = channel.unary_unary(
+                '/pronote.console.v1.Console/GetHistory',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.History.FromString,
+                _registered_method=True)
 
 
 class ConsoleServicer:
@@ -485,6 +500,27 @@ class ConsoleServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadBaseFile(self, request_iterator, context):
+        """Files from the school (datacenter.console_base_files): .HNOT, annexes, .profils, EDT
+        .zip, streamed in chunks; the hosting number is checked before the school sees the file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenBase(self, request, context):
+        """Autres bases > Ouvrir cette base (server stopped); Historique.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsoleServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -682,6 +718,21 @@ def add_ConsoleServicer_to_server(servicer, server):
                     servicer.GetClientParameters,
                     request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
                     response_serializer=protos_dot_console__pb2.ClientParameters.SerializeToString,
+            ),
+            'UploadBaseFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadBaseFile,
+                    request_deserializer=protos_dot_common__pb2.BaseFileChunk.FromString,
+                    response_serializer=protos_dot_common__pb2.BaseFileReply.SerializeToString,
+            ),
+            'OpenBase': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenBase,
+                    request_deserializer=protos_dot_console__pb2.PutBaseInServiceRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Base.SerializeToString,
+            ),
+            'GetHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistory,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_common__pb2.History.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1737,6 +1788,87 @@ class Console:
             '/pronote.console.v1.Console/GetClientParameters',
             protos_dot_console__pb2.SchoolRef.SerializeToString,
             protos_dot_console__pb2.ClientParameters.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadBaseFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/pronote.console.v1.Console/UploadBaseFile',
+            protos_dot_common__pb2.BaseFileChunk.SerializeToString,
+            protos_dot_common__pb2.BaseFileReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenBase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/OpenBase',
+            protos_dot_console__pb2.PutBaseInServiceRequest.SerializeToString,
+            protos_dot_common__pb2.Base.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/GetHistory',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_common__pb2.History.FromString,
             options,
             channel_credentials,
             insecure,

@@ -100,6 +100,7 @@ async def serve(
             clock.now(),
             backups,
             clock,
+            config.data_dir,
             PronoteNetAddress(config.address, config.pronote_net_port),
         ),
         agent_server,

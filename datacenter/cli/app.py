@@ -19,6 +19,7 @@ from common.files import read_json
 from common.processes import start_ticks
 from datacenter import settings as settings_module
 from datacenter.cli import backups, clean, client, clock, console, load, orders, panels, schools  # noqa: F401
+from datacenter.cli.base_files import hnot_app  # and `console load-base`…
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
@@ -41,6 +42,7 @@ app.add_typer(clock.app, name="clock")  # the Clock; `console backups` etc. in c
 app.command("load")(load.load)
 app.command()(clean.clean)
 app.add_typer(orders.app, name="order")
+app.add_typer(hnot_app, name="hnot")
 panels.file_under_panels()  # after every module registered its console commands
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

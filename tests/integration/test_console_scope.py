@@ -22,6 +22,8 @@ def request_for(method_name: str, uai: str) -> object:
     request = message_class()
     if "uai" in message_class.DESCRIPTOR.fields_by_name:
         request.uai = uai
+    if CONSOLE.methods_by_name[method_name].client_streaming:  # a file sent in chunks
+        return iter([request])
     return request
 
 

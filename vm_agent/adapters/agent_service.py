@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -14,6 +15,7 @@ from common.backup_plan import Due, Kind
 from common.clock import Clock, DrivenClock
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 from vm_agent.adapters import convert
+from vm_agent.adapters.base_files_service import BaseFilesAgent
 from vm_agent.adapters.errors import translated
 from vm_agent.adapters.publication_service import PronoteNetAddress, PublicationRpcs
 from vm_agent.adapters.slot import SchoolSlot
@@ -53,15 +55,17 @@ class SecretInterceptor(grpc.aio.ServerInterceptor):
         return await continuation(handler_call_details)
 
 
-class AgentService(PublicationRpcs, agent_pb2_grpc.AgentServicer):
+class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer):
     def __init__(
         self,
         slot: SchoolSlot,
         started_at_seconds: float,
         backups: BackupStore,
         clock: Clock,
+        data_dir: Path,
         pronote_net: PronoteNetAddress | None = None,
     ) -> None:
+        self._data_dir = data_dir  # files sent by the school land here (base_files_service)
         self._pronote_net = pronote_net or PronoteNetAddress("127.0.0.1", 8080)
         self._slot = slot
         self._started_at_seconds = started_at_seconds

@@ -46,6 +46,8 @@ def base(value: Base, in_service: bool) -> common_pb2.Base:
         in_service=in_service,
         counters=common_pb2.BaseCounters(**asdict(value.counters)),
         spr_login=spr.login if spr else "",
+        ever_in_service=value.ever_in_service,
+        origin=value.origin,
         synthetic_seed=value.seed,
     )
 

@@ -51,6 +51,11 @@ class Base:
     counters: BaseCounters = field(default_factory=BaseCounters)
     users: dict[str, User] = field(default_factory=dict)
     ever_in_service: bool = False
+    # Where it came from: "" created on the console, "etablissement" loaded from a .HNOT
+    # (its generation_id binds the annexes generated with it), "edt" initialised from EDT.
+    origin: str = ""
+    generation_id: str = ""
+    edt: dict[str, Any] = field(default_factory=dict)  # EDT's resources and timetable
     seed: str = ""  # the synthetic school this base holds (empty: an empty base)
 
     @property
@@ -137,5 +142,8 @@ def base_from_dict(data: dict[str, Any]) -> Base:
         counters=BaseCounters(**data["counters"]),
         users=users,
         ever_in_service=data["ever_in_service"],
+        origin=data.get("origin", ""),
+        generation_id=data.get("generation_id", ""),
+        edt=data.get("edt", {}),
         seed=data.get("seed", ""),  # states saved before synthetic schools have none
     )

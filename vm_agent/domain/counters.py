@@ -29,6 +29,9 @@ class BaseCounters:
     absences: int = 0
     retards: int = 0
     suivis: int = 0
+    # Annexes completed from the school's own server (.HPHOTOS, .HCOURRIERS).
+    photos: int = 0
+    courriers: int = 0
 
 
 # The Ressources counters: a synthetic school is generated to match them exactly.

@@ -32,6 +32,7 @@ from vm_agent.domain.errors import (
     NotFound,
     WrongState,
 )
+from vm_agent.domain.history import Action, History
 from vm_agent.domain.licences import LicencePolicy, LicenceUsage
 from vm_agent.domain.modes import (
     ADMINISTRATION_GROUP,
@@ -112,6 +113,7 @@ class SchoolServer:
         )
         self.guard = Guard(security_policy, [Suspension(**s) for s in state.get("suspensions", [])])
         self.publication = Publication.from_dict(state.get("publication", {}))
+        self.history = History.from_list(state.get("history", []))
         # Event counts since this process started (not saved: counters restart at zero).
         self.authentication_failures = 0
         self.ip_suspensions = 0
@@ -141,6 +143,7 @@ class SchoolServer:
             "reserved_licences": self.licence_policy.reserved_for_administration,
             "suspensions": [asdict(s) for s in self.guard.suspensions(self._clock.now())],
             "publication": self.publication.to_dict(),
+            "history": self.history.to_list(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -160,7 +163,7 @@ class SchoolServer:
         self.bases = bases
         self.licence_policy = policy
         self._sketches.clear()
-        self._persist()
+        self.commit(Action.BACKUP_OPENED, f"{len(bases)} base(s) restored")
 
     # -- Serveur PRONOTE panel -------------------------------------------------------------
 
@@ -183,7 +186,7 @@ class SchoolServer:
             base.counters, sketch = self._isolate(synthetic.survey, seed, school_year, wanted)
             self._sketches[base.id] = sketch
         self.bases.append(base)
-        self._persist()
+        self.commit(Action.BASE_CREATED, base.name)
         return base
 
     def put_in_service(self, base_id: str, spr_login: str = "", spr_password: str = "") -> Base:
@@ -214,17 +217,18 @@ class SchoolServer:
             )
         base.ever_in_service = True
         self._in_service_id = base.id
-        self._persist()
+        self.commit(Action.PUT_IN_SERVICE, base.name)
         return base
 
     def stop(self) -> None:
         """Arrêter le serveur: every client is disconnected."""
         if self._in_service_id is None:
             raise WrongState("the server is already stopped")
+        stopped = self.base_in_service
         self._in_service_id = None
         self.sessions.clear()
         self.web_sessions.clear()
-        self._persist()
+        self.commit(Action.SERVER_STOPPED, stopped.name if stopped else "")
 
     def add_user(
         self, login: str, password: str, display_name: str, kind: UserKind, group: str = ""
@@ -338,8 +342,9 @@ class SchoolServer:
     def change_publication(self, change: Callable[[Publication], None]) -> Publication:
         """Apply a change to PRONOTE.net's settings, then save them (a refused change raises
         before anything is modified, so nothing is saved)."""
+        before = self.publication.to_dict()
         change(self.publication)
-        self._persist()
+        self.commit(Action.PUBLICATION_CHANGED, _changes(before, self.publication.to_dict()))
         return self.publication
 
     # -- Client PRONOTE on port 49300 ------------------------------------------------------
@@ -419,6 +424,21 @@ class SchoolServer:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def commit(self, action: Action, detail: str) -> None:
+        """Record an action in the Historique and save the state with it."""
+        self.history.record(self._clock.now(), action, detail)
+        self._persist()
+
+    def commit_saved(self) -> None:
+        """Save the state after changes recorded in the Historique already."""
+        self._persist()
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def require_stopped(self, action: str) -> None:
+        self._require_stopped(action)
+
     def _require_stopped(self, action: str) -> None:
         base = self.base_in_service
         if base is not None:
@@ -438,3 +458,23 @@ def _clock_time(epoch_seconds: float) -> str:
     import datetime
 
     return datetime.datetime.fromtimestamp(epoch_seconds, tz=datetime.UTC).strftime("%H:%M:%S")
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """ "published: True -> False; espaces.parent: True -> False" for the Historique."""
+    flat_before, flat_after = _flatten(before), _flatten(after)
+    return "; ".join(
+        f"{key}: {flat_before.get(key)} -> {flat_after.get(key)}"
+        for key in sorted(flat_before.keys() | flat_after.keys())
+        if flat_before.get(key) != flat_after.get(key)
+    )
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key != "parameters":
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
