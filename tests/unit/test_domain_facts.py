@@ -89,6 +89,30 @@ FACTS: dict[str, list[tuple[str, str]]] = {
     ],
     "Bases": [
         (
+            "the example base: 35 profs, 46 matières, 16 classes, 60 groupes, 422 élèves, 38 salles",
+            "unit/test_synthetic.py::test_the_domain_example_is_a_full_school",
+        ),
+        (
+            "a base shows its counters",
+            "integration/test_synthetic_school.py::test_console_bases_shows_the_counters_of_the_synthetic_school",
+        ),
+        (
+            "Charger, Compléter, Récupérer les utilisateurs, Autres bases, Historique",
+            "integration/test_base_files.py::test_generate_load_open_complete_recover_then_users_log_in",
+        ),
+        (
+            "the .HNOT is made for one hosting number; bad files change nothing",
+            "integration/test_base_files.py::test_every_bad_file_is_refused_and_nothing_changes",
+        ),
+        (
+            "initialise a base from EDT (.zip), choosing the published espaces",
+            "integration/test_base_files.py::test_a_base_initialised_from_edt_and_hostile_zips",
+        ),
+        (
+            "#RGPD: 1 user = 1 login + 1 generated password",
+            "integration/test_synthetic_school.py::test_issued_passwords_authenticate_and_unknown_logins_change_nothing",
+        ),
+        (
             "a new server is stopped with no base",
             "unit/test_school.py::test_a_new_server_is_stopped_with_no_base",
         ),
@@ -141,6 +165,14 @@ FACTS: dict[str, list[tuple[str, str]]] = {
     ],
     "Licences and connections": [
         (
+            "PRONOTE.net appears as one connection",
+            "integration/test_pronote_net_clients.py::test_web_sessions_show_under_pronote_net_and_take_no_licence",
+        ),
+        (
+            "Clients: address + port 49300",
+            "integration/test_pronote_net.py::test_the_clients_panel_gives_the_connection_parameters",
+        ),
+        (
             "administratif licences are capped (4 by default)",
             "unit/test_licences.py::test_modification_licences_fill_up_to_capacity_then_refuse",
         ),
@@ -169,7 +201,53 @@ FACTS: dict[str, list[tuple[str, str]]] = {
             "unit/test_school.py::test_disconnect_frees_the_licence",
         ),
     ],
+    "PRONOTE.net and the ENT": [
+        (
+            "publication is on by default",
+            "integration/test_pronote_net.py::test_publication_is_on_by_default_with_every_page_published",
+        ),
+        (
+            "Arrêter la publication / Publier la base",
+            "integration/test_pronote_net.py::test_stop_and_publish_are_saved_with_the_school_across_a_restart",
+        ),
+        (
+            "changing publication parameters requires publication stopped",
+            "integration/test_pronote_net.py::test_publication_parameters_change_only_while_publication_is_stopped",
+        ),
+        (
+            "every espace and its mobile twin at the school's address",
+            "integration/test_pronote_net.py::test_every_espace_and_its_mobile_twin_has_an_address_at_the_school",
+        ),
+        (
+            "delegation by CAS, EduConnect, SAML2, WS-Federation",
+            "integration/test_pronote_net.py::test_each_delegation_protocol_by_manual_configuration",
+        ),
+        (
+            "an ENT catalogue with those the seeds name",
+            "integration/test_pronote_net.py::test_the_catalogue_holds_every_ent_named_in_the_seeds",
+        ),
+        (
+            "optionally keep direct authentication",
+            "integration/test_pronote_net.py::test_direct_authentication_can_be_kept_beside_the_ent_or_not",
+        ),
+        (
+            "identifiers exported to the ENT",
+            "integration/test_pronote_net.py::test_the_identifiers_export_lists_the_base_users_for_the_ent",
+        ),
+        (
+            "an unpublished espace is refused to real clients",
+            "integration/test_pronote_net_clients.py::test_an_unavailable_espace_is_refused_with_a_clear_page",
+        ),
+        (
+            "a delegated espace refuses direct logins unless allowed",
+            "integration/test_pronote_net_clients.py::test_an_espace_delegated_to_an_ent_refuses_direct_logins_unless_allowed",
+        ),
+    ],
     "Security": [
+        (
+            "a bad PRONOTE.net password counts toward the same suspension",
+            "integration/test_pronote_net_fleet.py::test_a_bad_web_password_suspends_the_ip_for_port_49300_too",
+        ),
         (
             "too many failed logins suspend the IP",
             "integration/test_security.py::test_maxretry_failures_suspend_that_ip_only",
