@@ -89,7 +89,7 @@ FACTS: dict[str, list[tuple[str, str]]] = {
     ],
     "Bases": [
         (
-            "the example base: 35 profs, 46 matières, 16 classes, 60 groupes, 422 élèves, 38 salles",
+            "example: 35 profs, 46 matières, 16 classes, 60 groupes, 422 élèves, 38 salles",
             "unit/test_synthetic.py::test_the_domain_example_is_a_full_school",
         ),
         (
