@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from datacenter.cli.output import console, emit, emit_object
-from datacenter.cli.remote import cli_state, formula_value, open_console, to_dict
+from datacenter.cli.remote import formula_value, open_console, to_dict
 from protos import console_pb2
 
 app = typer.Typer(help="Provision, list, show and remove schools (operator).", no_args_is_help=True)
@@ -87,7 +87,7 @@ def show(
 ) -> None:
     """One school: address, hosting number, connection parameters, sample accounts."""
     school = to_dict(open_console(ctx).GetSchool(console_pb2.SchoolRef(uai=uai)))
-    school["pronote_net"] = pronote_net(school, cli_state(ctx).settings().school_pronote_net_port)
+    school["espaces"] = with_accounts(school.get("espaces") or [], school)
     if as_json:
         emit_object(school, as_json=True)
         return
@@ -103,35 +103,27 @@ def show(
         )
     espaces = [
         {**e, "logins": ", ".join(a["login"] for a in e["accounts"])}
-        for e in school["pronote_net"]["espaces"]
+        for e in school["espaces"]
+        if e["published"]
     ]
-    emit(espaces, as_json=False, title="PRONOTE.net espaces", columns=["espace", "url", "logins"])
+    emit(espaces, as_json=False, title="PRONOTE.net pages", columns=["page", "url", "logins"])
 
 
-ESPACES = ("eleve", "parent", "professeur", "viescolaire")
-
-
-def pronote_net(school: dict[str, Any], port: int) -> dict[str, Any]:
-    """The page commune and each espace's URL on the school's address, with the sample
-    accounts that log in there (PRONOTE.net is served on every school's own address)."""
-    root = f"http://{school['address']}:{port}/pronote/"
+def with_accounts(espaces: list[dict[str, Any]], school: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each PRONOTE.net page (from the school itself) with the sample accounts that log in
+    there, so a demo school can be tried straight from `school show`."""
     accounts = school.get("sample_accounts") or []
-    return {
-        "url": root,
-        "espaces": [
-            {
-                "espace": espace,
-                "url": f"{root}{espace}.html",
-                "mobile_url": f"{root}mobile.{espace}.html" if espace != "viescolaire" else "",
-                "accounts": [
-                    {"login": a["login"], "password": a["password"]}
-                    for a in accounts
-                    if espace in (a.get("espaces") or [])
-                ],
-            }
-            for espace in ESPACES
-        ],
-    }
+    return [
+        {
+            **page,
+            "accounts": [
+                {"login": a["login"], "password": a["password"]}
+                for a in accounts
+                if page["page"] in (a.get("espaces") or [])
+            ],
+        }
+        for page in espaces
+    ]
 
 
 @app.command()

@@ -33,6 +33,10 @@ def test_demo_schools_are_running_with_sample_accounts(demo_datacenter: Datacent
     assert isinstance(shown, dict)
     roles = {a["role"]: a for a in shown["sample_accounts"]}
     assert set(roles) == {"spr", "administratif", "enseignant", "vie_scolaire", "eleve", "parent"}
+    pages = {page["page"]: page for page in shown["espaces"]}
+    for espace in ("eleve", "parent", "professeur", "viescolaire"):  # an account to try each
+        assert pages[espace]["url"] == f"http://{shown['address']}:8080/pronote/{espace}.html"
+        assert pages[espace]["accounts"], espace
     teacher = roles["enseignant"]
     session = cli_json(
         dc, "client", "connect", shown["uai"], "--login", teacher["login"],

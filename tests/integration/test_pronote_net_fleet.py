@@ -177,9 +177,10 @@ def test_school_show_gives_each_espace_url(fleet: dict[str, Any]) -> None:
     dc: Datacenter = fleet["dc"]
     school = next(iter(fleet["schools"].values()))["school"]
     shown = json.loads(dc.cli("school", "show", school.uai, "--json").stdout)
-    espaces = {e["espace"]: e["url"] for e in shown["pronote_net"]["espaces"]}
-    assert espaces["eleve"] == f"http://{school.address}:8080/pronote/eleve.html"
-    assert set(espaces) == {"eleve", "parent", "professeur", "viescolaire"}
+    pages = {e["page"]: e["url"] for e in shown["espaces"]}
+    assert pages["eleve"] == f"http://{school.address}:8080/pronote/eleve.html"
+    assert pages["commune"] == f"http://{school.address}:8080/pronote/"
+    assert {"eleve", "parent", "professeur", "viescolaire"} <= set(pages)
     assert uai(SCHOOLS[0]) == school.uai
 
 
