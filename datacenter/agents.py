@@ -84,7 +84,9 @@ class AgentDirectory:
         """A base for this school year in service, with the sample accounts."""
         spr = next(a for a in accounts if a.role == "spr")
         base = await self.call(
-            record, "CreateBase", agent_pb2.CreateBaseRequest(school_year=school_year)
+            record,
+            "CreateBase",
+            agent_pb2.CreateBaseRequest(school_year=school_year, sample_records=True),
         )
         await self.call(
             record,

@@ -14,6 +14,7 @@ from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.console_backups import BackupsConsole
 from datacenter.console_orders import OrderingRpcs
+from datacenter.console_year import YearConsole
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.orders import Ordering
 from datacenter.registry import Responsable, SchoolRecord
@@ -82,7 +83,7 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
     )
 
 
-class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServicer):
+class ConsoleService(OrderingRpcs, BackupsConsole, YearConsole, console_pb2_grpc.ConsoleServicer):
     def __init__(
         self,
         fleet: Fleet,
@@ -280,3 +281,11 @@ class ConsoleService(OrderingRpcs, BackupsConsole, console_pb2_grpc.ConsoleServi
     ListBackups = translated(BackupsConsole._list_backups)
     OpenBackup = translated(BackupsConsole._open_backup)
     DownloadArchive = translated(BackupsConsole._download_archive)
+
+    # -- the yearly cycle (datacenter.console_year) ----------------------------------------
+
+    GetVersionChange = translated(YearConsole._get_version_change)
+    ListVersionChanges = translated(YearConsole._list_version_changes)
+    RequestPreversion = translated(YearConsole._request_preversion)
+    DeferSwitch = translated(YearConsole._defer_switch)
+    RecoverLastYear = translated(YearConsole._recover_last_year)

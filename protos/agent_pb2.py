@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from protos import common_pb2 as protos_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/agent.proto\x12\x10pronote.agent.v1\x1a\x13protos/common.proto\"\x07\n\x05\x45mpty\"\x9c\x01\n\x0b\x41gentStatus\x12\x0b\n\x03uai\x18\x01 \x01(\t\x12\x13\n\x0bschool_name\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\x12\x34\n\x0cserver_state\x18\x04 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\t\x12\x1a\n\x12started_at_seconds\x18\x06 \x01(\x01\"(\n\x11\x43reateBaseRequest\x12\x13\n\x0bschool_year\x18\x01 \x01(\t\"O\n\x13PutInServiceRequest\x12\x0f\n\x07\x62\x61se_id\x18\x01 \x01(\t\x12\x11\n\tspr_login\x18\x02 \x01(\t\x12\x14\n\x0cspr_password\x18\x03 \x01(\t\"\x81\x01\n\x0e\x41\x64\x64UserRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12)\n\x04kind\x18\x04 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x05 \x01(\t\"\x1d\n\x0c\x41\x64\x64UserReply\x12\r\n\x05login\x18\x01 \x01(\t\"+\n\x1aSetReservedLicencesRequest\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\"\'\n\x11\x44isconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\")\n\x0eUnblockRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0b\n\x03\x61ll\x18\x02 \x01(\x08\"5\n\x0fSetClockRequest\x12\x13\n\x0bnow_seconds\x18\x01 \x01(\x01\x12\r\n\x05speed\x18\x02 \x01(\x01\"-\n\tDueBackup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\nat_seconds\x18\x02 \x01(\x01\">\n\x12MakeBackupsRequest\x12(\n\x03\x64ue\x18\x01 \x03(\x0b\x32\x1b.pronote.agent.v1.DueBackup\"R\n\x10MakeBackupsReply\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\t\"\x19\n\tBackupRef\x12\x0c\n\x04name\x18\x01 \x01(\t2\x93\n\n\x05\x41gent\x12\x43\n\tGetStatus\x12\x17.pronote.agent.v1.Empty\x1a\x1d.pronote.agent.v1.AgentStatus\x12>\n\tListBases\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12J\n\nCreateBase\x12#.pronote.agent.v1.CreateBaseRequest\x1a\x17.pronote.common.v1.Base\x12N\n\x0cPutInService\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12?\n\nStopServer\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12K\n\x07\x41\x64\x64User\x12 .pronote.agent.v1.AddUserRequest\x1a\x1e.pronote.agent.v1.AddUserReply\x12G\n\x0bGetLicences\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.LicenceUsage\x12\x64\n\x13SetReservedLicences\x12,.pronote.agent.v1.SetReservedLicencesRequest\x1a\x1f.pronote.common.v1.LicenceUsage\x12J\n\x0fListConnections\x12\x17.pronote.agent.v1.Empty\x1a\x1e.pronote.common.v1.Connections\x12J\n\nDisconnect\x12#.pronote.agent.v1.DisconnectRequest\x1a\x17.pronote.agent.v1.Empty\x12L\n\x10ListSuspendedIps\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.SuspendedIps\x12O\n\nUnblockIps\x12 .pronote.agent.v1.UnblockRequest\x1a\x1f.pronote.common.v1.UnblockReply\x12\x46\n\x08SetClock\x12!.pronote.agent.v1.SetClockRequest\x1a\x17.pronote.agent.v1.Empty\x12W\n\x0bMakeBackups\x12$.pronote.agent.v1.MakeBackupsRequest\x1a\".pronote.agent.v1.MakeBackupsReply\x12\x42\n\x0bListBackups\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Backups\x12\x43\n\nOpenBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a\x18.pronote.common.v1.Bases\x12K\n\nReadBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a .pronote.common.v1.BackupContentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/agent.proto\x12\x10pronote.agent.v1\x1a\x13protos/common.proto\"\x07\n\x05\x45mpty\"\x9c\x01\n\x0b\x41gentStatus\x12\x0b\n\x03uai\x18\x01 \x01(\t\x12\x13\n\x0bschool_name\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\x12\x34\n\x0cserver_state\x18\x04 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\t\x12\x1a\n\x12started_at_seconds\x18\x06 \x01(\x01\"@\n\x11\x43reateBaseRequest\x12\x13\n\x0bschool_year\x18\x01 \x01(\t\x12\x16\n\x0esample_records\x18\x02 \x01(\x08\"O\n\x13PutInServiceRequest\x12\x0f\n\x07\x62\x61se_id\x18\x01 \x01(\t\x12\x11\n\tspr_login\x18\x02 \x01(\t\x12\x14\n\x0cspr_password\x18\x03 \x01(\t\"\x81\x01\n\x0e\x41\x64\x64UserRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12)\n\x04kind\x18\x04 \x01(\x0e\x32\x1b.pronote.common.v1.UserKind\x12\r\n\x05group\x18\x05 \x01(\t\"\x1d\n\x0c\x41\x64\x64UserReply\x12\r\n\x05login\x18\x01 \x01(\t\"+\n\x1aSetReservedLicencesRequest\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\"\'\n\x11\x44isconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\")\n\x0eUnblockRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0b\n\x03\x61ll\x18\x02 \x01(\x08\"5\n\x0fSetClockRequest\x12\x13\n\x0bnow_seconds\x18\x01 \x01(\x01\x12\r\n\x05speed\x18\x02 \x01(\x01\"-\n\tDueBackup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\nat_seconds\x18\x02 \x01(\x01\"b\n\x12MakeBackupsRequest\x12(\n\x03\x64ue\x18\x01 \x03(\x0b\x32\x1b.pronote.agent.v1.DueBackup\x12\x13\n\x0bnow_seconds\x18\x02 \x01(\x01\x12\r\n\x05speed\x18\x03 \x01(\x01\"R\n\x10MakeBackupsReply\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x0f\n\x07written\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\t\"\x19\n\tBackupRef\x12\x0c\n\x04name\x18\x01 \x01(\t\"U\n\x11SwitchYearRequest\x12\x13\n\x0bschool_year\x18\x01 \x01(\t\x12\x12\n\nat_seconds\x18\x02 \x01(\x01\x12\x17\n\x0fkeep_in_service\x18\x03 \x01(\x08\"Y\n\x0fSwitchYearReply\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12%\n\x04\x62\x61se\x18\x02 \x01(\x0b\x32\x17.pronote.common.v1.Base\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\'\n\x16RecoverLastYearRequest\x12\r\n\x05kinds\x18\x01 \x03(\t2\xc3\x0b\n\x05\x41gent\x12\x43\n\tGetStatus\x12\x17.pronote.agent.v1.Empty\x1a\x1d.pronote.agent.v1.AgentStatus\x12>\n\tListBases\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12J\n\nCreateBase\x12#.pronote.agent.v1.CreateBaseRequest\x1a\x17.pronote.common.v1.Base\x12N\n\x0cPutInService\x12%.pronote.agent.v1.PutInServiceRequest\x1a\x17.pronote.common.v1.Base\x12?\n\nStopServer\x12\x17.pronote.agent.v1.Empty\x1a\x18.pronote.common.v1.Bases\x12K\n\x07\x41\x64\x64User\x12 .pronote.agent.v1.AddUserRequest\x1a\x1e.pronote.agent.v1.AddUserReply\x12G\n\x0bGetLicences\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.LicenceUsage\x12\x64\n\x13SetReservedLicences\x12,.pronote.agent.v1.SetReservedLicencesRequest\x1a\x1f.pronote.common.v1.LicenceUsage\x12J\n\x0fListConnections\x12\x17.pronote.agent.v1.Empty\x1a\x1e.pronote.common.v1.Connections\x12J\n\nDisconnect\x12#.pronote.agent.v1.DisconnectRequest\x1a\x17.pronote.agent.v1.Empty\x12L\n\x10ListSuspendedIps\x12\x17.pronote.agent.v1.Empty\x1a\x1f.pronote.common.v1.SuspendedIps\x12O\n\nUnblockIps\x12 .pronote.agent.v1.UnblockRequest\x1a\x1f.pronote.common.v1.UnblockReply\x12\x46\n\x08SetClock\x12!.pronote.agent.v1.SetClockRequest\x1a\x17.pronote.agent.v1.Empty\x12W\n\x0bMakeBackups\x12$.pronote.agent.v1.MakeBackupsRequest\x1a\".pronote.agent.v1.MakeBackupsReply\x12\x42\n\x0bListBackups\x12\x17.pronote.agent.v1.Empty\x1a\x1a.pronote.common.v1.Backups\x12\x43\n\nOpenBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a\x18.pronote.common.v1.Bases\x12K\n\nReadBackup\x12\x1b.pronote.agent.v1.BackupRef\x1a .pronote.common.v1.BackupContent\x12T\n\nSwitchYear\x12#.pronote.agent.v1.SwitchYearRequest\x1a!.pronote.agent.v1.SwitchYearReply\x12X\n\x0fRecoverLastYear\x12(.pronote.agent.v1.RecoverLastYearRequest\x1a\x1b.pronote.common.v1.Recoveryb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,29 +37,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENTSTATUS']._serialized_start=71
   _globals['_AGENTSTATUS']._serialized_end=227
   _globals['_CREATEBASEREQUEST']._serialized_start=229
-  _globals['_CREATEBASEREQUEST']._serialized_end=269
-  _globals['_PUTINSERVICEREQUEST']._serialized_start=271
-  _globals['_PUTINSERVICEREQUEST']._serialized_end=350
-  _globals['_ADDUSERREQUEST']._serialized_start=353
-  _globals['_ADDUSERREQUEST']._serialized_end=482
-  _globals['_ADDUSERREPLY']._serialized_start=484
-  _globals['_ADDUSERREPLY']._serialized_end=513
-  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_start=515
-  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_end=558
-  _globals['_DISCONNECTREQUEST']._serialized_start=560
-  _globals['_DISCONNECTREQUEST']._serialized_end=599
-  _globals['_UNBLOCKREQUEST']._serialized_start=601
-  _globals['_UNBLOCKREQUEST']._serialized_end=642
-  _globals['_SETCLOCKREQUEST']._serialized_start=644
-  _globals['_SETCLOCKREQUEST']._serialized_end=697
-  _globals['_DUEBACKUP']._serialized_start=699
-  _globals['_DUEBACKUP']._serialized_end=744
-  _globals['_MAKEBACKUPSREQUEST']._serialized_start=746
-  _globals['_MAKEBACKUPSREQUEST']._serialized_end=808
-  _globals['_MAKEBACKUPSREPLY']._serialized_start=810
-  _globals['_MAKEBACKUPSREPLY']._serialized_end=892
-  _globals['_BACKUPREF']._serialized_start=894
-  _globals['_BACKUPREF']._serialized_end=919
-  _globals['_AGENT']._serialized_start=922
-  _globals['_AGENT']._serialized_end=2221
+  _globals['_CREATEBASEREQUEST']._serialized_end=293
+  _globals['_PUTINSERVICEREQUEST']._serialized_start=295
+  _globals['_PUTINSERVICEREQUEST']._serialized_end=374
+  _globals['_ADDUSERREQUEST']._serialized_start=377
+  _globals['_ADDUSERREQUEST']._serialized_end=506
+  _globals['_ADDUSERREPLY']._serialized_start=508
+  _globals['_ADDUSERREPLY']._serialized_end=537
+  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_start=539
+  _globals['_SETRESERVEDLICENCESREQUEST']._serialized_end=582
+  _globals['_DISCONNECTREQUEST']._serialized_start=584
+  _globals['_DISCONNECTREQUEST']._serialized_end=623
+  _globals['_UNBLOCKREQUEST']._serialized_start=625
+  _globals['_UNBLOCKREQUEST']._serialized_end=666
+  _globals['_SETCLOCKREQUEST']._serialized_start=668
+  _globals['_SETCLOCKREQUEST']._serialized_end=721
+  _globals['_DUEBACKUP']._serialized_start=723
+  _globals['_DUEBACKUP']._serialized_end=768
+  _globals['_MAKEBACKUPSREQUEST']._serialized_start=770
+  _globals['_MAKEBACKUPSREQUEST']._serialized_end=868
+  _globals['_MAKEBACKUPSREPLY']._serialized_start=870
+  _globals['_MAKEBACKUPSREPLY']._serialized_end=952
+  _globals['_BACKUPREF']._serialized_start=954
+  _globals['_BACKUPREF']._serialized_end=979
+  _globals['_SWITCHYEARREQUEST']._serialized_start=981
+  _globals['_SWITCHYEARREQUEST']._serialized_end=1066
+  _globals['_SWITCHYEARREPLY']._serialized_start=1068
+  _globals['_SWITCHYEARREPLY']._serialized_end=1157
+  _globals['_RECOVERLASTYEARREQUEST']._serialized_start=1159
+  _globals['_RECOVERLASTYEARREQUEST']._serialized_end=1198
+  _globals['_AGENT']._serialized_start=1201
+  _globals['_AGENT']._serialized_end=2676
 # @@protoc_insertion_point(module_scope)

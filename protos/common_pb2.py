@@ -24,41 +24,49 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/common.proto\x12\x11pronote.common.v1\"\xd1\x02\n\x0c\x42\x61seCounters\x12\x13\n\x0bprofesseurs\x18\x01 \x01(\x05\x12\x10\n\x08matieres\x18\x02 \x01(\x05\x12\x0f\n\x07\x63lasses\x18\x03 \x01(\x05\x12\x0f\n\x07groupes\x18\x04 \x01(\x05\x12\x0e\n\x06\x65leves\x18\x05 \x01(\x05\x12\x0e\n\x06salles\x18\x06 \x01(\x05\x12\x0f\n\x07\x64\x65voirs\x18\x07 \x01(\x05\x12\r\n\x05notes\x18\x08 \x01(\x05\x12\x19\n\x11\x63\x61hiers_de_textes\x18\t \x01(\x05\x12\x15\n\rappreciations\x18\n \x01(\x05\x12\x18\n\x10\x64ocuments_joints\x18\x0b \x01(\x05\x12\x13\n\x0b\x65valuations\x18\x0c \x01(\x05\x12\x11\n\tsanctions\x18\r \x01(\x05\x12\x11\n\tpunitions\x18\x0e \x01(\x05\x12\x10\n\x08\x61\x62sences\x18\x0f \x01(\x05\x12\x0f\n\x07retards\x18\x10 \x01(\x05\x12\x0e\n\x06suivis\x18\x11 \x01(\x05\"\xab\x01\n\x04\x42\x61se\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bschool_year\x18\x03 \x01(\t\x12\x1a\n\x12\x63reated_at_seconds\x18\x04 \x01(\x01\x12\x12\n\nin_service\x18\x05 \x01(\x08\x12\x31\n\x08\x63ounters\x18\x06 \x01(\x0b\x32\x1f.pronote.common.v1.BaseCounters\x12\x11\n\tspr_login\x18\x07 \x01(\t\"e\n\x05\x42\x61ses\x12\x34\n\x0cserver_state\x18\x01 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12&\n\x05\x62\x61ses\x18\x02 \x03(\x0b\x32\x17.pronote.common.v1.Base\"\xda\x01\n\x0cLicenceUsage\x12\x1c\n\x14\x61\x64ministratif_in_use\x18\x01 \x01(\x05\x12\x1e\n\x16\x61\x64ministratif_capacity\x18\x02 \x01(\x05\x12#\n\x1breserved_for_administration\x18\x03 \x01(\x05\x12\x19\n\x11\x65nseignant_in_use\x18\x04 \x01(\x05\x12\x1b\n\x13\x65nseignant_capacity\x18\x05 \x01(\x05\x12\x1b\n\x13vie_scolaire_in_use\x18\x06 \x01(\x05\x12\x12\n\nedt_in_use\x18\x07 \x01(\x05\"\xe2\x01\n\nConnection\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05poste\x18\x02 \x01(\t\x12\x13\n\x0b\x61pplication\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12%\n\x04mode\x18\x05 \x01(\x0e\x32\x17.pronote.common.v1.Mode\x12\x0c\n\x04user\x18\x06 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x07 \x01(\t\x12\x11\n\tsource_ip\x18\x08 \x01(\t\x12\x1c\n\x14\x63onnected_at_seconds\x18\t \x01(\x01\x12\x19\n\x11last_seen_seconds\x18\n \x01(\x01\"A\n\x0b\x43onnections\x12\x32\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x1d.pronote.common.v1.Connection\"j\n\x0bSuspendedIp\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x1c\n\x14suspended_at_seconds\x18\x02 \x01(\x01\x12\x1f\n\x17suspended_until_seconds\x18\x03 \x01(\x01\x12\x10\n\x08\x66\x61ilures\x18\x04 \x01(\x05\"E\n\x0cSuspendedIps\x12\x35\n\rsuspended_ips\x18\x01 \x03(\x0b\x32\x1e.pronote.common.v1.SuspendedIp\"!\n\x0cUnblockReply\x12\x11\n\tunblocked\x18\x01 \x01(\x05\"_\n\nBackupInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x17\n\x0fmade_at_seconds\x18\x03 \x01(\x01\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"9\n\x07\x42\x61\x63kups\x12.\n\x07\x62\x61\x63kups\x18\x01 \x03(\x0b\x32\x1d.pronote.common.v1.BackupInfo\"J\n\rBackupContent\x12+\n\x04info\x18\x01 \x01(\x0b\x32\x1d.pronote.common.v1.BackupInfo\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c*n\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12MODE_ADMINISTRATIF\x10\x01\x12\x13\n\x0fMODE_ENSEIGNANT\x10\x02\x12\x15\n\x11MODE_VIE_SCOLAIRE\x10\x03\x12\x0c\n\x08MODE_EDT\x10\x04*_\n\x0bServerState\x12\x1c\n\x18SERVER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14SERVER_STATE_STOPPED\x10\x01\x12\x18\n\x14SERVER_STATE_SERVING\x10\x02*X\n\x08UserKind\x12\x19\n\x15USER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13USER_KIND_PERSONNEL\x10\x01\x12\x18\n\x14USER_KIND_PROFESSEUR\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/common.proto\x12\x11pronote.common.v1\"\xd1\x02\n\x0c\x42\x61seCounters\x12\x13\n\x0bprofesseurs\x18\x01 \x01(\x05\x12\x10\n\x08matieres\x18\x02 \x01(\x05\x12\x0f\n\x07\x63lasses\x18\x03 \x01(\x05\x12\x0f\n\x07groupes\x18\x04 \x01(\x05\x12\x0e\n\x06\x65leves\x18\x05 \x01(\x05\x12\x0e\n\x06salles\x18\x06 \x01(\x05\x12\x0f\n\x07\x64\x65voirs\x18\x07 \x01(\x05\x12\r\n\x05notes\x18\x08 \x01(\x05\x12\x19\n\x11\x63\x61hiers_de_textes\x18\t \x01(\x05\x12\x15\n\rappreciations\x18\n \x01(\x05\x12\x18\n\x10\x64ocuments_joints\x18\x0b \x01(\x05\x12\x13\n\x0b\x65valuations\x18\x0c \x01(\x05\x12\x11\n\tsanctions\x18\r \x01(\x05\x12\x11\n\tpunitions\x18\x0e \x01(\x05\x12\x10\n\x08\x61\x62sences\x18\x0f \x01(\x05\x12\x0f\n\x07retards\x18\x10 \x01(\x05\x12\x0e\n\x06suivis\x18\x11 \x01(\x05\"\x92\x02\n\x04\x42\x61se\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bschool_year\x18\x03 \x01(\t\x12\x1a\n\x12\x63reated_at_seconds\x18\x04 \x01(\x01\x12\x12\n\nin_service\x18\x05 \x01(\x08\x12\x31\n\x08\x63ounters\x18\x06 \x01(\x0b\x32\x1f.pronote.common.v1.BaseCounters\x12\x11\n\tspr_login\x18\x07 \x01(\t\x12\x35\n\x07records\x18\x14 \x03(\x0b\x32$.pronote.common.v1.Base.RecordsEntry\x1a.\n\x0cRecordsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"e\n\x05\x42\x61ses\x12\x34\n\x0cserver_state\x18\x01 \x01(\x0e\x32\x1e.pronote.common.v1.ServerState\x12&\n\x05\x62\x61ses\x18\x02 \x03(\x0b\x32\x17.pronote.common.v1.Base\"\xda\x01\n\x0cLicenceUsage\x12\x1c\n\x14\x61\x64ministratif_in_use\x18\x01 \x01(\x05\x12\x1e\n\x16\x61\x64ministratif_capacity\x18\x02 \x01(\x05\x12#\n\x1breserved_for_administration\x18\x03 \x01(\x05\x12\x19\n\x11\x65nseignant_in_use\x18\x04 \x01(\x05\x12\x1b\n\x13\x65nseignant_capacity\x18\x05 \x01(\x05\x12\x1b\n\x13vie_scolaire_in_use\x18\x06 \x01(\x05\x12\x12\n\nedt_in_use\x18\x07 \x01(\x05\"\xe2\x01\n\nConnection\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05poste\x18\x02 \x01(\t\x12\x13\n\x0b\x61pplication\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12%\n\x04mode\x18\x05 \x01(\x0e\x32\x17.pronote.common.v1.Mode\x12\x0c\n\x04user\x18\x06 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x07 \x01(\t\x12\x11\n\tsource_ip\x18\x08 \x01(\t\x12\x1c\n\x14\x63onnected_at_seconds\x18\t \x01(\x01\x12\x19\n\x11last_seen_seconds\x18\n \x01(\x01\"A\n\x0b\x43onnections\x12\x32\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x1d.pronote.common.v1.Connection\"j\n\x0bSuspendedIp\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x1c\n\x14suspended_at_seconds\x18\x02 \x01(\x01\x12\x1f\n\x17suspended_until_seconds\x18\x03 \x01(\x01\x12\x10\n\x08\x66\x61ilures\x18\x04 \x01(\x05\"E\n\x0cSuspendedIps\x12\x35\n\rsuspended_ips\x18\x01 \x03(\x0b\x32\x1e.pronote.common.v1.SuspendedIp\"!\n\x0cUnblockReply\x12\x11\n\tunblocked\x18\x01 \x01(\x05\"_\n\nBackupInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x17\n\x0fmade_at_seconds\x18\x03 \x01(\x01\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"9\n\x07\x42\x61\x63kups\x12.\n\x07\x62\x61\x63kups\x18\x01 \x03(\x0b\x32\x1d.pronote.common.v1.BackupInfo\"J\n\rBackupContent\x12+\n\x04info\x18\x01 \x01(\x0b\x32\x1d.pronote.common.v1.BackupInfo\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"=\n\rRecoveredKind\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07records\x18\x03 \x01(\x05\"Z\n\x08Recovery\x12\x0f\n\x07\x61rchive\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12/\n\x05kinds\x18\x03 \x03(\x0b\x32 .pronote.common.v1.RecoveredKind*n\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12MODE_ADMINISTRATIF\x10\x01\x12\x13\n\x0fMODE_ENSEIGNANT\x10\x02\x12\x15\n\x11MODE_VIE_SCOLAIRE\x10\x03\x12\x0c\n\x08MODE_EDT\x10\x04*_\n\x0bServerState\x12\x1c\n\x18SERVER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14SERVER_STATE_STOPPED\x10\x01\x12\x18\n\x14SERVER_STATE_SERVING\x10\x02*X\n\x08UserKind\x12\x19\n\x15USER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13USER_KIND_PERSONNEL\x10\x01\x12\x18\n\x14USER_KIND_PROFESSEUR\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODE']._serialized_start=1622
-  _globals['_MODE']._serialized_end=1732
-  _globals['_SERVERSTATE']._serialized_start=1734
-  _globals['_SERVERSTATE']._serialized_end=1829
-  _globals['_USERKIND']._serialized_start=1831
-  _globals['_USERKIND']._serialized_end=1919
+  _globals['_BASE_RECORDSENTRY']._loaded_options = None
+  _globals['_BASE_RECORDSENTRY']._serialized_options = b'8\001'
+  _globals['_MODE']._serialized_start=1880
+  _globals['_MODE']._serialized_end=1990
+  _globals['_SERVERSTATE']._serialized_start=1992
+  _globals['_SERVERSTATE']._serialized_end=2087
+  _globals['_USERKIND']._serialized_start=2089
+  _globals['_USERKIND']._serialized_end=2177
   _globals['_BASECOUNTERS']._serialized_start=43
   _globals['_BASECOUNTERS']._serialized_end=380
   _globals['_BASE']._serialized_start=383
-  _globals['_BASE']._serialized_end=554
-  _globals['_BASES']._serialized_start=556
-  _globals['_BASES']._serialized_end=657
-  _globals['_LICENCEUSAGE']._serialized_start=660
-  _globals['_LICENCEUSAGE']._serialized_end=878
-  _globals['_CONNECTION']._serialized_start=881
-  _globals['_CONNECTION']._serialized_end=1107
-  _globals['_CONNECTIONS']._serialized_start=1109
-  _globals['_CONNECTIONS']._serialized_end=1174
-  _globals['_SUSPENDEDIP']._serialized_start=1176
-  _globals['_SUSPENDEDIP']._serialized_end=1282
-  _globals['_SUSPENDEDIPS']._serialized_start=1284
-  _globals['_SUSPENDEDIPS']._serialized_end=1353
-  _globals['_UNBLOCKREPLY']._serialized_start=1355
-  _globals['_UNBLOCKREPLY']._serialized_end=1388
-  _globals['_BACKUPINFO']._serialized_start=1390
-  _globals['_BACKUPINFO']._serialized_end=1485
-  _globals['_BACKUPS']._serialized_start=1487
-  _globals['_BACKUPS']._serialized_end=1544
-  _globals['_BACKUPCONTENT']._serialized_start=1546
-  _globals['_BACKUPCONTENT']._serialized_end=1620
+  _globals['_BASE']._serialized_end=657
+  _globals['_BASE_RECORDSENTRY']._serialized_start=611
+  _globals['_BASE_RECORDSENTRY']._serialized_end=657
+  _globals['_BASES']._serialized_start=659
+  _globals['_BASES']._serialized_end=760
+  _globals['_LICENCEUSAGE']._serialized_start=763
+  _globals['_LICENCEUSAGE']._serialized_end=981
+  _globals['_CONNECTION']._serialized_start=984
+  _globals['_CONNECTION']._serialized_end=1210
+  _globals['_CONNECTIONS']._serialized_start=1212
+  _globals['_CONNECTIONS']._serialized_end=1277
+  _globals['_SUSPENDEDIP']._serialized_start=1279
+  _globals['_SUSPENDEDIP']._serialized_end=1385
+  _globals['_SUSPENDEDIPS']._serialized_start=1387
+  _globals['_SUSPENDEDIPS']._serialized_end=1456
+  _globals['_UNBLOCKREPLY']._serialized_start=1458
+  _globals['_UNBLOCKREPLY']._serialized_end=1491
+  _globals['_BACKUPINFO']._serialized_start=1493
+  _globals['_BACKUPINFO']._serialized_end=1588
+  _globals['_BACKUPS']._serialized_start=1590
+  _globals['_BACKUPS']._serialized_end=1647
+  _globals['_BACKUPCONTENT']._serialized_start=1649
+  _globals['_BACKUPCONTENT']._serialized_end=1723
+  _globals['_RECOVEREDKIND']._serialized_start=1725
+  _globals['_RECOVEREDKIND']._serialized_end=1786
+  _globals['_RECOVERY']._serialized_start=1788
+  _globals['_RECOVERY']._serialized_end=1878
 # @@protoc_insertion_point(module_scope)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from common.files import read_json
 from common.processes import start_ticks
 from datacenter import settings as settings_module
-from datacenter.cli import backups, clean, client, clock, console, load, orders, schools  # noqa: F401
+from datacenter.cli import backups, clean, client, clock, console, load, orders, schools, year  # noqa: F401
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
@@ -40,6 +40,7 @@ app.add_typer(clock.app, name="clock")  # the Clock; `console backups` etc. in c
 app.command("load")(load.load)
 app.command()(clean.clean)
 app.add_typer(orders.app, name="order")
+app.add_typer(year.app, name="year")  # the yearly cycle (datacenter/cli/year.py)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SCHOOL_COLUMNS = ["uai", "name", "address", "port", "state"]

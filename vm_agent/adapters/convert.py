@@ -35,6 +35,7 @@ def base(value: Base, in_service: bool) -> common_pb2.Base:
         in_service=in_service,
         counters=common_pb2.BaseCounters(**asdict(value.counters)),
         spr_login=spr.login if spr else "",
+        records=value.records,
     )
 
 

@@ -70,6 +70,8 @@ class Base:
     counters: BaseCounters = field(default_factory=BaseCounters)
     users: dict[str, User] = field(default_factory=dict)
     ever_in_service: bool = False
+    records: dict[str, int] = field(default_factory=dict)
+    """Records per data kind of vm_agent.domain.rentree (what last year can carry over)."""
 
     @property
     def name(self) -> str:
@@ -135,4 +137,5 @@ def base_from_dict(data: dict[str, Any]) -> Base:
         counters=BaseCounters(**data["counters"]),
         users=users,
         ever_in_service=data["ever_in_service"],
+        records={str(k): int(v) for k, v in data.get("records", {}).items()},
     )
