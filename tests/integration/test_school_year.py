@@ -86,9 +86,9 @@ def check_kept(dc: Datacenter, school: str, now: str, year_of: Any) -> None:
     slots = [last_slot - 7200 * i for i in range(12)]
     saves = sorted((b for b in found if b.kind == "sauvegarde"), key=lambda b: b.made_at_seconds)
     assert [b.made_at_seconds for b in saves] == sorted(slots)
+    hour = {s: datetime.datetime.fromtimestamp(s, datetime.UTC).hour for s in slots}
     assert {b.name for b in saves} == {
-        f"Base année {year_of(s)}{datetime.datetime.fromtimestamp(s, datetime.UTC).hour // 2 + 1:02d}.sauvs"
-        for s in slots
+        f"Base année {year_of(s)}{hour[s] // 2 + 1:02d}.sauvs" for s in slots
     }
     today = datetime.datetime.fromtimestamp(end, datetime.UTC).date()
     if datetime.datetime.combine(today, datetime.time(4, 33), datetime.UTC).timestamp() > end:
