@@ -9,7 +9,7 @@
 2. baseline: the same number of backup files and sidecars written by one process, plain
    writes and a single sync at the end, no RPC, no scheduling: the floor of the disk work.
 
-Target: the year in <= 120 s for 100 schools. Everything stays on loopback (127.100.x.0/24),
+Target: the year in <= 120 s for 100 schools. Everything stays on loopback (127.150.x.0/24),
 bounded by --timeout; the controller and schools are stopped and the directory removed at
 the end. Progress to stderr, the table (or JSON) to stdout.
 """
@@ -46,10 +46,10 @@ def free_pool() -> str:
         third = random.randrange(256)
         with socket.socket() as sock:
             try:
-                sock.bind((f"127.100.{third}.1", 49300))
+                sock.bind((f"127.150.{third}.1", 49300))
             except OSError:
                 continue
-        return f"127.100.{third}.0/24"
+        return f"127.150.{third}.0/24"
 
 
 def pronote_dc(env: dict[str, str], *args: str, timeout: float) -> str:

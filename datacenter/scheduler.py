@@ -203,7 +203,7 @@ class Scheduler:
                             backups = sum(d.kind is Kind.SAUVEGARDE for d in part)
                             summary.backups_due += backups
                             summary.archives_due += len(part) - backups
-                            summary.written += reply.written
+                            summary.written += reply.files_written
                     if switch is not None:
                         await self._switch(record, switch)
                         summary.switches += 1

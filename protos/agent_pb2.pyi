@@ -316,12 +316,15 @@ class MakeBackupsReply(_message.Message):
     WRITTEN_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     SKIPPED_FIELD_NUMBER: _builtins.int
+    FILES_WRITTEN_FIELD_NUMBER: _builtins.int
     due: _builtins.int
     written: _builtins.int
     """due ones the retention rules keep (the others would be pruned unread)"""
     deleted: _builtins.int
     skipped: _builtins.str
     """why nothing was made (no base in service), else empty"""
+    files_written: _builtins.int
+    """backup files whose bytes were written (unchanged ones are not)"""
     def __init__(
         self,
         *,
@@ -329,10 +332,11 @@ class MakeBackupsReply(_message.Message):
         written: _builtins.int = ...,
         deleted: _builtins.int = ...,
         skipped: _builtins.str = ...,
+        files_written: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "due", b"due", "skipped", b"skipped", "written", b"written"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "due", b"due", "files_written", b"files_written", "skipped", b"skipped", "written", b"written"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -32,7 +32,7 @@ def _emit(reply: console_pb2.ClockReply, as_json: bool, title: str, advanced: bo
         view["schools"] = reply.schools
         view["backups made (.sauvs)"] = reply.backups_due
         view["archives made (.archs)"] = reply.archives_due
-        view["files written (the others were already pruned)"] = reply.files_written
+        view["files written (not the pruned or unchanged ones)"] = reply.files_written
     emit_object(view, as_json=False, title=title)
 
 

@@ -217,7 +217,12 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             made = await asyncio.to_thread(
                 self._backups.make, due, base.school_year, school.snapshot()
             )
-        return agent_pb2.MakeBackupsReply(due=made.due, written=made.written, deleted=made.deleted)
+        return agent_pb2.MakeBackupsReply(
+            due=made.due,
+            written=made.written,
+            deleted=made.deleted,
+            files_written=made.files_written,
+        )
 
     @translated
     async def ListBackups(
