@@ -236,35 +236,43 @@ class BackupStore:
 def _write_all_atomically(
     directory: Path, files: dict[str, bytes], last: tuple[str, bytes]
 ) -> dict[str, tuple[int, int, int]]:
-    """Write every file to a temporary name, make them durable (an fsync each, or one `syncfs`
-    when there are many), then rename each into place, `last` (the index) after the files it
-    lists: a crash leaves whole old files or whole new ones, never half. Returns each data
-    file's (inode, size, mtime_ns)."""
+    """Write the files, make them durable (an fdatasync each, or one `syncfs` when there are
+    many), then put them in place, `last` (the index) after the files it lists: a crash
+    leaves whole old files or whole new ones, never half. A file under a new name is written
+    in place (until the index lists it, it is not a backup); one that replaces a file goes
+    through a temporary name and a rename. Returns each data file's (inode, size, mtime_ns)."""
     directory.mkdir(parents=True, exist_ok=True)
     everything = [*files.items(), last]
     one_by_one = len(everything) <= SYNC_FILES_ONE_BY_ONE
-    temporary: list[tuple[str, Path]] = []
+    renames: list[tuple[str, Path]] = []
+    created: list[Path] = []
     stats: dict[str, tuple[int, int, int]] = {}
     try:
         for name, data in everything:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-            temporary.append((tmp_name, directory / name))
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fchmod(tmp.fileno(), 0o600)
+            path = directory / name
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                created.append(path)
+            except FileExistsError:
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+                renames.append((tmp_name, path))
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
                 if one_by_one:
-                    os.fdatasync(tmp.fileno())
-                stat = os.fstat(tmp.fileno())
+                    os.fdatasync(out.fileno())
+                stat = os.fstat(out.fileno())
             if name in files:
                 stats[name] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if not one_by_one:
             sync_filesystem(directory)
-        for tmp_name, path in temporary:
+        for tmp_name, path in renames:
             os.replace(tmp_name, path)
     except BaseException:
-        for tmp_name, _ in temporary:
+        for tmp_name, _ in renames:
             Path(tmp_name).unlink(missing_ok=True)
+        for path in created:
+            path.unlink(missing_ok=True)
         raise
     # No second sync for the renames: a crash may lose the newest batch, never leave half of it.
     return stats
