@@ -4,7 +4,7 @@ deferrals, and what each switch did. Rules in plain Python, choices kept in a JS
 the state directory (`year_cycle.json`). All dates are UTC.
 
 - the automatic switch happens between 21 and 24 August, at 03:00 (before that day's
-  archive), on a day fixed per school by its UAI's digits;
+  archive), on a day fixed per school by its UAI;
 - the pre-version can be requested from 6 July (when it is published, after the 5 July
   year-end archive) until 20 July; it is installed at once;
 - the switch can be deferred to a date from 21 August to 30 September (the rentrée window),
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -61,9 +62,10 @@ def new_school_year(year: int) -> str:
 
 
 def automatic_day(uai: str, year: int) -> datetime.date:
-    """The school's day in 21-24 August: the same every year, spread over the fleet."""
-    digits = int("".join(c for c in uai if c.isdigit()) or "0")
-    return datetime.date(year, SWITCH_FIRST_DAY.month, SWITCH_FIRST_DAY.day + digits % SWITCH_DAYS)
+    """The school's day in 21-24 August: the same every year, spread over the fleet (a hash of
+    the UAI: neighbouring UAIs, e.g. a département's, fall on different days)."""
+    spread = hashlib.sha256(uai.encode("ascii", "replace")).digest()[0] % SWITCH_DAYS
+    return datetime.date(year, SWITCH_FIRST_DAY.month, SWITCH_FIRST_DAY.day + spread)
 
 
 def _on(year: int, month_day: tuple[int, int]) -> datetime.date:

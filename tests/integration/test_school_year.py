@@ -20,8 +20,8 @@ from tests.integration.harness import Datacenter, account, client, free_pool, rp
 
 OLD, NEW = "2026-2027", "2027-2028"
 JULY = f"Annee Base {OLD} fin d'année.archs"
-# Seven digits whose remainder by 4 fixes each school's automatic day (21 + digits % 4 August).
-A, B, C, D, E = (uai(d) for d in ("0752000", "0752001", "0752002", "0752003", "0752004"))
+# Schools whose automatic days (from a hash of the UAI) are 22, 21, 22, 23 and 24 August.
+A, B, C, D, E = (uai(d) for d in ("0752000", "0752001", "0752002", "0752003", "0752009"))
 
 
 def at(text: str) -> float:
@@ -158,11 +158,11 @@ def test_a_school_year_for_five_schools(dc: Datacenter, tmp_path: Path) -> None:
     assert rows[B]["preversion_on"] == "2027-07-10"
     outcomes = {u: (rows[u]["outcome"], rows[u]["switch_on"]) for u in schools}
     assert outcomes == {
-        A: ("new_base", "2027-08-21"),  # 752000 % 4 = 0
-        B: ("kept", "2027-08-22"),
+        A: ("new_base", "2027-08-22"),
+        B: ("kept", "2027-08-21"),
         C: ("new_base", "2027-08-28"),  # deferred
-        D: ("kept", "2027-08-24"),
-        E: ("new_base", "2027-08-21"),
+        D: ("kept", "2027-08-23"),
+        E: ("new_base", "2027-08-24"),
     }
     for school in (A, C, E):
         new = in_service(dc, school)
@@ -171,7 +171,7 @@ def test_a_school_year_for_five_schools(dc: Datacenter, tmp_path: Path) -> None:
         assert new.spr_login == "spr"
     assert in_service(dc, D).id == new_d.id
 
-    switched = at("2027-08-21T03:00")
+    switched = at("2027-08-22T03:00")
     check_kept(dc, A, "2027-08-31T23:59", lambda t: NEW if t >= switched else OLD)
     assert JULY in {b.name for b in backups(dc, A)}
 
