@@ -188,6 +188,7 @@ class ConsoleService(OrderingRpcs, BackupsConsole, YearConsole, console_pb2_grpc
         require_operator(self._principal(context), "deprovision schools")
         await self._fleet.deprovision(request.uai)
         self._auth.forget_school(validate_uai(request.uai))
+        self._forget_year_cycle(validate_uai(request.uai))
         return console_pb2.DeprovisionReply()
 
     # -- one school's Serveur PRONOTE panel ------------------------------------------------

@@ -38,6 +38,11 @@ class YearConsole:
             raise errors.Unavailable("this controller runs no yearly cycle")
         return scheduler, scheduler.year_cycle
 
+    def _forget_year_cycle(self, uai: str) -> None:
+        """A removed school's choices go with it: one provisioned again starts afresh."""
+        if self._scheduler is not None and self._scheduler.year_cycle is not None:
+            self._scheduler.year_cycle.forget(uai)
+
     def _version_change(self, uai: str) -> console_pb2.VersionChange:
         scheduler, cycle = self._cycle()
         year = cycle_year(day_of(scheduler.clock.now()))

@@ -57,6 +57,8 @@ def test_the_switch_is_due_once_at_03h00_on_its_day(tmp_path: Path) -> None:
     reread = YearCycle(tmp_path / "cycle.json")  # a restarted controller does not switch again
     assert reread.due_between(UAI, at("2027-08-01"), at("2027-09-01")) == []
     assert reread.view(UAI, 2027)["outcome"] == "new_base"
+    reread.forget(UAI)  # the school was removed: provisioned again, it switches again
+    assert YearCycle(tmp_path / "cycle.json").due_between(UAI, at("2027-08-01"), at("2027-09-01"))
 
 
 def test_the_preversion_is_requested_between_6_and_20_july(tmp_path: Path) -> None:
