@@ -4,10 +4,12 @@
 content: the checksum covers the whole backup file, and is verified before any restore.
 
 Writes are cheap because most cost nothing: a backup the retention rules would prune before
-the end of the period is not written, and a backup whose name already holds exactly its
-bytes (a sauvegarde of the same slot, the base unchanged since yesterday) is not rewritten,
-only re-dated in the index. Only a file this process wrote and that is unchanged since (same
-inode, size and mtime) counts as holding its bytes."""
+the end of the period is not written; a backup whose name already holds exactly its bytes
+(a sauvegarde of the same slot, the base unchanged since yesterday) is not rewritten, only
+re-dated in the index; a new one whose bytes another file holds (today's archive of an
+unchanged base) is a hard link to it, as a deduplicating store shares chunks: damaging one
+damages both, and the SHA-256 check refuses both. Only a file this process wrote and that is
+unchanged since (same inode, size and mtime) counts as holding its bytes."""
 
 from __future__ import annotations
 
@@ -141,12 +143,18 @@ class BackupStore:
         digest = hashlib.sha256(payload).hexdigest()
         after = {name: b for name, b in existing.items() if name in kept and name not in planned}
         files: dict[str, bytes] = {}
+        links: dict[str, str] = {}
+        same = next((b.name for b in existing.values() if self._holds(b, len(payload), digest)), "")
         made = 0
         for name, d in planned.items():
             if name not in kept:
                 continue
             made += 1
-            if not self._holds(existing.get(name), len(payload), digest):
+            if self._holds(existing.get(name), len(payload), digest):
+                pass  # already these bytes: re-dated only
+            elif same and name not in existing:
+                links[name] = same  # a new name for bytes already on disk and synced
+            else:
                 files[name] = payload
             after[name] = Backup(name, d.kind, d.at_seconds, len(payload), digest)
         if planned.keys() & kept or after.keys() != existing.keys():
@@ -164,7 +172,7 @@ class BackupStore:
             }
             self._written.update(
                 _write_all_atomically(
-                    self.directory, files, (INDEX, json.dumps(index).encode("utf-8"))
+                    self.directory, files, (INDEX, json.dumps(index).encode("utf-8")), links
                 )
             )
             self._entries = after
@@ -234,13 +242,18 @@ class BackupStore:
 
 
 def _write_all_atomically(
-    directory: Path, files: dict[str, bytes], last: tuple[str, bytes]
+    directory: Path,
+    files: dict[str, bytes],
+    last: tuple[str, bytes],
+    links: dict[str, str] | None = None,
 ) -> dict[str, tuple[int, int, int]]:
     """Write the files, make them durable (an fdatasync each, or one `syncfs` when there are
     many), then put them in place, `last` (the index) after the files it lists: a crash
     leaves whole old files or whole new ones, never half. A file under a new name is written
     in place (until the index lists it, it is not a backup); one that replaces a file goes
-    through a temporary name and a rename. Returns each data file's (inode, size, mtime_ns)."""
+    through a temporary name and a rename. `links` (new name -> a file already holding the
+    same bytes, synced when written) are hard links: no data to write or sync, as a
+    deduplicating backup store shares chunks. Returns each data file's (inode, size, mtime_ns)."""
     directory.mkdir(parents=True, exist_ok=True)
     everything = [*files.items(), last]
     one_by_one = len(everything) <= SYNC_FILES_ONE_BY_ONE
@@ -248,6 +261,12 @@ def _write_all_atomically(
     created: list[Path] = []
     stats: dict[str, tuple[int, int, int]] = {}
     try:
+        for name, source in (links or {}).items():
+            path = directory / name
+            os.link(directory / source, path)
+            created.append(path)
+            stat = os.stat(path)
+            stats[name] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         for name, data in everything:
             path = directory / name
             try:
