@@ -110,6 +110,12 @@ def measure_year(tmp: Path, schools: int, step_days: int, timeout: float) -> dic
             if day.day == 1 or (day.month == 8 and day.day == 31):
                 print(f"  {day}: {reply.schools} schools", file=sys.stderr)
 
+        listed = stub.ListSchools(console_pb2.ListSchoolsRequest(), metadata=metadata).schools
+        running = sum(1 for school in listed if school.state == "running")
+        if running < schools:
+            failures = (tmp / "controller.log").read_text(errors="replace").count("failed")
+            print(f"  only {running} of {schools} schools started ({failures} failures in "
+                  "the controller's log); the year runs for those", file=sys.stderr)  # fmt: skip
         started = time.perf_counter()
         totals = run_school_year(advance, START, step_days, progress)
         wall = time.perf_counter() - started
@@ -127,6 +133,7 @@ def measure_year(tmp: Path, schools: int, step_days: int, timeout: float) -> dic
         year_end = len(list((state / "backups").rglob("*fin d'année.archs")))
         return {
             **totals,
+            "running": running,
             "wall_seconds": wall,
             "files_on_disk": on_disk,
             "july": year_end,
@@ -171,6 +178,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     result = {
         "schools": args.schools,
+        "schools_running": year["running"],
         "step_days": args.step_days,
         "advances": year["steps"],
         "backups_made": year["backups"],
@@ -182,7 +190,7 @@ def main() -> None:
         "year_wall_seconds": round(year["wall_seconds"], 1),
         "baseline_same_files_seconds": round(baseline, 1),
         "target_seconds": TARGET_SECONDS,
-        "meets_target": year["wall_seconds"] <= TARGET_SECONDS,
+        "meets_target": year["wall_seconds"] <= TARGET_SECONDS and year["running"] == args.schools,
     }
     if args.json:
         print(json.dumps(result, indent=2))
