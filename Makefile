@@ -48,7 +48,7 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.provision_local
 	$(BIN)/python -m bench.session_path
 	$(BIN)/python -m bench.metrics_exposition
-	$(BIN)/python -m bench.school_year --step-days 7
+	$(BIN)/python -m bench.school_year
 	$(BIN)/python -m bench.synthetic_school
 	$(BIN)/python -m bench.pronote_net_logins
 	$(BIN)/python -m bench.base_upload

@@ -88,7 +88,9 @@ class AgentDirectory:
         UAI, with the sample accounts, and passwords for a teacher, a CPE, a parent and their
         child; returns every sample account."""
         spr = next(a for a in accounts if a.role == "spr")
-        request = agent_pb2.CreateBaseRequest(school_year=school_year, synthetic_seed=record.uai)
+        request = agent_pb2.CreateBaseRequest(
+            school_year=school_year, synthetic_seed=record.uai, sample_records=True
+        )
         base = await self.call(record, "CreateBase", request)
         await self.call(
             record,

@@ -16,6 +16,7 @@ from datacenter.console_backups import BackupsConsole
 from datacenter.console_base_files import DEFAULT_MAX_UPLOAD_BYTES, BaseFilesConsole
 from datacenter.console_orders import OrderingRpcs
 from datacenter.console_pronote_net import PronoteNetConsole
+from datacenter.console_year import YearConsole
 from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
 from datacenter.orders import Ordering
 from datacenter.registry import Responsable, SchoolRecord
@@ -93,6 +94,7 @@ class ConsoleService(
     BackupsConsole,
     PronoteNetConsole,
     BaseFilesConsole,
+    YearConsole,
     console_pb2_grpc.ConsoleServicer,
 ):
     def __init__(
@@ -212,6 +214,7 @@ class ConsoleService(
         require_operator(self._principal(context), "deprovision schools")
         await self._fleet.deprovision(request.uai)
         self._auth.forget_school(validate_uai(request.uai))
+        self._forget_year_cycle(validate_uai(request.uai))
         return console_pb2.DeprovisionReply()
 
     # -- one school's Serveur PRONOTE panel ------------------------------------------------
@@ -338,3 +341,11 @@ class ConsoleService(
     UploadBaseFile = translated(BaseFilesConsole._upload_base_file)
     OpenBase = translated(BaseFilesConsole._open_base)
     GetHistory = translated(BaseFilesConsole._get_history)
+
+    # -- the yearly cycle (datacenter.console_year) ----------------------------------------
+
+    GetVersionChange = translated(YearConsole._get_version_change)
+    ListVersionChanges = translated(YearConsole._list_version_changes)
+    RequestPreversion = translated(YearConsole._request_preversion)
+    DeferSwitch = translated(YearConsole._defer_switch)
+    RecoverLastYear = translated(YearConsole._recover_last_year)

@@ -32,6 +32,7 @@ from datacenter.orders import Ordering
 from datacenter.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.scheduler import Scheduler, clock_file, clock_from_settings
 from datacenter.settings import Settings
+from datacenter.year_cycle import YearCycle
 from protos import console_pb2, console_pb2_grpc
 from provisioning.runtime import RuntimeFailure, open_runtime
 
@@ -72,7 +73,10 @@ class Controller:
         self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
         self.metrics = ControllerMetrics(self.fleet)
-        self.scheduler = Scheduler(self.fleet, self.agents, self.clock, clock_file(settings))
+        self.year_cycle = YearCycle(settings.state_dir / "year_cycle.json")
+        self.scheduler = Scheduler(
+            self.fleet, self.agents, self.clock, clock_file(settings), self.year_cycle
+        )
         await self._serve_console()
         self._http, self.http_address = await serve_http(
             controller_app(self.fleet, self.metrics, settings.school_metrics_port),

@@ -23,11 +23,13 @@ from common import backup_plan
 from common.backup_plan import Kind
 from common.clock import Clock, SimulatedClock, SystemClock
 from common.files import read_json, write_json_atomically
+from datacenter import year_cycle
 from datacenter.agents import AgentDirectory
 from datacenter.errors import InvalidArgument, Unavailable, WrongState
 from datacenter.fleet import Fleet, SchoolStatus
 from datacenter.registry import SchoolRecord
 from datacenter.settings import Settings
+from datacenter.year_cycle import YearCycle
 from protos import agent_pb2
 
 log = logging.getLogger("datacenter.scheduler")
@@ -75,8 +77,10 @@ class Summary:
     backups_due: int = 0
     archives_due: int = 0
     written: int = 0
+    switches: int = 0
 
     def add(self, other: Summary) -> None:
+        self.switches += other.switches
         self.schools += other.schools
         self.backups_due += other.backups_due
         self.archives_due += other.archives_due
@@ -85,9 +89,15 @@ class Summary:
 
 class Scheduler:
     def __init__(
-        self, fleet: Fleet, agents: AgentDirectory, clock: Clock, saved_clock: Path | None = None
+        self,
+        fleet: Fleet,
+        agents: AgentDirectory,
+        clock: Clock,
+        saved_clock: Path | None = None,
+        year_cycle: YearCycle | None = None,
     ) -> None:
         self._fleet = fleet
+        self.year_cycle = year_cycle
         self._saved_clock = saved_clock
         self._agents = agents
         self.clock = clock
@@ -168,29 +178,55 @@ class Scheduler:
     async def _school(self, record: SchoolRecord, now: float, limit: asyncio.Semaphore) -> Summary:
         async with limit:
             try:
-                if self._pushed.get(record.uai) != self._fleet.pids.get(record.uai):
-                    await self.push_clock(record)
+                pid = self._fleet.pids.get(record.uai, 0)
+                needs_clock = self.simulated and self._pushed.get(record.uai) != pid
                 last = self._last_run.get(record.uai, max(record.created_at, self._started_at))
                 due = backup_plan.due_between(last, now)
+                switches = (
+                    self.year_cycle.due_between(record.uai, last, now) if self.year_cycle else []
+                )
                 summary = Summary(schools=1)
-                if due:
-                    reply = await self._agents.call(
-                        record,
-                        "MakeBackups",
-                        agent_pb2.MakeBackupsRequest(
+                for part, switch in year_cycle.split(due, switches):
+                    if part or needs_clock:  # the clock rides with the backups: one call
+                        request = agent_pb2.MakeBackupsRequest(
                             due=[
                                 agent_pb2.DueBackup(kind=d.kind.value, at_seconds=d.at_seconds)
-                                for d in due
+                                for d in part
                             ]
-                        ),
-                    )
-                    if not reply.skipped:
-                        summary.backups_due = sum(d.kind is Kind.SAUVEGARDE for d in due)
-                        summary.archives_due = len(due) - summary.backups_due
-                        summary.written = reply.written
+                        )
+                        if needs_clock:
+                            request.now_seconds, request.speed = now, self.speed
+                        reply = await self._agents.call(record, "MakeBackups", request)
+                        if needs_clock:
+                            self._pushed[record.uai], needs_clock = pid, False
+                        if not reply.skipped:
+                            backups = sum(d.kind is Kind.SAUVEGARDE for d in part)
+                            summary.backups_due += backups
+                            summary.archives_due += len(part) - backups
+                            summary.written += reply.files_written
+                    if switch is not None:
+                        await self._switch(record, switch)
+                        summary.switches += 1
                 self._last_run[record.uai] = now
                 return summary
-            except (grpc.aio.AioRpcError, Unavailable) as error:  # made at the next pass, in order
+            except (
+                grpc.aio.AioRpcError,
+                Unavailable,
+            ) as error:  # made/switched at the next pass, in order
                 log.warning("backups of %s not made now: %s", record.uai, error)
                 self._pushed.pop(record.uai, None)
                 return Summary()
+
+    async def _switch(self, record: SchoolRecord, switch: year_cycle.DueSwitch) -> None:
+        """The version switch of one school (DOMAIN.md "Yearly cycle"), recorded once done."""
+        assert self.year_cycle is not None
+        request = agent_pb2.SwitchYearRequest(
+            school_year=switch.school_year,
+            at_seconds=switch.at_seconds,
+            keep_in_service=switch.keep_in_service,
+        )
+        reply = await self._agents.call(record, "SwitchYear", request)
+        self.year_cycle.record_switch(
+            record.uai, switch, reply.outcome, reply.detail, reply.base.name
+        )
+        log.info("%s switched to %s: %s", record.uai, switch.school_year, reply.outcome)

@@ -77,10 +77,13 @@ class CreateBaseRequest(_message.Message):
     SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
     SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
     SYNTHETIC_RESOURCES_FIELD_NUMBER: _builtins.int
+    SAMPLE_RECORDS_FIELD_NUMBER: _builtins.int
     school_year: _builtins.str
     """"2026-2027" """
     synthetic_seed: _builtins.str
     """Non-empty: the base holds a synthetic school generated from this seed (e.g. the UAI)."""
+    sample_records: _builtins.bool
+    """a demo base: records per data kind, as by the end of a year"""
     @_builtins.property
     def synthetic_resources(self) -> _common_pb2.BaseCounters:
         """Its Ressources counters (professeurs..salles); unset: typical ones for the formula."""
@@ -91,10 +94,11 @@ class CreateBaseRequest(_message.Message):
         school_year: _builtins.str = ...,
         synthetic_seed: _builtins.str = ...,
         synthetic_resources: _common_pb2.BaseCounters | None = ...,
+        sample_records: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["synthetic_resources", b"synthetic_resources"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["school_year", b"school_year", "synthetic_resources", b"synthetic_resources", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sample_records", b"sample_records", "school_year", b"school_year", "synthetic_resources", b"synthetic_resources", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -487,6 +491,11 @@ class MakeBackupsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DUE_FIELD_NUMBER: _builtins.int
+    NOW_SECONDS_FIELD_NUMBER: _builtins.int
+    SPEED_FIELD_NUMBER: _builtins.int
+    now_seconds: _builtins.float
+    """When set, SetClock first (one call per school per scheduler pass)."""
+    speed: _builtins.float
     @_builtins.property
     def due(self) -> _containers.RepeatedCompositeFieldContainer[Global___DueBackup]:
         """in time order"""
@@ -495,10 +504,12 @@ class MakeBackupsRequest(_message.Message):
         self,
         *,
         due: _abc.Iterable[Global___DueBackup] | None = ...,
+        now_seconds: _builtins.float = ...,
+        speed: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["due", b"due"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due", b"due", "now_seconds", b"now_seconds", "speed", b"speed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -512,12 +523,15 @@ class MakeBackupsReply(_message.Message):
     WRITTEN_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     SKIPPED_FIELD_NUMBER: _builtins.int
+    FILES_WRITTEN_FIELD_NUMBER: _builtins.int
     due: _builtins.int
     written: _builtins.int
     """due ones the retention rules keep (the others would be pruned unread)"""
     deleted: _builtins.int
     skipped: _builtins.str
     """why nothing was made (no base in service), else empty"""
+    files_written: _builtins.int
+    """backup files whose bytes were written (unchanged ones are not)"""
     def __init__(
         self,
         *,
@@ -525,10 +539,11 @@ class MakeBackupsReply(_message.Message):
         written: _builtins.int = ...,
         deleted: _builtins.int = ...,
         skipped: _builtins.str = ...,
+        files_written: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "due", b"due", "skipped", b"skipped", "written", b"written"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "due", b"due", "files_written", b"files_written", "skipped", b"skipped", "written", b"written"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -595,3 +610,82 @@ class SetPagePublishedRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetPagePublishedRequest: _TypeAlias = SetPagePublishedRequest  # noqa: Y015
+
+@_typing.final
+class SwitchYearRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
+    AT_SECONDS_FIELD_NUMBER: _builtins.int
+    KEEP_IN_SERVICE_FIELD_NUMBER: _builtins.int
+    school_year: _builtins.str
+    """the new school year, "2027-2028" """
+    at_seconds: _builtins.float
+    """when the switch is due on the data-center's clock"""
+    keep_in_service: _builtins.bool
+    """deferred "with the base in service": keep whatever it is"""
+    def __init__(
+        self,
+        *,
+        school_year: _builtins.str = ...,
+        at_seconds: _builtins.float = ...,
+        keep_in_service: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_seconds", b"at_seconds", "keep_in_service", b"keep_in_service", "school_year", b"school_year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SwitchYearRequest: _TypeAlias = SwitchYearRequest  # noqa: Y015
+
+@_typing.final
+class SwitchYearReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    BASE_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    outcome: _builtins.str
+    """new_base, kept, skipped"""
+    detail: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.Base:
+        """the base in service after the switch"""
+
+    def __init__(
+        self,
+        *,
+        outcome: _builtins.str = ...,
+        base: _common_pb2.Base | None = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "detail", b"detail", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SwitchYearReply: _TypeAlias = SwitchYearReply  # noqa: Y015
+
+@_typing.final
+class RecoverLastYearRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KINDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def kinds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """data kinds (names or labels of seed 003 p.9)"""
+
+    def __init__(
+        self,
+        *,
+        kinds: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kinds", b"kinds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecoverLastYearRequest: _TypeAlias = RecoverLastYearRequest  # noqa: Y015

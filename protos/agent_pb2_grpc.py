@@ -175,6 +175,16 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.History.FromString,
                 _registered_method=True)
+        self.SwitchYear = channel.unary_unary(
+                '/pronote.agent.v1.Agent/SwitchYear',
+                request_serializer=protos_dot_agent__pb2.SwitchYearRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.SwitchYearReply.FromString,
+                _registered_method=True)
+        self.RecoverLastYear = channel.unary_unary(
+                '/pronote.agent.v1.Agent/RecoverLastYear',
+                request_serializer=protos_dot_agent__pb2.RecoverLastYearRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Recovery.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -357,6 +367,20 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SwitchYear(self, request, context):
+        """The yearly cycle: the version switch (last year's base in service -> the new year's,
+        empty, SPR carried over; the new year's -> kept), and recovery from the July archive.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecoverLastYear(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -499,6 +523,16 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=protos_dot_agent__pb2.Empty.FromString,
                     response_serializer=protos_dot_common__pb2.History.SerializeToString,
+            ),
+            'SwitchYear': grpc.unary_unary_rpc_method_handler(
+                    servicer.SwitchYear,
+                    request_deserializer=protos_dot_agent__pb2.SwitchYearRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.SwitchYearReply.SerializeToString,
+            ),
+            'RecoverLastYear': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecoverLastYear,
+                    request_deserializer=protos_dot_agent__pb2.RecoverLastYearRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Recovery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1257,6 +1291,60 @@ class Agent:
             '/pronote.agent.v1.Agent/GetHistory',
             protos_dot_agent__pb2.Empty.SerializeToString,
             protos_dot_common__pb2.History.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SwitchYear(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/SwitchYear',
+            protos_dot_agent__pb2.SwitchYearRequest.SerializeToString,
+            protos_dot_agent__pb2.SwitchYearReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecoverLastYear(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/RecoverLastYear',
+            protos_dot_agent__pb2.RecoverLastYearRequest.SerializeToString,
+            protos_dot_common__pb2.Recovery.FromString,
             options,
             channel_credentials,
             insecure,

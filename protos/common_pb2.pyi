@@ -165,6 +165,26 @@ Global___BaseCounters: _TypeAlias = BaseCounters  # noqa: Y015
 class Base(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class RecordsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
@@ -175,6 +195,7 @@ class Base(_message.Message):
     SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
     EVER_IN_SERVICE_FIELD_NUMBER: _builtins.int
     ORIGIN_FIELD_NUMBER: _builtins.int
+    RECORDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     """"Base année 2026-2027.not" """
@@ -192,6 +213,10 @@ class Base(_message.Message):
     """"" created here, "etablissement" loaded from a .HNOT, "edt" """
     @_builtins.property
     def counters(self) -> Global___BaseCounters: ...
+    @_builtins.property
+    def records(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """records per data kind last year can carry over"""
+
     def __init__(
         self,
         *,
@@ -205,10 +230,11 @@ class Base(_message.Message):
         synthetic_seed: _builtins.str = ...,
         ever_in_service: _builtins.bool = ...,
         origin: _builtins.str = ...,
+        records: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "ever_in_service", b"ever_in_service", "id", b"id", "in_service", b"in_service", "name", b"name", "origin", b"origin", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "ever_in_service", b"ever_in_service", "id", b"id", "in_service", b"in_service", "name", b"name", "origin", b"origin", "records", b"records", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -823,3 +849,61 @@ class History(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___History: _TypeAlias = History  # noqa: Y015
+
+@_typing.final
+class RecoveredKind(_message.Message):
+    """"Récupérer les données de l'an passé": what each data kind carried over."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    RECORDS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"identifiants_et_mots_de_passe" """
+    label: _builtins.str
+    """"Identifiants et mots de passe" """
+    records: _builtins.int
+    """users restored for the identifiants, records for the others"""
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        label: _builtins.str = ...,
+        records: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "label", b"label", "records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecoveredKind: _TypeAlias = RecoveredKind  # noqa: Y015
+
+@_typing.final
+class Recovery(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ARCHIVE_FIELD_NUMBER: _builtins.int
+    BASE_FIELD_NUMBER: _builtins.int
+    KINDS_FIELD_NUMBER: _builtins.int
+    archive: _builtins.str
+    """the July archive read (its SHA-256 verified first)"""
+    base: _builtins.str
+    """the base in service it went into"""
+    @_builtins.property
+    def kinds(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecoveredKind]: ...
+    def __init__(
+        self,
+        *,
+        archive: _builtins.str = ...,
+        base: _builtins.str = ...,
+        kinds: _abc.Iterable[Global___RecoveredKind] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archive", b"archive", "base", b"base", "kinds", b"kinds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Recovery: _TypeAlias = Recovery  # noqa: Y015

@@ -1348,3 +1348,142 @@ class ClientParameters(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientParameters: _TypeAlias = ClientParameters  # noqa: Y015
+
+@_typing.final
+class VersionChange(_message.Message):
+    """-- The yearly cycle --------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    NEW_SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
+    SWITCH_ON_FIELD_NUMBER: _builtins.int
+    CHOICE_FIELD_NUMBER: _builtins.int
+    PREVERSION_FROM_FIELD_NUMBER: _builtins.int
+    PREVERSION_UNTIL_FIELD_NUMBER: _builtins.int
+    DEFER_UNTIL_FIELD_NUMBER: _builtins.int
+    PREVERSION_ON_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    OUTCOME_DETAIL_FIELD_NUMBER: _builtins.int
+    OUTCOME_ON_FIELD_NUMBER: _builtins.int
+    BASE_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    new_school_year: _builtins.str
+    """the year the coming switch moves to, "2027-2028" """
+    switch_on: _builtins.str
+    """YYYY-MM-DD: its automatic day (21-24 Aug), or the deferral"""
+    choice: _builtins.str
+    """automatic, deferred_new_base, deferred_keep_base, preversion"""
+    preversion_from: _builtins.str
+    """YYYY-MM-DD, the window to request the pre-version"""
+    preversion_until: _builtins.str
+    defer_until: _builtins.str
+    """the latest date the switch can be deferred to"""
+    preversion_on: _builtins.str
+    """when the pre-version was installed, if it was"""
+    outcome: _builtins.str
+    """once switched: new_base, kept or skipped"""
+    outcome_detail: _builtins.str
+    outcome_on: _builtins.str
+    """YYYY-MM-DD"""
+    base: _builtins.str
+    """the base in service after the switch"""
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        new_school_year: _builtins.str = ...,
+        switch_on: _builtins.str = ...,
+        choice: _builtins.str = ...,
+        preversion_from: _builtins.str = ...,
+        preversion_until: _builtins.str = ...,
+        defer_until: _builtins.str = ...,
+        preversion_on: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        outcome_detail: _builtins.str = ...,
+        outcome_on: _builtins.str = ...,
+        base: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "choice", b"choice", "defer_until", b"defer_until", "new_school_year", b"new_school_year", "outcome", b"outcome", "outcome_detail", b"outcome_detail", "outcome_on", b"outcome_on", "preversion_from", b"preversion_from", "preversion_on", b"preversion_on", "preversion_until", b"preversion_until", "switch_on", b"switch_on", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VersionChange: _TypeAlias = VersionChange  # noqa: Y015
+
+@_typing.final
+class VersionChanges(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___VersionChange]: ...
+    def __init__(
+        self,
+        *,
+        changes: _abc.Iterable[Global___VersionChange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VersionChanges: _TypeAlias = VersionChanges  # noqa: Y015
+
+@_typing.final
+class DeferSwitchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    KEEP_BASE_IN_SERVICE_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    date: _builtins.str
+    """YYYY-MM-DD, from tomorrow up to defer_until"""
+    keep_base_in_service: _builtins.bool
+    """else a new empty base is put in service"""
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        date: _builtins.str = ...,
+        keep_base_in_service: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "keep_base_in_service", b"keep_base_in_service", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeferSwitchRequest: _TypeAlias = DeferSwitchRequest  # noqa: Y015
+
+@_typing.final
+class RecoverLastYearRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UAI_FIELD_NUMBER: _builtins.int
+    KINDS_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    uai: _builtins.str
+    all: _builtins.bool
+    """every kind"""
+    @_builtins.property
+    def kinds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """names or labels of seed 003 p.9's data kinds, or"""
+
+    def __init__(
+        self,
+        *,
+        uai: _builtins.str = ...,
+        kinds: _abc.Iterable[_builtins.str] | None = ...,
+        all: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "kinds", b"kinds", "uai", b"uai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecoverLastYearRequest: _TypeAlias = RecoverLastYearRequest  # noqa: Y015

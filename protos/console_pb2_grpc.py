@@ -245,6 +245,31 @@ class ConsoleStub:
                 request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.History.FromString,
                 _registered_method=True)
+        self.GetVersionChange = channel.unary_unary(
+                '/pronote.console.v1.Console/GetVersionChange',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.VersionChange.FromString,
+                _registered_method=True)
+        self.ListVersionChanges = channel.unary_unary(
+                '/pronote.console.v1.Console/ListVersionChanges',
+                request_serializer=protos_dot_console__pb2.ListSchoolsRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.VersionChanges.FromString,
+                _registered_method=True)
+        self.RequestPreversion = channel.unary_unary(
+                '/pronote.console.v1.Console/RequestPreversion',
+                request_serializer=protos_dot_console__pb2.SchoolRef.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.VersionChange.FromString,
+                _registered_method=True)
+        self.DeferSwitch = channel.unary_unary(
+                '/pronote.console.v1.Console/DeferSwitch',
+                request_serializer=protos_dot_console__pb2.DeferSwitchRequest.SerializeToString,
+                response_deserializer=protos_dot_console__pb2.VersionChange.FromString,
+                _registered_method=True)
+        self.RecoverLastYear = channel.unary_unary(
+                '/pronote.console.v1.Console/RecoverLastYear',
+                request_serializer=protos_dot_console__pb2.RecoverLastYearRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Recovery.FromString,
+                _registered_method=True)
 
 
 class ConsoleServicer:
@@ -521,6 +546,40 @@ class ConsoleServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVersionChange(self, request, context):
+        """Mon compte > Changement de version, and the rentrée (DOMAIN.md "Yearly cycle").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVersionChanges(self, request, context):
+        """operator
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPreversion(self, request, context):
+        """Until 20 July: last year's base in service is unpublished, replaced by an empty one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeferSwitch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecoverLastYear(self, request, context):
+        """Récupérer les données de l'an passé from the July archive into the base in service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsoleServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -733,6 +792,31 @@ def add_ConsoleServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
                     response_serializer=protos_dot_common__pb2.History.SerializeToString,
+            ),
+            'GetVersionChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVersionChange,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_console__pb2.VersionChange.SerializeToString,
+            ),
+            'ListVersionChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVersionChanges,
+                    request_deserializer=protos_dot_console__pb2.ListSchoolsRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.VersionChanges.SerializeToString,
+            ),
+            'RequestPreversion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPreversion,
+                    request_deserializer=protos_dot_console__pb2.SchoolRef.FromString,
+                    response_serializer=protos_dot_console__pb2.VersionChange.SerializeToString,
+            ),
+            'DeferSwitch': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeferSwitch,
+                    request_deserializer=protos_dot_console__pb2.DeferSwitchRequest.FromString,
+                    response_serializer=protos_dot_console__pb2.VersionChange.SerializeToString,
+            ),
+            'RecoverLastYear': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecoverLastYear,
+                    request_deserializer=protos_dot_console__pb2.RecoverLastYearRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Recovery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1869,6 +1953,141 @@ class Console:
             '/pronote.console.v1.Console/GetHistory',
             protos_dot_console__pb2.SchoolRef.SerializeToString,
             protos_dot_common__pb2.History.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVersionChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/GetVersionChange',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_console__pb2.VersionChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVersionChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/ListVersionChanges',
+            protos_dot_console__pb2.ListSchoolsRequest.SerializeToString,
+            protos_dot_console__pb2.VersionChanges.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPreversion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/RequestPreversion',
+            protos_dot_console__pb2.SchoolRef.SerializeToString,
+            protos_dot_console__pb2.VersionChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeferSwitch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/DeferSwitch',
+            protos_dot_console__pb2.DeferSwitchRequest.SerializeToString,
+            protos_dot_console__pb2.VersionChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecoverLastYear(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.console.v1.Console/RecoverLastYear',
+            protos_dot_console__pb2.RecoverLastYearRequest.SerializeToString,
+            protos_dot_common__pb2.Recovery.FromString,
             options,
             channel_credentials,
             insecure,

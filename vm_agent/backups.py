@@ -1,7 +1,15 @@
 """The school's backups and archives: files in a backup directory outside its data directory
-(a separate volume in a container), each with a `<name>.json` sidecar holding its SHA-256,
-its kind and when it was made. `sha256sum`-compatible content: the checksum covers the whole
-backup file, and is verified before any restore."""
+(a separate volume in a container), listed with their SHA-256, kind and time in `index.json`
+(older stores kept a `<name>.json` sidecar per backup: still read). `sha256sum`-compatible
+content: the checksum covers the whole backup file, and is verified before any restore.
+
+Writes are cheap because most cost nothing: a backup the retention rules would prune before
+the end of the period is not written; a backup whose name already holds exactly its bytes
+(a sauvegarde of the same slot, the base unchanged since yesterday) is not rewritten, only
+re-dated in the index; a new one whose bytes another file holds (today's archive of an
+unchanged base) is a hard link to it, as a deduplicating store shares chunks: damaging one
+damages both, and the SHA-256 check refuses both. Only a file this process wrote and that is
+unchanged since (same inode, size and mtime) counts as holding its bytes."""
 
 from __future__ import annotations
 
@@ -21,7 +29,10 @@ from common.backup_plan import Due, Entry, Kind
 from vm_agent.domain.errors import AgentError, InvalidArgument, NotFound
 
 BACKUP_FORMAT = 1
+INDEX = "index.json"
+INDEX_FORMAT = 1
 SIDECAR = ".json"
+SYNC_FILES_ONE_BY_ONE = 4  # beyond this, one syncfs of the filesystem is cheaper
 
 
 class Corrupt(AgentError):
@@ -42,7 +53,9 @@ class Made:
     due: int
     """Backups due in the period (pruned ones included: the base did not change meanwhile)."""
     written: int
+    """Due backups the retention rules keep (made; the files whose bytes changed rewritten)."""
     deleted: int
+    files_written: int = 0
 
 
 class BackupStore:
@@ -51,12 +64,34 @@ class BackupStore:
         self._uai = uai
         self.last_success: dict[Kind, float] = {}
         self.last_verification_ok: bool | None = None
-        for backup in self.listing():
+        self._entries = {b.name: b for b in self._read_index()}
+        self._written: dict[str, tuple[int, int, int]] = {}  # name -> (inode, size, mtime_ns)
+        for backup in self._entries.values():
             kind = Kind.ARCHIVE if backup.kind is Kind.YEAR_END else backup.kind
             self.last_success[kind] = max(self.last_success.get(kind, 0.0), backup.made_at_seconds)
 
     def listing(self) -> list[Backup]:
-        """Every backup with a readable sidecar, newest first."""
+        """Every backup, newest first."""
+        return sorted(
+            self._entries.values(), key=lambda b: (b.made_at_seconds, b.name), reverse=True
+        )
+
+    def _read_index(self) -> list[Backup]:
+        try:
+            data = json.loads((self.directory / INDEX).read_text(encoding="utf-8"))
+            return [
+                Backup(
+                    name, Kind(m["kind"]), float(m["made_at_seconds"]), int(m["size"]), m["sha256"]
+                )
+                for name, m in data["backups"].items()
+                if backup_plan.is_safe_name(name)
+            ]
+        except FileNotFoundError:
+            return self._read_sidecars()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return self._read_sidecars()  # a damaged index: the sidecars of older stores, if any
+
+    def _read_sidecars(self) -> list[Backup]:
         found = []
         try:
             names = os.listdir(self.directory)
@@ -78,17 +113,25 @@ class BackupStore:
                 )
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a file without a valid sidecar is not a backup we made
-        return sorted(found, key=lambda b: (b.made_at_seconds, b.name), reverse=True)
+        return found
+
+    def _holds(self, backup: Backup | None, size: int, digest: str) -> bool:
+        """True when the file of `backup` already holds these bytes, as this process wrote it."""
+        if backup is None or backup.sha256 != digest or backup.size != size:
+            return False
+        try:
+            stat = os.stat(self.directory / backup.name)
+        except OSError:
+            return False
+        return self._written.get(backup.name) == (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
     def make(self, due: list[Due], school_year: str, state: dict[str, Any]) -> Made:
-        """Make the backups `due` of `state` and prune by the retention rules. A backup that
-        the rules would prune before the end of the period is not written: the base does not
-        change while the simulated clock jumps, so it would be the same bytes, deleted."""
-        existing = self.listing()
+        """Make the backups `due` of `state` and prune by the retention rules."""
+        existing = dict(self._entries)
         planned = {
             backup_plan.name_for(d.kind, school_year, d.at_seconds): d for d in due
         }  # a later slot with the same name overwrites an earlier one
-        entries = [Entry(b.name, b.kind, b.made_at_seconds) for b in existing] + [
+        entries = [Entry(b.name, b.kind, b.made_at_seconds) for b in existing.values()] + [
             Entry(name, d.kind, d.at_seconds) for name, d in planned.items()
         ]
         kept = backup_plan.retained(entries)
@@ -98,33 +141,54 @@ class BackupStore:
             ensure_ascii=False,
         ).encode("utf-8")
         digest = hashlib.sha256(payload).hexdigest()
+        after = {name: b for name, b in existing.items() if name in kept and name not in planned}
         files: dict[str, bytes] = {}
-        for name, d in sorted(planned.items(), key=lambda item: item[1].at_seconds):
-            if name in kept:
+        links: dict[str, str] = {}
+        same = next((b.name for b in existing.values() if self._holds(b, len(payload), digest)), "")
+        made = 0
+        for name, d in planned.items():
+            if name not in kept:
+                continue
+            made += 1
+            if self._holds(existing.get(name), len(payload), digest):
+                pass  # already these bytes: re-dated only
+            elif same and name not in existing:
+                links[name] = same  # a new name for bytes already on disk and synced
+            else:
                 files[name] = payload
-                files[name + SIDECAR] = json.dumps(
-                    {
-                        "kind": d.kind.value,
-                        "made_at_seconds": d.at_seconds,
-                        "size": len(payload),
-                        "sha256": digest,
+            after[name] = Backup(name, d.kind, d.at_seconds, len(payload), digest)
+        if planned.keys() & kept or after.keys() != existing.keys():
+            index = {
+                "format": INDEX_FORMAT,
+                "backups": {
+                    n: {
+                        "kind": b.kind.value,
+                        "made_at_seconds": b.made_at_seconds,
+                        "size": b.size,
+                        "sha256": b.sha256,
                     }
-                ).encode("utf-8")
-        _write_all_atomically(self.directory, files)
-        written = len(files) // 2
+                    for n, b in after.items()
+                },
+            }
+            self._written.update(
+                _write_all_atomically(
+                    self.directory, files, (INDEX, json.dumps(index).encode("utf-8")), links
+                )
+            )
+            self._entries = after
         deleted = 0
-        for backup in existing:
-            if backup.name not in kept and backup.name not in planned:
-                (self.directory / backup.name).unlink(missing_ok=True)
-                (self.directory / (backup.name + SIDECAR)).unlink(missing_ok=True)
-                deleted += 1
+        for name in existing.keys() - after.keys():
+            (self.directory / name).unlink(missing_ok=True)
+            (self.directory / (name + SIDECAR)).unlink(missing_ok=True)  # older stores
+            self._written.pop(name, None)
+            deleted += 1
         for d in due:
             kind = Kind.ARCHIVE if d.kind is Kind.YEAR_END else d.kind
             self.last_success[kind] = max(self.last_success.get(kind, 0.0), d.at_seconds)
-        if written:
-            newest = max((n for n in planned if n in kept), key=lambda n: planned[n].at_seconds)
+        if files:
+            newest = max(files, key=lambda n: planned[n].at_seconds)
             self._check(newest)
-        return Made(len(due), written, deleted)
+        return Made(len(due), made, deleted, len(files))
 
     def read_verified(self, name: str) -> tuple[Backup, bytes]:
         """The backup's bytes, after checking them against the SHA-256 recorded when made."""
@@ -177,29 +241,60 @@ class BackupStore:
             self.read_verified(name)
 
 
-def _write_all_atomically(directory: Path, files: dict[str, bytes]) -> None:
-    """Write every file to a temporary name, make them all durable with one filesystem sync
-    (one `syncfs` instead of an fsync per file: a year of backups is thousands of files), then
-    rename each into place: a crash leaves whole old files or whole new ones, never half."""
-    if not files:
-        return
+def _write_all_atomically(
+    directory: Path,
+    files: dict[str, bytes],
+    last: tuple[str, bytes],
+    links: dict[str, str] | None = None,
+) -> dict[str, tuple[int, int, int]]:
+    """Write the files, make them durable (an fdatasync each, or one `syncfs` when there are
+    many), then put them in place, `last` (the index) after the files it lists: a crash
+    leaves whole old files or whole new ones, never half. A file under a new name is written
+    in place (until the index lists it, it is not a backup); one that replaces a file goes
+    through a temporary name and a rename. `links` (new name -> a file already holding the
+    same bytes, synced when written) are hard links: no data to write or sync, as a
+    deduplicating backup store shares chunks. Returns each data file's (inode, size, mtime_ns)."""
     directory.mkdir(parents=True, exist_ok=True)
-    temporary: list[tuple[str, Path]] = []
+    everything = [*files.items(), last]
+    one_by_one = len(everything) <= SYNC_FILES_ONE_BY_ONE
+    renames: list[tuple[str, Path]] = []
+    created: list[Path] = []
+    stats: dict[str, tuple[int, int, int]] = {}
     try:
-        for name, data in files.items():
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-            temporary.append((tmp_name, directory / name))
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-            os.chmod(tmp_name, 0o600)
-        sync_filesystem(directory)
-        for tmp_name, path in temporary:
+        for name, source in (links or {}).items():
+            path = directory / name
+            os.link(directory / source, path)
+            created.append(path)
+            stat = os.stat(path)
+            stats[name] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        for name, data in everything:
+            path = directory / name
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                created.append(path)
+            except FileExistsError:
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+                renames.append((tmp_name, path))
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                if one_by_one:
+                    os.fdatasync(out.fileno())
+                stat = os.fstat(out.fileno())
+            if name in files:
+                stats[name] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if not one_by_one:
+            sync_filesystem(directory)
+        for tmp_name, path in renames:
             os.replace(tmp_name, path)
     except BaseException:
-        for tmp_name, _ in temporary:
+        for tmp_name, _ in renames:
             Path(tmp_name).unlink(missing_ok=True)
+        for path in created:
+            path.unlink(missing_ok=True)
         raise
     # No second sync for the renames: a crash may lose the newest batch, never leave half of it.
+    return stats
 
 
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)

@@ -18,7 +18,18 @@ import datacenter.cli.pronote_net  # noqa: F401  (adds `console pronote-net` and
 from common.files import read_json
 from common.processes import start_ticks
 from datacenter import settings as settings_module
-from datacenter.cli import backups, clean, client, clock, console, load, orders, panels, schools  # noqa: F401
+from datacenter.cli import (  # noqa: F401
+    backups,
+    clean,
+    client,
+    clock,
+    console,
+    load,
+    orders,
+    panels,
+    schools,
+    year,
+)
 from datacenter.cli.base_files import hnot_app  # and `console load-base`…
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
@@ -42,6 +53,7 @@ app.add_typer(clock.app, name="clock")  # the Clock; `console backups` etc. in c
 app.command("load")(load.load)
 app.command()(clean.clean)
 app.add_typer(orders.app, name="order")
+app.add_typer(year.app, name="year")  # the yearly cycle (datacenter/cli/year.py)
 app.add_typer(hnot_app, name="hnot")
 panels.file_under_panels()  # after every module registered its console commands
 

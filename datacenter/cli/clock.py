@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from datacenter.cli.console import JsonOption, _when
-from datacenter.cli.output import emit_object, fail
+from datacenter.cli.output import emit, emit_object, errors, fail
 from datacenter.cli.remote import open_console, to_dict
 from datacenter.errors import InvalidArgument
 from datacenter.scheduler import parse_date
@@ -31,7 +32,7 @@ def _emit(reply: console_pb2.ClockReply, as_json: bool, title: str, advanced: bo
         view["schools"] = reply.schools
         view["backups made (.sauvs)"] = reply.backups_due
         view["archives made (.archs)"] = reply.archives_due
-        view["files written (the others were already pruned)"] = reply.files_written
+        view["files written (not the pruned or unchanged ones)"] = reply.files_written
     emit_object(view, as_json=False, title=title)
 
 
@@ -62,9 +63,9 @@ def run_school_year(
     step_days: int = 1,
     on_step: Callable[[datetime.date, console_pb2.ClockReply], None] | None = None,
 ) -> dict[str, int]:
-    """Advance the clock from `first_day` (1 September) to the next 31 August, `step_days` at a
-    time; returns the totals of what the scheduler made."""
-    last_day = datetime.date(first_day.year + 1, 8, 31)
+    """Advance the clock from `first_day` (1 September, or a later day) to the next 31 August,
+    `step_days` at a time; returns the totals of what the scheduler made."""
+    last_day = datetime.date(first_day.year + (first_day.month >= 9), 8, 31)
     totals = {"steps": 0, "backups": 0, "archives": 0, "files_written": 0}
     day = first_day
     while day < last_day:
@@ -83,11 +84,14 @@ def run_school_year(
 @app.command("school-year")
 def school_year(
     ctx: typer.Context,
-    start: Annotated[str, typer.Option(help="The 1 September the year starts on.")] = "",
+    start: Annotated[
+        str, typer.Option(help="The day to start from (default: the clock's today).")
+    ] = "",
     step_days: Annotated[int, typer.Option(help="Days advanced per step.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a whole school year (1 September -> 31 August) on a simulated clock (operator)."""
+    """Run the school year up to 31 August on a simulated clock (operator), then report the
+    backups and archives made, each school's July archive, pre-version and August switch."""
     stub = open_console(ctx, operator=True)
     now = stub.GetClock(console_pb2.ClockRequest())
     if not now.simulated:
@@ -99,7 +103,49 @@ def school_year(
         fail(f"{start!r} is not a date: write it as 2026-09-01")
     if step_days < 1:
         fail("advance at least one day per step")
+    last = datetime.date(first.year + (first.month >= 9), 8, 31)
     started = time.perf_counter()
-    totals = run_school_year(stub.AdvanceClock, first, step_days)
-    result: dict[str, object] = {**totals, "wall_seconds": round(time.perf_counter() - started, 1)}
-    emit_object(result, as_json, title=f"school year from {first} to 31 August")
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=as_json,
+    )
+    with progress:
+        task = progress.add_task(f"{first}", total=max((last - first).days, 1))
+
+        def step(day: datetime.date, reply: console_pb2.ClockReply) -> None:
+            progress.update(task, completed=(day - first).days, description=f"{day}")
+
+        totals = run_school_year(stub.AdvanceClock, first, step_days, step)
+    wall = round(time.perf_counter() - started, 1)
+    schools = year_report(stub)
+    result: dict[str, object] = {**totals, "wall_seconds": wall, "schools": schools}
+    if as_json:
+        emit_object(result, as_json=True)
+        return
+    emit_object(result, as_json=False, title=f"school year from {first} to {last}")
+    emit(schools, as_json=False, title="July archive, pre-version and August switch per school")
+
+
+def year_report(stub: Any) -> list[dict[str, object]]:
+    """Per school: its July archive, its pre-version, and what its August switch did."""
+    changes = stub.ListVersionChanges(console_pb2.ListSchoolsRequest()).changes
+    rows: list[dict[str, object]] = []
+    for change in changes:
+        backups = stub.ListBackups(console_pb2.SchoolRef(uai=change.uai)).backups
+        july = next((b.name for b in backups if b.kind == "year_end"), "")
+        rows.append(
+            {
+                "uai": change.uai,
+                "july_archive": july,
+                "preversion_on": change.preversion_on,
+                "switch_on": change.outcome_on or change.switch_on,
+                "choice": change.choice,
+                "outcome": change.outcome,
+                "base_in_service": change.base,
+            }
+        )
+    return rows

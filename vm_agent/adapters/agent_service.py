@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from common import secrets
+from common import backup_plan, secrets
 from common.backup_plan import Due, Kind
 from common.clock import Clock, DrivenClock
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
@@ -20,7 +20,8 @@ from vm_agent.adapters.errors import translated
 from vm_agent.adapters.publication_service import PronoteNetAddress, PublicationRpcs
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import Backup, BackupStore
-from vm_agent.domain.errors import InvalidArgument, WrongState
+from vm_agent.domain import rentree
+from vm_agent.domain.errors import InvalidArgument, NotFound, WrongState
 from vm_agent.domain.pronote_net import PronoteNet
 from vm_agent.domain.school_data import PersonKind
 
@@ -112,7 +113,9 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
             if request.HasField("synthetic_resources")
             else None
         )
-        base = self._slot.school.create_base(request.school_year, request.synthetic_seed, resources)
+        base = self._slot.school.create_base(
+            request.school_year, request.synthetic_seed, resources, request.sample_records
+        )
         return convert.base(base, in_service=False)
 
     @translated
@@ -241,15 +244,27 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
             due = [Due(Kind(d.kind), d.at_seconds) for d in request.due]
         except ValueError:
             raise InvalidArgument("a due backup has an unknown kind") from None
+        if request.now_seconds:
+            await self.SetClock(
+                agent_pb2.SetClockRequest(now_seconds=request.now_seconds, speed=request.speed),
+                context,
+            )
         school = self._slot.school
         base = school.base_in_service
         if base is None:
             return agent_pb2.MakeBackupsReply(skipped="no base in service")
+        if not due:
+            return agent_pb2.MakeBackupsReply()
         async with self._backup_lock:
             made = await asyncio.to_thread(
                 self._backups.make, due, base.school_year, school.snapshot()
             )
-        return agent_pb2.MakeBackupsReply(due=made.due, written=made.written, deleted=made.deleted)
+        return agent_pb2.MakeBackupsReply(
+            due=made.due,
+            written=made.written,
+            deleted=made.deleted,
+            files_written=made.files_written,
+        )
 
     @translated
     async def ListBackups(
@@ -278,6 +293,51 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         async with self._backup_lock:
             backup, data = await asyncio.to_thread(self._backups.read_verified, request.name)
         return common_pb2.BackupContent(info=_backup_info(backup), data=data)
+
+    @translated
+    async def SwitchYear(
+        self, request: agent_pb2.SwitchYearRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.SwitchYearReply:
+        school = self._slot.school
+        switch = school.start_new_year(
+            request.school_year, request.at_seconds, request.keep_in_service
+        )
+        reply = agent_pb2.SwitchYearReply(outcome=switch.outcome, detail=switch.detail)
+        if switch.base is not None:
+            reply.base.CopyFrom(convert.base(switch.base, in_service=True))
+        return reply
+
+    @translated
+    async def RecoverLastYear(
+        self, request: agent_pb2.RecoverLastYearRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Recovery:
+        school = self._slot.school
+        base = school.base_in_service
+        if base is None:
+            raise WrongState(
+                "put the new year's base in service first: last year's data goes into it"
+            )
+        kinds = rentree.parse_kinds(list(request.kinds))
+        last_year = rentree.previous_school_year(base.school_year)
+        name = backup_plan.name_for(Kind.YEAR_END, last_year, 0)
+        if not any(b.name == name for b in self._backups.listing()):
+            raise NotFound(
+                f"no July archive of {last_year} ({name!r}): it is made on 5 July while that "
+                "year's base is in service; nothing was changed"
+            )
+        async with self._backup_lock:
+            state = await asyncio.to_thread(self._backups.load_state, name)
+        recovered = school.recover_last_year(state, kinds)
+        return common_pb2.Recovery(
+            archive=name,
+            base=base.name,
+            kinds=[
+                common_pb2.RecoveredKind(
+                    kind=r.kind, label=rentree.LABELS[r.kind], records=r.records
+                )
+                for r in recovered
+            ],
+        )
 
 
 def _backup_info(backup: Backup) -> common_pb2.BackupInfo:

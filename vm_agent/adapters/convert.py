@@ -49,6 +49,7 @@ def base(value: Base, in_service: bool) -> common_pb2.Base:
         ever_in_service=value.ever_in_service,
         origin=value.origin,
         synthetic_seed=value.seed,
+        records=value.records,
     )
 
 

@@ -79,6 +79,9 @@ class Base:
             if u.kind is UserKind.PROFESSEUR and not u.synthetic and not u.is_spr
         )
 
+    records: dict[str, int] = field(default_factory=dict)
+    """Records per data kind of vm_agent.domain.rentree (what last year can carry over)."""
+
     @property
     def name(self) -> str:
         return f"Base année {self.school_year}.not"
@@ -146,4 +149,5 @@ def base_from_dict(data: dict[str, Any]) -> Base:
         generation_id=data.get("generation_id", ""),
         edt=data.get("edt", {}),
         seed=data.get("seed", ""),  # states saved before synthetic schools have none
+        records={str(k): int(v) for k, v in data.get("records", {}).items()},
     )

@@ -6,13 +6,14 @@ through the store before the call returns; live sessions are not saved, as on a 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, TypeVar
 
 from common import secrets
 from common.clock import Clock
-from vm_agent.domain import licences, synthetic
+from vm_agent.domain import licences, rentree, synthetic
 from vm_agent.domain.bases import (
     Base,
     ServerState,
@@ -42,6 +43,7 @@ from vm_agent.domain.modes import (
     UserKind,
 )
 from vm_agent.domain.publication import Publication
+from vm_agent.domain.rentree import Recovered, YearSwitch
 from vm_agent.domain.school_data import PersonKind, SchoolData
 from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
 from vm_agent.domain.sessions import Session, SessionTable, new_session_id
@@ -168,10 +170,15 @@ class SchoolServer:
     # -- Serveur PRONOTE panel -------------------------------------------------------------
 
     def create_base(
-        self, school_year: str, seed: str = "", resources: BaseCounters | None = None
+        self,
+        school_year: str,
+        seed: str = "",
+        resources: BaseCounters | None = None,
+        sample_records: bool = False,
     ) -> Base:
         """An empty base, or with `seed` one holding a synthetic school (typical Ressources
-        counters for this formula unless `resources` gives them)."""
+        counters for this formula unless `resources` gives them); `sample_records`: a demo
+        base, with records per data kind as by the end of a year."""
         self._require_stopped("create a base")
         if any(b.school_year == school_year for b in self.bases):
             raise AlreadyExists(
@@ -185,6 +192,8 @@ class SchoolServer:
             base.seed = seed
             base.counters, sketch = self._isolate(synthetic.survey, seed, school_year, wanted)
             self._sketches[base.id] = sketch
+        if sample_records:
+            base.records = rentree.sample_records(self.identity.uai, school_year)
         self.bases.append(base)
         self.commit(Action.BASE_CREATED, base.name)
         return base
@@ -421,6 +430,48 @@ class SchoolServer:
     def expire_idle(self) -> list[Session]:
         self.web_sessions.expire(self._clock.now())
         return self.sessions.expire(self._clock.now())
+
+    # -- the yearly cycle (vm_agent.domain.rentree) ---------------------------------------
+
+    def start_new_year(
+        self, school_year: str, at_seconds: float, keep_in_service: bool = False
+    ) -> YearSwitch:
+        """The version switch: last year's base in service is replaced by the new year's (an
+        empty one, created, unless it exists), its SPR carried over so the school can log in;
+        the new year's base in service (or `keep_in_service`) is kept."""
+        current = self.base_in_service
+        if current is None:
+            return YearSwitch("skipped", None, "no base in service")
+        if keep_in_service or current.school_year >= school_year:
+            return YearSwitch("kept", current)
+        target = next((b for b in self.bases if b.school_year == school_year), None)
+        if target is None:
+            target = new_base(school_year, at_seconds)
+            self.bases.append(target)
+        old_spr = current.spr
+        if target.spr is None and old_spr is not None:
+            target.users[old_spr.login] = dataclasses.replace(old_spr)
+        target.ever_in_service = True
+        self._in_service_id = target.id
+        self.sessions.clear()  # last year's clients are disconnected, as on "arrêter"
+        self._persist()
+        return YearSwitch("new_base", target, f"{current.name} replaced")
+
+    def recover_last_year(self, archive_state: dict[str, Any], kinds: list[str]) -> list[Recovered]:
+        """Récupérer les données de l'an passé from a July archive's state."""
+        base = self._require_base_in_service("recover last year's data into it")
+        kinds = rentree.parse_kinds(kinds)
+        last_year = rentree.previous_school_year(base.school_year)
+        try:
+            bases = [base_from_dict(b) for b in archive_state.get("bases", [])]
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidArgument(f"the archive's bases cannot be read ({error})") from None
+        source = next((b for b in bases if b.school_year == last_year), None)
+        if source is None:
+            raise NotFound(f"the archive holds no base of {last_year}; nothing was changed")
+        recovered = rentree.recover(base, source, kinds)
+        self._persist()
+        return recovered
 
     # -- helpers ---------------------------------------------------------------------------
 
