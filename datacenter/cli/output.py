@@ -30,8 +30,8 @@ def emit(
         return
     table = Table(title=title, title_justify="left")
     columns = columns or list(rows[0])
-    for column in columns:
-        table.add_column(column.replace("_", " "))
+    for column in columns:  # fold, never "…": URLs, logins and passwords get copied
+        table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
     console.print(table)
@@ -44,7 +44,7 @@ def emit_object(value: dict[str, Any], as_json: bool, title: str | None = None) 
         return
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     for key, item in value.items():
         if isinstance(item, list):
             continue
