@@ -13,6 +13,8 @@ import socket
 import subprocess
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +136,15 @@ class Prometheus:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@contextmanager
+def prometheus_scraping(directory: Path, controller_address: str) -> Iterator[Prometheus]:
+    """A real Prometheus in `directory`, finding its targets through the controller's service
+    discovery, with the shipped alert rules (their `for:` shortened to 2 s); stopped after."""
+    rules = rules_with_short_for(directory, for_seconds=2)
+    server = Prometheus(directory, scrape_config(controller_address, rules))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -13,12 +13,7 @@ import pytest
 from protos import console_pb2
 from tests.integration.harness import Datacenter, wait_for
 from tests.integration.metrics_helpers import metrics_datacenter
-from tests.integration.prometheus_server import (
-    MONITORING,
-    Prometheus,
-    rules_with_short_for,
-    scrape_config,
-)
+from tests.integration.prometheus_server import MONITORING, Prometheus, prometheus_scraping
 
 SCRAPE_TIMEOUT_SECONDS = 60.0
 
@@ -34,12 +29,8 @@ def fleet(tmp_path: Path) -> Iterator[Datacenter]:
 
 @pytest.fixture
 def prometheus(tmp_path: Path, fleet: Datacenter) -> Iterator[Prometheus]:
-    rules = rules_with_short_for(tmp_path / "prometheus", for_seconds=2)
-    server = Prometheus(tmp_path / "prometheus", scrape_config(fleet.http_address, rules))
-    try:
+    with prometheus_scraping(tmp_path / "prometheus", fleet.http_address) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def by_uai(result: list[dict[str, object]]) -> dict[str, str]:

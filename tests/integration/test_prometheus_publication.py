@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.harness import Datacenter, free_pool, running_datacenter, uai, wait_for
-from tests.integration.prometheus_server import Prometheus, rules_with_short_for, scrape_config
+from tests.integration.prometheus_server import Prometheus, prometheus_scraping
 
 SCRAPE_TIMEOUT_SECONDS = 60.0
 PAGES = {
@@ -27,12 +27,8 @@ def fleet(tmp_path: Path) -> Iterator[Datacenter]:
 
 @pytest.fixture
 def prometheus(tmp_path: Path, fleet: Datacenter) -> Iterator[Prometheus]:
-    rules = rules_with_short_for(tmp_path / "prometheus", for_seconds=2)
-    server = Prometheus(tmp_path / "prometheus", scrape_config(fleet.http_address, rules))
-    try:
+    with prometheus_scraping(tmp_path / "prometheus", fleet.http_address) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_prometheus_sees_the_publication_stop_and_start_again(
