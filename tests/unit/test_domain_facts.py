@@ -201,6 +201,44 @@ FACTS: dict[str, list[tuple[str, str]]] = {
             "unit/test_school.py::test_disconnect_frees_the_licence",
         ),
     ],
+    "Yearly cycle": [
+        (
+            "pre-version requested in July, until ~20 July",
+            "unit/test_year_cycle.py::test_the_preversion_is_requested_between_6_and_20_july",
+        ),
+        (
+            "automatic switch between 21 and 24 August",
+            "unit/test_year_cycle.py::test_each_school_switches_on_its_own_day_between_21_and_24_august",
+        ),
+        (
+            "last year's base in service -> a new empty base",
+            "unit/test_year_cycle.py::test_last_years_base_is_replaced_by_an_empty_one_with_the_spr",
+        ),
+        (
+            "the switch can be deferred, keeping the base in service",
+            "unit/test_year_cycle.py::test_a_deferral_keeping_the_base_keeps_last_years",
+        ),
+        (
+            "a deferral goes to a chosen date",
+            "unit/test_year_cycle.py::test_a_deferral_goes_to_a_date_of_the_rentree_window",
+        ),
+        (
+            "recover last year's data, choosing the kinds",
+            "unit/test_year_cycle.py::test_last_years_data_comes_back_by_the_kinds_chosen",
+        ),
+        (
+            "every data kind of seed 003",
+            "unit/test_year_cycle.py::test_every_kind_of_seed_003_can_be_chosen",
+        ),
+        (
+            "a school year for five schools, both switch outcomes",
+            "integration/test_school_year.py::test_a_school_year_for_five_schools",
+        ),
+        (
+            "the hosting licence expires on a date",
+            "unit/test_ordering.py::test_the_licence_runs_one_year",
+        ),
+    ],
     "PRONOTE.net and the ENT": [
         (
             "publication is on by default",
