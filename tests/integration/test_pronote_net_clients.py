@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,6 +218,31 @@ def test_an_espace_delegated_to_an_ent_refuses_direct_logins_unless_allowed(
     school.publication.delegate(new_delegation("", "ecollege31", {}, ["eleve"], True))
     school.publication.start()
     assert pronotepy.Client(espaces.url("eleve.html"), login, espaces.passwords[login]).logged_in
+
+
+def test_the_page_commune_links_the_open_espaces_and_follows_the_publication(
+    espaces: Espaces,
+) -> None:
+    def commune() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(espaces.url(""), timeout=10) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    status, html = commune()
+    assert status == 200 and 'href="eleve.html"' in html and 'href="parent.html"' in html
+    school = espaces.school
+    school.publication.stop()
+    assert commune()[0] == 503
+    school.publication.set_espace(Espace.PARENT, False)
+    school.publication.start()
+    status, html = commune()
+    assert status == 200 and 'href="eleve.html"' in html and "parent.html" not in html
+    school.publication.stop()
+    school.publication.set_page("commune", False)
+    school.publication.start()
+    assert commune()[0] == 503
 
 
 def test_pawnote_logs_in_and_reads_the_base(espaces: Espaces, tmp_path: Path) -> None:

@@ -88,7 +88,12 @@ class PronoteNetApp:
             school = self._slot.school
         except NotReady:
             return _html(page.unavailable_page("le serveur démarre"), 503)
-        links = [(e.page, ESPACE_LABELS[e]) for e in ESPACE_GENRES]
+        publication = school.publication
+        if not publication.published or not publication.page_published("commune"):
+            return _html(page.unavailable_page("la page commune n'est pas publiée"), 503)
+        links = [
+            (e.page, ESPACE_LABELS[e]) for e in ESPACE_GENRES if publication.refusal(e) is None
+        ]  # only the espaces a visitor can open now
         return _html(page.commune_page(school.identity.name, links))
 
     async def espace(self, request: web.Request) -> web.Response:
