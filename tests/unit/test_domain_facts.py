@@ -65,6 +65,10 @@ FACTS: dict[str, list[tuple[str, str]]] = {
     ],
     "Console login": [
         (
+            "credentials can be re-sent",
+            "integration/test_ordering.py::test_order_to_console_login",
+        ),
+        (
             "the first login also needs the invoice number",
             "integration/test_console_scope.py::test_first_login_needs_the_invoice_number_and_later_ones_do_not",
         ),
