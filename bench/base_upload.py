@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.running import print_figures
+
 ITEM_KIB = 256
 UAI = "0756000P"  # the first demo school
 
@@ -142,11 +144,7 @@ def main() -> None:
         "baseline_copy_and_hash_seconds": round(floor, 2),
         "baseline_mib_per_second": round(mib / floor, 1),
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:34} {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

@@ -32,28 +32,12 @@ from typing import Any
 import aiohttp
 import grpc
 
+from bench.running import measure_rate, say
 from loadtest.web_client import WebClient
 from protos import console_pb2, console_pb2_grpc
 
 PRONOTE_NET_PORT = 8080
 REQUESTS_PER_LOGIN = 5
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-async def _measure(seconds: float, workers: Sequence[Callable[[], Awaitable[int]]]) -> float:
-    deadline = time.perf_counter() + seconds
-    counts = [0] * len(workers)
-
-    async def loop(index: int) -> None:
-        while time.perf_counter() < deadline:
-            counts[index] += await workers[index]()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(loop(i) for i in range(len(workers))))
-    return sum(counts) / (time.perf_counter() - start)
 
 
 async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
@@ -104,11 +88,11 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     warm = [login_worker(i) for i in range(len(accounts))]
     await asyncio.gather(*(worker() for worker in warm))
     for workers in phases.values():
-        await _measure(1.0, workers)
+        await measure_rate(1.0, workers)
     for round_number in range(args.rounds):
         for name, workers in phases.items():
-            results[name].append(await _measure(args.seconds, workers))
-            _say(f"round {round_number + 1}: {name} {results[name][-1]:.1f}/s")
+            results[name].append(await measure_rate(args.seconds, workers))
+            say(f"round {round_number + 1}: {name} {results[name][-1]:.1f}/s")
     await http.close()
     medians = {name: statistics.median(values) for name, values in results.items()}
     login_requests = medians["logins"] * REQUESTS_PER_LOGIN

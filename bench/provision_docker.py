@@ -41,6 +41,7 @@ from bench.provision_local import (
     start_controller,
     wait_serving,
 )
+from bench.running import say
 from common import secrets
 from common.agent_config import AgentConfig, save_config
 from datacenter.uai import make_uai
@@ -152,18 +153,18 @@ async def bench(
     raw_subnet, pool = free_subnets(client, 2)
     run.subnet = pool  # type: ignore[attr-defined]
 
-    _say(f"baseline: {count} x raw `docker run` on {raw_subnet}, {parallelism} at a time…")
+    say(f"baseline: {count} x raw `docker run` on {raw_subnet}, {parallelism} at a time…")
     raw_seconds = await raw_docker_runs(
         client, run.tmp_dir, raw_subnet, count, parallelism, timeout
     )
-    _say(f"  {raw_seconds:.2f} s; removing them…")
+    say(f"  {raw_seconds:.2f} s; removing them…")
     await asyncio.to_thread(remove_raw, client)
 
-    _say(f"starting `pronote-dc up --runtime docker://` (pool {pool})…")
+    say(f"starting `pronote-dc up --runtime docker://` (pool {pool})…")
     console_address = await start_controller(run, pool, timeout)
     token = (run.state_dir / "operator.token").read_text(encoding="utf-8").strip()
     uais = [make_uai(f"{FIRST_UAI_DIGITS + i:07d}") for i in range(count)]
-    _say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
+    say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
     provisioning = await provision_all(console_address, token, uais, parallelism, timeout)
     if provisioning.failures:
         shown = "\n".join(f"  {s.uai}: {s.error}" for s in provisioning.failures[:5])
@@ -196,10 +197,6 @@ def render(report: dict[str, Any]) -> str:
     )
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.provision_docker", description=__doc__)
     parser.add_argument("--schools", type=int, default=100, help="containers per phase (100)")
@@ -214,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         client.ping()
         client.images.get(DEFAULT_IMAGE)
     except docker.errors.DockerException as error:
-        _say(f"benchmark failed: no Docker engine or image ({error}); run `make docker-images`")
+        say(f"benchmark failed: no Docker engine or image ({error}); run `make docker-images`")
         return 1
     run = DockerRun(find_pronote_dc())
     run.tmp_dir = Path(tempfile.mkdtemp(prefix="pronote-dc-bench-docker-"))
@@ -223,10 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = asyncio.run(bench(args, run, client))
         print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
     except BenchFailure as error:
-        _say(f"benchmark failed: {error}")
+        say(f"benchmark failed: {error}")
         code = 1
     except KeyboardInterrupt:
-        _say("interrupted")
+        say("interrupted")
         code = 130
     finally:
         if run.controller is not None and run.controller.poll() is None:

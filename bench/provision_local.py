@@ -47,6 +47,7 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.running import say
 from common.processes import PidFile, start_ticks
 from datacenter.uai import make_uai
 from protos import console_pb2, console_pb2_grpc
@@ -141,7 +142,7 @@ def cleanup(run: Run) -> list[str]:
             if done.returncode != 0:
                 problems.append(f"`pronote-dc down` exited {done.returncode}: {done.stderr!r}")
             else:
-                _say(f"cleanup: `pronote-dc down` took {time.monotonic() - started:.1f} s")
+                say(f"cleanup: `pronote-dc down` took {time.monotonic() - started:.1f} s")
         except subprocess.TimeoutExpired:
             problems.append(f"`pronote-dc down` did not finish within {DOWN_TIMEOUT_SECONDS:.0f} s")
     if run.controller is not None:
@@ -525,14 +526,14 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     pool = pick_address_pool(args.pool_octet)
     uais = [make_uai(f"{FIRST_UAI_DIGITS + i:07d}") for i in range(count)]
 
-    _say(f'baseline: {count} x `python -c "import grpc"`, {parallelism} at a time…')
+    say(f'baseline: {count} x `python -c "import grpc"`, {parallelism} at a time…')
     try:
         baseline = await asyncio.wait_for(measure_baseline(count, parallelism), timeout)
     except TimeoutError:
         raise BenchFailure(f"the baseline did not finish within {timeout:.0f} s") from None
-    _say(f"  {baseline.wall_seconds:.2f} s")
+    say(f"  {baseline.wall_seconds:.2f} s")
 
-    _say(f"starting `pronote-dc up` (state in {run.state_dir}, pool {pool})…")
+    say(f"starting `pronote-dc up` (state in {run.state_dir}, pool {pool})…")
     started = time.perf_counter()
     console_address = await start_controller(run, pool, timeout)
     controller_start_seconds = time.perf_counter() - started
@@ -541,7 +542,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     controller = psutil.Process(run.controller_pid)
     controller_cpu_before = _cpu_seconds(controller)
 
-    _say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
+    say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
     provisioning = await provision_all(
         console_address, token, uais, parallelism, timeout, args.demo
     )
@@ -560,7 +561,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             f"{what}: {healthy}/{count} schools provisioned and healthy; the others:\n{shown}\n"
             f"controller log:\n{run.log_tail()}"
         )
-    _say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
+    say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
     memory = measure_memory(run, uais)
     phases = [phase_durations(run, school) for school in provisioning.schools]
     latencies = [school.answered - school.requested for school in provisioning.schools]
@@ -690,10 +691,6 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
     raise Interrupted()
 
@@ -739,17 +736,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = asyncio.run(bench(args, run))
         print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
     except BenchFailure as error:
-        _say(f"benchmark failed: {error}")
+        say(f"benchmark failed: {error}")
         code = 1
     except (KeyboardInterrupt, Interrupted):
-        _say("interrupted")
+        say("interrupted")
         code = 130
     finally:
         if run is not None:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup runs to its end
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             for problem in cleanup(run):
-                _say(f"cleanup: {problem}")
+                say(f"cleanup: {problem}")
                 code = code or 1
     return code
 

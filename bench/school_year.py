@@ -35,6 +35,7 @@ from typing import Any
 
 import grpc
 
+from bench.running import print_figures
 from datacenter.cli.clock import run_school_year, year_report
 from protos import console_pb2, console_pb2_grpc
 from vm_agent.backups import sync_filesystem
@@ -192,11 +193,7 @@ def main() -> None:
         "target_seconds": TARGET_SECONDS,
         "meets_target": year["wall_seconds"] <= TARGET_SECONDS and year["running"] == args.schools,
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:28} {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

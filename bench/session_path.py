@@ -32,6 +32,7 @@ from typing import Any
 
 import grpc
 
+from bench.running import measure_rate, say
 from loadtest.relay import Relay
 from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2, console_pb2_grpc
 
@@ -52,24 +53,6 @@ async def main():
     await server.wait_for_termination()
 asyncio.run(main())
 """
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-async def _measure(seconds: float, workers: Sequence[Callable[[], Awaitable[int]]]) -> float:
-    """Run every worker back to back until the time is up; RPCs per second."""
-    deadline = time.perf_counter() + seconds
-    counts = [0] * len(workers)
-
-    async def loop(index: int) -> None:
-        while time.perf_counter() < deadline:
-            counts[index] += await workers[index]()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(loop(i) for i in range(len(workers))))
-    return sum(counts) / (time.perf_counter() - start)
 
 
 def _echo_workers(address: str, count: int) -> tuple[list[Any], list[Callable[[], Awaitable[int]]]]:
@@ -129,11 +112,11 @@ async def bench(args: argparse.Namespace, school: Any, echo_address: str) -> dic
     }
     results: dict[str, list[float]] = {name: [] for name in phases}
     for _, workers in phases.values():  # warm-up: connections, caches
-        await _measure(0.5, workers)
+        await measure_rate(0.5, workers)
     for round_number in range(args.rounds):
         for name, (_, workers) in phases.items():
-            results[name].append(await _measure(args.seconds, workers))
-            _say(f"round {round_number + 1}: {name} {results[name][-1]:.0f} RPC/s")
+            results[name].append(await measure_rate(args.seconds, workers))
+            say(f"round {round_number + 1}: {name} {results[name][-1]:.0f} RPC/s")
     for channels, _ in phases.values():
         for channel in channels:
             await channel.close()
