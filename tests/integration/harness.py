@@ -28,6 +28,7 @@ from protos import (
     console_pb2,
     console_pb2_grpc,
 )
+from tests.dates import at
 
 PRONOTE_DC = [sys.executable, "-m", "datacenter.cli"]
 START_TIMEOUT_SECONDS = 30.0
@@ -207,6 +208,15 @@ def running_datacenter(
         yield dc
     finally:
         dc.down()
+
+
+def advance(dc: Datacenter, when: str) -> Any:
+    """Advance the data-center's simulated clock to an ISO date (UTC), as the operator."""
+    return dc.operator().AdvanceClock(console_pb2.AdvanceClockRequest(to_seconds=at(when)))
+
+
+def backups(dc: Datacenter, uai: str) -> list[Any]:
+    return list(dc.operator().ListBackups(console_pb2.SchoolRef(uai=uai)).backups)
 
 
 def account(school: Any, role: str) -> Any:

@@ -35,10 +35,6 @@ YEAR = "2026-2027"
 NOW = datetime.datetime(2026, 10, 6, 18, 0, tzinfo=datetime.UTC)
 
 
-def at(text: str) -> float:
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
-
-
 @dataclass
 class Espaces:
     """A school server and its PRONOTE.net app, served from a thread on `address:port`."""

@@ -15,16 +15,21 @@ import grpc
 import pytest
 
 from protos import common_pb2, console_pb2
-from tests.integration.harness import Datacenter, account, client, free_pool, rpc_error
+from tests.dates import at
+from tests.integration.harness import (
+    Datacenter,
+    account,
+    advance,
+    backups,
+    client,
+    free_pool,
+    rpc_error,
+)
 from tests.integration.metrics_helpers import samples, value
 
 START = "2026-09-01"
 YEAR = "2026-2027"
 ATTACKER = "127.100.250.10"
-
-
-def at(text: str) -> float:
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
 
 
 @pytest.fixture
@@ -44,14 +49,6 @@ def dc(tmp_path: Path) -> Iterator[Datacenter]:
         yield datacenter
     finally:
         datacenter.down()
-
-
-def advance(dc: Datacenter, when: str) -> Any:
-    return dc.operator().AdvanceClock(console_pb2.AdvanceClockRequest(to_seconds=at(when)))
-
-
-def backups(dc: Datacenter, uai: str) -> list[Any]:
-    return list(dc.operator().ListBackups(console_pb2.SchoolRef(uai=uai)).backups)
 
 
 def test_advancing_the_clock_makes_every_backup_due_in_order(dc: Datacenter) -> None:

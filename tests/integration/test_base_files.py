@@ -5,7 +5,6 @@ EDT .zip (and hostile ones); Autres bases; Historique in order, dated by the sim
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import zipfile
@@ -17,16 +16,13 @@ import pytest
 
 from common import edt_zip, hnot
 from protos import console_pb2
+from tests.dates import at
 from tests.integration.harness import Datacenter, free_pool, running_datacenter
 
 YEAR = "2026-2027"
 START = "2026-09-01T08:00:00"
 CAP_BYTES = 8 * 1024 * 1024
 PASSWORD = "Rentree2026"
-
-
-def at(text: str) -> float:
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
 
 
 @pytest.fixture

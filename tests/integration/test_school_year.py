@@ -16,16 +16,22 @@ import grpc
 import pytest
 
 from protos import common_pb2, console_pb2
-from tests.integration.harness import Datacenter, account, client, free_pool, rpc_error, uai
+from tests.dates import at
+from tests.integration.harness import (
+    Datacenter,
+    account,
+    advance,
+    backups,
+    client,
+    free_pool,
+    rpc_error,
+    uai,
+)
 
 OLD, NEW = "2026-2027", "2027-2028"
 JULY = f"Annee Base {OLD} fin d'année.archs"
 # Schools whose automatic days (from a hash of the UAI) are 22, 21, 22, 23 and 24 August.
 A, B, C, D, E = (uai(d) for d in ("0752000", "0752001", "0752002", "0752003", "0752009"))
-
-
-def at(text: str) -> float:
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
 
 
 def day(seconds: float) -> str:
@@ -48,14 +54,6 @@ def dc(tmp_path: Path) -> Iterator[Datacenter]:
         yield datacenter
     finally:
         datacenter.down()
-
-
-def advance(dc: Datacenter, when: str) -> Any:
-    return dc.operator().AdvanceClock(console_pb2.AdvanceClockRequest(to_seconds=at(when)))
-
-
-def backups(dc: Datacenter, school: str) -> list[Any]:
-    return list(dc.operator().ListBackups(console_pb2.SchoolRef(uai=school)).backups)
 
 
 def bases(dc: Datacenter, school: str) -> dict[str, Any]:

@@ -12,16 +12,13 @@ import pytest
 from common import backup_plan
 from common.backup_plan import Entry, Kind
 from common.clock import SimulatedClock
+from tests.dates import at
 from vm_agent.backups import BackupStore, Corrupt
 from vm_agent.domain.errors import InvalidArgument, NotFound
 
 UAI = "0750655E"
 YEAR = "2026-2027"
 STATE = {"format": 1, "bases": [], "in_service": None, "reserved_licences": 0}
-
-
-def at(text: str) -> float:
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
 
 
 class Simulation:

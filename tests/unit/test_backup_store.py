@@ -4,22 +4,18 @@ changed one is written again; the index survives."""
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 from pathlib import Path
 
 import pytest
 
 from common import backup_plan
+from tests.dates import at
 from vm_agent.backups import BackupStore, Corrupt
 
 UAI = "0750655E"
 YEAR = "2026-2027"
 STATE = {"format": 1, "bases": [], "in_service": None, "reserved_licences": 0}
-
-
-def at(text: str) -> float:
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
 
 
 def day(store: BackupStore, start: str, end: str, state: dict[str, object] = STATE) -> int:

@@ -21,6 +21,7 @@ from datacenter.year_cycle import (
     cycle_year,
     split,
 )
+from tests.dates import at
 from vm_agent.domain import errors, rentree
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.modes import UserKind
@@ -28,10 +29,6 @@ from vm_agent.domain.school import SchoolIdentity, SchoolServer
 from vm_agent.domain.security import SecurityPolicy
 
 UAI = "0752000X"
-
-
-def at(text: str) -> float:
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
 
 
 def test_each_school_switches_on_its_own_day_between_21_and_24_august() -> None:
