@@ -44,7 +44,7 @@ _LABELS = {
     Espace.VIE_SCOLAIRE: "Espace Vie scolaire",
     Espace.PARENT: "Espace Parents",
     Espace.ACCOMPAGNANT: "Espace Accompagnants",
-    Espace.ELEVE: "Espace Elèves",
+    Espace.ELEVE: "Espace Élèves",
     Espace.ENTREPRISE: "Espace Entreprise",
     Espace.ACADEMIE: "Espace Académie",
 }

@@ -16,7 +16,6 @@ from vm_agent.domain.errors import AgentError, Forbidden
 from vm_agent.domain.publication import Espace
 from vm_agent.domain.school import SchoolServer
 from vm_agent.domain.web import (
-    ESPACE_LABELS,
     ESPACE_USER_KINDS,
     PRONOTE_NET_SESSION_ID,
     WebSession,
@@ -85,7 +84,7 @@ class PronoteNet:
     def account(self, espace: Espace, login: str) -> WebAccount | None:
         base = self.school.base_in_service
         user = base.users.get(login) if base is not None else None
-        if user is None or user.kind.value != ESPACE_USER_KINDS.get(espace):
+        if user is None or user.kind is not ESPACE_USER_KINDS.get(espace):
             return None
         verifier = secrets.pronote_net_verifier(user.password_hash)
         if verifier is None:  # a chosen password (the SPR's) is kept as scrypt: no web login
@@ -128,7 +127,7 @@ class PronoteNet:
             WebConnection(
                 s.id,
                 s.source_ip,
-                f"{self.application} - {ESPACE_LABELS[s.espace]}",
+                f"{self.application} - {s.espace.label}",
                 s.display_name,
                 base.name,
                 s.source_ip,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from vm_agent.domain.errors import NotFound
 from vm_agent.domain.modes import Mode
@@ -29,21 +30,52 @@ class Session:
         return "Connecté en modification" if self.mode.modifies else "Connecté"
 
 
-class SessionTable:
-    """Live sessions of one server; idle ones expire after `idle_timeout_seconds`."""
+class _Seen(Protocol):
+    last_seen_seconds: float
 
-    def __init__(self, idle_timeout_seconds: float) -> None:
+
+Key = TypeVar("Key")
+Entry = TypeVar("Entry", bound=_Seen)
+
+
+class IdleTable(Generic[Key, Entry]):
+    """Live entries keyed by `key`; one idle for `idle_timeout_seconds` has expired. The
+    Client PRONOTE sessions and PRONOTE.net's pages both follow this one rule."""
+
+    def __init__(self, idle_timeout_seconds: float, key: Callable[[Entry], Key]) -> None:
         self.idle_timeout_seconds = idle_timeout_seconds
-        self._sessions: dict[str, Session] = {}
+        self._key = key
+        self._entries: dict[Key, Entry] = {}
 
-    def __iter__(self) -> Iterator[Session]:
-        return iter(list(self._sessions.values()))
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(list(self._entries.values()))
 
     def __len__(self) -> int:
-        return len(self._sessions)
+        return len(self._entries)
+
+    def is_idle(self, entry: Entry, now_seconds: float) -> bool:
+        return entry.last_seen_seconds <= now_seconds - self.idle_timeout_seconds
+
+    def clear(self) -> int:
+        count = len(self._entries)
+        self._entries.clear()
+        return count
+
+    def expire(self, now_seconds: float) -> list[Entry]:
+        expired = [e for e in self._entries.values() if self.is_idle(e, now_seconds)]
+        for entry in expired:
+            del self._entries[self._key(entry)]
+        return expired
+
+
+class SessionTable(IdleTable[str, Session]):
+    """Live Client PRONOTE sessions of one server."""
+
+    def __init__(self, idle_timeout_seconds: float) -> None:
+        super().__init__(idle_timeout_seconds, key=lambda session: session.id)
 
     def add(self, session: Session) -> None:
-        self._sessions[session.id] = session
+        self._entries[session.id] = session
 
     def touch(self, session_id: str, now_seconds: float) -> Session:
         session = self.get(session_id)
@@ -52,7 +84,7 @@ class SessionTable:
 
     def get(self, session_id: str) -> Session:
         try:
-            return self._sessions[session_id]
+            return self._entries[session_id]
         except KeyError:
             raise NotFound(
                 "no such session: it expired, was disconnected, or the server restarted; "
@@ -61,20 +93,8 @@ class SessionTable:
 
     def remove(self, session_id: str) -> Session:
         session = self.get(session_id)
-        del self._sessions[session_id]
+        del self._entries[session_id]
         return session
-
-    def clear(self) -> int:
-        count = len(self._sessions)
-        self._sessions.clear()
-        return count
-
-    def expire(self, now_seconds: float) -> list[Session]:
-        deadline = now_seconds - self.idle_timeout_seconds
-        expired = [s for s in self._sessions.values() if s.last_seen_seconds <= deadline]
-        for session in expired:
-            del self._sessions[session.id]
-        return expired
 
 
 def new_session_id() -> str:

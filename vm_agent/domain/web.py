@@ -8,11 +8,12 @@ each logged-in web user is shown under it, so ops can see (and disconnect) who i
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vm_agent.domain.errors import NotFound
+from vm_agent.domain.modes import UserKind
 from vm_agent.domain.publication import Espace
+from vm_agent.domain.sessions import IdleTable
 
 # The espaces PRONOTE.net serves here, their `a` (genre d'espace) on the page and mobile page.
 ESPACE_GENRES = {
@@ -21,18 +22,12 @@ ESPACE_GENRES = {
     Espace.ELEVE: (3, 6),
     Espace.VIE_SCOLAIRE: (13, None),
 }
-ESPACE_LABELS = {
-    Espace.PROFESSEUR: "Espace Professeurs",
-    Espace.PARENT: "Espace Parents",
-    Espace.ELEVE: "Espace Élèves",
-    Espace.VIE_SCOLAIRE: "Espace Vie scolaire",
-}
-# The kind of user (UserKind value) each espace admits.
+# The kind of user each espace admits.
 ESPACE_USER_KINDS = {
-    Espace.PROFESSEUR: "professeur",
-    Espace.PARENT: "responsable",
-    Espace.ELEVE: "eleve",
-    Espace.VIE_SCOLAIRE: "personnel",
+    Espace.PROFESSEUR: UserKind.PROFESSEUR,
+    Espace.PARENT: UserKind.RESPONSABLE,
+    Espace.ELEVE: UserKind.ELEVE,
+    Espace.VIE_SCOLAIRE: UserKind.PERSONNEL,
 }
 PRONOTE_NET_SESSION_ID = "pronote-net"  # the one connection of PRONOTE.net itself
 WEB_SESSION_PREFIX = "web-"
@@ -55,54 +50,37 @@ class WebSession:
         return f"{WEB_SESSION_PREFIX}{self.number}"
 
 
-class WebSessionTable:
-    """Open espace pages; any of them idle for `idle_timeout_seconds` expires."""
+class WebSessionTable(IdleTable[int, WebSession]):
+    """Open espace pages, by their number."""
 
     def __init__(self, idle_timeout_seconds: float) -> None:
-        self.idle_timeout_seconds = idle_timeout_seconds
-        self._sessions: dict[int, WebSession] = {}
-
-    def __iter__(self) -> Iterator[WebSession]:
-        return iter(list(self._sessions.values()))
-
-    def __len__(self) -> int:
-        return len(self._sessions)
+        super().__init__(idle_timeout_seconds, key=lambda session: session.number)
 
     def open(self, espace: Espace, source_ip: str, now_seconds: float) -> WebSession:
         number = secrets.randbelow(9 * 10**8) + 10**8
-        while number in self._sessions:
+        while number in self._entries:
             number = secrets.randbelow(9 * 10**8) + 10**8
         session = WebSession(number, espace, source_ip, now_seconds, now_seconds)
-        self._sessions[number] = session
+        self._entries[number] = session
         return session
 
     def touch(self, number: int, now_seconds: float) -> WebSession:
         """The session, kept alive; NotFound when it expired or never existed."""
-        session = self._sessions.get(number)
-        if session is None or session.last_seen_seconds <= now_seconds - self.idle_timeout_seconds:
-            self._sessions.pop(number, None)
+        session = self._entries.get(number)
+        if session is None or self.is_idle(session, now_seconds):
+            self._entries.pop(number, None)
             raise NotFound("this PRONOTE.net page has expired; load the espace page again")
         session.last_seen_seconds = now_seconds
         return session
 
     def remove(self, session_id: str) -> WebSession:
         number = session_id.removeprefix(WEB_SESSION_PREFIX)
-        session = self._sessions.pop(int(number), None) if number.isdigit() else None
+        session = self._entries.pop(int(number), None) if number.isdigit() else None
         if session is None:
             raise NotFound(f"no web session {session_id!r}: it expired or was disconnected")
         return session
 
-    def expire(self, now_seconds: float) -> list[WebSession]:
-        deadline = now_seconds - self.idle_timeout_seconds
-        expired = [s for s in self._sessions.values() if s.last_seen_seconds <= deadline]
-        for session in expired:
-            del self._sessions[session.number]
-        return expired
-
-    def clear(self) -> None:
-        self._sessions.clear()
-
     def logged_in(self) -> list[WebSession]:
         return sorted(
-            (s for s in self._sessions.values() if s.login), key=lambda s: s.created_at_seconds
+            (s for s in self._entries.values() if s.login), key=lambda s: s.created_at_seconds
         )

@@ -26,7 +26,7 @@ from vm_agent.adapters.slot import NotReady, SchoolSlot
 from vm_agent.domain.errors import Forbidden, NotFound
 from vm_agent.domain.pronote_net import PageUnavailable, PronoteNet
 from vm_agent.domain.publication import Espace
-from vm_agent.domain.web import ESPACE_GENRES, ESPACE_LABELS
+from vm_agent.domain.web import ESPACE_GENRES
 
 log = logging.getLogger("vm_agent.pronote_net")
 
@@ -92,7 +92,7 @@ class PronoteNetApp:
         if not publication.published or not publication.page_published("commune"):
             return _html(page.unavailable_page("la page commune n'est pas publiée"), 503)
         links = [
-            (e.page, ESPACE_LABELS[e]) for e in ESPACE_GENRES if publication.refusal(e) is None
+            (e.page, e.label) for e in ESPACE_GENRES if publication.refusal(e) is None
         ]  # only the espaces a visitor can open now
         return _html(page.commune_page(school.identity.name, links))
 
@@ -114,7 +114,7 @@ class PronoteNetApp:
         cipher = Cipherer(encrypt=query.get("CrA") != "0", compress=query.get("CoA") != "0")
         self._states[session.number] = PageState(genre, cipher)
         self._forget_closed_pages()
-        return _html(page.espace_page(session.number, genre, ESPACE_LABELS[espace], cipher))
+        return _html(page.espace_page(session.number, genre, espace.label, cipher))
 
     async def call(self, request: web.Request) -> web.Response:
         try:
