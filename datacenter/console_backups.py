@@ -98,5 +98,4 @@ class BackupsConsole:
             raise errors.InvalidArgument(
                 f"{name!r} is a sauvegarde; only archives (*.archs) can be downloaded"
             )
-        reply: Any = await self._agents.call(record, "ReadBackup", agent_pb2.BackupRef(name=name))
-        return reply  # type: ignore[no-any-return]
+        return await self._agents.call(record, "ReadBackup", agent_pb2.BackupRef(name=name))

@@ -29,6 +29,11 @@ class PronoteNetConsole:
     def _school(self, context: grpc.aio.ServicerContext[Any, Any], uai: str) -> SchoolRecord:
         raise NotImplementedError
 
+    async def _forward(
+        self, context: grpc.aio.ServicerContext[Any, Any], uai: str, method: str, request: Any
+    ) -> Any:
+        raise NotImplementedError
+
     async def _add_publication(self, record: SchoolRecord, school: console_pb2.School) -> None:
         """`school show`'s PRONOTE.net part, or "unknown" if the school does not answer."""
         try:
@@ -46,17 +51,13 @@ class PronoteNetConsole:
     async def _get_publication(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.Publication:
-        record = self._school(context, request.uai)
-        reply: Any = await self._agents.call(record, "GetPublication", agent_pb2.Empty())
-        return reply  # type: ignore[no-any-return]
+        return await self._forward(context, request.uai, "GetPublication", agent_pb2.Empty())
 
     async def _set_published(
         self, request: console_pb2.SetPublishedRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.Publication:
-        record = self._school(context, request.uai)
         forwarded = agent_pb2.SetPublishedRequest(published=request.published)
-        reply: Any = await self._agents.call(record, "SetPublished", forwarded)
-        return reply  # type: ignore[no-any-return]
+        return await self._forward(context, request.uai, "SetPublished", forwarded)
 
     async def _set_page_published(
         self,
@@ -69,31 +70,24 @@ class PronoteNetConsole:
         forwarded = agent_pb2.SetPagePublishedRequest(
             page=request.page, published=request.published
         )
-        reply: Any = await self._agents.call(record, "SetPagePublished", forwarded)
-        return reply  # type: ignore[no-any-return]
+        return await self._agents.call(record, "SetPagePublished", forwarded)
 
     async def _set_delegation(
         self,
         request: console_pb2.SetDelegationRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> common_pb2.Publication:
-        record = self._school(context, request.uai)
-        reply: Any = await self._agents.call(record, "SetDelegation", request.delegation)
-        return reply  # type: ignore[no-any-return]
+        return await self._forward(context, request.uai, "SetDelegation", request.delegation)
 
     async def _remove_delegation(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.Publication:
-        record = self._school(context, request.uai)
-        reply: Any = await self._agents.call(record, "RemoveDelegation", agent_pb2.Empty())
-        return reply  # type: ignore[no-any-return]
+        return await self._forward(context, request.uai, "RemoveDelegation", agent_pb2.Empty())
 
     async def _export_identifiers(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.IdentifiersFile:
-        record = self._school(context, request.uai)
-        reply: Any = await self._agents.call(record, "ExportIdentifiers", agent_pb2.Empty())
-        return reply  # type: ignore[no-any-return]
+        return await self._forward(context, request.uai, "ExportIdentifiers", agent_pb2.Empty())
 
     async def _list_ents(
         self, request: console_pb2.EntsRequest, context: grpc.aio.ServicerContext[Any, Any]
