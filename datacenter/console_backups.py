@@ -9,9 +9,8 @@ import grpc
 
 from common import backup_plan
 from datacenter import errors
-from datacenter.agents import AgentDirectory
-from datacenter.auth import Principal, require_operator
-from datacenter.registry import SchoolRecord
+from datacenter.auth import require_operator
+from datacenter.console_panel import ConsolePanel
 from datacenter.scheduler import Scheduler, Summary
 from protos import agent_pb2, common_pb2, console_pb2
 
@@ -25,15 +24,8 @@ def _check_name(name: str) -> str:
     return name
 
 
-class BackupsConsole:
-    _agents: AgentDirectory
+class BackupsConsole(ConsolePanel):
     _scheduler: Scheduler | None
-
-    def _principal(self, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
-        raise NotImplementedError
-
-    def _school(self, context: grpc.aio.ServicerContext[Any, Any], uai: str) -> SchoolRecord:
-        raise NotImplementedError
 
     def _clock_reply(self, summary: Summary | None = None) -> console_pb2.ClockReply:
         scheduler = self._require_scheduler()
@@ -69,11 +61,7 @@ class BackupsConsole:
     async def _list_backups(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.Backups:
-        record = self._school(context, request.uai)
-        reply: common_pb2.Backups = await self._agents.call(
-            record, "ListBackups", agent_pb2.Empty()
-        )
-        return reply
+        return await self._forward(context, request.uai, "ListBackups", agent_pb2.Empty())
 
     async def _open_backup(
         self, request: console_pb2.OpenBackupRequest, context: grpc.aio.ServicerContext[Any, Any]

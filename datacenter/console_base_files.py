@@ -18,7 +18,7 @@ import grpc
 
 from common import hnot
 from datacenter import errors
-from datacenter.agents import AgentDirectory
+from datacenter.console_panel import ConsolePanel
 from datacenter.registry import SchoolRecord
 from protos import agent_pb2, common_pb2, console_pb2
 
@@ -27,12 +27,8 @@ DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 OPERATIONS = ("load", "complete", "users", "edt")
 
 
-class BaseFilesConsole:
-    _agents: AgentDirectory
+class BaseFilesConsole(ConsolePanel):
     _max_upload_bytes: int
-
-    def _school(self, context: grpc.aio.ServicerContext[Any, Any], uai: str) -> SchoolRecord:
-        raise NotImplementedError
 
     async def _upload_base_file(
         self,
@@ -86,19 +82,15 @@ class BaseFilesConsole:
         request: console_pb2.PutBaseInServiceRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> common_pb2.Base:
-        record = self._school(context, request.uai)
         forwarded = agent_pb2.PutInServiceRequest(
             base_id=request.base_id, spr_login=request.spr_login, spr_password=request.spr_password
         )
-        reply: common_pb2.Base = await self._agents.call(record, "OpenBase", forwarded)
-        return reply
+        return await self._forward(context, request.uai, "OpenBase", forwarded)
 
     async def _get_history(
         self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.History:
-        record = self._school(context, request.uai)
-        reply: common_pb2.History = await self._agents.call(record, "GetHistory", agent_pb2.Empty())
-        return reply
+        return await self._forward(context, request.uai, "GetHistory", agent_pb2.Empty())
 
 
 async def _read_header_chunks(

@@ -10,7 +10,7 @@ import grpc
 
 from common.ent_catalogue import Protocol, catalogue
 from datacenter import errors
-from datacenter.agents import AgentDirectory
+from datacenter.console_panel import ConsolePanel
 from datacenter.registry import SchoolRecord
 from protos import agent_pb2, common_pb2, console_pb2
 
@@ -19,20 +19,8 @@ PUBLIC_HOST = "{uai}.index-education.net"
 PUBLICATION_TIMEOUT_SECONDS = 3.0
 
 
-class PronoteNetConsole:
-    _agents: AgentDirectory
+class PronoteNetConsole(ConsolePanel):
     _client_port: int
-
-    def _principal(self, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        raise NotImplementedError
-
-    def _school(self, context: grpc.aio.ServicerContext[Any, Any], uai: str) -> SchoolRecord:
-        raise NotImplementedError
-
-    async def _forward(
-        self, context: grpc.aio.ServicerContext[Any, Any], uai: str, method: str, request: Any
-    ) -> Any:
-        raise NotImplementedError
 
     async def _add_publication(self, record: SchoolRecord, school: console_pb2.School) -> None:
         """`school show`'s PRONOTE.net part, or "unknown" if the school does not answer."""

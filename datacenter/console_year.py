@@ -9,10 +9,9 @@ from typing import Any
 import grpc
 
 from datacenter import errors
-from datacenter.agents import AgentDirectory
-from datacenter.auth import Principal, require_operator
+from datacenter.auth import require_operator
+from datacenter.console_panel import ConsolePanel
 from datacenter.fleet import Fleet
-from datacenter.registry import SchoolRecord
 from datacenter.scheduler import Scheduler
 from datacenter.year_cycle import YearCycle, cycle_year, day_of, new_school_year
 from protos import agent_pb2, common_pb2, console_pb2
@@ -21,16 +20,9 @@ from protos import agent_pb2, common_pb2, console_pb2
 ALL_KINDS = "all"
 
 
-class YearConsole:
-    _agents: AgentDirectory
+class YearConsole(ConsolePanel):
     _fleet: Fleet
     _scheduler: Scheduler | None
-
-    def _principal(self, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
-        raise NotImplementedError
-
-    def _school(self, context: grpc.aio.ServicerContext[Any, Any], uai: str) -> SchoolRecord:
-        raise NotImplementedError
 
     def _cycle(self) -> tuple[Scheduler, YearCycle]:
         scheduler = self._scheduler
