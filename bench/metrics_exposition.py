@@ -41,13 +41,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from common import secrets
 from common.clock import SimulatedClock, SystemClock
-from datacenter.demo import demo_orders, sample_accounts
-from datacenter.fleet import Fleet, SchoolStatus
-from datacenter.http import controller_app, target_group
-from datacenter.ipam import AddressPool
-from datacenter.metrics import ControllerMetrics
-from datacenter.registry import Registry, SchoolRecord
-from datacenter.settings import Settings
+from datacenter.adapters.http import controller_app, target_group
+from datacenter.adapters.metrics import ControllerMetrics
+from datacenter.core.demo import demo_orders, sample_accounts
+from datacenter.core.fleet import Fleet, SchoolStatus
+from datacenter.core.ipam import AddressPool
+from datacenter.core.registry import Registry, SchoolRecord
+from datacenter.core.settings import Settings
 from provisioning.runtime import open_runtime
 from vm_agent.adapters.metrics import school_registry
 from vm_agent.adapters.slot import SchoolSlot

@@ -49,7 +49,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.running import say
 from common.processes import PidFile, start_ticks
-from datacenter.uai import make_uai
+from datacenter.core.uai import make_uai
 from protos import console_pb2, console_pb2_grpc
 
 MIB = 1024 * 1024

@@ -18,21 +18,21 @@ from grpc_reflection.v1alpha import reflection
 
 from common.clock import Clock, school_year_of
 from common.files import write_json_atomically
-from datacenter.agents import AgentDirectory
-from datacenter.auth import ConsoleAuth
-from datacenter.console_service import ConsoleService
-from datacenter.demo import demo_orders, sample_accounts
-from datacenter.errors import DatacenterError, Unavailable, WrongState
-from datacenter.fleet import Fleet, Provisioned, SchoolOrder
-from datacenter.http import controller_app, serve_http
-from datacenter.ipam import AddressPool
-from datacenter.metrics import ControllerMetrics
-from datacenter.ordering import VatSchedule
-from datacenter.orders import Ordering
-from datacenter.registry import Registry, SampleAccount, SchoolRecord
-from datacenter.scheduler import Scheduler, clock_file, clock_from_settings
-from datacenter.settings import Settings
-from datacenter.year_cycle import YearCycle
+from datacenter.adapters.agents import AgentDirectory
+from datacenter.adapters.console.service import ConsoleService
+from datacenter.adapters.http import controller_app, serve_http
+from datacenter.adapters.metrics import ControllerMetrics
+from datacenter.core.auth import ConsoleAuth
+from datacenter.core.demo import demo_orders, sample_accounts
+from datacenter.core.errors import DatacenterError, Unavailable, WrongState
+from datacenter.core.fleet import Fleet, Provisioned, SchoolOrder
+from datacenter.core.ipam import AddressPool
+from datacenter.core.ordering import VatSchedule
+from datacenter.core.orders import Ordering
+from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
+from datacenter.core.scheduler import Scheduler, clock_file, clock_from_settings
+from datacenter.core.settings import Settings
+from datacenter.core.year_cycle import YearCycle
 from protos import console_pb2, console_pb2_grpc
 from provisioning.runtime import RuntimeFailure, open_runtime
 

@@ -14,12 +14,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import datacenter.cli.pronote_net  # noqa: F401  (adds `console pronote-net` and `console clients`)
 from common.files import read_json
 from common.processes import start_ticks
-from datacenter import settings as settings_module
-from datacenter.cli import (  # noqa: F401
-    backups,
+from datacenter.adapters.console.service import school_message
+from datacenter.cli import (
     clean,
     client,
     clock,
@@ -30,14 +28,15 @@ from datacenter.cli import (  # noqa: F401
     schools,
     year,
 )
-from datacenter.cli.base_files import hnot_app  # and `console load-base`…
+from datacenter.cli.console import mes_archives, pronote_net  # noqa: F401  (their commands)
+from datacenter.cli.console.serveur import hnot_app  # and `console load-base`…
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
-from datacenter.console_service import school_message
 from datacenter.controller import Controller
-from datacenter.errors import DatacenterError
-from datacenter.fleet import Provisioned
+from datacenter.core import settings as settings_module
+from datacenter.core.errors import DatacenterError
+from datacenter.core.fleet import Provisioned
 from provisioning.runtime import SchoolSpec, open_runtime
 
 app = typer.Typer(

@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from datacenter.cli.console import JsonOption, _when
 from datacenter.cli.output import emit, emit_object, errors, fail
 from datacenter.cli.remote import open_console, to_dict
-from datacenter.errors import InvalidArgument
-from datacenter.scheduler import parse_date
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.scheduler import parse_date
 from protos import console_pb2
 
 app = typer.Typer(help="The data-center's clock: show it; advance a simulated one.")

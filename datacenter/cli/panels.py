@@ -12,8 +12,8 @@ import copy
 
 import typer
 
-from datacenter.cli import console, pronote_net
-from datacenter.cli.console import JsonOption, UaiOption
+from datacenter.cli import console
+from datacenter.cli.console import JsonOption, UaiOption, pronote_net
 
 PANELS: dict[str, str] = {
     "serveur": "Serveur PRONOTE: the server state, its bases, their files and history.",

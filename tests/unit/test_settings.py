@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from datacenter.errors import InvalidArgument
-from datacenter.settings import Settings, describe, env_name, load_settings
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.settings import Settings, describe, env_name, load_settings
 
 
 def test_defaults(tmp_path: Path) -> None:

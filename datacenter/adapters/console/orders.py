@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 
-from datacenter import errors
-from datacenter.auth import Principal, require_operator
-from datacenter.ordering import FORMULA_LABELS, Order, OrderRequest, Proforma, Responsable
-from datacenter.orders import Ordering
-from datacenter.uai import validate_uai
-from datacenter.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO
+from datacenter.adapters.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO
+from datacenter.core import errors
+from datacenter.core.auth import Principal, require_operator
+from datacenter.core.ordering import FORMULA_LABELS, Order, OrderRequest, Proforma, Responsable
+from datacenter.core.orders import Ordering
+from datacenter.core.uai import validate_uai
 from protos import console_pb2
 
 if TYPE_CHECKING:
-    from datacenter.fleet import Fleet
+    from datacenter.core.fleet import Fleet
 
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 
@@ -27,7 +27,7 @@ def translated(method: Method) -> Method:
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        from datacenter.console_service import translated as translate
+        from datacenter.adapters.console.service import translated as translate
 
         return await translate(method)(self, request, context)
 
@@ -143,7 +143,7 @@ class OrderingRpcs:
     ) -> console_pb2.ActivatedOrder:
         require_operator(self._principal(context), "activate orders")
         activated = await self._ordering.activate(request.id)
-        from datacenter.console_service import school_message
+        from datacenter.adapters.console.service import school_message
 
         return console_pb2.ActivatedOrder(
             order=self._detail(

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 from common import secrets
 from common.clock import Clock
-from datacenter.auth import ConsoleAuth
-from datacenter.errors import AlreadyExists, NotFound, WrongState
-from datacenter.fleet import Fleet, SchoolOrder
-from datacenter.order_store import Message, OrderStore
-from datacenter.ordering import (
+from datacenter.core.auth import ConsoleAuth
+from datacenter.core.errors import AlreadyExists, NotFound, WrongState
+from datacenter.core.fleet import Fleet, SchoolOrder
+from datacenter.core.order_store import Message, OrderStore
+from datacenter.core.ordering import (
     FORMULA_LABELS,
     Order,
     OrderRequest,
@@ -41,8 +41,8 @@ from datacenter.ordering import (
     renewed_expiry,
     validate_request,
 )
-from datacenter.registry import Responsable as SchoolResponsable
-from datacenter.registry import SchoolRecord
+from datacenter.core.registry import Responsable as SchoolResponsable
+from datacenter.core.registry import SchoolRecord
 
 
 @dataclass(frozen=True)

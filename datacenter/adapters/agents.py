@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from datacenter.demo import SYNTHETIC_ROLES, synthetic_account
-from datacenter.errors import Unavailable
-from datacenter.registry import SampleAccount, SchoolRecord
+from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
+from datacenter.core.errors import Unavailable
+from datacenter.core.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 
 CALL_TIMEOUT_SECONDS = 10.0

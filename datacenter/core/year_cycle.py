@@ -24,7 +24,7 @@ from typing import Any
 
 from common.backup_plan import Due
 from common.files import read_json, write_json_atomically
-from datacenter.errors import InvalidArgument, WrongState
+from datacenter.core.errors import InvalidArgument, WrongState
 
 SWITCH_FIRST_DAY = datetime.date(2000, 8, 21)  # month and day only
 SWITCH_DAYS = 4  # 21, 22, 23, 24 August

@@ -1,6 +1,6 @@
 """The Console's yearly cycle (adapter), mixed into ConsoleService: Mon compte > Changement de
 version (pre-version, deferral, the switch's outcome) and "Récupérer les données de l'an
-passé". The rules are in datacenter.year_cycle; the bases change on the school's agent."""
+passé". The rules are in datacenter.core.year_cycle; the bases change on the school's agent."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import grpc
 
-from datacenter import errors
-from datacenter.auth import require_operator
-from datacenter.console_panel import ConsolePanel
-from datacenter.fleet import Fleet
-from datacenter.scheduler import Scheduler
-from datacenter.year_cycle import YearCycle, cycle_year, day_of, new_school_year
+from datacenter.adapters.console.panel import ConsolePanel
+from datacenter.core import errors
+from datacenter.core.auth import require_operator
+from datacenter.core.fleet import Fleet
+from datacenter.core.scheduler import Scheduler
+from datacenter.core.year_cycle import YearCycle, cycle_year, day_of, new_school_year
 from protos import agent_pb2, common_pb2, console_pb2
 
 # Every data kind of seed 003 p.9; the agent knows the list and checks the names.

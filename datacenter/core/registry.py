@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datacenter.errors import AlreadyExists, NotFound
+from datacenter.core.errors import AlreadyExists, NotFound
 
 SCHEMA_VERSION = 2
 _SCHEMA = """

@@ -9,21 +9,21 @@ from typing import Any, TypeVar
 
 import grpc
 
-from datacenter import errors
-from datacenter.agents import AgentDirectory
-from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
-from datacenter.console_backups import BackupsConsole
-from datacenter.console_base_files import DEFAULT_MAX_UPLOAD_BYTES, BaseFilesConsole
-from datacenter.console_orders import OrderingRpcs
-from datacenter.console_pronote_net import PronoteNetConsole
-from datacenter.console_year import YearConsole
-from datacenter.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
-from datacenter.orders import Ordering
-from datacenter.registry import Responsable, SchoolRecord
-from datacenter.sample_accounts import SampleAccounts
-from datacenter.scheduler import Scheduler
-from datacenter.uai import validate_uai
-from datacenter.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
+from datacenter.adapters.agents import AgentDirectory
+from datacenter.adapters.console.mes_archives import BackupsConsole
+from datacenter.adapters.console.orders import OrderingRpcs
+from datacenter.adapters.console.pronote_net import PronoteNetConsole
+from datacenter.adapters.console.serveur import DEFAULT_MAX_UPLOAD_BYTES, BaseFilesConsole
+from datacenter.adapters.console.year import YearConsole
+from datacenter.adapters.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
+from datacenter.core import errors
+from datacenter.core.auth import ConsoleAuth, Principal, require_operator, require_school
+from datacenter.core.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
+from datacenter.core.orders import Ordering
+from datacenter.core.registry import Responsable, SchoolRecord
+from datacenter.core.sample_accounts import SampleAccounts
+from datacenter.core.scheduler import Scheduler
+from datacenter.core.uai import validate_uai
 from protos import agent_pb2, common_pb2, console_pb2, console_pb2_grpc
 
 STATUS_OF = {
@@ -317,7 +317,7 @@ class ConsoleService(
         record = await self._sample_accounts.ensure(record.uai, request.role, request.count)
         return school_message(record, self._fleet, self._client_port)
 
-    # -- the Clock, Sauvegardes and Mes archives (datacenter.console_backups) ---------------
+    # -- the Clock, Sauvegardes and Mes archives (datacenter.adapters.console.mes_archives) --
 
     GetClock = translated(BackupsConsole._get_clock)
     AdvanceClock = translated(BackupsConsole._advance_clock)
@@ -325,7 +325,7 @@ class ConsoleService(
     OpenBackup = translated(BackupsConsole._open_backup)
     DownloadArchive = translated(BackupsConsole._download_archive)
 
-    # -- PRONOTE.net and Clients panels (datacenter.console_pronote_net) --------------------
+    # -- PRONOTE.net and Clients panels (datacenter.adapters.console.pronote_net) --
 
     GetPublication = translated(PronoteNetConsole._get_publication)
     SetPublished = translated(PronoteNetConsole._set_published)
@@ -336,13 +336,13 @@ class ConsoleService(
     ListEnts = translated(PronoteNetConsole._list_ents)
     GetClientParameters = translated(PronoteNetConsole._get_client_parameters)
 
-    # -- files from the school, Autres bases, Historique (datacenter.console_base_files) ----
+    # -- files from the school, Autres bases, Historique (datacenter.adapters.console.serveur) --
 
     UploadBaseFile = translated(BaseFilesConsole._upload_base_file)
     OpenBase = translated(BaseFilesConsole._open_base)
     GetHistory = translated(BaseFilesConsole._get_history)
 
-    # -- the yearly cycle (datacenter.console_year) ----------------------------------------
+    # -- the yearly cycle (datacenter.adapters.console.year) --
 
     GetVersionChange = translated(YearConsole._get_version_change)
     ListVersionChanges = translated(YearConsole._list_version_changes)

@@ -6,9 +6,9 @@ import itertools
 from collections.abc import Iterator
 
 from common.secrets import new_password
-from datacenter.fleet import SchoolOrder
-from datacenter.registry import Responsable, SampleAccount
-from datacenter.uai import make_uai
+from datacenter.core.fleet import SchoolOrder
+from datacenter.core.registry import Responsable, SampleAccount
+from datacenter.core.uai import make_uai
 
 # Département prefixes of the UAI (Paris, Rhône, Bouches-du-Rhône, Haute-Garonne, Gironde...).
 _DEPARTEMENTS = ["075", "069", "013", "031", "033", "044", "059", "067", "006", "034"]

@@ -10,8 +10,8 @@ from pathlib import Path
 from common import secrets
 from common.clock import Clock
 from common.files import write_atomically
-from datacenter.errors import Forbidden, Unauthenticated
-from datacenter.registry import Registry
+from datacenter.core.errors import Forbidden, Unauthenticated
+from datacenter.core.registry import Registry
 
 OPERATOR = None
 

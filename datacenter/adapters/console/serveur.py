@@ -17,9 +17,9 @@ from typing import Any
 import grpc
 
 from common import hnot
-from datacenter import errors
-from datacenter.console_panel import ConsolePanel
-from datacenter.registry import SchoolRecord
+from datacenter.adapters.console.panel import ConsolePanel
+from datacenter.core import errors
+from datacenter.core.registry import SchoolRecord
 from protos import agent_pb2, common_pb2, console_pb2
 
 UPLOAD_TIMEOUT_SECONDS = 600.0

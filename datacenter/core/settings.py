@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datacenter.errors import InvalidArgument
+from datacenter.core.errors import InvalidArgument
 
 ENV_PREFIX = "PRONOTE_DC_"
 

@@ -23,16 +23,16 @@ from common import backup_plan
 from common.backup_plan import Kind
 from common.clock import Clock, SimulatedClock, SystemClock
 from common.files import read_json, write_json_atomically
-from datacenter import year_cycle
-from datacenter.agents import AgentDirectory
-from datacenter.errors import InvalidArgument, Unavailable, WrongState
-from datacenter.fleet import Fleet, SchoolStatus
-from datacenter.registry import SchoolRecord
-from datacenter.settings import Settings
-from datacenter.year_cycle import YearCycle
+from datacenter.adapters.agents import AgentDirectory
+from datacenter.core import year_cycle
+from datacenter.core.errors import InvalidArgument, Unavailable, WrongState
+from datacenter.core.fleet import Fleet, SchoolStatus
+from datacenter.core.registry import SchoolRecord
+from datacenter.core.settings import Settings
+from datacenter.core.year_cycle import YearCycle
 from protos import agent_pb2
 
-log = logging.getLogger("datacenter.scheduler")
+log = logging.getLogger("datacenter.core.scheduler")
 PARALLEL_SCHOOLS = 16
 
 

@@ -13,9 +13,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from common.secrets import new_password
-from datacenter.demo import SYNTHETIC_ROLES, synthetic_account
-from datacenter.errors import InvalidArgument, WrongState
-from datacenter.registry import Registry, SampleAccount, SchoolRecord
+from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
+from datacenter.core.errors import InvalidArgument, WrongState
+from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
 
 MAX_ACCOUNTS_PER_ROLE = 1000
 LOGIN_PREFIXES = {"administratif": "admin", "enseignant": "prof", "vie_scolaire": "cpe"}

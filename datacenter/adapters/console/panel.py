@@ -6,9 +6,9 @@ from typing import Any
 
 import grpc
 
-from datacenter.agents import AgentDirectory
-from datacenter.auth import Principal
-from datacenter.registry import SchoolRecord
+from datacenter.adapters.agents import AgentDirectory
+from datacenter.core.auth import Principal
+from datacenter.core.registry import SchoolRecord
 
 
 class ConsolePanel:

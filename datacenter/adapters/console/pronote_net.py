@@ -9,9 +9,9 @@ from typing import Any
 import grpc
 
 from common.ent_catalogue import Protocol, catalogue
-from datacenter import errors
-from datacenter.console_panel import ConsolePanel
-from datacenter.registry import SchoolRecord
+from datacenter.adapters.console.panel import ConsolePanel
+from datacenter.core import errors
+from datacenter.core.registry import SchoolRecord
 from protos import agent_pb2, common_pb2, console_pb2
 
 PUBLIC_HOST = "{uai}.index-education.net"

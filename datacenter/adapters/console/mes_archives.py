@@ -8,10 +8,10 @@ from typing import Any
 import grpc
 
 from common import backup_plan
-from datacenter import errors
-from datacenter.auth import require_operator
-from datacenter.console_panel import ConsolePanel
-from datacenter.scheduler import Scheduler, Summary
+from datacenter.adapters.console.panel import ConsolePanel
+from datacenter.core import errors
+from datacenter.core.auth import require_operator
+from datacenter.core.scheduler import Scheduler, Summary
 from protos import agent_pb2, common_pb2, console_pb2
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from datacenter.errors import InvalidArgument
+from datacenter.core.errors import InvalidArgument
 
 CHECK_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # 23 letters: no I, O, Q
 _SHAPE = re.compile(r"^(\d{7})([A-Z])$")

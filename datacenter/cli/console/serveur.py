@@ -26,8 +26,8 @@ from common.files import write_atomically
 from datacenter.cli.console import JsonOption, UaiOption, _when, app, emit_base
 from datacenter.cli.output import console, emit, errors, fail
 from datacenter.cli.remote import open_console, to_dict
-from datacenter.errors import DatacenterError
-from datacenter.uai import validate_uai
+from datacenter.core.errors import DatacenterError
+from datacenter.core.uai import validate_uai
 from protos import common_pb2, console_pb2
 
 hnot_app = typer.Typer(

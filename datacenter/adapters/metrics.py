@@ -19,7 +19,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from datacenter.fleet import Fleet, SchoolStatus
+from datacenter.core.fleet import Fleet, SchoolStatus
 from protos import console_pb2
 
 # `_created` series would double every counter's samples (PERFORMANCE.md).

@@ -7,8 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
 
-from datacenter.errors import NotFound
-from datacenter.ordering import (
+from datacenter.core.errors import NotFound
+from datacenter.core.ordering import (
     Amounts,
     Order,
     OrderRequest,
@@ -17,7 +17,7 @@ from datacenter.ordering import (
     ProformaKind,
     Responsable,
 )
-from datacenter.registry import Registry
+from datacenter.core.registry import Registry
 
 
 @dataclass(frozen=True)

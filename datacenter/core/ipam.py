@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipaddress
 import sqlite3
 
-from datacenter.errors import Exhausted, InvalidArgument
-from datacenter.registry import Registry
+from datacenter.core.errors import Exhausted, InvalidArgument
+from datacenter.core.registry import Registry
 
 
 class AddressPool:

@@ -14,10 +14,10 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from datacenter.academies import academie_of
-from datacenter.errors import NotFound, WrongState
-from datacenter.fleet import Fleet
-from datacenter.metrics import ControllerMetrics
+from datacenter.adapters.metrics import ControllerMetrics
+from datacenter.core.academies import academie_of
+from datacenter.core.errors import NotFound, WrongState
+from datacenter.core.fleet import Fleet
 
 
 def target_group(uai: str, address: str, metrics_port: int) -> dict[str, Any]:

@@ -19,14 +19,14 @@ from typing import Protocol
 from common import secrets
 from common.agent_config import AgentConfig, save_config
 from common.clock import Clock
-from datacenter.errors import AlreadyExists, InvalidArgument, Unavailable
-from datacenter.ipam import AddressPool
-from datacenter.registry import Registry, Responsable, SampleAccount, SchoolRecord
-from datacenter.settings import Settings
-from datacenter.uai import validate_uai
+from datacenter.core.errors import AlreadyExists, InvalidArgument, Unavailable
+from datacenter.core.ipam import AddressPool
+from datacenter.core.registry import Registry, Responsable, SampleAccount, SchoolRecord
+from datacenter.core.settings import Settings
+from datacenter.core.uai import validate_uai
 from provisioning.runtime import Runtime, SchoolSpec, StartFailed
 
-log = logging.getLogger("datacenter.fleet")
+log = logging.getLogger("datacenter.core.fleet")
 
 FORMULAS: dict[str, int | None] = {"30": 30, "50": 50, "80": 80, "unlimited": None}
 DEFAULT_ADMINISTRATIF_LICENCES = 4

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from datacenter.errors import InvalidArgument, WrongState
+from datacenter.core.errors import InvalidArgument, WrongState
 
 # Annual hosting fee, € HT (seed 000: "Redevance annuelle d'hébergement PRONOTE").
 PRICES_HT: dict[str, Decimal] = {
@@ -168,7 +168,7 @@ def international_mobile(stored: str) -> str:
 
 def validate_request(request: OrderRequest) -> OrderRequest:
     """The order in canonical form, or InvalidArgument saying what to fix; nothing is written."""
-    from datacenter.uai import validate_uai
+    from datacenter.core.uai import validate_uai
 
     if not request.contract_accepted:
         raise InvalidArgument(
