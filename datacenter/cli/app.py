@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from common.files import read_json
 from common.processes import start_ticks
-from datacenter.adapters.console.service import school_message
+from datacenter.adapters.console.schools import school_message
 from datacenter.cli import (
     clean,
     client,

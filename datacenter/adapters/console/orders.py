@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-import grpc
-
+from datacenter.adapters.console.panel import ConsolePanel, Context, translated
+from datacenter.adapters.console.schools import school_message
 from datacenter.adapters.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO
 from datacenter.core import errors
 from datacenter.core.auth import Principal, require_operator
@@ -18,20 +16,6 @@ from protos import console_pb2
 
 if TYPE_CHECKING:
     from datacenter.core.fleet import Fleet
-
-Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
-
-
-def translated(method: Method) -> Method:
-    """console_service.translated, looked up at call time (that module imports this one)."""
-
-    @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        from datacenter.adapters.console.service import translated as translate
-
-        return await translate(method)(self, request, context)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def order_message(order: Order) -> console_pb2.Order:
@@ -71,7 +55,16 @@ def proforma_message(proforma: Proforma, state: str) -> console_pb2.Proforma:
     )
 
 
-class OrderingRpcs:
+def order_detail(
+    ordering: Ordering, order: Order, proforma: Proforma | None
+) -> console_pb2.OrderDetail:
+    detail = console_pb2.OrderDetail(order=order_message(order))
+    if proforma is not None:
+        detail.proforma.CopyFrom(proforma_message(proforma, proforma.state(ordering.today())))
+    return detail
+
+
+class OrdersConsole(ConsolePanel):
     """Mixed into ConsoleService, which provides `_principal`, `_authorized_uai`, `_fleet` and
     `_client_port`."""
 
@@ -79,22 +72,18 @@ class OrderingRpcs:
     _fleet: Fleet
     _client_port: int
 
-    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
+    def _principal(self, context: Context) -> Principal:
         raise NotImplementedError
 
     def _detail(self, order: Order, proforma: Proforma | None) -> console_pb2.OrderDetail:
-        detail = console_pb2.OrderDetail(order=order_message(order))
-        if proforma is not None:
-            state = proforma.state(self._ordering.today())
-            detail.proforma.CopyFrom(proforma_message(proforma, state))
-        return detail
+        return order_detail(self._ordering, order, proforma)
 
-    def _authorized_uai(self, context: grpc.aio.ServicerContext, uai: str) -> str:
+    def _authorized_uai(self, context: Context, uai: str) -> str:
         raise NotImplementedError
 
     @translated
     async def PlaceOrder(
-        self, request: console_pb2.PlaceOrderRequest, context: grpc.aio.ServicerContext
+        self, request: console_pb2.PlaceOrderRequest, context: Context
     ) -> console_pb2.OrderDetail:
         require_operator(self._principal(context), "place orders")
         if request.formula not in FORMULA_FROM_PROTO:
@@ -114,7 +103,7 @@ class OrderingRpcs:
 
     @translated
     async def ListOrders(
-        self, request: console_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
+        self, request: console_pb2.ListOrdersRequest, context: Context
     ) -> console_pb2.Orders:
         require_operator(self._principal(context), "list orders")
         uai = validate_uai(request.uai) if request.uai else ""
@@ -125,26 +114,24 @@ class OrderingRpcs:
 
     @translated
     async def GetOrder(
-        self, request: console_pb2.OrderRef, context: grpc.aio.ServicerContext
+        self, request: console_pb2.OrderRef, context: Context
     ) -> console_pb2.OrderDetail:
         require_operator(self._principal(context), "read orders")
         return self._detail(*self._ordering.get(request.id))
 
     @translated
     async def AcceptProforma(
-        self, request: console_pb2.OrderRef, context: grpc.aio.ServicerContext
+        self, request: console_pb2.OrderRef, context: Context
     ) -> console_pb2.OrderDetail:
         require_operator(self._principal(context), "record a returned proforma")
         return self._detail(*self._ordering.accept(request.id))
 
     @translated
     async def ActivateOrder(
-        self, request: console_pb2.OrderRef, context: grpc.aio.ServicerContext
+        self, request: console_pb2.OrderRef, context: Context
     ) -> console_pb2.ActivatedOrder:
         require_operator(self._principal(context), "activate orders")
         activated = await self._ordering.activate(request.id)
-        from datacenter.adapters.console.service import school_message
-
         return console_pb2.ActivatedOrder(
             order=self._detail(
                 activated.order, self._ordering.store.latest_proforma(activated.order.id)
@@ -154,7 +141,7 @@ class OrderingRpcs:
 
     @translated
     async def ListOutbox(
-        self, request: console_pb2.OutboxRequest, context: grpc.aio.ServicerContext
+        self, request: console_pb2.OutboxRequest, context: Context
     ) -> console_pb2.Outbox:
         require_operator(self._principal(context), "read the outbox")
         uai = validate_uai(request.uai) if request.uai else ""
@@ -172,46 +159,4 @@ class OrderingRpcs:
                 )
                 for m in self._ordering.store.outbox(uai)
             ]
-        )
-
-    @translated
-    async def ResendCredentials(
-        self, request: console_pb2.ResendCredentialsRequest, context: grpc.aio.ServicerContext
-    ) -> console_pb2.ResendCredentialsReply:
-        if request.client_number:  # the public form: client number + UAI, no token
-            uai = validate_uai(request.uai)
-            self._ordering.check_client_number(uai, request.client_number)
-        else:
-            uai = self._authorized_uai(context, request.uai)
-        resent = self._ordering.resend_credentials(uai)
-        return console_pb2.ResendCredentialsReply(email=resent.email, mobile=resent.mobile)
-
-    @translated
-    async def RenewLicence(
-        self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
-    ) -> console_pb2.OrderDetail:
-        return self._detail(*self._ordering.renew(self._authorized_uai(context, request.uai)))
-
-    @translated
-    async def GetAccount(
-        self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext
-    ) -> console_pb2.Account:
-        account = self._ordering.account(self._authorized_uai(context, request.uai))
-        record, order = account.record, account.order
-        expires = order.licence_expires_on if order else None
-        return console_pb2.Account(
-            uai=record.uai,
-            name=record.name,
-            hosting_number=record.hosting_number,
-            client_number=order.client_number if order else "",
-            formula=FORMULA_TO_PROTO[record.formula],
-            licence_expires_on=expires.isoformat() if expires else "",
-            administratif_licences=record.administratif_licences,
-            responsable=console_pb2.Responsable(
-                name=record.responsable.name,
-                mobile=record.responsable.mobile,
-                email=record.responsable.email,
-            ),
-            address=record.address,
-            client_port=self._client_port,
         )

@@ -1,4 +1,5 @@
-"""The Console's calls for files sent by the school (adapter), mixed into ConsoleService:
+"""The Serveur PRONOTE panel of the Console API: the bases (create, put in service, stop the
+server), passwords, and the files sent by the school:
 "Charger une base" (.HNOT), "Compléter la base hébergée" (annexes), "Récupérer les
 utilisateurs" (.profils), initialising a base from EDT (.zip), "Autres bases" and
 "Historique".
@@ -12,12 +13,11 @@ verifies format, version and checksum and only then changes anything. The size c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 
 from common import hnot
-from datacenter.adapters.console.panel import ConsolePanel
+from datacenter.adapters.console.panel import ConsolePanel, Context, translated
 from datacenter.core import errors
 from datacenter.core.registry import SchoolRecord
 from protos import agent_pb2, common_pb2, console_pb2
@@ -27,13 +27,56 @@ DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 OPERATIONS = ("load", "complete", "users", "edt")
 
 
-class BaseFilesConsole(ConsolePanel):
+class ServeurPanel(ConsolePanel):
     _max_upload_bytes: int
 
-    async def _upload_base_file(
+    @translated
+    async def ListBases(self, request: console_pb2.SchoolRef, context: Context) -> common_pb2.Bases:
+        return await self._forward(context, request.uai, "ListBases", agent_pb2.Empty())
+
+    @translated
+    async def CreateBase(
+        self, request: console_pb2.CreateBaseRequest, context: Context
+    ) -> common_pb2.Base:
+        forwarded = agent_pb2.CreateBaseRequest(
+            school_year=request.school_year, synthetic_seed=request.synthetic_seed
+        )
+        if request.HasField("synthetic_resources"):
+            forwarded.synthetic_resources.CopyFrom(request.synthetic_resources)
+        return await self._forward(context, request.uai, "CreateBase", forwarded)
+
+    @translated
+    async def PutBaseInService(
+        self, request: console_pb2.PutBaseInServiceRequest, context: Context
+    ) -> common_pb2.Base:
+        forwarded = agent_pb2.PutInServiceRequest(
+            base_id=request.base_id, spr_login=request.spr_login, spr_password=request.spr_password
+        )
+        return await self._forward(context, request.uai, "PutInService", forwarded)
+
+    @translated
+    async def StopServer(
+        self, request: console_pb2.SchoolRef, context: Context
+    ) -> common_pb2.Bases:
+        return await self._forward(context, request.uai, "StopServer", agent_pb2.Empty())
+
+    @translated
+    async def IssuePassword(
+        self, request: console_pb2.IssuePasswordRequest, context: Context
+    ) -> console_pb2.IssuedPassword:
+        credential = agent_pb2.Credential(login=request.login, password=request.password)
+        forwarded = agent_pb2.IssuePasswordsRequest(credentials=[credential])
+        reply = await self._forward(context, request.uai, "IssuePasswords", forwarded)
+        user = reply.users[0]
+        return console_pb2.IssuedPassword(
+            login=user.login, display_name=user.display_name, kind=user.kind, group=user.group
+        )
+
+    @translated
+    async def UploadBaseFile(
         self,
         request_iterator: AsyncIterator[common_pb2.BaseFileChunk],
-        context: grpc.aio.ServicerContext[Any, Any],
+        context: Context,
     ) -> common_pb2.BaseFileReply:
         chunks = aiter(request_iterator)
         try:
@@ -77,18 +120,20 @@ class BaseFilesConsole(ConsolePanel):
         reply: common_pb2.BaseFileReply = await call
         return reply
 
-    async def _open_base(
+    @translated
+    async def OpenBase(
         self,
         request: console_pb2.PutBaseInServiceRequest,
-        context: grpc.aio.ServicerContext[Any, Any],
+        context: Context,
     ) -> common_pb2.Base:
         forwarded = agent_pb2.PutInServiceRequest(
             base_id=request.base_id, spr_login=request.spr_login, spr_password=request.spr_password
         )
         return await self._forward(context, request.uai, "OpenBase", forwarded)
 
-    async def _get_history(
-        self, request: console_pb2.SchoolRef, context: grpc.aio.ServicerContext[Any, Any]
+    @translated
+    async def GetHistory(
+        self, request: console_pb2.SchoolRef, context: Context
     ) -> common_pb2.History:
         return await self._forward(context, request.uai, "GetHistory", agent_pb2.Empty())
 
