@@ -24,12 +24,10 @@ from datacenter.cli import (
     console,
     load,
     orders,
-    panels,
     schools,
     year,
 )
-from datacenter.cli.console import mes_archives, pronote_net  # noqa: F401  (their commands)
-from datacenter.cli.console.serveur import hnot_app  # and `console load-base`…
+from datacenter.cli.hnot import hnot_app
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
@@ -54,7 +52,6 @@ app.command()(clean.clean)
 app.add_typer(orders.app, name="order")
 app.add_typer(year.app, name="year")  # the yearly cycle (datacenter/cli/year.py)
 app.add_typer(hnot_app, name="hnot")
-panels.file_under_panels()  # after every module registered its console commands
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SCHOOL_COLUMNS = ["uai", "name", "address", "port", "state"]

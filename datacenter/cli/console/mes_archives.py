@@ -1,5 +1,5 @@
-"""`pronote-dc console backups|archives|open-backup|download-archive`: the Sauvegardes tab and
-Mes archives (seed 004 Fiche 10), added to the `console` group."""
+"""`pronote-dc console mes-archives …`: the Sauvegardes tab and Mes archives (seed 004
+Fiche 10)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from typing import Annotated, Any
 import typer
 
 from common.files import write_atomically
-from datacenter.cli.console import JsonOption, UaiOption, _when, app
+from datacenter.cli.options import JsonOption, UaiOption, when
 from datacenter.cli.output import console, emit, fail
 from datacenter.cli.remote import open_console, to_dict
 from protos import console_pb2
 
+app = typer.Typer(
+    help="Mes archives: sauvegardes every 2 h, daily archives, the July archive.",
+    no_args_is_help=True,
+)
 KIND_LABELS = {"sauvegarde": "Sauvegarde", "archive": "Archive", "year_end": "Archive fin d'année"}
 
 
@@ -29,7 +33,7 @@ def _rows(ctx: typer.Context, uai: str, archives_only: bool, as_json: bool) -> l
         {
             "nom": b["name"],
             "type": KIND_LABELS.get(b["kind"], b["kind"]),
-            "date": _when(b["made_at_seconds"]),
+            "date": when(b["made_at_seconds"]),
             "taille": f"{(int(b['size']) + 1023) // 1024} Ko",
             "sha256": b["sha256"][:12],
         }

@@ -1,5 +1,4 @@
-"""`pronote-dc console pronote-net …` (the PRONOTE.net panel, seed 004 Fiches 8-9) and what
-`pronote-dc console clients` shows first (the Clients panel, Fiche 4)."""
+"""`pronote-dc console pronote-net …`: the PRONOTE.net panel (seed 004 Fiches 8-9)."""
 
 from __future__ import annotations
 
@@ -9,8 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from common.files import write_atomically
-from datacenter.cli.console import JsonOption, UaiOption
-from datacenter.cli.console import app as console_app
+from datacenter.cli.options import JsonOption, UaiOption
 from datacenter.cli.output import console, emit, emit_object, fail
 from datacenter.cli.remote import open_console, to_dict
 from protos import common_pb2, console_pb2
@@ -19,7 +17,6 @@ app = typer.Typer(
     help="PRONOTE.net: publication, espaces and their addresses, delegation to an ENT.",
     invoke_without_command=True,
 )
-console_app.add_typer(app, name="pronote-net")
 
 
 def _show(reply: Any, as_json: bool) -> None:
@@ -171,21 +168,3 @@ def export_identifiers(
     target = output or Path(reply.file_name)
     write_atomically(target, reply.data)
     console.print(f"{reply.users} users' identifiers written to {target}")
-
-
-def show_client_parameters(ctx: typer.Context, uai: str, as_json: bool) -> None:
-    """Clients: the connection parameters of Client PRONOTE and Client EDT."""
-    reply = to_dict(open_console(ctx).GetClientParameters(console_pb2.SchoolRef(uai=uai)))
-    if as_json:
-        emit_object(reply, as_json=True)
-        return
-    emit_object(
-        {
-            "établissement": f"{reply['uai']} {reply['name']}",
-            "adresse": reply["address"],
-            "port": reply["port"],
-            "nom public": reply["public_host"],
-        },
-        as_json=False,
-        title="Paramètres de connexion (Client PRONOTE, Client EDT)",
-    )

@@ -1,180 +1,144 @@
-"""Files a school sends to its hosted server (seed 004 Fiches 5 and 7), and where they come
-from:
-
-- `pronote-dc hnot generate` plays the school's own Serveur PRONOTE ("Générer les fichiers
-  pour l'hébergement": .HNOT, .HCOURRIERS, .HDOCJOINTS, .HPHOTOS, .profils);
-  `pronote-dc hnot edt-zip` plays EDT's "Transfert assisté" (.zip);
-- `pronote-dc console load-base | complete-base | recover-users | init-from-edt |
-  other-bases | open-base | history`: the console's side.
-"""
+"""`pronote-dc console serveur …`: the Serveur PRONOTE panel (seed 004 Fiches 5 and 7):
+the server state and its bases, passwords, the files sent by the school (.HNOT, annexes,
+.profils, EDT .zip), Autres bases and the Historique."""
 
 from __future__ import annotations
 
-import datetime
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from common import edt_zip
-from common.files import write_atomically
-from datacenter.cli.console import JsonOption, UaiOption, _when, app, emit_base
-from datacenter.cli.output import console, emit, errors, fail
+from datacenter.cli.hnot import espace_choice
+from datacenter.cli.options import JsonOption, UaiOption, when
+from datacenter.cli.output import console, emit, emit_object, errors, fail
 from datacenter.cli.remote import open_console, to_dict
-from datacenter.core.errors import DatacenterError
-from datacenter.core.uai import validate_uai
 from protos import common_pb2, console_pb2
 
-hnot_app = typer.Typer(
-    help="Play the school's own servers: generate the files for hosting and EDT's .zip."
-)
 CHUNK_BYTES = 1024 * 1024
 UPLOAD_TIMEOUT_SECONDS = 900.0
-ESPACES = edt_zip.ESPACES
 BaseOption = Annotated[
     str, typer.Option("--base", help="Target base id (default: the base in service).")
 ]
 
+app = typer.Typer(
+    help="Serveur PRONOTE: the server state, its bases, their files and history.",
+    no_args_is_help=True,
+)
 
-def current_school_year(today: datetime.date | None = None) -> str:
-    today = today or datetime.date.today()
-    start = today.year if today.month >= 8 else today.year - 1
-    return f"{start}-{start + 1}"
+COUNTER_GROUPS = {
+    "Ressources": ["professeurs", "matieres", "classes", "groupes", "eleves", "salles"],
+    "Scolarité": [
+        "devoirs", "notes", "cahiers_de_textes", "appreciations", "documents_joints",
+        "evaluations",
+    ],
+    "Vie scolaire": ["sanctions", "punitions", "absences", "retards", "suivis"],
+}  # fmt: skip
 
 
-# -- the school's side ---------------------------------------------------------------------
+def emit_base(base: dict[str, Any], as_json: bool, title: str) -> None:
+    """A base as the console shows it: its dates, then its counters by group."""
+    if as_json:
+        emit_object(base, as_json=True)
+        return
+    counters = base.get("counters", {})
+    view = {
+        "id": base["id"],
+        "name": base["name"],
+        "created": when(base["created_at_seconds"]),
+        "in service": base["in_service"],
+        "spr": base["spr_login"],
+    }
+    for group, names in COUNTER_GROUPS.items():
+        view[group] = ", ".join(f"{counters.get(n, 0)} {n.replace('_', ' ')}" for n in names)
+    emit_object(view, as_json=False, title=title)
 
 
-@hnot_app.command()
-def generate(
-    uai: Annotated[str, typer.Option(help="The school's UAI.")],
-    hosting_number: Annotated[str, typer.Option(help="N° d'hébergement the files are for.")],
-    school_year: Annotated[str, typer.Option(help="e.g. 2026-2027 (default: this one).")] = "",
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write to.")] = Path(),
-    password: Annotated[
-        str, typer.Option(help="Every account's password in .profils (default: one each).")
+@app.command()
+def bases(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = False) -> None:
+    """The server state and its bases with their counters."""
+    reply = to_dict(open_console(ctx).ListBases(console_pb2.SchoolRef(uai=uai)))
+    if as_json:
+        emit_object(reply, as_json=True)
+        return
+    state = "En service" if reply["server_state"] == "SERVER_STATE_SERVING" else "Arrêté"
+    console.print(f"Serveur PRONOTE: [bold]{state}[/]")
+    rows = [
+        {
+            "id": b["id"],
+            "name": b["name"],
+            "in_service": b["in_service"],
+            "created": when(b["created_at_seconds"]),
+            "spr": b["spr_login"],
+            "professeurs": b["counters"]["professeurs"],
+            "eleves": b["counters"]["eleves"],
+        }
+        for b in reply.get("bases", [])
+    ]
+    emit(rows, as_json=False, title="bases")
+
+
+@app.command("create-base")
+def create_base(
+    ctx: typer.Context,
+    school_year: Annotated[str, typer.Argument(help="e.g. 2026-2027")],
+    synthetic_seed: Annotated[
+        str,
+        typer.Option(help="Hold a synthetic school generated from this seed (e.g. the UAI)."),
     ] = "",
-    professeurs: Annotated[int, typer.Option(help="Teacher accounts in .profils.", min=0)] = 5,
-    documents: Annotated[int, typer.Option(help="Documents joints (.HDOCJOINTS).", min=0)] = 20,
-    photos: Annotated[int, typer.Option(help="Photos (.HPHOTOS).", min=0)] = 20,
-    courriers: Annotated[int, typer.Option(help="Courriers (.HCOURRIERS).", min=0)] = 10,
-    item_kib: Annotated[int, typer.Option(help="Size of each annexe item, KiB.", min=1)] = 4,
+    uai: UaiOption = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Générer les fichiers pour l'hébergement, as the school's own Serveur PRONOTE does."""
-    request = {
-        "uai": _uai(uai),
-        "hosting_number": hosting_number,
-        "school_year": school_year or current_school_year(),
-        "output_dir": str(output.resolve()),
-        "password": password,
-        "professeurs": professeurs,
-        "documents": documents,
-        "photos": photos,
-        "courriers": courriers,
-        "annexe_item_bytes": item_kib * 1024,
-    }
-    result = _run_local_server(request, as_json)
-    if as_json:
-        json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-        return
-    emit(
-        [{"file": Path(f["path"]).name, "bytes": f["size"]} for f in result["files"]],
-        as_json=False,
-        title=f"{result['base']} for hosting number {hosting_number}, in {output.resolve()}",
+    """Create a base for a school year, empty or holding a synthetic school (the server must
+    be stopped)."""
+    request = console_pb2.CreateBaseRequest(
+        uai=uai, school_year=school_year, synthetic_seed=synthetic_seed
     )
-    emit(result["accounts"], as_json=False, title="accounts in the .profils file")
+    emit_base(to_dict(open_console(ctx).CreateBase(request)), as_json, title="base created")
 
 
-def _run_local_server(request: dict[str, Any], quiet: bool) -> dict[str, Any]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vm_agent.local_export"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(json.dumps(request))
-    process.stdin.close()
-    result: dict[str, Any] = {}
-    progress = Progress(
-        TextColumn("génération {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=errors,
-        transient=quiet,
-    )
-    with progress:
-        task = progress.add_task("", total=None)
-        for line in process.stdout:
-            message = json.loads(line)
-            if "progress" in message:
-                progress.update(
-                    task,
-                    description=message["progress"],
-                    completed=message["done"],
-                    total=message["total"],
-                )
-            elif "error" in message:
-                process.wait()
-                fail(message["error"])
-            else:
-                result = message["result"]
-    if process.wait() != 0 or not result:
-        fail("the local server could not generate the files")
-    return result
-
-
-@hnot_app.command("edt-zip")
-def edt_zip_command(
-    uai: Annotated[str, typer.Option(help="The school's UAI.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The .zip to write.")],
-    school_year: Annotated[str, typer.Option(help="e.g. 2026-2027 (default: this one).")] = "",
-    publish: Annotated[
-        str,
-        typer.Option(help=f"Espaces to publish, comma-separated ({', '.join(ESPACES)})."),
-    ] = "direction,viescolaire",
-    professeurs: Annotated[int, typer.Option(min=1)] = 35,
-    classes: Annotated[int, typer.Option(min=1)] = 16,
-    salles: Annotated[int, typer.Option(min=1)] = 38,
-    eleves: Annotated[int, typer.Option(min=0)] = 422,
+@app.command("issue-password")
+def issue_password(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="A person of the school, e.g. eleve.dupont.l")],
+    password: Annotated[str, typer.Option(help="The password to give them.")],
+    uai: UaiOption = "",
+    as_json: JsonOption = False,
 ) -> None:
-    """Vers PRONOTE > Transfert assisté: EDT's resources and timetable as a .zip."""
-    data = edt_zip.build(
-        _uai(uai),
-        school_year or current_school_year(),
-        _espace_choice(publish),
-        professeurs=professeurs,
-        classes=classes,
-        salles=salles,
-        eleves=eleves,
+    """Give a person of the synthetic school in service a PRONOTE.net password."""
+    request = console_pb2.IssuePasswordRequest(uai=uai, login=login, password=password)
+    issued = to_dict(open_console(ctx).IssuePassword(request))
+    emit_object(issued, as_json, title="password issued")
+
+
+@app.command("put-in-service")
+def put_in_service(
+    ctx: typer.Context,
+    base_id: Annotated[str, typer.Argument(help="The base's id (see `console bases`).")],
+    spr_login: Annotated[str, typer.Option(help="SPR login: first mise en service only.")] = "",
+    spr_password: Annotated[
+        str, typer.Option(help="SPR password: first mise en service only.")
+    ] = "",
+    uai: UaiOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Mettre en service: make a base reachable by clients."""
+    request = console_pb2.PutBaseInServiceRequest(
+        uai=uai, base_id=base_id, spr_login=spr_login, spr_password=spr_password
     )
-    write_atomically(output, data)
-    console.print(f"{output}: {len(data)} bytes (EDT transfer, espaces published: {publish})")
+    base = to_dict(open_console(ctx).PutBaseInService(request))
+    emit_base(base, as_json, title="base in service (En service)")
 
 
-def _uai(text: str) -> str:
-    try:
-        return validate_uai(text)
-    except DatacenterError as error:
-        fail(str(error))
-
-
-def _espace_choice(publish: str) -> dict[str, bool]:
-    chosen = {name.strip() for name in publish.split(",") if name.strip()}
-    unknown = sorted(chosen - set(ESPACES))
-    if unknown:
-        fail(f"unknown espaces {', '.join(unknown)}: choose among {', '.join(ESPACES)}")
-    return {name: name in chosen for name in ESPACES}
-
-
-# -- the console's side --------------------------------------------------------------------
+@app.command("stop-server")
+def stop_server(ctx: typer.Context, uai: UaiOption = "") -> None:
+    """Arrêter le serveur: every connected client is disconnected."""
+    open_console(ctx).StopServer(console_pb2.SchoolRef(uai=uai))
+    console.print("Serveur PRONOTE stopped (Arrêté)")
 
 
 def _upload(ctx: typer.Context, path: Path, first: common_pb2.BaseFileChunk) -> Any:
@@ -257,7 +221,7 @@ def init_from_edt(
 ) -> None:
     """Nouvelle base à partir d'EDT: resources and timetable from EDT's .zip into an empty
     base, and the espaces published as chosen."""
-    choice = {} if publish is None else _espace_choice(publish)
+    choice = {} if publish is None else espace_choice(publish)
     espaces = [f"{name}={'true' if on else 'false'}" for name, on in choice.items()]
     first = common_pb2.BaseFileChunk(uai=uai, operation="edt", base_id=base, espaces=espaces)
     _show(_upload(ctx, file, first), as_json, "")
@@ -289,7 +253,7 @@ def other_bases(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = F
             else "Bases téléchargées depuis l'établissement",
             "id": b["id"],
             "name": b["name"],
-            "created": _when(b["created_at_seconds"]),
+            "created": when(b["created_at_seconds"]),
         }
         for b in reply.get("bases", [])
         if not b["in_service"] and (b["ever_in_service"] or b["origin"] == "etablissement")
@@ -321,7 +285,7 @@ def history(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = False
     rows = [to_dict(e) for e in reply.entries]
     if not as_json:
         rows = [
-            {"date": _when(e["at_seconds"]), "action": e["label"], "détail": e["detail"]}
+            {"date": when(e["at_seconds"]), "action": e["label"], "détail": e["detail"]}
             for e in rows
         ]
     emit(rows, as_json, title=f"Historique ({len(rows)} entries, {reply.limit} kept at most)")
