@@ -1,20 +1,25 @@
 """The controller's side of each school's management API (gRPC adapter).
 
-One channel per school, authenticated with the school's secret. Replies are protocol
-messages; the console service passes them through unchanged.
+One channel per school, authenticated with the school's secret. `AgentDirectory` implements
+the core's `AgentGateway` (datacenter/core/gateway.py) with plain-Python arguments and replies;
+`call` is for the console service, which forwards protocol messages and passes the replies
+(and refusals) through unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from common.backup_plan import Due
 from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
 from datacenter.core.errors import Unavailable
+from datacenter.core.gateway import BackupsMade, SimulatedTime, YearSwitched
 from datacenter.core.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 
@@ -26,6 +31,7 @@ CHANNEL_OPTIONS = [
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
 ]
+Reply = TypeVar("Reply")
 _DEMO_USERS = {
     "administratif": ("DURAND Claire", common_pb2.USER_KIND_PERSONNEL, "Administration"),
     "enseignant": ("MARTIN Paul", common_pb2.USER_KIND_PROFESSEUR, ""),
@@ -59,6 +65,37 @@ class AgentDirectory:
     async def call(self, record: SchoolRecord, method: str, request: Any) -> Any:
         rpc = getattr(self.stub(record), method)
         return await rpc(request, metadata=self.metadata(record), timeout=CALL_TIMEOUT_SECONDS)
+
+    async def _translated(self, reply: Awaitable[Reply]) -> Reply:
+        """A refusal, or no answer, as the core's Unavailable (its message is the agent's)."""
+        try:
+            return await reply
+        except grpc.aio.AioRpcError as error:
+            raise Unavailable(error.details() or str(error.code())) from error
+
+    async def set_clock(self, record: SchoolRecord, time: SimulatedTime) -> None:
+        request = agent_pb2.SetClockRequest(now_seconds=time.now_seconds, speed=time.speed)
+        await self._translated(self.call(record, "SetClock", request))
+
+    async def make_backups(
+        self, record: SchoolRecord, due: Sequence[Due], time: SimulatedTime | None
+    ) -> BackupsMade:
+        request = agent_pb2.MakeBackupsRequest(
+            due=[agent_pb2.DueBackup(kind=d.kind.value, at_seconds=d.at_seconds) for d in due]
+        )
+        if time is not None:
+            request.now_seconds, request.speed = time.now_seconds, time.speed
+        reply = await self._translated(self.call(record, "MakeBackups", request))
+        return BackupsMade(skipped=reply.skipped, files_written=reply.files_written)
+
+    async def switch_year(
+        self, record: SchoolRecord, school_year: str, at_seconds: float, keep_in_service: bool
+    ) -> YearSwitched:
+        request = agent_pb2.SwitchYearRequest(
+            school_year=school_year, at_seconds=at_seconds, keep_in_service=keep_in_service
+        )
+        reply = await self._translated(self.call(record, "SwitchYear", request))
+        return YearSwitched(outcome=reply.outcome, detail=reply.detail, base_name=reply.base.name)
 
     async def wait_healthy(self, record: SchoolRecord, timeout_seconds: float) -> None:
         health = health_pb2_grpc.HealthStub(self._channel(record))

@@ -14,12 +14,12 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from common import secrets
 from common.agent_config import AgentConfig, save_config
 from common.clock import Clock
 from datacenter.core.errors import AlreadyExists, InvalidArgument, Unavailable
+from datacenter.core.gateway import AgentGateway
 from datacenter.core.ipam import AddressPool
 from datacenter.core.registry import Registry, Responsable, SampleAccount, SchoolRecord
 from datacenter.core.settings import Settings
@@ -56,12 +56,6 @@ class SchoolOrder:
 class Provisioned:
     record: SchoolRecord
     console_password: str
-
-
-class AgentGateway(Protocol):
-    async def wait_healthy(self, record: SchoolRecord, timeout_seconds: float) -> None: ...
-
-    async def forget(self, uai: str) -> None: ...
 
 
 Populate = Callable[[SchoolRecord], Awaitable[list[SampleAccount]]]

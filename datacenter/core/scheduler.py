@@ -17,20 +17,17 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-
 from common import backup_plan
 from common.backup_plan import Kind
 from common.clock import Clock, SimulatedClock, SystemClock
 from common.files import read_json, write_json_atomically
-from datacenter.adapters.agents import AgentDirectory
 from datacenter.core import year_cycle
 from datacenter.core.errors import InvalidArgument, Unavailable, WrongState
 from datacenter.core.fleet import Fleet, SchoolStatus
+from datacenter.core.gateway import AgentGateway, SimulatedTime
 from datacenter.core.registry import SchoolRecord
 from datacenter.core.settings import Settings
 from datacenter.core.year_cycle import YearCycle
-from protos import agent_pb2
 
 log = logging.getLogger("datacenter.core.scheduler")
 PARALLEL_SCHOOLS = 16
@@ -91,7 +88,7 @@ class Scheduler:
     def __init__(
         self,
         fleet: Fleet,
-        agents: AgentDirectory,
+        agents: AgentGateway,
         clock: Clock,
         saved_clock: Path | None = None,
         year_cycle: YearCycle | None = None,
@@ -112,13 +109,12 @@ class Scheduler:
         """Give a school that just started the simulated time, before anything is dated."""
         if not self.simulated:
             return
-        request = agent_pb2.SetClockRequest(now_seconds=self.clock.now(), speed=self.speed)
         try:
-            await self._agents.call(record, "SetClock", request)
-        except grpc.aio.AioRpcError as error:  # a refusal the fleet knows how to undo
+            await self._agents.set_clock(record, SimulatedTime(self.clock.now(), self.speed))
+        except Unavailable as error:  # a refusal the fleet knows how to undo
             raise Unavailable(
-                f"school {record.uai} did not take the simulated time ({error.details()}); retry"
-            ) from None
+                f"school {record.uai} did not take the simulated time ({error}); retry"
+            ) from error
         self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)
 
     @property
@@ -188,15 +184,8 @@ class Scheduler:
                 summary = Summary(schools=1)
                 for part, switch in year_cycle.split(due, switches):
                     if part or needs_clock:  # the clock rides with the backups: one call
-                        request = agent_pb2.MakeBackupsRequest(
-                            due=[
-                                agent_pb2.DueBackup(kind=d.kind.value, at_seconds=d.at_seconds)
-                                for d in part
-                            ]
-                        )
-                        if needs_clock:
-                            request.now_seconds, request.speed = now, self.speed
-                        reply = await self._agents.call(record, "MakeBackups", request)
+                        time = SimulatedTime(now, self.speed) if needs_clock else None
+                        reply = await self._agents.make_backups(record, part, time)
                         if needs_clock:
                             self._pushed[record.uai], needs_clock = pid, False
                         if not reply.skipped:
@@ -209,10 +198,7 @@ class Scheduler:
                         summary.switches += 1
                 self._last_run[record.uai] = now
                 return summary
-            except (
-                grpc.aio.AioRpcError,
-                Unavailable,
-            ) as error:  # made/switched at the next pass, in order
+            except Unavailable as error:  # made/switched at the next pass, in order
                 log.warning("backups of %s not made now: %s", record.uai, error)
                 self._pushed.pop(record.uai, None)
                 return Summary()
@@ -220,13 +206,10 @@ class Scheduler:
     async def _switch(self, record: SchoolRecord, switch: year_cycle.DueSwitch) -> None:
         """The version switch of one school (DOMAIN.md "Yearly cycle"), recorded once done."""
         assert self.year_cycle is not None
-        request = agent_pb2.SwitchYearRequest(
-            school_year=switch.school_year,
-            at_seconds=switch.at_seconds,
-            keep_in_service=switch.keep_in_service,
+        reply = await self._agents.switch_year(
+            record, switch.school_year, switch.at_seconds, switch.keep_in_service
         )
-        reply = await self._agents.call(record, "SwitchYear", request)
         self.year_cycle.record_switch(
-            record.uai, switch, reply.outcome, reply.detail, reply.base.name
+            record.uai, switch, reply.outcome, reply.detail, reply.base_name
         )
         log.info("%s switched to %s: %s", record.uai, switch.school_year, reply.outcome)
