@@ -48,7 +48,7 @@ from datacenter.core.fleet import Fleet, SchoolStatus
 from datacenter.core.ipam import AddressPool
 from datacenter.core.registry import Registry, SchoolRecord
 from datacenter.core.settings import Settings
-from provisioning.runtime import open_runtime
+from provisioning.factory import open_runtime
 from vm_agent.adapters.metrics import school_registry
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain.licences import LicencePolicy

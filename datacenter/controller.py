@@ -34,7 +34,8 @@ from datacenter.core.scheduler import Scheduler, clock_file, clock_from_settings
 from datacenter.core.settings import Settings
 from datacenter.core.year_cycle import YearCycle
 from protos import console_pb2, console_pb2_grpc
-from provisioning.runtime import RuntimeFailure, open_runtime
+from provisioning.factory import open_runtime
+from provisioning.runtime import RuntimeFailure
 
 log = logging.getLogger("datacenter")
 

@@ -35,7 +35,8 @@ from datacenter.controller import Controller
 from datacenter.core import settings as settings_module
 from datacenter.core.errors import DatacenterError
 from datacenter.core.fleet import Provisioned
-from provisioning.runtime import SchoolSpec, open_runtime
+from provisioning.factory import open_runtime
+from provisioning.runtime import SchoolSpec
 
 app = typer.Typer(
     name="pronote-dc",

@@ -32,7 +32,7 @@ from datacenter.core.ordering import (
 from datacenter.core.orders import Ordering
 from datacenter.core.registry import SCHEMA_VERSION, Registry
 from datacenter.core.settings import Settings
-from provisioning.runtime import open_runtime
+from provisioning.factory import open_runtime
 
 VAT = VatSchedule.parse(DEFAULT_VAT_SCHEDULE)
 SEED_DAY = datetime.date(2013, 7, 9)  # the seed's proforma e-mail: mardi 9 juillet 2013
