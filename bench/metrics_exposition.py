@@ -67,14 +67,15 @@ def register_schools(registry: Registry, count: int) -> list[SchoolRecord]:
     orders = demo_orders(set())
     records = []
     for _ in range(count):
-        uai, name, formula, responsable = next(orders)
+        order = next(orders)
+        uai = order.uai
         hosting_number = registry.next_hosting_number(now)
         with registry.transaction() as db:
             record = SchoolRecord(
                 uai=uai,
-                name=name,
-                formula=formula,
-                responsable=responsable,
+                name=order.name,
+                formula=order.formula,
+                responsable=order.responsable,
                 administratif_licences=4,
                 hosting_number=hosting_number,
                 console_password_hash=secrets.hash_secret("x"),

@@ -380,7 +380,7 @@ async def provision_all(
             await asyncio.wait_for(channel.channel_ready(), timeout)
         except TimeoutError:
             raise BenchFailure(f"no connection to the console at {console_address}") from None
-        console: Any = console_pb2_grpc.ConsoleStub(channel)  # type: ignore[no-untyped-call]
+        console: Any = console_pb2_grpc.ConsoleStub(channel)
         deadline = time.monotonic() + timeout
 
         async def one(index: int, school: SchoolTimes) -> None:

@@ -194,14 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (0 < args.seconds <= 60 and 1 <= args.concurrency <= 200 and 1 <= args.rounds <= 10):
         parser.error("keep it bounded: --seconds 0-60, --concurrency 1-200, --rounds 1-10")
     with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
+        echo_ip = f"127.90.{random.randrange(256)}.250"
         echo = subprocess.Popen(
-            [sys.executable, "-c", ECHO_SERVER, f"127.90.{random.randrange(256)}.250"],
+            [sys.executable, "-c", ECHO_SERVER, echo_ip],
             stdout=subprocess.PIPE,
         )
         controller, env = None, dict(os.environ)
         try:
             assert echo.stdout is not None
-            echo_address = f"{echo.args[-1]}:{int(echo.stdout.readline())}"
+            echo_address = f"{echo_ip}:{int(echo.stdout.readline())}"
             controller, env, school = start_fleet(Path(tmp))
             report = asyncio.run(bench(args, school, echo_address))
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ def demo_datacenter(tmp_path: Path) -> Iterator[Datacenter]:
         yield dc
 
 
-def cli_json(dc: Datacenter, *args: str) -> object:
+def cli_json(dc: Datacenter, *args: str) -> Any:
     return json.loads(dc.cli(*args, "--json").stdout)
 
 
@@ -52,7 +53,7 @@ def test_console_login_then_console_commands_act_on_that_school(
     demo_datacenter: Datacenter,
 ) -> None:
     dc = demo_datacenter
-    demo_schools = [s["uai"] for s in cli_json(dc, "school", "list")]  # type: ignore[union-attr]
+    demo_schools = [s["uai"] for s in cli_json(dc, "school", "list")]
     # The console password is shown once at provisioning; demo schools are provisioned by `up`,
     # so provision one more here as an operator would.
     added = cli_json(
@@ -77,7 +78,7 @@ def test_console_login_then_console_commands_act_on_that_school(
 
     dc.cli("console", "logout")
     dc.cli("school", "remove", "0750655E", "--yes")
-    remaining = [s["uai"] for s in cli_json(dc, "school", "list")]  # type: ignore[union-attr]
+    remaining = [s["uai"] for s in cli_json(dc, "school", "list")]
     assert remaining == demo_schools
 
 
