@@ -6,8 +6,9 @@ import itertools
 from collections.abc import Iterator
 
 from common.secrets import new_password
+from datacenter.core.contacts import Responsable
 from datacenter.core.fleet import SchoolOrder
-from datacenter.core.registry import Responsable, SampleAccount
+from datacenter.core.registry import SampleAccount
 from datacenter.core.uai import make_uai
 
 # Département prefixes of the UAI (Paris, Rhône, Bouches-du-Rhône, Haute-Garonne, Gironde...).

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import re
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -18,10 +17,11 @@ from dataclasses import dataclass
 from common import secrets
 from common.agent_config import AgentConfig, save_config
 from common.clock import Clock
+from datacenter.core.contacts import Responsable, normalise_email, normalise_mobile
 from datacenter.core.errors import AlreadyExists, InvalidArgument, Unavailable
 from datacenter.core.gateway import AgentGateway
 from datacenter.core.ipam import AddressPool
-from datacenter.core.registry import Registry, Responsable, SampleAccount, SchoolRecord
+from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.core.settings import Settings
 from datacenter.core.uai import validate_uai
 from provisioning.runtime import Runtime, SchoolSpec, StartFailed
@@ -30,8 +30,6 @@ log = logging.getLogger("datacenter.core.fleet")
 
 FORMULAS: dict[str, int | None] = {"30": 30, "50": 50, "80": 80, "unlimited": None}
 DEFAULT_ADMINISTRATIF_LICENCES = 4
-_MOBILE = re.compile(r"^(?:\+33|0033|0)?([67]\d{8})$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RESTART_BACKOFF_MAX_SECONDS = 60.0
 
 
@@ -70,18 +68,8 @@ def validate_order(order: SchoolOrder) -> SchoolOrder:
         raise InvalidArgument(
             f"formula {order.formula!r} does not exist: choose 30, 50, 80 or unlimited"
         )
-    mobile = re.sub(r"[\s.-]", "", order.responsable.mobile)
-    match = _MOBILE.match(mobile)
-    if match is None:
-        raise InvalidArgument(
-            f"{order.responsable.mobile!r} is not a French mobile number (06… or 07…); the "
-            "console password is sent to it by SMS"
-        )
-    if not _EMAIL.match(order.responsable.email.strip()):
-        raise InvalidArgument(
-            f"{order.responsable.email!r} is not an e-mail address; the hosting number is "
-            "sent to it"
-        )
+    mobile = normalise_mobile(order.responsable.mobile)
+    email = normalise_email(order.responsable.email, "the hosting number is")
     if not 1 <= order.administratif_licences <= 999:
         raise InvalidArgument("administratif licences must be between 1 and 999")
     return SchoolOrder(
@@ -90,8 +78,8 @@ def validate_order(order: SchoolOrder) -> SchoolOrder:
         formula=order.formula,
         responsable=Responsable(
             order.responsable.name.strip() or "Responsable hébergement",
-            match.group(1),  # stored without the leading 0
-            order.responsable.email.strip(),
+            mobile,
+            email,
         ),
         administratif_licences=order.administratif_licences,
     )

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
 
+from datacenter.core.contacts import Responsable
 from datacenter.core.errors import NotFound
 from datacenter.core.ordering import (
     Amounts,
@@ -15,7 +16,6 @@ from datacenter.core.ordering import (
     OrderState,
     Proforma,
     ProformaKind,
-    Responsable,
 )
 from datacenter.core.registry import Registry
 

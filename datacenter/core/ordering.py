@@ -13,6 +13,11 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from datacenter.core.contacts import (
+    Responsable,
+    normalise_email,
+    normalise_mobile,
+)
 from datacenter.core.errors import InvalidArgument, WrongState
 
 # Annual hosting fee, € HT (seed 000: "Redevance annuelle d'hébergement PRONOTE").
@@ -33,8 +38,6 @@ FORMULA_LABELS = {
 DEFAULT_VAT_SCHEDULE = "2000-04-01:19.6,2014-01-01:20"
 PROFORMA_VALIDITY_DAYS = 30
 CENT = Decimal("0.01")
-_MOBILE = re.compile(r"^(?:\+33|0033|0)?([67]\d{8})$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CLIENT_NUMBER = re.compile(r"^\d{1,10}$")
 
 
@@ -96,14 +99,6 @@ def price(formula: str, day: datetime.date, vat: VatSchedule) -> Amounts:
 
 
 @dataclass(frozen=True)
-class Responsable:
-    name: str
-    mobile: str  # without the leading 0 (seed 000): "612345678"
-    email: str
-    fax: str = ""
-
-
-@dataclass(frozen=True)
 class OrderRequest:
     client_number: str
     uai: str
@@ -151,21 +146,6 @@ def check_formula(formula: str) -> str:
     return formula
 
 
-def normalise_mobile(text: str) -> str:
-    """A French mobile number as stored: without the leading 0 (06 12 34 56 78 -> 612345678)."""
-    match = _MOBILE.match(re.sub(r"[\s.-]", "", text))
-    if match is None:
-        raise InvalidArgument(
-            f"{text!r} is not a French mobile number (06… or 07…); it is mandatory: the "
-            "console password is sent to it by SMS"
-        )
-    return match.group(1)
-
-
-def international_mobile(stored: str) -> str:
-    return f"+33{stored}"
-
-
 def validate_request(request: OrderRequest) -> OrderRequest:
     """The order in canonical form, or InvalidArgument saying what to fix; nothing is written."""
     from datacenter.core.uai import validate_uai
@@ -183,12 +163,7 @@ def validate_request(request: OrderRequest) -> OrderRequest:
     name = request.name.strip()
     if not 1 <= len(name) <= 120:
         raise InvalidArgument("give the school a name of 1 to 120 characters")
-    email = request.responsable.email.strip()
-    if not _EMAIL.match(email):
-        raise InvalidArgument(
-            f"{request.responsable.email!r} is not an e-mail address; the proforma and the "
-            "hosting number are sent to it"
-        )
+    email = normalise_email(request.responsable.email, "the proforma and the hosting number are")
     responsable_name = request.responsable.name.strip()
     if not responsable_name:
         raise InvalidArgument("give the responsable hébergement's name")

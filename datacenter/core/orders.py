@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from common import secrets
 from common.clock import Clock
 from datacenter.core.auth import ConsoleAuth
+from datacenter.core.contacts import Responsable, international_mobile
 from datacenter.core.errors import AlreadyExists, NotFound, WrongState
 from datacenter.core.fleet import Fleet, SchoolOrder
 from datacenter.core.order_store import Message, OrderStore
@@ -34,14 +35,12 @@ from datacenter.core.ordering import (
     check_accept,
     check_activate,
     day_of,
-    international_mobile,
     licence_expiry,
     money,
     proforma_for,
     renewed_expiry,
     validate_request,
 )
-from datacenter.core.registry import Responsable as SchoolResponsable
 from datacenter.core.registry import SchoolRecord
 
 
@@ -169,7 +168,7 @@ class Ordering:
                     uai=order.uai,
                     name=order.name,
                     formula=order.formula,
-                    responsable=SchoolResponsable(
+                    responsable=Responsable(
                         order.responsable.name, order.responsable.mobile, order.responsable.email
                     ),
                 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datacenter.core.contacts import Responsable
 from datacenter.core.errors import AlreadyExists, NotFound
 
 SCHEMA_VERSION = 2
@@ -88,13 +89,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 """,
 }
-
-
-@dataclass(frozen=True)
-class Responsable:
-    name: str
-    mobile: str  # stored without the leading 0, as the real console does
-    email: str
 
 
 @dataclass(frozen=True)

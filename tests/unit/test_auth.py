@@ -11,8 +11,9 @@ import pytest
 from common import secrets
 from common.clock import SimulatedClock
 from datacenter.core.auth import ConsoleAuth, Principal, require_operator, require_school
+from datacenter.core.contacts import Responsable
 from datacenter.core.errors import Forbidden, Unauthenticated
-from datacenter.core.registry import Registry, Responsable, SchoolRecord
+from datacenter.core.registry import Registry, SchoolRecord
 
 SESSION_SECONDS = 3600.0
 UAI = "0750655E"

@@ -14,6 +14,7 @@ import pytest
 from common.clock import SimulatedClock
 from datacenter.adapters.agents import AgentDirectory
 from datacenter.core.auth import ConsoleAuth
+from datacenter.core.contacts import Responsable, normalise_mobile
 from datacenter.core.errors import AlreadyExists, InvalidArgument, NotFound, WrongState
 from datacenter.core.fleet import Fleet
 from datacenter.core.ipam import AddressPool
@@ -21,10 +22,8 @@ from datacenter.core.ordering import (
     DEFAULT_VAT_SCHEDULE,
     OrderRequest,
     OrderState,
-    Responsable,
     VatSchedule,
     licence_expiry,
-    normalise_mobile,
     price,
     renewed_expiry,
     validate_request,

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from datacenter.core.contacts import Responsable
 from datacenter.core.errors import AlreadyExists, Exhausted, InvalidArgument, NotFound
 from datacenter.core.ipam import AddressPool
-from datacenter.core.registry import Registry, Responsable, SampleAccount, SchoolRecord
+from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.core.uai import make_uai
 
 NOW = datetime.datetime(2026, 4, 14, 9, 0, tzinfo=datetime.UTC).timestamp()

@@ -9,7 +9,8 @@ from datacenter.adapters.console.schools import school_message
 from datacenter.adapters.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO
 from datacenter.core import errors
 from datacenter.core.auth import Principal, require_operator
-from datacenter.core.ordering import FORMULA_LABELS, Order, OrderRequest, Proforma, Responsable
+from datacenter.core.contacts import Responsable
+from datacenter.core.ordering import FORMULA_LABELS, Order, OrderRequest, Proforma
 from datacenter.core.orders import Ordering
 from datacenter.core.uai import validate_uai
 from protos import console_pb2

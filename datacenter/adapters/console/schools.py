@@ -9,8 +9,9 @@ from datacenter.adapters.console.panel import ConsolePanel, Context, translated
 from datacenter.adapters.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
 from datacenter.core import errors
 from datacenter.core.auth import ConsoleAuth, require_operator
+from datacenter.core.contacts import Responsable
 from datacenter.core.fleet import DEFAULT_ADMINISTRATIF_LICENCES, Fleet, Populate, SchoolOrder
-from datacenter.core.registry import Responsable, SchoolRecord
+from datacenter.core.registry import SchoolRecord
 from datacenter.core.sample_accounts import SampleAccounts
 from datacenter.core.uai import validate_uai
 from protos import agent_pb2, common_pb2, console_pb2
