@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import itertools
 import logging
 import os
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from datacenter.core.ordering import VatSchedule
 from datacenter.core.orders import Ordering
 from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.core.scheduler import Scheduler, clock_file, clock_from_settings
-from datacenter.core.settings import Settings
+from datacenter.core.settings import Settings, saved_runtime
 from datacenter.core.year_cycle import YearCycle
 from protos import console_pb2, console_pb2_grpc
 from provisioning.factory import open_runtime
@@ -57,6 +58,7 @@ class Controller:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         self.registry = Registry(settings.registry_path)
+        self._remember_runtime()
         self.agents = AgentDirectory(settings.agent_port)
         self.runtime = open_runtime(settings.runtime)
         try:  # the runtime may reserve addresses of the pool (bridge gateways) or refuse it
@@ -96,6 +98,18 @@ class Controller:
                 "http_address": self.http_address,
             },
         )
+
+    def _remember_runtime(self) -> None:
+        """Record the runtime in the state directory; refuse another one for its schools."""
+        settings = self.settings
+        saved = saved_runtime(settings.state_dir)
+        if saved is not None and saved != settings.runtime and self.registry.all():
+            raise WrongState(
+                f"the schools of {settings.state_dir} run on {saved}, not {settings.runtime}: "
+                f"start with --runtime {saved} (or unset PRONOTE_DC_RUNTIME), or give another "
+                "--state-dir for a fleet on the other runtime"
+            )
+        write_json_atomically(settings.runtime_file, {"runtime": settings.runtime})
 
     async def _serve_console(self) -> None:
         server = grpc.aio.server(
@@ -164,11 +178,16 @@ class Controller:
         year = school_year_of(self.clock.now())
         return await self.agents.populate_demo(record, year, sample_accounts())
 
+    def missing_demo_orders(self, count: int) -> list[SchoolOrder]:
+        """The orders of the first `count` demo schools that are not provisioned: `up --demo N`
+        run twice gives N demo schools, not 2 N."""
+        wanted = itertools.islice(demo_orders(set()), count)
+        return [order for order in wanted if not self.registry.exists(order.uai)]
+
     async def provision_demo(
-        self, count: int, on_done: Callable[[Provisioned | DatacenterError], None]
+        self, orders: list[SchoolOrder], on_done: Callable[[Provisioned | DatacenterError], None]
     ) -> None:
-        """Provision `count` demo schools, `provision_parallelism` at a time."""
-        orders = demo_orders({record.uai for record in self.registry.all()})
+        """Provision these demo schools, `provision_parallelism` at a time."""
         limit = asyncio.Semaphore(self.settings.provision_parallelism)
 
         async def one(order: SchoolOrder) -> None:
@@ -178,7 +197,7 @@ class Controller:
                 except DatacenterError as error:
                     on_done(error)
 
-        await asyncio.gather(*(one(next(orders)) for _ in range(count)))
+        await asyncio.gather(*(one(order) for order in orders))
 
     async def stop(self) -> None:
         """Stop the controller; the school servers keep running and are adopted next time."""

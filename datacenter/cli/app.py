@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -33,8 +35,10 @@ from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
 from datacenter.controller import Controller
 from datacenter.core import settings as settings_module
+from datacenter.core.demo import demo_orders
 from datacenter.core.errors import DatacenterError
 from datacenter.core.fleet import Provisioned
+from datacenter.core.registry import SchoolRecord
 from provisioning.factory import open_runtime
 from provisioning.runtime import SchoolSpec
 
@@ -69,8 +73,7 @@ def root(
     ctx.obj = CliState(str(state_dir) if state_dir else None)
 
 
-def school_row(provisioned: Provisioned, controller: Controller) -> dict[str, object]:
-    record = provisioned.record
+def school_row(record: SchoolRecord, controller: Controller) -> dict[str, object]:
     return {
         "uai": record.uai,
         "name": record.name,
@@ -137,7 +140,9 @@ async def _run_controller(controller: Controller, demo: int, as_json: bool) -> N
 
 
 async def _provision_demo(controller: Controller, count: int, as_json: bool) -> None:
-    rows: list[dict[str, object]] = []
+    """Make sure the first `count` demo schools exist, then show them."""
+    orders = controller.missing_demo_orders(count)
+    wanted = [order.uai for order in itertools.islice(demo_orders(set()), count)]
     failures: list[str] = []
     progress = Progress(
         TextColumn("provisioning demo schools"),
@@ -147,39 +152,59 @@ async def _provision_demo(controller: Controller, count: int, as_json: bool) -> 
         console=errors if as_json else out,
         transient=as_json,
     )
-    with progress:
-        task = progress.add_task("demo", total=count)
+    with progress if orders else contextlib.nullcontext():
+        task = progress.add_task("demo", total=len(orders))
 
         def done(result: Provisioned | DatacenterError) -> None:
-            if isinstance(result, Provisioned):
-                rows.append(school_row(result, controller))
-            else:
+            if not isinstance(result, Provisioned):
                 failures.append(str(result))
             progress.advance(task)
 
-        await controller.provision_demo(count, done)
-    rows.sort(key=lambda row: str(row["uai"]))
+        await controller.provision_demo(orders, done)
+    registry = controller.registry
+    records = sorted(
+        (registry.get(uai) for uai in wanted if registry.exists(uai)), key=lambda r: r.uai
+    )
     if as_json:
         details = [
-            school_message(
-                controller.registry.get(str(row["uai"])),
-                controller.fleet,
-                controller.settings.client_port,
-            )
-            for row in rows
+            school_message(record, controller.fleet, controller.settings.client_port)
+            for record in records
         ]
         emit([to_dict(d) for d in details], as_json=True)
     else:
+        rows = [school_row(record, controller) for record in records]
         emit(rows, as_json=False, title="demo schools", columns=[*SCHOOL_COLUMNS, "hosting_number"])
+        already = len(records) - (len(orders) - len(failures))
+        if already:
+            out.print(f"{already} of them were already provisioned (`up --demo N` ensures N)")
         out.print("sample accounts: `pronote-dc school show <UAI> --json`")
     for failure in failures:
         errors.print(f"[red]demo school failed:[/] {failure}")
 
 
 @app.command()
-def down(ctx: typer.Context) -> None:
+def down(
+    ctx: typer.Context,
+    purge: Annotated[
+        bool,
+        typer.Option(
+            "--purge",
+            help="Then delete the state directory (registry, schools' data, backups, tokens): "
+            "the next `up` starts from a clean state.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
     """Stop the controller and every school server of the state directory."""
     settings = cli_state(ctx).settings()
+    if purge:
+        _check_purgeable(settings.state_dir)
+        if not yes:
+            typer.confirm(
+                f"stop everything and delete {settings.state_dir} (every school's data and "
+                "backups)?",
+                abort=True,
+            )
     with contextlib.suppress(FileNotFoundError):
         pid = int(read_json(settings.controller_file)["pid"])
         if start_ticks(pid) is not None:
@@ -199,6 +224,30 @@ def down(ctx: typer.Context) -> None:
         return len(running)
 
     out.print(f"{asyncio.run(stop_all())} school servers stopped")
+    if purge:
+        shutil.rmtree(settings.state_dir, ignore_errors=True)
+        out.print(f"{settings.state_dir} deleted: the next `pronote-dc up` starts afresh")
+        if settings.runtime.startswith(("docker:", "ssh:")):
+            out.print("the schools' containers and volumes: `pronote-dc clean --purge-backups`")
+
+
+# What a pronote-dc state directory may hold; --purge refuses a directory holding anything else.
+STATE_ENTRIES = {
+    "registry.sqlite3", "registry.sqlite3-wal", "registry.sqlite3-shm", "schools", "backups",
+    "operator.token", "controller.json", "controller.lock", "clock.json", "year_cycle.json",
+    "runtime.json", "console-session.json",
+}  # fmt: skip
+
+
+def _check_purgeable(state_dir: Path) -> None:
+    if not state_dir.exists():
+        fail(f"{state_dir} does not exist: the state is clean already")
+    others = sorted(p.name for p in state_dir.iterdir() if p.name not in STATE_ENTRIES)
+    if others:
+        fail(
+            f"{state_dir} holds files pronote-dc did not make ({', '.join(others[:5])}): "
+            "is it the right --state-dir? Nothing was deleted"
+        )
 
 
 @app.command("settings")

@@ -91,7 +91,11 @@ def show(
     if as_json:
         emit_object(school, as_json=True)
         return
-    details = {"invoice_number": school["invoice_number"], "pronote_net": school["pronote_net"]}
+    details = {
+        "invoice_number": school["invoice_number"],
+        "pronote_net": school["pronote_net"],
+        "pid": school.get("pid") or "",  # its server's process, on the local runtime
+    }
     emit_object({**_row(school), **details}, False, uai)
     accounts = school.get("sample_accounts") or []
     if accounts:

@@ -5,6 +5,7 @@ environment variables and CLI flags. Nothing reads the environment at import tim
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,13 +118,33 @@ class Settings:
     def controller_file(self) -> Path:
         return self.state_dir / "controller.json"
 
+    @property
+    def runtime_file(self) -> Path:
+        """The runtime the state directory's schools run on, written by `up`."""
+        return runtime_file(self.state_dir)
+
+
+def runtime_file(state_dir: Path) -> Path:
+    return state_dir / "runtime.json"
+
+
+def saved_runtime(state_dir: Path) -> str | None:
+    """The runtime URL `up` recorded in this state directory, if any."""
+    try:
+        return str(json.loads(runtime_file(state_dir).read_text(encoding="utf-8"))["runtime"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
 
 def env_name(name: str) -> str:
     return ENV_PREFIX + name.upper()
 
 
 def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
-    """Defaults, then `PRONOTE_DC_<NAME>` variables, then explicit overrides (CLI flags)."""
+    """Defaults, then `PRONOTE_DC_<NAME>` variables, then explicit overrides (CLI flags).
+
+    The runtime, given neither way, is the one `up` recorded in the state directory
+    (`runtime.json`), so `down` and `clean` act on the schools it holds."""
     values: dict[str, Any] = {}
     for setting in dataclasses.fields(Settings):
         raw = environ.get(env_name(setting.name))
@@ -132,6 +153,10 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     values.setdefault("state_dir", default_state_dir(environ))
     values["state_dir"] = Path(values["state_dir"]).expanduser()
+    if "runtime" not in values:  # the state directory's own runtime, if `up` recorded one
+        saved = saved_runtime(values["state_dir"])
+        if saved is not None:
+            values["runtime"] = saved
     return Settings(**values)
 
 
