@@ -64,7 +64,7 @@ class Controller:
         try:  # the runtime may reserve addresses of the pool (bridge gateways) or refuse it
             reserved = await self.runtime.prepare(settings.address_pool)
         except RuntimeFailure as error:
-            raise Unavailable(str(error)) from None
+            raise Unavailable(str(error)) from error
         self.fleet = Fleet(
             settings,
             self.registry,
@@ -144,11 +144,11 @@ class Controller:
         host, _, _ = self.settings.console_address.rpartition(":")
         try:
             port = server.add_insecure_port(self.settings.console_address)
-        except RuntimeError:
+        except RuntimeError as error:  # gRPC says no more than that: keep it for the log
             raise WrongState(
                 f"cannot listen on {self.settings.console_address}: is another controller "
                 "running? Choose another address with --console-address"
-            ) from None
+            ) from error
         await server.start()
         await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.SERVING)
         self.console_address = f"{host}:{port}"
