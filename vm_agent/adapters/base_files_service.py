@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import grpc
 
 from common import edt_zip, hnot
+from common.files import temp_file
 from protos import agent_pb2, common_pb2
 from vm_agent.adapters import convert
 from vm_agent.adapters.errors import translated
@@ -48,7 +48,7 @@ class BaseFilesAgent:
         uploads = self._data_dir / UPLOADS_DIR
         uploads.mkdir(parents=True, exist_ok=True)
         _remove_stale(uploads)
-        fd, name = tempfile.mkstemp(prefix=".upload.", dir=uploads)
+        fd, name = temp_file(uploads, "upload")
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as file:

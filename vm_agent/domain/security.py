@@ -33,9 +33,10 @@ class Guard:
         self._suspensions = {s.ip: s for s in suspensions or []}
 
     def suspension(self, ip: str, now_seconds: float) -> Suspension | None:
+        """The IP's suspension in force at `now_seconds`. Reading never deletes one (issue 12,
+        point 3): a read on a clock behind the data-center's must not lift a ban for good."""
         suspension = self._suspensions.get(ip)
         if suspension is not None and suspension.until_seconds <= now_seconds:
-            del self._suspensions[ip]
             return None
         return suspension
 
@@ -53,15 +54,20 @@ class Guard:
             until_seconds=now_seconds + self.policy.bantime_seconds,
             failures=len(window),
         )
+        self._prune(now_seconds)  # expired ones go on a write, never on a read
         self._suspensions[ip] = suspension
         del self._failures[ip]
         return suspension
 
     def suspensions(self, now_seconds: float) -> list[Suspension]:
+        """The suspensions in force at `now_seconds`, oldest first; expired ones are kept."""
+        live = [s for s in self._suspensions.values() if s.until_seconds > now_seconds]
+        return sorted(live, key=lambda s: s.since_seconds)
+
+    def _prune(self, now_seconds: float) -> None:
         expired = [ip for ip, s in self._suspensions.items() if s.until_seconds <= now_seconds]
         for ip in expired:
             del self._suspensions[ip]
-        return sorted(self._suspensions.values(), key=lambda s: s.since_seconds)
 
     def unblock(self, ip: str) -> int:
         self._failures.pop(ip, None)
