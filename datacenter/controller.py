@@ -18,6 +18,7 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from common.clock import Clock, school_year_of
+from common.fail2ban import SecurityPolicy
 from common.files import make_private, write_json_atomically
 from datacenter.adapters.agents import AgentDirectory
 from datacenter.adapters.console.service import ConsoleService
@@ -75,7 +76,12 @@ class Controller:
             self.agents,
             self.clock,
         )
-        self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
+        self.auth = ConsoleAuth(
+            self.registry,
+            self.clock,
+            settings.console_session_seconds,
+            SecurityPolicy(settings.maxretry, settings.findtime_seconds, settings.bantime_seconds),
+        )
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
         self.metrics = ControllerMetrics(self.fleet)
         self.year_cycle = YearCycle(settings.state_dir / "year_cycle.json")

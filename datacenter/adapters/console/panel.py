@@ -78,3 +78,11 @@ class ConsolePanel:
     async def _forward(self, context: Context, uai: str, method: str, request: Any) -> Any:
         """Authorize, then make the same call on the school's agent."""
         raise NotImplementedError
+
+
+def peer_ip(peer: str) -> str:
+    """gRPC's peer -> the caller's address: 'ipv4:127.0.0.1:5555' -> '127.0.0.1',
+    'ipv6:[::1]:5555' -> '::1' (what the console login throttles on)."""
+    _, _, rest = peer.partition(":")
+    host, _, _ = rest.rpartition(":")
+    return host.strip("[]") or peer
