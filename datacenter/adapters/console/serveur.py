@@ -12,6 +12,7 @@ verifies format, version and checksum and only then changes anything. The size c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -112,8 +113,10 @@ class ServeurPanel(ConsolePanel):
                         )
                     await call.write(item)
             await call.done_writing()
-        except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError):
-            pass  # the school refused early: its status comes from `await call` below
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError, asyncio.InvalidStateError):
+            # The school refused early (e.g. a file it will not take): writing to its finished
+            # call fails; its own status comes from `await call` below (issue 12, point 5).
+            pass
         except BaseException:  # too large, or the sender went away: the school drops it
             call.cancel()
             raise
