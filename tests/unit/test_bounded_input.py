@@ -46,9 +46,10 @@ def _rezip(replace: dict[str, bytes] | None = None, damage: str = "") -> bytes:
     """A real EDT transfer with some members replaced, or one member's deflate stream damaged."""
     good = edt_zip.build(UAI, "2026-2027", {"eleve": True}, professeurs=3, classes=2, salles=4)
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(
-        out, "w", zipfile.ZIP_DEFLATED
-    ) as archive:
+    with (
+        zipfile.ZipFile(io.BytesIO(good)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
         for info in source.infolist():
             archive.writestr(info.filename, (replace or {}).get(info.filename) or source.read(info))
     data = bytearray(out.getvalue())

@@ -24,7 +24,7 @@ from vm_agent.adapters.errors import translated
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain import base_files
 from vm_agent.domain.bases import Base, find_base
-from vm_agent.domain.errors import InvalidArgument
+from vm_agent.domain.errors import AgentError, InvalidArgument
 from vm_agent.domain.school import SchoolServer
 
 OPERATIONS = ("load", "complete", "users", "edt")
@@ -134,7 +134,12 @@ async def _receive(
     async for chunk in chunks:
         if first is None:
             first = chunk
-            _precheck(school, chunk)
+            try:
+                _precheck(school, chunk)
+            except AgentError:  # read what is still coming, then refuse (issue 12, point 5):
+                async for _ in chunks:  # a stream cut while the controller writes reaches
+                    pass  # it as INTERNAL, and the refusal as "RPC already finished"
+                raise
         size += len(chunk.data)
         if size > MAX_RECEIVE_BYTES:
             raise InvalidArgument(f"the file is larger than {MAX_RECEIVE_BYTES} bytes")
