@@ -85,6 +85,9 @@ def make_private(root: Path) -> int:
                 continue
             wanted = 0o700 if stat.S_ISDIR(current) else current & 0o700
             if current & 0o777 != wanted:
-                os.chmod(path, wanted)
+                try:
+                    os.chmod(path, wanted)
+                except PermissionError:  # another user's (a container's): not ours to change
+                    continue
                 changed += 1
     return changed

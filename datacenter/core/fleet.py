@@ -292,7 +292,9 @@ class Fleet:
                 await self._remove(record, spec)
             finally:
                 self._busy.discard(record.uai)
-            verb = "undid the provisioning" if intent.kind == "provision" else "finished removing"
+            verb = (
+                "undid the provisioning" if intent.kind == "provision" else "finished the removal"
+            )
             actions.append(f"{verb} of {record.uai}, interrupted by a controller stop")
             fault_point("recover.one")
         schools = self._settings.schools_dir
@@ -326,8 +328,9 @@ class Fleet:
     async def reconcile(self) -> None:
         """Adopt running school servers; restart dead ones, backing off when they keep failing."""
         dead = []
+        pending = {intent.uai for intent in self.registry.intents()}  # never restart half-made
         for record in self.registry.all():
-            if record.uai in self._busy or self.registry.pending(record.uai):
+            if record.uai in self._busy or record.uai in pending:
                 continue
             observed = self.runtime.observe(self.spec(record))
             if observed.running:

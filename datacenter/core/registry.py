@@ -276,11 +276,6 @@ class Registry:
             for row in self._db.execute("SELECT * FROM intents ORDER BY started_at")
         ]
 
-    def pending(self, uai: str) -> str | None:
-        """The kind of the operation under way on this school, if any."""
-        row = self._db.execute("SELECT kind FROM intents WHERE uai=?", (uai,)).fetchone()
-        return None if row is None else str(row["kind"])
-
     # -- scheduler marks (issue 12, point 2) -----------------------------------------------
 
     def last_runs(self) -> dict[str, float]:

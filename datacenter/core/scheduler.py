@@ -105,7 +105,6 @@ class Scheduler:
         self._saved_clock = saved_clock
         self._agents = agents
         self.clock = clock
-        self._started_at = clock.now()
         # Persisted (issue 12, point 2): a pass a crash or a stopped controller interrupted is
         # caught up from here, never skipped.
         self._last_run: dict[str, float] = fleet.registry.last_runs()
