@@ -228,9 +228,13 @@ def school_processes(state: Path) -> list[str]:
     return found
 
 
+WANTED = int(os.environ.get("PRONOTE_DC_FAULT_INJECTIONS", "200"))
+BUDGET_SECONDS = float(os.environ.get("PRONOTE_DC_FAULT_BUDGET_SECONDS", "300"))
+
+
+@pytest.mark.timeout(BUDGET_SECONDS + 240)  # the budget, then the last check and the clean-up
 def test_every_operation_is_all_or_nothing_across_kill_9(dc: Datacenter) -> None:
-    wanted = int(os.environ.get("PRONOTE_DC_FAULT_INJECTIONS", "200"))
-    budget = float(os.environ.get("PRONOTE_DC_FAULT_BUDGET_SECONDS", "300"))
+    wanted, budget = WANTED, BUDGET_SECONDS
     rng = random.Random(int(os.environ.get("PRONOTE_DC_FAULT_SEED", "12")))
     named = [(kind, point) for kind, points in NAMED.items() for point in points]
     plan = itertools.chain(named, ((rng.choice(list(NAMED)), "") for _ in itertools.count()))
