@@ -80,10 +80,10 @@ def test_a_student_reads_the_base_in_every_mode(espaces: Espaces, query: str) ->
         marked = [
             e for e in evaluations if e.subject_id == subject_id and e.marks[me.id] is not None
         ]
-        total = sum(e.marks[me.id] * 20 / e.out_of * e.coefficient for e in marked)  # type: ignore[operator]
+        total = sum((e.marks[me.id] or 0.0) * 20 / e.out_of * e.coefficient for e in marked)
         weights = sum(e.coefficient for e in marked)
-        expected = f"{total / weights:05.2f}".replace(".", ",") if weights else "Absent"
-        assert averages[subjects[subject_id]] == expected
+        average = f"{total / weights:05.2f}".replace(".", ",") if weights else "Absent"
+        assert averages[subjects[subject_id]] == average
 
     news = client.information_and_surveys()
     assert sorted(n.id for n in news) == sorted(n.id for n in data.news_for(me))
@@ -102,7 +102,7 @@ def test_a_parent_reads_the_child_s_timetable_and_grades(espaces: Espaces) -> No
     assert client.logged_in
     data = espaces.data
     parent = data.person(login)
-    child_ids = getattr(parent, "child_ids", ())
+    child_ids: tuple[str, ...] = getattr(parent, "child_ids", ())
     assert [c.name for c in client.children] == [
         p.display_name for i in child_ids if (p := data.person_by_id(i)) is not None
     ]
@@ -145,7 +145,9 @@ def test_web_sessions_show_under_pronote_net_and_take_no_licence(espaces: Espace
     rows = PronoteNet(espaces.school, espaces.clock).connections()
     assert rows[0].application == "PRONOTE.net 2026"
     assert rows[0].user == "1 utilisateur(s) connecté(s)"
-    assert [r.user for r in rows[1:]] == [espaces.data.person(client.username).display_name]
+    student = espaces.data.person(client.username)
+    assert student is not None
+    assert [r.user for r in rows[1:]] == [student.display_name]
     assert espaces.school.licences() == before
     assert list(espaces.school.connections()) == []  # no Client PRONOTE session either
 

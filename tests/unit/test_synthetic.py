@@ -154,7 +154,7 @@ def test_marks_stay_within_the_scale(school: SchoolData) -> None:
     student = school.students[0]
     for period in school.periods:
         evaluations = school.evaluations_for(student.id, period.id)
-        subjects = defaultdict(int)
+        subjects: defaultdict[str, int] = defaultdict(int)
         for evaluation in evaluations:
             assert period.start <= evaluation.date <= period.end
             subjects[evaluation.subject_id] += 1
