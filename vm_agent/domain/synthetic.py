@@ -28,12 +28,13 @@ from vm_agent.domain import synthetic_people as people
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters, resources_of
 from vm_agent.domain.errors import InvalidArgument
 from vm_agent.domain.school_data import (
+    MarkKind,
     Person,
     PersonKind,
     Responsable,
     SchoolData,
 )
-from vm_agent.domain.synthetic_life import life_counts, school_life
+from vm_agent.domain.synthetic_life import ABSENT_KINDS, life_counts, school_life
 from vm_agent.domain.synthetic_timetable import build_timetable
 
 __all__ = [
@@ -103,7 +104,7 @@ def counters_of(data: SchoolData) -> BaseCounters:
         (student_id, e.date)
         for e in data.evaluations
         for student_id, mark in e.marks.items()
-        if mark is None
+        if mark in ABSENT_KINDS
     }
     return BaseCounters(
         professeurs=len(data.teachers),
@@ -113,7 +114,7 @@ def counters_of(data: SchoolData) -> BaseCounters:
         eleves=len(data.students),
         salles=len(data.rooms),
         devoirs=len(data.evaluations),
-        notes=sum(1 for mark in marks if mark is not None),
+        notes=sum(1 for mark in marks if not isinstance(mark, MarkKind)),
         cahiers_de_textes=len(data.homework),
         absences=len(absent_days),
     )

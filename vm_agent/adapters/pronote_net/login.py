@@ -121,7 +121,7 @@ def authentification(call: Call) -> dict[str, Any]:
     return {
         "cle": cle,
         "libelleUtil": state.account.user.display_name,
-        "derniereConnexion": formats.moment(datetime.datetime.combine(call.today, datetime.time())),
+        "derniereConnexion": formats.moment(call.now.replace(microsecond=0)),
     }
 
 
@@ -210,7 +210,7 @@ def current_period(school: SchoolData, today: datetime.date) -> Period | None:
 def _period_tabs(school: SchoolData, today: datetime.date) -> dict[str, Any]:
     periods = [{"N": p.id, "L": p.name, "G": 2} for p in school.periods]
     tabs = []
-    for onglet in (198, 201):
+    for onglet in (198, 201, 19):  # grades, évaluations, vie scolaire (pawnote's tabs)
         tab: dict[str, Any] = {"G": onglet, "listePeriodes": formats.wrapped(periods)}
         default = current_period(school, today)
         if default is not None:
