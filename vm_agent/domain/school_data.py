@@ -14,6 +14,9 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from vm_agent.domain.competences import CompetenceEvaluation
+from vm_agent.domain.vie_scolaire import VieScolaire
+
 
 class PersonKind(enum.Enum):
     ELEVE = "eleve"
@@ -259,6 +262,8 @@ class SchoolData:
     classes_end: datetime.date | None = None  # the day after the last day of classes
     teacher_absences: frozenset[tuple[str, datetime.date]] = frozenset()  # (teacher id, day)
     cancellations: frozenset[tuple[str, datetime.date]] = frozenset()  # (weekly lesson id, day)
+    vie_scolaire: VieScolaire = field(default_factory=VieScolaire)  # absences, punitions…
+    competences: tuple[CompetenceEvaluation, ...] = ()  # évaluations de compétences
 
     # -- lookups ---------------------------------------------------------------------------
 

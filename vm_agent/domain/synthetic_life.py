@@ -70,9 +70,12 @@ def school_life(rng: random.Random, data: SchoolData) -> SchoolData:
     )
 
 
-def life_counts(rng: random.Random, data: SchoolData) -> tuple[int, int, int, int]:
-    """(homework, evaluations, marks given, absences) of `school_life`, counted as they are
-    made and dropped: the counters of a school cost no memory for its data."""
+def life_counts(
+    rng: random.Random, data: SchoolData
+) -> tuple[int, int, int, set[tuple[str, datetime.date]]]:
+    """(homework, evaluations, marks given, (student, day) absent at a devoir) of
+    `school_life`, counted as they are made and dropped: the counters of a school cost no
+    memory for its data."""
     days = _school_days(data)
     by_class = _by_class(data)
     homework = sum(1 for _ in _homework(rng, data, days, by_class))
@@ -85,7 +88,7 @@ def life_counts(rng: random.Random, data: SchoolData) -> tuple[int, int, int, in
                 absent_days.add((student_id, evaluation.date))
             elif not isinstance(mark, MarkKind):
                 marks += 1
-    return homework, evaluations, marks, len(absent_days)
+    return homework, evaluations, marks, absent_days
 
 
 def _by_class(data: SchoolData) -> dict[str, list[WeeklyLesson]]:

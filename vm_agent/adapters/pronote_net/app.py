@@ -9,7 +9,15 @@ from aiohttp import web
 
 from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
-from vm_agent.adapters.pronote_net import communication, grades, login, page, schooling
+from vm_agent.adapters.pronote_net import (
+    communication,
+    evaluations,
+    grades,
+    login,
+    page,
+    presence,
+    schooling,
+)
 from vm_agent.adapters.pronote_net.calls import Call, Handler
 from vm_agent.adapters.pronote_net.envelope import (
     BAD_REQUEST,
@@ -41,6 +49,8 @@ FUNCTIONS: dict[str, Handler] = {
     "PageEmploiDuTemps": schooling.timetable,
     "PageCahierDeTexte": schooling.homework,
     "DernieresNotes": grades.grades,
+    "PagePresence": presence.presence,
+    "DernieresEvaluations": evaluations.evaluations,
     "PageActualites": communication.news,
     "ListeMessagerie": communication.discussions,
     "ListeMessages": communication.messages,
