@@ -68,9 +68,12 @@ def _evaluation(
                     "domaine": formats.wrapped({"N": item.domain_id, "L": item.domain}),
                     "item": formats.wrapped({"N": item.id, "L": item.label}),
                     "pilier": formats.wrapped(
-                        {"N": item.pillar.id, "L": item.pillar.label,
-                         "strPrefixes": item.pillar.prefix}
-                    ),  # fmt: skip
+                        {
+                            "N": item.pillar.id,
+                            "L": item.pillar.label,
+                            "strPrefixes": item.pillar.prefix,
+                        }
+                    ),
                 }
                 for order, (item, level) in enumerate(zip(evaluation.items, levels, strict=True))
             ]

@@ -102,19 +102,28 @@ def _punishment(punishment: Punishment, starts: list[datetime.time]) -> dict[str
         "circonstances": punishment.circumstances,
         "documentsCirconstances": formats.wrapped([]),
         "nature": formats.wrapped(
-            {"N": f"NA-{sum(punishment.nature.encode())}", "L": punishment.nature,
-             "estAvecARParent": punishment.is_sanction}
-        ),  # fmt: skip
+            {
+                "N": f"NA-{sum(punishment.nature.encode())}",
+                "L": punishment.nature,
+                "estAvecARParent": punishment.is_sanction,
+            }
+        ),
         "listeMotifs": _reasons(punishment.reason),
         "demandeur": formats.wrapped(
             {"N": punishment.giver_id, "L": punishment.giver_name, "G": 3}
         ),
         "estProgrammable": punishment.scheduled_on is not None,
         "programmation": formats.wrapped(
-            [{"N": f"{punishment.id}-1", "date": formats.date(punishment.scheduled_on),
-              "duree": punishment.duration_minutes}]
-            if punishment.scheduled_on is not None else []
-        ),  # fmt: skip
+            [
+                {
+                    "N": f"{punishment.id}-1",
+                    "date": formats.date(punishment.scheduled_on),
+                    "duree": punishment.duration_minutes,
+                }
+            ]
+            if punishment.scheduled_on is not None
+            else []
+        ),
     }
     if during_lesson:
         item["placeDemande"] = starts.index(lesson_time)
