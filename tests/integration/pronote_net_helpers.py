@@ -137,9 +137,10 @@ def pawnote_dir(tmp_root: Path) -> Path:
     return modules
 
 
-def run_pawnote(modules: Path, **args: Any) -> dict[str, Any]:
+def run_pawnote(modules: Path, script: str = PAWNOTE_SCRIPT.name, **args: Any) -> dict[str, Any]:
+    """Run one of tests/integration/pawnote/*.mjs with `args`; its last line of JSON."""
     result = subprocess.run(
-        ["node", str(PAWNOTE_SCRIPT), str(modules), json.dumps(args)],
+        ["node", str(PAWNOTE_SCRIPT.parent / script), str(modules), json.dumps(args)],
         capture_output=True,
         text=True,
         timeout=120,
