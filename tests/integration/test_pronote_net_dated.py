@@ -18,13 +18,16 @@ import pytest
 
 from tests.integration.harness import free_pool
 from tests.integration.pronote_net_helpers import (
+    PRONOTEPY_KINDS,
     Espaces,
+    expected_average,
+    french,
     pawnote_dir,
     run_pawnote,
     serve_espaces,
+    visible,
 )
 from vm_agent.domain.school_data import (
-    Evaluation,
     MarkKind,
     Period,
     Responsable,
@@ -38,15 +41,6 @@ NOW = datetime.datetime(2026, 11, 27, 18, 0, tzinfo=datetime.UTC)
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 PARIS_NOW = NOW.astimezone(PARIS).replace(tzinfo=None)  # 19:00 on the school's walls
 PARIS_TODAY = PARIS_NOW.date()
-PRONOTEPY_KINDS = {  # pronotepy dataClasses.py:88-97
-    MarkKind.ABSENT: "Absent",
-    MarkKind.DISPENSE: "Dispense",
-    MarkKind.NON_NOTE: "NonNote",
-    MarkKind.INAPTE: "Inapte",
-    MarkKind.NON_RENDU: "NonRendu",
-    MarkKind.ABSENT_ZERO: "AbsentZero",
-    MarkKind.NON_RENDU_ZERO: "NonRenduZero",
-}
 PAWNOTE_KINDS = {kind: kind.value for kind in MarkKind}  # pawnote src/models/grade-kind.ts
 
 
@@ -65,59 +59,8 @@ def first_period(data: SchoolData) -> Period:
     return data.periods[0]
 
 
-def visible(
-    data: SchoolData, student: Student, period: Period, day: datetime.date
-) -> list[Evaluation]:
-    return [
-        e
-        for e in data.evaluations
-        if e.period_id == period.id and student.id in e.marks and (e.published_on or e.date) <= day
-    ]
-
-
-def expected_average(evaluations: list[Evaluation], student_id: str) -> float | None:
-    """Numbers count, "zéro" kinds count 0, the other kinds are left out; an optional mark
-    counts if it raises the average; a bonus adds its points above 10 without weight."""
-
-    def on_20(e: Evaluation) -> float | None:
-        mark = e.marks[student_id]
-        if mark in (MarkKind.ABSENT_ZERO, MarkKind.NON_RENDU_ZERO):
-            return 0.0
-        if isinstance(mark, MarkKind):
-            return None
-        return mark * 20 / e.out_of
-
-    regular = [
-        (v, e.coefficient)
-        for e in evaluations
-        if (v := on_20(e)) is not None and not e.is_optional and not e.is_bonus
-    ]
-    total = sum(v * c for v, c in regular)
-    weights = sum(c for _, c in regular)
-    for v, c in sorted(
-        (
-            (v, e.coefficient)
-            for e in evaluations
-            if e.is_optional and not e.is_bonus and (v := on_20(e)) is not None
-        ),
-        reverse=True,
-    ):
-        if weights == 0 or v > total / weights:
-            total, weights = total + v * c, weights + c
-    bonus = sum(
-        max(0.0, v - 10) * e.coefficient
-        for e in evaluations
-        if e.is_bonus and (v := on_20(e)) is not None
-    )
-    return min(20.0, (total + bonus) / weights) if weights else None
-
-
 def paris_date(espaces: Espaces) -> datetime.date:
     return datetime.datetime.fromtimestamp(espaces.clock.now(), tz=PARIS).date()
-
-
-def french(value: float) -> str:
-    return f"{value:05.2f}".replace(".", ",")
 
 
 def pick_student(data: SchoolData, day: datetime.date) -> Student:

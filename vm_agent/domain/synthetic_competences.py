@@ -20,20 +20,22 @@ PILLARS = {
             "PI1",
             "D1.1",
             "Comprendre, s'exprimer en utilisant la langue française à l'oral et à l'écrit",
-        ),  # noqa: E501
+        ),
         Pillar(
             "PI2",
             "D1.2",
-            "Comprendre, s'exprimer en utilisant une langue étrangère et, le cas échéant, une langue régionale",
-        ),  # noqa: E501
+            "Comprendre, s'exprimer en utilisant une langue étrangère et, le cas échéant, "
+            "une langue régionale",
+        ),
         Pillar(
             "PI3",
             "D1.3",
-            "Comprendre, s'exprimer en utilisant les langages mathématiques, scientifiques et informatiques",
-        ),  # noqa: E501
+            "Comprendre, s'exprimer en utilisant les langages mathématiques, scientifiques "
+            "et informatiques",
+        ),
         Pillar(
             "PI4", "D1.4", "Comprendre, s'exprimer en utilisant les langages des arts et du corps"
-        ),  # noqa: E501
+        ),
         Pillar("PI5", "D2", "Les méthodes et outils pour apprendre"),
         Pillar("PI6", "D3", "La formation de la personne et du citoyen"),
         Pillar("PI7", "D4", "Les systèmes naturels et les systèmes techniques"),
