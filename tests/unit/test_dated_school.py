@@ -11,7 +11,6 @@ import pytest
 
 from vm_agent.domain import calendar, marks, synthetic
 from vm_agent.domain.competences import LEVELS
-from vm_agent.domain.counters import BaseCounters
 from vm_agent.domain.school_data import Evaluation, Mark, MarkKind, SchoolData
 
 YEAR = "2026-2027"
@@ -181,7 +180,5 @@ def test_the_dated_school_is_deterministic_per_seed(college: SchoolData) -> None
     assert [(e.published_on, e.is_optional, e.is_bonus) for e in again.evaluations] == [
         (e.published_on, e.is_optional, e.is_bonus) for e in college.evaluations
     ]
-    other = synthetic.generate(
-        "0690001X", YEAR, BaseCounters(**{**synthetic.typical_counters(COLLEGE, 30).__dict__})
-    )
+    other = synthetic.generate("0690001X", YEAR, synthetic.typical_counters(COLLEGE, 30))
     assert other.vie_scolaire.absences != college.vie_scolaire.absences
