@@ -310,6 +310,11 @@ class SchoolData:
             day += _DAY
         return lessons
 
+    def weekly_lessons(self, person_id: str, weekday: int) -> list[WeeklyLesson]:
+        """A student's or teacher's slots of the weekly timetable on a weekday, by time."""
+        weekly = self._weekly_by_person.get(person_id)
+        return weekly[weekday] if weekly else []
+
     def _lesson_on(self, slot: WeeklyLesson, day: datetime.date) -> Lesson:
         status, cancelled = "", False
         if (slot.teacher_id, day) in self.teacher_absences:

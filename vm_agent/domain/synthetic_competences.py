@@ -148,11 +148,13 @@ def competence_evaluations(seed: str, data: SchoolData) -> tuple[CompetenceEvalu
                     difficulty = rng.gauss(0.0, 0.5)
                     levels = bytearray()
                     for student_id in students:
+                        base = 1.4 - ability[student_id] + difficulty
                         for _item in chosen:
-                            if rng.random() < ABSENT_SHARE:
+                            draw = rng.random()  # one draw a cell: absent, or the noise
+                            if draw < ABSENT_SHARE:
                                 levels.append(NOT_ASSESSED)
                                 continue
-                            score = 1.4 - ability[student_id] + difficulty + rng.gauss(0.0, 0.7)
+                            score = base + (draw - 0.5) * 2.4
                             levels.append(min(len(LEVELS) - 1, max(0, round(score))))
                     found.append(
                         CompetenceEvaluation(

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from vm_agent.domain.school_data import Lesson, PersonKind, SchoolData, Student
+from vm_agent.domain.school_data import PersonKind, SchoolData, Student, WeeklyLesson
 from vm_agent.domain.synthetic_life import ABSENT_KINDS, _school_days
 from vm_agent.domain.vie_scolaire import Absence, Delay, Punishment, VieScolaire
 
@@ -117,9 +117,13 @@ def vie_scolaire(
     )
 
 
-def _lessons_on(data: SchoolData, student: Student, day: datetime.date) -> list[Lesson]:
-    """The weekly timetable's lessons that day (its exceptions are not known to `count`)."""
-    return data.lessons(student.id, day, day + _DAY)
+def _lessons_on(data: SchoolData, student: Student, day: datetime.date) -> list[WeeklyLesson]:
+    """The weekly timetable's slots that school day (its exceptions are not known to `count`)."""
+    return data.weekly_lessons(student.id, day.weekday())
+
+
+def _at(day: datetime.date, slot: WeeklyLesson) -> datetime.datetime:
+    return datetime.datetime.combine(day, slot.start)
 
 
 def _absences(
@@ -142,10 +146,10 @@ def _absences(
         start = datetime.datetime.combine(first, (MORNING, AFTERNOON)[halves[0]][0])
         end = datetime.datetime.combine(last, (MORNING, AFTERNOON)[halves[-1]][1])
         minutes = sum(
-            int((lesson.end - lesson.start).total_seconds()) // 60
+            (slot.end.hour * 60 + slot.end.minute) - (slot.start.hour * 60 + slot.start.minute)
             for day in span
-            for lesson in _lessons_on(data, student, day)
-            if start <= lesson.start < end
+            for slot in _lessons_on(data, student, day)
+            if start <= _at(day, slot) < end
         )
         found.append(Absence("", student.id, start, end, len(cells), minutes, reason, justified))
 
@@ -187,7 +191,7 @@ def _delays(
         reason = "" if rng.random() < UNKNOWN_REASON_SHARE else rng.choice(DELAY_REASONS)
         justified = bool(reason) and rng.random() < 0.6
         found.append(
-            Delay("", student.id, lesson.start, rng.choice(DELAY_MINUTES), reason, justified)
+            Delay("", student.id, _at(day, lesson), rng.choice(DELAY_MINUTES), reason, justified)
         )
     return found
 
@@ -224,7 +228,7 @@ def _punitions(
             Punishment(
                 id="",
                 student_id=student.id,
-                given_at=lesson.start,
+                given_at=_at(day, lesson),
                 nature=nature,
                 reason=rng.choice(PUNITION_REASONS),
                 circumstances=rng.choice(CIRCUMSTANCES),
