@@ -6,10 +6,11 @@ which it matches exactly. Nothing of it is saved: a base keeps only its seed and
 the data is regenerated when read (an LRU keeps the last few schools).
 
 The Scolarité and Vie scolaire counters are computed from the data (`counters_of`):
-devoirs = evaluations (graded "devoirs"), notes = marks given (absent students excluded),
+devoirs = evaluations (graded "devoirs"), notes = numeric marks (special marks excluded),
 cahiers de textes = homework entries (the "travail à faire" of the cahier de textes),
-absences = students absent at an evaluation; appréciations, documents joints, évaluations
-(compétences), sanctions, punitions, retards and suivis are not modelled and stay 0.
+évaluations = évaluations de compétences, absences, retards, punitions and sanctions = the
+vie scolaire's records (`synthetic_vie_scolaire`, each on its own random stream);
+appréciations, documents joints and suivis are not modelled and stay 0.
 """
 
 from __future__ import annotations
