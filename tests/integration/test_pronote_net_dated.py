@@ -180,7 +180,10 @@ def test_today_is_the_date_in_paris_not_in_utc(espaces: Espaces) -> None:
     espaces.clock.advance_to(after_midnight.timestamp())
     client = log_in(espaces, student)
     general = client.func_options["dataSec"]["data"]["General"]
-    assert general["JourOuvre"]["V"] == tomorrow.strftime("%d/%m/%Y")
+    next_school_day = tomorrow  # JourOuvre is pawnote's nextBusinessDay
+    while not data.is_school_day(next_school_day):
+        next_school_day += datetime.timedelta(days=1)
+    assert general["JourOuvre"]["V"] == next_school_day.strftime("%d/%m/%Y")
     assert client.last_connection == datetime.datetime.combine(tomorrow, datetime.time(0, 30))
     period = next(p for p in data.periods if p.id == period_id)
     got = {g.id for g in next(p for p in client.periods if p.id == period_id).grades}
