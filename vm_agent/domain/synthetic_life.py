@@ -200,6 +200,7 @@ def _evaluations(
                         marks[student_id] = _HALF_POINTS[half_points]
                     last = rank == EVALUATIONS_PER_PERIOD - 1
                     kind = rng.random()  # the last devoir of a period is never optional/bonus
+                    text = rng.choice(names.EVALUATION_TEXTS)
                     count += 1
                     yield Evaluation(
                         id=f"EV{count}",
@@ -208,13 +209,20 @@ def _evaluations(
                         period_id=period.id,
                         date=day,
                         out_of=out_of,
-                        coefficient=2.0 if last else 1.0,
-                        comment=f"{rng.choice(names.EVALUATION_TEXTS)} {rank + 1}",
+                        coefficient=_coefficient(text, last),
+                        comment=f"{text} {rank + 1}",
                         marks=marks,
                         published_on=day + rng.choice(PUBLICATION_DELAYS) * _DAY,
                         is_optional=not last and kind < OPTIONAL_PROBABILITY,
                         is_bonus=not last and 1 - kind < BONUS_PROBABILITY,
                     )
+
+
+def _coefficient(text: str, last: bool) -> float:
+    """The trimestre's last devoir counts double, a devoir maison half."""
+    if last:
+        return 2.0
+    return 0.5 if text == "Devoir maison" else 1.0
 
 
 def _special_mark(draw: float) -> MarkKind:
