@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import datetime
 import statistics
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from vm_agent.domain.school_data import Evaluation, Mark, MarkKind
 
@@ -61,19 +63,34 @@ def subject_average(evaluations: Iterable[Evaluation], student_id: str) -> float
     return min(20.0, (total + bonus) / weights)
 
 
-def overall_average(averages: Iterable[float | None]) -> float | None:
-    """The moyenne générale: the mean of the subject averages that exist."""
-    known = [a for a in averages if a is not None]
-    return statistics.fmean(known) if known else None
+@dataclass(frozen=True)
+class ClassFigures:
+    """A class's averages over some evaluations: per subject and student, and each student's
+    moyenne générale (students with nothing that counts are left out)."""
+
+    subject_averages: dict[str, dict[str, float]]  # subject id -> student id -> on 20
+    overalls: dict[str, float]  # student id -> moyenne générale
+
+    def class_average(self) -> float | None:
+        """The class's moyenne générale: the mean of its students' (moyGeneraleClasse)."""
+        return statistics.fmean(self.overalls.values()) if self.overalls else None
 
 
-def student_overall(evaluations: list[Evaluation], student_id: str) -> float | None:
-    """A student's moyenne générale over these evaluations (those that marked them)."""
-    by_subject: dict[str, list[Evaluation]] = {}
+def class_figures(evaluations: Iterable[Evaluation]) -> ClassFigures:
+    """Every average of the students marked in these evaluations (one class, one period)."""
+    by_subject: dict[str, list[Evaluation]] = defaultdict(list)
     for evaluation in evaluations:
-        if student_id in evaluation.marks:
-            by_subject.setdefault(evaluation.subject_id, []).append(evaluation)
-    return overall_average(subject_average(items, student_id) for items in by_subject.values())
+        by_subject[evaluation.subject_id].append(evaluation)
+    averages: dict[str, dict[str, float]] = {}
+    per_student: dict[str, list[float]] = defaultdict(list)
+    for subject_id, items in by_subject.items():
+        students = {s for e in items for s in e.marks}
+        found = {s: a for s in students if (a := subject_average(items, s)) is not None}
+        averages[subject_id] = found
+        for student_id, average in found.items():
+            per_student[student_id].append(average)
+    overalls = {s: statistics.fmean(values) for s, values in per_student.items()}
+    return ClassFigures(averages, overalls)
 
 
 def devoir_statistics(evaluation: Evaluation) -> tuple[float, float, float] | None:

@@ -7,8 +7,10 @@ What pronotepy and pawnote read: docs/pronote-net/functions.md, "DernieresNotes"
 
 from __future__ import annotations
 
+import datetime
 import statistics
-from collections import defaultdict
+import weakref
+from collections import OrderedDict
 from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
@@ -26,19 +28,13 @@ def grades(call: Call) -> dict[str, Any]:
     student = call.student()
     if period is None or student is None:
         return {"listeDevoirs": formats.wrapped([]), "listeServices": formats.wrapped([])}
-    visible = class_evaluations(school, student.class_id, period, call)
+    visible, figures = class_figures(school, student.class_id, period, call.today)
     mine = sorted((e for e in visible if student.id in e.marks), key=lambda e: (e.date, e.id))
     subjects = {s.id: s for s in school.subjects}
-    by_subject: dict[str, list[Evaluation]] = defaultdict(list)
-    for evaluation in mine:
-        by_subject[evaluation.subject_id].append(evaluation)
     services = []
-    own: list[float | None] = []
-    for subject_id, items in by_subject.items():
-        theirs = {s for e in items for s in e.marks}
-        everyone = [a for s in theirs if (a := marks.subject_average(items, s)) is not None]
-        average = marks.subject_average(items, student.id)
-        own.append(average)
+    for subject_id in dict.fromkeys(e.subject_id for e in mine):
+        everyone = list(figures.subject_averages.get(subject_id, {}).values())
+        average = figures.subject_averages.get(subject_id, {}).get(student.id)
         services.append(
             {
                 "N": subject_id,
@@ -57,21 +53,37 @@ def grades(call: Call) -> dict[str, Any]:
         "listeDevoirs": formats.wrapped([_devoir(e, student.id, subjects, period) for e in mine]),
         "listeServices": formats.wrapped(services),
     }
-    overall = marks.overall_average(own)
+    overall = figures.overalls.get(student.id)
     if overall is not None:
         reply["moyGenerale"] = formats.grade(overall)
-        classmates = {s.id for s in school.students if s.class_id == student.class_id}
-        overalls = [a for s in classmates if (a := marks.student_overall(visible, s)) is not None]
-        reply["moyGeneraleClasse"] = formats.grade(statistics.fmean(overalls))
+        reply["moyGeneraleClasse"] = formats.grade(figures.class_average())
     return reply
 
 
-def class_evaluations(
-    school: SchoolData, class_id: str, period: Period, call: Call
-) -> list[Evaluation]:
-    """The class's (and its groups') devoirs of the period published by the school's today."""
-    everything = school.class_evaluations(class_id, period.id)
-    return marks.visible_on(everything, call.today)
+_CACHED_CLASSES = 256
+_figures: OrderedDict[
+    tuple[int, str, str, datetime.date],
+    tuple[weakref.ref[SchoolData], list[Evaluation], marks.ClassFigures],
+] = OrderedDict()
+
+
+def class_figures(
+    school: SchoolData, class_id: str, period: Period, today: datetime.date
+) -> tuple[list[Evaluation], marks.ClassFigures]:
+    """The class's (and its groups') devoirs of the period published by `today`, and their
+    averages; the last few hundred (school, class, period, day) are kept, as a class's
+    students and parents read the same figures all evening."""
+    key = (id(school), class_id, period.id, today)
+    cached = _figures.get(key)
+    if cached is not None and cached[0]() is school:
+        _figures.move_to_end(key)
+        return cached[1], cached[2]
+    visible = marks.visible_on(school.class_evaluations(class_id, period.id), today)
+    figures = marks.class_figures(visible)
+    _figures[key] = (weakref.ref(school), visible, figures)  # never keeps a school alive
+    if len(_figures) > _CACHED_CLASSES:
+        _figures.popitem(last=False)
+    return visible, figures
 
 
 def _devoir(
