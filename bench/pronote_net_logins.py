@@ -110,8 +110,10 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     }
 
 
-def start_fleet(tmp: Path, count: int) -> tuple[subprocess.Popen[bytes], dict[str, str], list[Any]]:
-    pool = f"127.130.{random.randrange(256)}.{random.randrange(0, 256, 32)}/27"
+def start_fleet(
+    tmp: Path, count: int, pool: str = ""
+) -> tuple[subprocess.Popen[bytes], dict[str, str], list[Any]]:
+    pool = pool or f"127.130.{random.randrange(256)}.{random.randrange(0, 256, 32)}/27"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")},
         "PRONOTE_DC_STATE_DIR": str(tmp / "state"),
