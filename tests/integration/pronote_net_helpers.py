@@ -148,10 +148,9 @@ def pawnote_dir(tmp_root: Path) -> Path:
     return modules
 
 
-def run_pawnote(modules: Path, script: str = PAWNOTE_SCRIPT.name, **args: Any) -> dict[str, Any]:
-    """Run one of tests/integration/pawnote/*.mjs with `args`; its last line of JSON."""
+def run_pawnote(modules: Path, script: Path = PAWNOTE_SCRIPT, **args: Any) -> dict[str, Any]:
     result = subprocess.run(
-        ["node", str(PAWNOTE_SCRIPT.parent / script), str(modules), json.dumps(args)],
+        ["node", str(script), str(modules), json.dumps(args)],
         capture_output=True,
         text=True,
         timeout=120,

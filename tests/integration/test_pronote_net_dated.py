@@ -35,6 +35,7 @@ from vm_agent.domain.school_data import (
     Student,
 )
 
+DATED_SCRIPT = Path(__file__).parent / "pawnote" / "dated.mjs"
 COLLEGE = "0756000P"  # a collège: évaluations de compétences are the collège's
 # Late in the first trimestre, when every kind of record has happened to someone.
 NOW = datetime.datetime(2026, 11, 27, 18, 0, tzinfo=datetime.UTC)
@@ -289,7 +290,7 @@ def test_pawnote_reads_notebook_evaluations_and_grades(
     espaces.school.issue_passwords([(login, "pw-dated-1")])
     result = run_pawnote(
         modules,
-        script="dated.mjs",
+        script=DATED_SCRIPT,
         url=espaces.url(""),
         kind=kind,
         username=login,
