@@ -81,16 +81,15 @@ def vie_scolaire(
         return VieScolaire()
     head = next((p for p in data.staff if p.kind is PersonKind.PERSONNEL), None)
     teachers = {t.id: t.display_name for t in data.teachers}
-    absent_on: dict[str, set[tuple[str, datetime.date]]] = {}
-    for student_id, day in absent_days:
-        absent_on.setdefault(student_id, set()).add((student_id, day))
+    absent_on: dict[str, list[datetime.date]] = {}
+    for student_id, day in sorted(absent_days):
+        absent_on.setdefault(student_id, []).append(day)
     absences: list[Absence] = []
     delays: list[Delay] = []
     punishments: list[Punishment] = []
     for student in data.students:
         busy: set[tuple[datetime.date, int]] = set()  # (day, 0 morning / 1 afternoon)
-        mine = _absences(rng, data, student, days, sorted(absent_on.get(student.id, ())), busy)
-        absences.extend(mine)
+        absences.extend(_absences(rng, data, student, days, absent_on.get(student.id, []), busy))
         delays.extend(_delays(rng, data, student, days, busy))
         punishments.extend(_punitions(rng, data, student, days, busy, teachers))
         if head is not None and rng.random() < SANCTIONED_SHARE:
@@ -131,7 +130,7 @@ def _absences(
     data: SchoolData,
     student: Student,
     days: list[datetime.date],
-    devoir_days: Iterable[tuple[str, datetime.date]],
+    devoir_days: Iterable[datetime.date],
     busy: set[tuple[datetime.date, int]],
 ) -> list[Absence]:
     found: list[Absence] = []
@@ -153,7 +152,7 @@ def _absences(
         )
         found.append(Absence("", student.id, start, end, len(cells), minutes, reason, justified))
 
-    for _, day in devoir_days:
+    for day in devoir_days:
         add(day, day, (0, 1), "Maladie", True)
     for _ in range(min(12, int(rng.expovariate(1 / ABSENCES_PER_STUDENT)))):
         index = rng.randrange(len(days))
