@@ -60,7 +60,7 @@ def grades(call: Call) -> dict[str, Any]:
     return reply
 
 
-_CACHED_CLASSES = 256
+_CACHED_CLASSES = 32  # a school's classes for today's period (each ~30 KB)
 _figures: OrderedDict[
     tuple[int, str, str, datetime.date],
     tuple[weakref.ref[SchoolData], list[Evaluation], marks.ClassFigures],
@@ -71,8 +71,8 @@ def class_figures(
     school: SchoolData, class_id: str, period: Period, today: datetime.date
 ) -> tuple[list[Evaluation], marks.ClassFigures]:
     """The class's (and its groups') devoirs of the period published by `today`, and their
-    averages; the last few hundred (school, class, period, day) are kept, as a class's
-    students and parents read the same figures all evening."""
+    averages; the last few (school, class, period, day) are kept, as a class's students and
+    parents read the same figures all evening."""
     key = (id(school), class_id, period.id, today)
     cached = _figures.get(key)
     if cached is not None and cached[0]() is school:
