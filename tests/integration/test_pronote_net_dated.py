@@ -324,10 +324,16 @@ def test_pawnote_reads_notebook_evaluations_and_grades(
         (p.id, p.giver_name) for p in punishments if p.given_at <= end and not p.is_sanction
     ]
     assert result["notebook"]["Trimestre 3"] == {"absences": [], "delays": [], "punishments": []}
-    competences = [
-        c.id
+    competences = {
+        c.id: [
+            (item.label, item.pillar.prefix, level.abbreviation if level else "Abs")
+            for item, level in zip(c.items, c.levels_of(student.id) or (), strict=True)
+        ]
         for c in data.competences
         if c.period_id == "P1" and c.date <= PARIS_TODAY and student.id in c.student_ids
-    ]
-    assert sorted(e["id"] for e in result["evaluations"]["Trimestre 1"]) == sorted(competences)
-    assert all(e["skills"] for e in result["evaluations"]["Trimestre 1"])
+    }
+    got = {
+        e["id"]: [(s["item"], s["pillar"][0], s["abbreviation"]) for s in e["skills"]]
+        for e in result["evaluations"]["Trimestre 1"]
+    }
+    assert got == competences and competences
