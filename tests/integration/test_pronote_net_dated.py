@@ -337,3 +337,29 @@ def test_pawnote_reads_notebook_evaluations_and_grades(
         for e in result["evaluations"]["Trimestre 1"]
     }
     assert got == competences and competences
+
+
+def test_at_the_end_of_the_year_a_class_is_served_every_record_the_counters_count(
+    espaces: Espaces,
+) -> None:
+    """Every student of a class reads all three trimestres in July: together they are served
+    exactly their records (nothing lost at a period's edge, nothing twice)."""
+    data = espaces.data
+    espaces.clock.advance_to(datetime.datetime(2027, 7, 10, 12, tzinfo=datetime.UTC).timestamp())
+    student = pick_student(data, PARIS_TODAY)
+    classmates = [s for s in data.students if s.class_id == student.class_id]
+    espaces.school.issue_passwords([(s.login, "pw-dated-1") for s in classmates])
+    served: dict[str, list[str]] = {"absences": [], "delays": [], "punishments": []}
+    expected: dict[str, list[str]] = {"absences": [], "delays": [], "punishments": []}
+    for mate in classmates:
+        client = pronotepy.Client(espaces.url("eleve.html"), mate.login, "pw-dated-1")
+        for period in client.periods:
+            served["absences"] += [a.id for a in period.absences]
+            served["delays"] += [d.id for d in period.delays]
+            served["punishments"] += [p.id for p in period.punishments]
+        absences, delays, punishments = data.vie_scolaire.of(mate.id)
+        expected["absences"] += [a.id for a in absences]
+        expected["delays"] += [d.id for d in delays]
+        expected["punishments"] += [p.id for p in punishments if not p.is_sanction]
+    assert {k: sorted(v) for k, v in served.items()} == {k: sorted(v) for k, v in expected.items()}
+    assert all(expected.values())
