@@ -164,12 +164,9 @@ class School:
         """Mettre en service the base the school was serving (after stop_server)."""
         bases = self._call("ListBases", console_pb2.SchoolRef(uai=self.uai)).bases
         base = next(b for b in bases if b.ever_in_service)
-        spr = self.account("spr")
+        # Its SPR was defined at its first mise en service: the request leaves it empty.
         self._call(
-            "PutBaseInService",
-            console_pb2.PutBaseInServiceRequest(
-                uai=self.uai, base_id=base.id, spr_login=spr.login, spr_password=spr.password
-            ),
+            "PutBaseInService", console_pb2.PutBaseInServiceRequest(uai=self.uai, base_id=base.id)
         )
 
     def delegate_to_ent(
