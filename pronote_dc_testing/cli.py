@@ -84,13 +84,18 @@ def school(
         raise typer.Exit(1) from None
     try:
         print(json.dumps(describe(datacenter.add_school(uai))), flush=True)
-        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+        threading.Thread(target=_set_at_eof, args=(stop,), daemon=True).start()
         stop.wait()
     except DatacenterError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     finally:
         datacenter.stop()
+
+
+def _set_at_eof(stop: threading.Event) -> None:
+    sys.stdin.read()  # until the caller closes our stdin (or exits)
+    stop.set()
 
 
 def main() -> None:
