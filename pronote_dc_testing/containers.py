@@ -108,7 +108,7 @@ class PronoteSchoolContainer(_PronoteContainer):
     def __init__(
         self,
         image: str = DEFAULT_IMAGE,
-        uai: str = "0750655E",
+        uai: str = "0750001U",
         name: str = "",
         date: Moment | None = None,
         startup_timeout_seconds: int = 120,

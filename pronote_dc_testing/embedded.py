@@ -29,7 +29,10 @@ from protos import console_pb2, console_pb2_grpc
 START_TIMEOUT_SECONDS = 60.0
 SCHOOL_READY_TIMEOUT_SECONDS = 60.0
 CALL_TIMEOUT_SECONDS = 60.0
-DEFAULT_UAI = "0750655E"  # Lycée Louis-le-Grand's UAI: the seed of the default synthetic school
+# The default school's UAI, also the seed of its synthetic school: chosen so that its sample
+# parent has several children (PAYET Naël and Adam). With another UAI the sample parent is the
+# school's first with a child, who may have only one.
+DEFAULT_UAI = "0750001U"
 FORMULAS = {
     "30": console_pb2.FORMULA_30,
     "50": console_pb2.FORMULA_50,

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from pronote_dc_testing.school import School
 
 BLOCK_ENV = "PRONOTE_DC_TESTING_BLOCK"
-SESSION_UAI = "0690001B"  # the session school's UAI (and synthetic seed) unless told otherwise
+# The session school's UAI (and synthetic seed) unless told otherwise; its sample parent has
+# two children (FERNANDEZ Simon and Inès).
+SESSION_UAI = "0690001B"
 
 
 class _Session:
@@ -121,7 +123,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "pronote_school(uai='0750655E', formula='unlimited', name=''): which demo school "
+        "pronote_school(uai='0750001U', formula='unlimited', name=''): which demo school "
         "pronote_school provisions (the UAI seeds its synthetic school)",
     )
 
@@ -185,7 +187,7 @@ def pronote_school(request: pytest.FixtureRequest, pytestconfig: pytest.Config) 
     and `.url("eleve", mobile=True)` (PRONOTE.net pages: commune, eleve, parent, professeur,
     viescolaire, direction...), `.account(role)` (spr, administratif, enseignant,
     vie_scolaire, parent, eleve: `.login`, `.password`), a synthetic school seeded by its
-    UAI (marker `pronote_school(uai=...)`, default 0750655E: the same UAI gives the same
+    UAI (marker `pronote_school(uai=...)`, default 0750001U: the same UAI gives the same
     school). Marker `pronote_date("2026-12-10")` sets the simulated date; `.advance_clock()`
     moves it. States a client must handle: `.stop_publication()`, `.suspend_ip()`,
     `.expire_sessions()`, `.stop_server()`, `.delegate_to_ent()` (and their undoing).

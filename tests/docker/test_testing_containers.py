@@ -46,7 +46,7 @@ def test_school_container(engine: docker.DockerClient) -> None:
             info = client_pb2_grpc.ClientPronoteStub(channel).GetServerInfo(
                 client_pb2.ServerInfoRequest(), timeout=15
             )
-        assert info.uai == "0750655E"
+        assert info.uai == "0750001U"
         container_id = school.get_container_id()
     assert not engine.api.containers(all=True, filters={"id": container_id})
 

@@ -82,7 +82,7 @@ def test_fixtures_start_and_stop_cleanly(pytester: pytest.Pytester, inner: Path)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     recorded = records(inner)
-    assert [r["uai"] for r in recorded] == ["0750655E", "0690001B"]
+    assert [r["uai"] for r in recorded] == ["0750001U", "0690001B"]
     assert all(r["name"] for r in recorded)  # pronotepy logged in to both
     assert_nothing_left(inner, recorded)
 
