@@ -79,3 +79,32 @@ def test_pronotepy_own_suite_runs_through_the_plugin(
     assert "guard" not in result.stdout.str()  # nothing tried to leave loopback
     root = tmp_path / "root"
     assert not root.exists() or not list(root.iterdir())  # the plugin cleaned up
+
+
+def test_the_substitution_never_leaves_loopback(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PRONOTE_DC_TESTING_ROOT", str(tmp_path / "root"))
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    pytester.makepyfile(
+        """
+        import socket
+        import pronotepy, pytest, requests
+
+        def test_guard():
+            with pytest.raises(OSError, match="test guard: refused to resolve"):
+                requests.get("https://demo.index-education.net/pronote/", timeout=5)
+            with socket.socket() as sock, pytest.raises(OSError, match="refused to connect"):
+                sock.connect(("192.0.2.1", 443))
+
+        def test_demo_urls_reach_the_plugin_school():
+            client = pronotepy.Client(
+                "https://demo.index-education.net/pronote/eleve.html", "demonstration", "pronotevs"
+            )
+            assert client.logged_in and client.communication.root_site.startswith("http://127.")
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "tests.testing.pronotepy_suite.substitution"
+    )
+    result.assert_outcomes(passed=2)
