@@ -79,7 +79,9 @@ def _young(directory: Path, grace_seconds: float = 30.0) -> bool:
 
 def down(state_dir: Path) -> None:
     """`pronote-dc down` on a state directory: stops its controller and every school server."""
-    env = {**os.environ, "PRONOTE_DC_STATE_DIR": str(state_dir)}
+    # The plugin's data-centers always run schools as local processes, whatever the caller's
+    # own PRONOTE_DC_RUNTIME says.
+    env = {**os.environ, "PRONOTE_DC_STATE_DIR": str(state_dir), "PRONOTE_DC_RUNTIME": "local://"}
     subprocess.run(
         [sys.executable, "-m", "datacenter.cli", "down"],
         env=env,
