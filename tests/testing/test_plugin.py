@@ -164,3 +164,17 @@ def test_the_date_marker_sets_the_simulated_date(pytester: pytest.Pytester, inne
     later, earlier = records(inner)
     assert later["pool"] != earlier["pool"]  # the shared clock was past 20 Nov: its own
     assert_nothing_left(inner, [later, earlier])
+
+
+def test_the_plugin_costs_nothing_unless_used(pytester: pytest.Pytester, inner: Path) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_plain(pytestconfig):
+            assert pytestconfig.pluginmanager.has_plugin("pronote_dc")  # loaded by entry point
+            assert "pronote_dc_testing.embedded" not in sys.modules  # no gRPC, no data-center
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert not (inner / "root").exists()
