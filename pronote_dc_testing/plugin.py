@@ -144,11 +144,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The session's data-center starts at the earliest date a test asks for, so that later
     dates are reached by advancing its clock (it never goes back)."""
-    dates = [marker.args[0] for item in items for marker in item.iter_markers("pronote_date")]
+    dates = [_marker_date(marker) for item in items for marker in item.iter_markers("pronote_date")]
     if dates:
-        from pronote_dc_testing.dates import to_datetime
+        _session(config).earliest = min(dates)
 
-        _session(config).earliest = min(to_datetime(when) for when in dates)
+
+def _marker_date(marker: pytest.Mark) -> datetime.datetime:
+    """The moment of a pronote_date marker; a clear UsageError for a bad one."""
+    from pronote_dc_testing.dates import to_datetime
+
+    when = marker.args[0] if marker.args else marker.kwargs.get("when")
+    if when is None:
+        raise pytest.UsageError(
+            "pronote_date needs a date: @pytest.mark.pronote_date('2026-12-10')"
+        )
+    try:
+        return to_datetime(when)
+    except ValueError as error:
+        raise pytest.UsageError(f"pronote_date: {error}") from None
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -192,7 +205,6 @@ def pronote_school(request: pytest.FixtureRequest, pytestconfig: pytest.Config) 
     moves it. States a client must handle: `.stop_publication()`, `.suspend_ip()`,
     `.expire_sessions()`, `.stop_server()`, `.delegate_to_ent()` (and their undoing).
     """
-    from pronote_dc_testing.dates import to_datetime
     from pronote_dc_testing.embedded import DEFAULT_UAI, EmbeddedDatacenter
 
     school_marker = request.node.get_closest_marker("pronote_school")
@@ -202,7 +214,7 @@ def pronote_school(request: pytest.FixtureRequest, pytestconfig: pytest.Config) 
     datacenter = _session(pytestconfig).get_datacenter()
     private: EmbeddedDatacenter | None = None
     if date_marker is not None:
-        when = to_datetime(date_marker.args[0])
+        when = _marker_date(date_marker)
         if when < datacenter.now():  # the shared clock is past it: this test gets its own
             private = datacenter = EmbeddedDatacenter.start(
                 when, block=_session(pytestconfig).block()
