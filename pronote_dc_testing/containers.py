@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import ipaddress
 import json
+import os
 import random
 import socket
 import time
@@ -43,28 +44,20 @@ from testcontainers.core.wait_strategies import HealthcheckWaitStrategy
 
 from pronote_dc_testing.dates import Moment, to_datetime
 
-DEFAULT_IMAGE = "pronote-dc/agent:latest"
+# The agent image `make docker-images` builds (PRONOTE_DC_AGENT_IMAGE, as that script reads it).
+DEFAULT_IMAGE = os.environ.get("PRONOTE_DC_AGENT_IMAGE", "pronote-dc/agent:latest")
 CLIENT_PORT = 49300
 PRONOTE_NET_PORT = 8080
 CONSOLE_PORT = 49400
 LABEL = "pronote-dc.testing"
 SESSION = uuid.uuid4().hex[:12]  # this test process's containers
 STATE_DIR = "/state"
-SCHOOL_FILE = f"{STATE_DIR}/school.json"
 HEALTH_INTERVAL_NANOSECONDS = 250_000_000
 
-# Inside the container: a data-center whose pool is the container's own address, one demo
-# school, its details written where the health check (and get_accounts) read them.
-_SCHOOL_SCRIPT = f"""
-set -e
-ip=$(python3 -c 'import socket; print(socket.gethostbyname(socket.gethostname()))')
-PRONOTE_DC_ADDRESS_POOL="$ip/32" pronote-dc up &
-until pronote-dc school list >/dev/null 2>&1; do sleep 0.1; done
-pronote-dc school add "$UAI" --name "$NAME" --formula unlimited --demo \
-    --mobile 0612345678 --email ce@example.net >/dev/null
-pronote-dc school show "$UAI" --json > {SCHOOL_FILE}.tmp && mv {SCHOOL_FILE}.tmp {SCHOOL_FILE}
-wait
-"""
+# Inside the school container: pronote_dc_testing/in_container.py (an embedded data-center on
+# the container's own address, one demo school) writes the school here when it is ready.
+SCHOOL_DIR = "/pdc"
+SCHOOL_FILE = f"{SCHOOL_DIR}/school.json"
 
 
 def _clock_env(date: Moment | None) -> dict[str, str]:
@@ -114,11 +107,15 @@ class PronoteSchoolContainer(_PronoteContainer):
         startup_timeout_seconds: int = 120,
         **kwargs: Any,
     ) -> None:
-        super().__init__(image, date, **kwargs)
+        super().__init__(image, date, state_dir=f"{SCHOOL_DIR}/state", **kwargs)
         self.uai = uai
-        self.with_envs(UAI=uai, NAME=name or f"Établissement {uai}")
+        self.with_envs(
+            UAI=uai,
+            NAME=name or f"Établissement {uai}",
+            PRONOTE_DC_TESTING_DATE=to_datetime(date).isoformat() if date is not None else "",
+        )
         self.with_exposed_ports(CLIENT_PORT, PRONOTE_NET_PORT)
-        self.with_command(["sh", "-c", _SCHOOL_SCRIPT])
+        self.with_command(["python", "-m", "pronote_dc_testing.in_container"])
         self.with_kwargs(
             labels={LABEL: SESSION, f"{LABEL}.uai": uai},
             healthcheck={
@@ -209,7 +206,7 @@ class PronoteDatacenterContainer(_PronoteContainer):
         self.console_port = _free_port()
         self.startup_timeout_seconds = startup_timeout_seconds
         self.with_envs(
-            PRONOTE_DC_RUNTIME="docker://",
+            PRONOTE_DC_RUNTIME=f"docker://?image={image}",  # schools in the controller's image
             PRONOTE_DC_CONSOLE_ADDRESS=f"127.0.0.1:{self.console_port}",
             PRONOTE_DC_HTTP_ADDRESS="127.0.0.1:0",
             PRONOTE_DC_START_TIMEOUT_SECONDS="90",

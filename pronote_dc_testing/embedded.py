@@ -105,7 +105,14 @@ class EmbeddedDatacenter:
         ``maxretry="3"``. Raises DatacenterError (with the controller's log) if it cannot start."""
         root = root or leftovers.root_dir()
         leftovers.reap(root)
-        claim = leftovers.claim(block, root)
+        return cls.launch(leftovers.claim(block, root), when, **settings)
+
+    @classmethod
+    def launch(
+        cls, claim: leftovers.Claim, when: Moment | None = None, **settings: str
+    ) -> EmbeddedDatacenter:
+        """`pronote-dc up` on an already claimed pool and directory (see :meth:`start`); the
+        claim is released if it cannot start."""
         start_at = to_datetime(when) if when is not None else datetime.datetime.now(datetime.UTC)
         all_settings = {
             "clock": "simulated",
