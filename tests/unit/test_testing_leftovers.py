@@ -17,7 +17,7 @@ from pronote_dc_testing import leftovers
 
 def test_claims_are_distinct_pools_of_the_block(tmp_path: Path) -> None:
     claims = [leftovers.claim("127.86.0.0/24", tmp_path) for _ in range(4)]
-    pools = {ipaddress.ip_network(c.pool) for c in claims}
+    pools = {ipaddress.IPv4Network(c.pool) for c in claims}
     assert len(pools) == 4  # a /24 holds exactly four /26
     assert all(p.subnet_of(ipaddress.IPv4Network("127.86.0.0/24")) for p in pools)
     with pytest.raises(RuntimeError, match=r"every /26 pool of 127\.86\.0\.0/24 is taken"):

@@ -38,13 +38,13 @@ def _loopback_only() -> None:
             raise OSError(f"pronote-dc test guard: refused to resolve {host!r} (loopback only)")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    def connect(sock: socket.socket, address: Any) -> Any:
+    def connect(sock: socket.socket, address: Any) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not loopback(address[0]):
             raise OSError(f"pronote-dc test guard: refused to connect to {address!r}")
-        return real_connect(sock, address)
+        real_connect(sock, address)
 
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
-    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
 
 
 def pytest_configure(config: pytest.Config) -> None:
