@@ -41,6 +41,7 @@ from typing import Any
 
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import HealthcheckWaitStrategy
+from testcontainers.core.waiting_utils import WaitStrategyTarget
 
 from pronote_dc_testing.dates import Moment, to_datetime
 
@@ -58,6 +59,31 @@ HEALTH_INTERVAL_NANOSECONDS = 250_000_000
 # the container's own address, one demo school) writes the school here when it is ready.
 SCHOOL_DIR = "/pdc"
 SCHOOL_FILE = f"{SCHOOL_DIR}/school.json"
+
+
+class SchoolHealthy(HealthcheckWaitStrategy):
+    """The container's health check says healthy; a container that exits first (e.g. an agent
+    image built before pronote_dc_testing existed) fails at once with its last log lines and
+    what to do, instead of waiting for the timeout."""
+
+    def wait_until_ready(self, container: WaitStrategyTarget) -> None:
+        wrapped = container.get_wrapped_container()
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            wrapped.reload()
+            state = wrapped.attrs.get("State", {})
+            if state.get("Status") in ("exited", "dead"):
+                logs = wrapped.logs().decode(errors="replace")[-2000:]
+                raise RuntimeError(
+                    f"the school container exited ({state.get('ExitCode')}) before it was "
+                    f"healthy; if it cannot find pronote_dc_testing, rebuild the image with "
+                    f"`make docker-images`. Its last lines:\n{logs}"
+                )
+            if (state.get("Health") or {}).get("Status") == "healthy":
+                return
+            time.sleep(self._poll_interval)
+        logs = wrapped.logs().decode(errors="replace")[-2000:]
+        raise TimeoutError(f"the school was not healthy in {self._startup_timeout} s:\n{logs}")
 
 
 def _clock_env(date: Moment | None) -> dict[str, str]:
@@ -127,9 +153,7 @@ class PronoteSchoolContainer(_PronoteContainer):
             },
         )
         self.waiting_for(
-            HealthcheckWaitStrategy()
-            .with_startup_timeout(startup_timeout_seconds)
-            .with_poll_interval(0.1)
+            SchoolHealthy().with_startup_timeout(startup_timeout_seconds).with_poll_interval(0.1)
         )
         self._details: dict[str, Any] | None = None
 
