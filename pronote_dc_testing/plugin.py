@@ -34,7 +34,7 @@ class _Session:
         self.datacenter: EmbeddedDatacenter | None = None
         self.school: School | None = None
         self.earliest: datetime.datetime | None = None
-        config.add_cleanup(self.close)
+        config.add_cleanup(self.close)  # also when the session never finishes (usage errors)
 
     def block(self) -> str:
         value = self.config.getoption("pronote_dc_block") or self.config.getini("pronote_dc_block")
@@ -139,6 +139,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         from pronote_dc_testing.leftovers import reap
 
         reap(root)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the data-center when the session ends, not later at unconfigure: a pytest-xdist
+    worker reports itself finished right after this hook, and its controller may exit then."""
+    if _SESSION in session.config.stash:
+        session.config.stash[_SESSION].close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -26,7 +26,7 @@ def record(school, **extra):
         out.write(json.dumps({
             "worker": os.environ.get("PYTEST_XDIST_WORKER", ""),
             "uai": school.uai, "address": school.address, "pool": dc.pool,
-            "directory": str(dc.claim.directory),
+            "directory": str(dc.claim.directory), "state_dir": str(dc.state_dir),
             "pids": [controller["pid"], school.details["pid"]], **extra,
         }) + "\\n")
 
@@ -50,11 +50,26 @@ def records(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
+def processes_of(state_dir: str) -> list[int]:
+    """Every process started for a data-center: they all inherit its PRONOTE_DC_STATE_DIR
+    (controller, warm parent, school servers, helpers)."""
+    marker = f"PRONOTE_DC_STATE_DIR={state_dir}".encode() + b"\0"
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
 def assert_nothing_left(tmp_path: Path, recorded: list[dict[str, Any]]) -> None:
     """No process, no address, no file of the recorded data-centers."""
     for entry in recorded:
         for pid in entry["pids"]:
             assert start_ticks(pid) is None, f"process {pid} still runs"
+        assert processes_of(entry["state_dir"]) == []
         with socket.socket() as sock:
             sock.bind((entry["address"], 49300))  # the school's address is free again
         assert not Path(entry["directory"]).exists()
@@ -128,6 +143,7 @@ def test_a_killed_test_process_leaves_nothing_after_the_next_run(
     assert killed.ret == -signal.SIGKILL
     (recorded,) = records(inner)
     assert all(start_ticks(pid) is not None for pid in recorded["pids"])  # left running
+    assert len(processes_of(recorded["state_dir"])) >= 3  # controller, warm parent, school
     assert Path(recorded["directory"]).exists()
 
     pytester.makepyfile(test_next="def test_nothing():\n    pass\n")
