@@ -65,3 +65,27 @@ def test_the_node_test_runner_example(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "# pass 3" in result.stdout
     assert not root.exists() or not list(root.iterdir())  # the school removed everything
+
+
+def test_pawnote_sees_the_states_set_by_the_helpers(pronote_school: School, tmp_path: Path) -> None:
+    modules = pawnote_dir(tmp_path)
+    account = pronote_school.account("eleve")
+
+    def pawnote_error() -> str:
+        seen = run_pawnote(
+            modules,
+            url=pronote_school.url("eleve"),
+            kind="STUDENT",
+            username=account.login,
+            password=account.password,
+            week=1,
+        )
+        return str(seen.get("error", ""))
+
+    pronote_school.suspend_ip()
+    assert pawnote_error() == "SuspendedIPError"
+    pronote_school.unblock_ip()
+    pronote_school.stop_publication()
+    assert pawnote_error() == "PageUnavailableError"
+    pronote_school.publish()
+    assert pawnote_error() == ""
