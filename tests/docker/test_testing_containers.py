@@ -43,7 +43,7 @@ def test_school_container(engine: docker.DockerClient) -> None:
         assert again.current_period.name == "Trimestre 2"
         host, port = school.get_client_address()
         with grpc.insecure_channel(f"{host}:{port}") as channel:
-            stub = client_pb2_grpc.ClientPronoteStub(channel)  # type: ignore[no-untyped-call]
+            stub = client_pb2_grpc.ClientPronoteStub(channel)
             info = stub.GetServerInfo(client_pb2.ServerInfoRequest(), timeout=15)
         assert info.uai == "0750001U"
         container_id = school.get_container_id()
