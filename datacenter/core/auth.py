@@ -71,7 +71,8 @@ class ConsoleAuth:
             minutes = max(1, round((suspension.until_seconds - now) / 60))
             raise Forbidden(
                 f"too many failed console logins from {source_ip or 'this address'}: suspended "
-                f"for {minutes} more minute(s); wait, or ask the operator"
+                f"for {minutes} more minute(s); wait, then log in again (failures are counted "
+                "per address, as on the schools)"
             )
         record = self._registry.by_hosting_number(hosting_number.strip())
         if record is None or not secrets.verify(password, record.console_password_hash):
