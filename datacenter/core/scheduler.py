@@ -15,7 +15,7 @@ import contextlib
 import datetime
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -82,6 +82,7 @@ class Summary:
     archives_due: int = 0
     written: int = 0
     switches: int = 0
+    not_done: list[str] = field(default_factory=list)  # "UAI: why", caught up next pass
 
     def add(self, other: Summary) -> None:
         self.switches += other.switches
@@ -89,6 +90,7 @@ class Summary:
         self.backups_due += other.backups_due
         self.archives_due += other.archives_due
         self.written += other.written
+        self.not_done += other.not_done
 
 
 class Scheduler:
@@ -177,7 +179,7 @@ class Scheduler:
         total = Summary()
         for summary in summaries:
             total.add(summary)
-        self.totals.add(total)
+        self.totals.add(replace(total, not_done=[]))  # the totals keep counts only
         return total
 
     async def _school(self, record: SchoolRecord, now: float, limit: asyncio.Semaphore) -> Summary:
@@ -215,7 +217,7 @@ class Scheduler:
             except Unavailable as error:  # made/switched at the next pass, in order
                 log.warning("backups of %s not made now: %s", record.uai, error)
                 self._pushed.pop(record.uai, None)
-                return Summary()
+                return Summary(not_done=[f"{record.uai}: {error}"])
 
     async def _switch(self, record: SchoolRecord, switch: year_cycle.DueSwitch) -> None:
         """The version switch of one school (DOMAIN.md "Yearly cycle"), recorded once done."""
