@@ -146,9 +146,15 @@ def test_a_hung_school_is_reported_and_the_others_get_their_backups(
     assert cycle.agents.backups[hung] == backup_plan.due_between(at("2026-09-01"), at("2026-09-02"))
 
 
-def test_each_school_s_last_pass_survives_a_restart(cycle: Cycle) -> None:
+def test_a_period_a_dead_controller_never_passed_over_is_caught_up_after_restart(
+    cycle: Cycle,
+) -> None:
+    """The clock moved (saved, or real time went on) but the controller died before its pass:
+    the restarted one makes every backup due since each school's last pass."""
     asyncio.run(cycle.scheduler.advance_to(at("2026-09-02")))
-    restarted = Scheduler(cycle.fleet, cycle.agents, cycle.clock, None, cycle.year_cycle)
+    cycle.clock.advance_to(at("2026-09-04"))  # then killed before the pass
     cycle.agents.backups.clear()
-    asyncio.run(restarted.run_due())  # nothing is made twice, nothing is skipped
-    assert all(made == [] for made in cycle.agents.backups.values())
+    restarted = Scheduler(cycle.fleet, cycle.agents, cycle.clock, None, cycle.year_cycle)
+    asyncio.run(restarted.run_due())
+    due = backup_plan.due_between(at("2026-09-02"), at("2026-09-04"))
+    assert all(cycle.agents.backups[uai] == due for uai in UAIS)
