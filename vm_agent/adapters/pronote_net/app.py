@@ -10,7 +10,14 @@ from aiohttp import web
 
 from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
-from vm_agent.adapters.pronote_net import communication, login, page, schooling
+from vm_agent.adapters.pronote_net import (
+    acts,
+    communication,
+    login,
+    messaging,
+    page,
+    schooling,
+)
 from vm_agent.adapters.pronote_net.calls import Call, Handler
 from vm_agent.adapters.pronote_net.envelope import (
     BAD_REQUEST,
@@ -42,8 +49,13 @@ FUNCTIONS: dict[str, Handler] = {
     "PageCahierDeTexte": schooling.homework,
     "DernieresNotes": schooling.grades,
     "PageActualites": communication.news,
-    "ListeMessagerie": communication.discussions,
-    "ListeMessages": communication.messages,
+    "ListeMessagerie": messaging.discussions,
+    "ListeMessages": messaging.messages,
+    "SaisieMessage": messaging.write,
+    "SaisiePublicMessage": messaging.participants,
+    "ListeRessourcesPourCommunication": messaging.recipients,
+    "SaisieActualites": acts.news_acts,
+    "SaisieTAFFaitEleve": acts.homework_done,
     "Navigation": communication.nothing,
     "Presence": communication.nothing,
     "PageInfosPerso": communication.personal_details,

@@ -9,9 +9,7 @@ from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
-from vm_agent.domain.school_data import Discussion, NewsItem
-
-LABELS = [{"N": "ET_R", "G": 1, "L": "Reçus"}, {"N": "ET_T", "G": 5, "L": "Corbeille"}]
+from vm_agent.domain.school_data import NewsItem
 
 
 def news(call: Call) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
         "estInformation": not item.is_survey,
         "estSondage": item.is_survey,
         "auteur": item.author,
-        "lue": False,
+        "lue": me is not None and call.base.activity.has_read(me.id, item.id),
         "reponseAnonyme": False,
         "estModele": False,
         "dateCreation": formats.moment(start + datetime.timedelta(hours=8)),
@@ -79,60 +77,6 @@ def _question(item: NewsItem) -> dict[str, Any]:
 
 def _category_id(category: str) -> str:
     return f"K-{sum(category.encode()) % 10_000}"
-
-
-def discussions(call: Call) -> dict[str, Any]:
-    me = call.me
-    items = call.school.discussions_for(me.id) if me is not None else []
-    return {
-        "listeEtiquettes": formats.wrapped(LABELS),
-        "listeMessagerie": formats.wrapped([_discussion(d) for d in items]),
-    }
-
-
-def _discussion(discussion: Discussion) -> dict[str, Any]:
-    first = discussion.messages[0] if discussion.messages else None
-    last = discussion.messages[-1] if discussion.messages else None
-    return {
-        "N": discussion.id,
-        "estUneDiscussion": True,
-        "profondeur": 0,
-        "objet": discussion.subject,
-        "initiateur": first.author if first else "",
-        "nbNonLus": 0,
-        "ferme": False,
-        "libelleDate": last.sent_at.strftime("%d/%m/%Y") if last else "",
-        "messagePourParticipants": formats.wrapped({"N": f"MP-{discussion.id}"}),
-        "listePossessionsMessages": formats.wrapped([{"N": f"PM-{discussion.id}"}]),
-        "listeEtiquettes": formats.wrapped([]),
-    }
-
-
-def messages(call: Call) -> dict[str, Any]:
-    me = call.me
-    wanted = call.data.get("listePossessionsMessages")
-    keys = (
-        {p.get("N") for p in wanted if isinstance(p, dict)} if isinstance(wanted, list) else set()
-    )
-    items = call.school.discussions_for(me.id) if me is not None else []
-    found = [d for d in items if f"PM-{d.id}" in keys]
-    rows = []
-    for discussion in found:
-        for n, message in enumerate(discussion.messages):
-            mine = me is not None and message.author == me.display_name
-            row: dict[str, Any] = {
-                "N": f"M-{discussion.id}-{n}",
-                "possessionMessage": formats.wrapped({"N": f"PM-{discussion.id}"}),
-                "emetteur": mine,
-                "public_gauche": message.author,
-                "lu": True,
-                "date": formats.moment(message.sent_at),
-                "estHTML": True,
-                "contenu": formats.wrapped(f"<p>{html.escape(message.content)}</p>", 21),
-                "messageSource": formats.wrapped({"N": f"M-{discussion.id}-{n}"}),
-            }
-            rows.append(row)
-    return {"listeMessages": formats.wrapped(rows), "listeBoutons": formats.wrapped([])}
 
 
 def nothing(call: Call) -> dict[str, Any]:

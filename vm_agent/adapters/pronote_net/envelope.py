@@ -35,6 +35,11 @@ class CallError(Exception):
         return {"Erreur": {"G": self.code, "Titre": self.title, "Message": self.message}}
 
 
+def invalid(reason: str) -> CallError:
+    """`Requête invalide`, what PRONOTE answers a call it refuses; the message says why."""
+    return CallError(BAD_REQUEST, "Requête invalide", reason)
+
+
 def expired() -> CallError:
     return CallError(
         EXPIRED, "La page a expiré !", "La page a expiré : rechargez l'espace pour continuer."
