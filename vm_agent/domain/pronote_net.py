@@ -97,6 +97,16 @@ class PronoteNet:
         return self.school.publication.direct_login_allowed(espace)
 
     def logged_in(self, session: WebSession, user: User) -> None:
+        """The page's user is `user`. A page this client left behind by logging in again
+        (pronotepy does after any refused call) from the same address to the same espace and
+        account is closed, so no ghost session stays in the console. On the Espace
+        Professeurs the teacher takes a teacher licence: LicencesExhausted past the formula."""
+        for other in self.school.web_sessions.logged_in():
+            same = (other.login, other.source_ip, other.espace)
+            if other is not session and same == (user.login, session.source_ip, session.espace):
+                self.school.web_sessions.remove(other.id)
+        if session.espace is Espace.PROFESSEUR:
+            self.school.admit_web_teacher(user.login)
         session.login = user.login
         session.display_name = user.display_name
 

@@ -21,6 +21,7 @@ from common.pronote_net import (
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
 from vm_agent.adapters.pronote_net.envelope import BAD_REQUEST, CallError
+from vm_agent.domain.errors import LicencesExhausted
 from vm_agent.domain.publication import Espace
 from vm_agent.domain.school_data import (
     Period,
@@ -113,11 +114,14 @@ def authentification(call: Call) -> dict[str, Any]:
     if state.account is None or not accepted:
         call.pronote_net.login_failed(call.session)
         return {"Acces": 1, "AccesMessage": {"message": "Identifiant ou mot de passe incorrect"}}
+    try:
+        call.pronote_net.logged_in(call.session, state.account.user)
+    except LicencesExhausted as refusal:  # Acces 9 + message: pawnote AuthenticateError
+        return {"Acces": 9, "AccesMessage": {"message": str(refusal)}}
     session_key = secrets.token_bytes(16)
     cle = aes_encrypt(state.user_key, state.cipher.iv, key_list(session_key).encode()).hex()
     state.pending_key = session_key
     state.authenticated = True
-    call.pronote_net.logged_in(call.session, state.account.user)
     return {
         "cle": cle,
         "libelleUtil": state.account.user.display_name,
