@@ -91,6 +91,15 @@ class PronoteNet:
             return None
         return WebAccount(user, *verifier)
 
+    def ent_redirect(self, espace: Espace, service_url: str, direct_asked: bool) -> str | None:
+        """The ENT login an espace's page redirects to (302), or None to serve the page: a
+        delegated espace redirects unless `?login=true` asks for PRONOTE's own form and
+        "Autoriser l'authentification directe" is checked."""
+        delegation = self.school.publication.delegation_for(espace)
+        if delegation is None or (direct_asked and delegation.allow_direct_authentication):
+            return None
+        return delegation.login_url(service_url)
+
     def direct_login_allowed(self, espace: Espace) -> bool:
         """False when the espace's logins are delegated to an ENT without "Autoriser
         l'authentification directe": PRONOTE.net's own form then refuses every login."""

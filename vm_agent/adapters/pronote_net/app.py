@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
@@ -115,6 +116,12 @@ class PronoteNetApp:
             return _html(page.unavailable_page(f"cette page n'existe pas ({known})"), 404)
         espace, genre = found
         try:
+            self.pronote_net.check_open(espace, request.remote or "")
+            ent = self.pronote_net.ent_redirect(
+                espace, str(request.url.with_query(None)), _direct_asked(request)
+            )
+            if ent is not None:  # PRONOTE's front end: the delegated espace's CAS login
+                raise web.HTTPFound(URL(ent, encoded=True))  # keep the %-encoding
             session = self.pronote_net.open_page(espace, request.remote or "")
         except NotReady:
             return _html(page.unavailable_page("le serveur démarre, réessayez"), 503)
@@ -173,6 +180,12 @@ class PronoteNetApp:
         alive = {s.number for s in self.pronote_net.school.web_sessions}
         for number in [n for n in self._states if n not in alive]:
             del self._states[number]
+
+
+def _direct_asked(request: web.Request) -> bool:
+    """`?login=true` (pronotepy, the browser) or pawnote's `bydlg` asks for PRONOTE's own form."""
+    query = request.query
+    return query.get("login", "").lower() == "true" or "bydlg" in query
 
 
 def _html(text: str, status: int = 200) -> web.Response:
