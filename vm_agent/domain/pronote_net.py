@@ -54,6 +54,9 @@ class PronoteNet:
         self.school = school
         self._clock = clock
 
+    def now(self) -> float:
+        return self._clock.now()
+
     @property
     def application(self) -> str:
         return f"PRONOTE.net {self.school.identity.pronote_version}"

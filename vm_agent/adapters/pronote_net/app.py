@@ -16,6 +16,7 @@ from vm_agent.adapters.pronote_net import (
     communication,
     login,
     messaging,
+    mobile,
     page,
     schooling,
 )
@@ -61,6 +62,7 @@ FUNCTIONS: dict[str, Handler] = {
     "Presence": communication.nothing,
     "PageInfosPerso": communication.personal_details,
     "ListeRessources": communication.class_students,
+    "JetonAppliMobile": mobile.qr_code,
 }
 
 
@@ -94,6 +96,8 @@ class PronoteNetApp:
         app.router.add_get(f"{PREFIX}/", self.commune)
         app.router.add_get(PREFIX, self.commune)
         app.router.add_get(PREFIX + "/{page:[a-z.]+\\.html}", self.espace)
+        for name in ("infoMobileApp.json", "InfoMobileApp.json"):
+            app.router.add_get(f"{PREFIX}/{name}", self.info_mobile_app)
         app.router.add_post(PREFIX + "/appelfonction/{a}/{h}/{no}", self.call)
 
     async def commune(self, request: web.Request) -> web.Response:
@@ -108,6 +112,14 @@ class PronoteNetApp:
             (e.page, e.label) for e in ESPACE_GENRES if publication.refusal(e) is None
         ]  # only the espaces a visitor can open now
         return _html(page.commune_page(school.identity.name, links))
+
+    async def info_mobile_app(self, request: web.Request) -> web.Response:
+        """What the mobile app reads first (pawnote `instance()`): the school and its espaces."""
+        try:
+            info = mobile.info_mobile_app(self.pronote_net, self._clock.now())
+        except NotReady:
+            return web.json_response({"erreur": "le serveur démarre, réessayez"}, status=503)
+        return web.json_response(info)
 
     async def espace(self, request: web.Request) -> web.Response:
         found = PAGES.get(request.match_info["page"])

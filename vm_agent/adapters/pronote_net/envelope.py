@@ -60,6 +60,9 @@ class PageState:
     pending_key: bytes | None = None  # switched to after the Authentification response
     authenticated: bool = False
     child_ids: list[str] = field(default_factory=list)
+    mobile: str = ""  # "qr" or "token": how the mobile app logs in (adapters.pronote_net.mobile)
+    device: str = ""  # uuidAppliMobile
+    wants_token: bool = False  # the app asked for jetonConnexionAppliMobile
 
 
 def open_call(state: PageState, body: Any) -> tuple[str, int, dict[str, Any]]:

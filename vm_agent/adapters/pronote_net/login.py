@@ -18,7 +18,7 @@ from common.pronote_net import (
     scramble,
     user_key,
 )
-from vm_agent.adapters.pronote_net import formats
+from vm_agent.adapters.pronote_net import formats, mobile
 from vm_agent.adapters.pronote_net.calls import Call
 from vm_agent.adapters.pronote_net.envelope import BAD_REQUEST, CallError
 from vm_agent.domain.errors import LicencesExhausted
@@ -75,7 +75,11 @@ DELEGATED_ONLY = "Connectez-vous par votre ENT : l'authentification directe est 
 def identification(call: Call) -> dict[str, Any]:
     login = str(call.data.get("identifiant", ""))
     state = call.state
-    account = call.pronote_net.account(call.session.espace, login)
+    mobile.read_login_kind(state, call.data)
+    if state.mobile:  # a QR jeton or a device token instead of the password
+        account = mobile.token_account(call, call.session.espace, login)
+    else:
+        account = call.pronote_net.account(call.session.espace, login)
     if account is None:  # still a challenge, so the failure shows in Authentification
         alea, state.user_key = secrets.token_hex(8), secrets.token_bytes(16)
     else:
@@ -126,6 +130,7 @@ def authentification(call: Call) -> dict[str, Any]:
         "cle": cle,
         "libelleUtil": state.account.user.display_name,
         "derniereConnexion": formats.moment(datetime.datetime.combine(call.today, datetime.time())),
+        **mobile.next_token(call, state.account.user),
     }
 
 
