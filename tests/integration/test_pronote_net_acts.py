@@ -6,16 +6,31 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pronotepy
 import pytest
 
 from tests.integration.harness import free_pool
-from tests.integration.pronote_net_helpers import NOW, Espaces, serve_espaces
+from tests.integration.pronote_net_helpers import NOW, Espaces, pawnote_dir, serve_espaces
 from vm_agent.domain.school_data import PersonKind, Student
 
 TODAY = NOW.date()
+ACTS_SCRIPT = Path(__file__).parent / "pawnote" / "acts.mjs"
+
+
+def run_acts(modules: Path, **args: Any) -> dict[str, Any]:
+    """tests/integration/pawnote/acts.mjs: what a pawnote-based app does, as one JSON line."""
+    result = subprocess.run(["node", str(ACTS_SCRIPT), str(modules), json.dumps(args)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TZ": "UTC"})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 @pytest.fixture
@@ -149,3 +164,26 @@ def test_a_news_read_and_a_homework_done_stay_so_and_a_parent_cannot_tick(
     assert {
         h.id for h in again.homework(monday, monday + datetime.timedelta(days=13)) if h.done
     } == done
+
+
+def test_pawnote_replies_marks_a_news_read_ticks_homework_and_reads_the_home_page(
+    espaces: Espaces, tmp_path: Path
+) -> None:
+    modules = pawnote_dir(tmp_path)
+    user = espaces.login_of("eleve.")
+    me = espaces.data.person(user)
+    assert isinstance(me, Student)
+    result = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
+                      password=espaces.passwords[user], deviceUUID="acts", text="Merci !",
+                      week=espaces.data.week_of(TODAY),
+                      steps=["homepage", "reply", "newsRead", "assignmentDone"])  # fmt: skip
+    assert "error" not in result, result
+    assert result["homepage"] == {"links": 0}
+    assert {"content": "<p>Merci !</p>", "mine": True} in result["messages"]  # estHTML
+    activity = espaces.school.base_in_service.activity  # type: ignore[union-attr]
+    assert activity.has_read(me.id, result["newsRead"])
+    assert activity.is_done(me.id, result["assignmentDone"])
+    again = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
+                     password=espaces.passwords[user], deviceUUID="acts",
+                     steps=["discussions"])  # fmt: skip
+    assert "error" not in again, again

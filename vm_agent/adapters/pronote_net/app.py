@@ -14,6 +14,7 @@ from common.pronote_net import Cipherer, dumps
 from vm_agent.adapters.pronote_net import (
     acts,
     communication,
+    homepage,
     login,
     messaging,
     mobile,
@@ -63,6 +64,7 @@ FUNCTIONS: dict[str, Handler] = {
     "PageInfosPerso": communication.personal_details,
     "ListeRessources": communication.class_students,
     "JetonAppliMobile": mobile.qr_code,
+    "PageAccueil": homepage.page,
 }
 
 
