@@ -11,7 +11,7 @@ from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
-from vm_agent.adapters.pronote_net.messaging import Mailbox
+from vm_agent.domain.messaging import Mailbox
 from vm_agent.domain.school_data import Student
 
 LATEST_MARKS = 5
