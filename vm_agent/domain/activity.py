@@ -75,6 +75,25 @@ class Activity:
 
     # -- serialisation ---------------------------------------------------------------------
 
+    def to_dict(self) -> dict[str, Any]:
+        """What `dataclasses.asdict` gives, ~10x faster: it is saved after every write."""
+        return {
+            "started": {k: {**vars(v), "participant_ids": list(v.participant_ids)}
+                        for k, v in self.started.items()},
+            "messages": {k: [dict(vars(m)) for m in v] for k, v in self.messages.items()},
+            "seen": {k: dict(v) for k, v in self.seen.items()},
+            "binned": {k: list(v) for k, v in self.binned.items()},
+            "deleted": {k: list(v) for k, v in self.deleted.items()},
+            "news_read": {k: list(v) for k, v in self.news_read.items()},
+            "survey_answers": {k: {n: list(a) for n, a in v.items()}
+                               for k, v in self.survey_answers.items()},
+            "homework_done": {k: list(v) for k, v in self.homework_done.items()},
+            "mobile_tokens": {k: {d: dict(r) for d, r in v.items()}
+                              for k, v in self.mobile_tokens.items()},
+            "qr_codes": {k: dict(v) for k, v in self.qr_codes.items()},
+            "counter": self.counter,
+        }  # fmt: skip
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Activity:
         return cls(
