@@ -112,6 +112,9 @@ def test_a_client_that_logs_in_again_leaves_no_ghost_session(school: dict[str, A
         with pytest.raises(pronotepy.PronoteAPIError, match="Requ"):
             web.post("FonctionInconnue", 7)
     assert len(web_rows(dc, record.uai, parent.display_name)) == 1
+    other = pronotepy.ParentClient(f"{school['url']}/parent.html", parent.login, password)
+    assert other.logged_in  # another browser of the same parent is not a ghost: both stay
+    assert len(web_rows(dc, record.uai, parent.display_name)) == 2
 
 
 def test_teachers_on_the_espace_professeurs_take_teacher_licences(

@@ -110,12 +110,14 @@ class PronoteNet:
 
     def logged_in(self, session: WebSession, user: User) -> None:
         """The page's user is `user`. A page this client left behind by logging in again
-        (pronotepy does after any refused call) from the same address to the same espace and
-        account is closed, so no ghost session stays in the console. On the Espace
+        (pronotepy does after any refused call, sending back its identifiantNav) from the
+        same address to the same espace and account is closed, so no ghost session stays in
+        the console; another browser or app of the same person stays. On the Espace
         Professeurs the teacher takes a teacher licence: LicencesExhausted past the formula."""
+        me = (user.login, session.source_ip, session.espace, session.navigator)
         for other in self.school.web_sessions.logged_in():
-            same = (other.login, other.source_ip, other.espace)
-            if other is not session and same == (user.login, session.source_ip, session.espace):
+            same = (other.login, other.source_ip, other.espace, other.navigator)
+            if other is not session and session.navigator and same == me:
                 self.school.web_sessions.remove(other.id)
         if session.espace is Espace.PROFESSEUR:
             self.school.admit_web_teacher(user.login)

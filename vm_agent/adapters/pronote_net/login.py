@@ -45,12 +45,15 @@ def fonction_parametres(call: Call) -> dict[str, Any]:
     if len(iv_temp) != 16:
         raise CallError(BAD_REQUEST, "Requête invalide", "Uuid must be 16 bytes in base64")
     call.state.cipher.iv_temp = iv_temp
+    known = call.data.get("identifiantNav")  # a client logging in again sends it back
+    navigator = known if isinstance(known, str) and 0 < len(known) <= 64 else ""
+    call.session.navigator = navigator or f"SIM-{secrets.token_hex(6)}"
     school = call.school
     starts, ends = _hours(school)
     first_day = school.classes_start or school.first_monday
     last_day = _last_day(school)
     return {
-        "identifiantNav": f"SIM-{secrets.token_hex(6)}",
+        "identifiantNav": call.session.navigator,
         "General": {
             "versionPN": VERSION,
             "PremierLundi": formats.date(school.first_monday),

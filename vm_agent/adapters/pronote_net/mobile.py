@@ -26,7 +26,9 @@ def info_mobile_app(pronote_net: PronoteNet, now_seconds: float) -> dict[str, An
     name, version, date, its published espaces (mobile pages) and the ENT's CAS if any."""
     school = pronote_net.school
     publication = school.publication
-    espaces = [e for e in ESPACE_GENRES if publication.refusal(e) is None]
+    espaces = [  # those with a mobile page, open now
+        e for e, (_, mobile) in ESPACE_GENRES.items() if mobile and publication.refusal(e) is None
+    ]
     delegation = next(
         (d for e in espaces if (d := publication.delegation_for(e)) is not None), None
     )
