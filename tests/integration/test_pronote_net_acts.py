@@ -176,13 +176,17 @@ def test_pawnote_replies_marks_a_news_read_ticks_homework_and_reads_the_home_pag
     result = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
                       password=espaces.passwords[user], deviceUUID="acts", text="Merci !",
                       week=espaces.data.week_of(TODAY),
-                      steps=["homepage", "reply", "newsRead", "assignmentDone"])  # fmt: skip
+                      steps=["homepage", "reply", "newsRead", "surveyAnswer",
+                             "assignmentDone"])  # fmt: skip
     assert "error" not in result, result
     assert result["homepage"] == {"links": 0}
     assert {"content": "<p>Merci !</p>", "mine": True} in result["messages"]  # estHTML
     activity = espaces.school.base_in_service.activity  # type: ignore[union-attr]
     assert activity.has_read(me.id, result["newsRead"])
     assert activity.is_done(me.id, result["assignmentDone"])
+    assert result["survey"] == {"id": result["survey"]["id"], "answered": True, "selected": [2],
+                                "read": True}  # fmt: skip
+    assert activity.answers(me.id, result["survey"]["id"]) == [2]
     again = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
                      password=espaces.passwords[user], deviceUUID="acts",
                      steps=["discussions"])  # fmt: skip

@@ -39,6 +39,13 @@ try {
         const item = news.items.find((n) => n.is === "information" && !n.read);
         await pronote.newsRead(session, item, true);
         out.newsRead = item.id;
+      } else if (step === "surveyAnswer") {
+        const news = await pronote.news(session);
+        const survey = news.items.find((n) => n.is === "survey");
+        pronote.newsQuestionLocalMutate(survey.questions[0], [2]);
+        await pronote.newsSurveySend(session, survey);
+        const again = (await pronote.news(session)).items.find((n) => n.id === survey.id);
+        out.survey = { id: survey.id, answered: again.questions[0].answered, selected: again.questions[0].selectedAnswers ?? null, read: again.read };
       } else if (step === "assignmentDone") {
         const assignments = await pronote.assignmentsFromWeek(session, args.week);
         await pronote.assignmentStatus(session, assignments[0].id, true);

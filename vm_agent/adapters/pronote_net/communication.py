@@ -52,8 +52,18 @@ def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
         "public": formats.wrapped(
             {"N": me.id if me else "", "G": 4, "L": me.display_name if me else ""}
         ),
-        "listeQuestions": formats.wrapped([_question(item)]),
+        "listeQuestions": formats.wrapped([_answered(call, item, _question(item))]),
     }
+
+
+def _answered(call: Call, item: NewsItem, question: dict[str, Any]) -> dict[str, Any]:
+    """The survey question with the caller's recorded answer (SaisieActualites), if any."""
+    me = call.me
+    answers = call.base.activity.answers(me.id, item.id) if me is not None else None
+    if answers is not None:
+        domain = "[" + ",".join(str(a) for a in answers) + "]"
+        question["reponse"]["V"].update(avecReponse=True, valeurReponse={"_T": 8, "V": domain})
+    return question
 
 
 def _question(item: NewsItem) -> dict[str, Any]:
