@@ -75,7 +75,9 @@ def test_a_password_change_revokes_the_tokens(espaces: Espaces) -> None:
     )
     login = espaces.login_of("eleve.")
     espaces.school.issue_password(login, "a-new-password")
+    failures = espaces.school.authentication_failures
     assert not pronotepy.Client.token_login(**app.export_credentials()).logged_in
+    assert espaces.school.authentication_failures == failures + 1  # like a wrong password
 
 
 def run(modules: Path, **args: Any) -> dict[str, Any]:
