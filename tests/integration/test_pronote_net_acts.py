@@ -6,31 +6,23 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pronotepy
 import pytest
 
 from tests.integration.harness import free_pool
-from tests.integration.pronote_net_helpers import NOW, Espaces, pawnote_dir, serve_espaces
+from tests.integration.pronote_net_helpers import (
+    NOW,
+    Espaces,
+    pawnote_dir,
+    run_acts,
+    serve_espaces,
+)
 from vm_agent.domain.school_data import PersonKind, Student
 
 TODAY = NOW.date()
-ACTS_SCRIPT = Path(__file__).parent / "pawnote" / "acts.mjs"
-
-
-def run_acts(modules: Path, **args: Any) -> dict[str, Any]:
-    """tests/integration/pawnote/acts.mjs: what a pawnote-based app does, as one JSON line."""
-    result = subprocess.run(["node", str(ACTS_SCRIPT), str(modules), json.dumps(args)],
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "TZ": "UTC"})  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 @pytest.fixture

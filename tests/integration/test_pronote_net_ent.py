@@ -15,7 +15,13 @@ import pronotepy
 import pytest
 
 from tests.integration.harness import free_pool
-from tests.integration.pronote_net_helpers import Espaces, pawnote_dir, run_pawnote, serve_espaces
+from tests.integration.pronote_net_helpers import (
+    Espaces,
+    pawnote_dir,
+    run_acts,
+    run_pawnote,
+    serve_espaces,
+)
 from vm_agent.domain.delegation import new_delegation
 
 CAS = "https://cas.ecollege31.example.net/cas/login"
@@ -72,6 +78,8 @@ def test_pawnote_sees_the_redirect_instead_of_a_page(espaces: Espaces, tmp_path:
     result = run_pawnote(modules, url=espaces.url(""), kind="STUDENT", username=login,
                          password=espaces.passwords[login], week=5)  # fmt: skip
     assert result["error"] == "PageUnavailableError"  # no PRONOTE page behind a 302
+    app = run_acts(modules, url=espaces.url(""), steps=["instance"])
+    assert app["instance"]["casURL"] == "https://cas.ecollege31.example.net/cas/"
     delegate(espaces, True)
     result = run_pawnote(modules, url=espaces.url(""), kind="STUDENT", username=login,
                          password=espaces.passwords[login], week=5)  # fmt: skip

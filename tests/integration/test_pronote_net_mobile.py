@@ -6,19 +6,16 @@ and count toward the IP suspension like a wrong password."""
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pronotepy
 import pytest
 
 from common.pronote_net import aes_encrypt, md5
 from tests.integration.harness import free_pool
-from tests.integration.pronote_net_helpers import Espaces, pawnote_dir, serve_espaces
+from tests.integration.pronote_net_helpers import Espaces, pawnote_dir, run_acts, serve_espaces
 
-SCRIPT = Path(__file__).parent / "pawnote" / "acts.mjs"
 DEVICE = "pronote-dc-test-device"
 
 
@@ -80,31 +77,20 @@ def test_a_password_change_revokes_the_tokens(espaces: Espaces) -> None:
     assert espaces.school.authentication_failures == failures + 1  # like a wrong password
 
 
-def run(modules: Path, **args: Any) -> dict[str, Any]:
-    import os
-    import subprocess
-
-    result = subprocess.run(["node", str(SCRIPT), str(modules), json.dumps(args)],
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "TZ": "UTC"})  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-
 def test_pawnote_instance_credentials_then_token(espaces: Espaces, tmp_path: Path) -> None:
     modules = pawnote_dir(tmp_path)
     login = espaces.login_of("eleve.")
-    first = run(modules, url=espaces.url(""), kind="STUDENT", username=login,
+    first = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=login,
                 password=espaces.passwords[login], deviceUUID=DEVICE,
                 steps=["instance"])  # fmt: skip
     assert "error" not in first, first
     assert first["instance"]["name"] == espaces.school.identity.name
     assert {"name": "Espace Élèves", "path": "mobile.eleve.html"} in first["instance"]["accounts"]
     assert first["token"]
-    second = run(modules, url=espaces.url(""), kind="STUDENT", username=login,
+    second = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=login,
                  token=first["token"], deviceUUID=DEVICE, steps=[])  # fmt: skip
     assert "error" not in second, second
     assert second["name"] == first["name"] and second["token"] not in (None, first["token"])
-    reused = run(modules, url=espaces.url(""), kind="STUDENT", username=login,
+    reused = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=login,
                  token=first["token"], deviceUUID=DEVICE, steps=[])  # fmt: skip
     assert reused["error"] == "BadCredentialsError"

@@ -34,7 +34,8 @@ def info_mobile_app(pronote_net: PronoteNet, now_seconds: float) -> dict[str, An
     )
     cas: dict[str, Any] = {"actif": False}
     if delegation is not None:
-        cas = {"actif": True, "casURL": delegation.login_url("").split("?")[0], "jetonCAS": ""}
+        server = delegation.parameters.get("server_url") or delegation.login_url("").split("?")[0]
+        cas = {"actif": True, "casURL": server, "jetonCAS": ""}
     today = datetime.datetime.fromtimestamp(now_seconds, tz=datetime.UTC)
     return {
         "nomEtab": school.identity.name,
