@@ -8,6 +8,7 @@ import datetime
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pronotepy
 import pytest
@@ -183,3 +184,35 @@ def test_pawnote_replies_marks_a_news_read_ticks_homework_and_reads_the_home_pag
                      password=espaces.passwords[user], deviceUUID="acts",
                      steps=["discussions"])  # fmt: skip
     assert "error" not in again, again
+
+
+BAD_CALLS = [
+    ("SaisieMessage", 131, {"commande": "brouillon"}),
+    ("SaisieMessage", 131, {"objet": "x", "contenu": "y", "listeDestinataires": 3}),
+    ("SaisieMessage", 131, {"objet": "x", "contenu": "y", "listeDestinataires": []}),
+    ("SaisieMessage", 131, {"messagePourReponse": {"N": "M-nope-1"}, "contenu": "y"}),
+    ("SaisieMessage", 131, {"messagePourReponse": {"N": "W999"}, "contenu": "y"}),
+    ("SaisieMessage", 131, {"commande": "corbeille", "listePossessionsMessages": [{"N": "PM-x"}]}),
+    ("ListeMessages", 131, {"listePossessionsMessages": [{"N": "PM-not-mine"}]}),
+    ("SaisiePublicMessage", 131, {"message": {"N": "MP-nope"}}),
+    ("ListeRessourcesPourCommunication", 131, {"onglet": {"N": 0, "G": 99}}),
+    ("SaisieActualites", 8, {"listeActualites": "all"}),
+    ("SaisieActualites", 8, {"listeActualites": [{"N": "nope", "lue": True}]}),
+    ("SaisieActualites", 8, {"listeActualites": [7]}),
+    ("SaisieTAFFaitEleve", 88, {"listeTAF": [{"N": "nope", "TAFFait": True}]}),
+    ("SaisieTAFFaitEleve", 88, {"listeTAF": {}}),
+    ("JetonAppliMobile", 7, {"code": "12"}),
+]
+
+
+@pytest.mark.parametrize(("name", "onglet", "data"), BAD_CALLS)
+def test_bad_input_gets_requete_invalide_and_changes_nothing(
+    espaces: Espaces, name: str, onglet: int, data: dict[str, Any]
+) -> None:
+    student = login(espaces, "eleve.")
+    base = espaces.school.base_in_service
+    assert base is not None
+    before = base.activity.to_dict()
+    with pytest.raises(pronotepy.PronoteAPIError, match="Requ"):  # Requête invalide, not HTTP 500
+        student.post(name, onglet, data)
+    assert base.activity.to_dict() == before

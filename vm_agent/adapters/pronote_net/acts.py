@@ -24,13 +24,14 @@ def news_acts(call: Call) -> dict[str, Any]:
     for item in items:
         news_id = item.get("N") if isinstance(item, dict) else None
         news = known.get(str(news_id))
-        if news is None:
+        if news is None or not isinstance(item, dict):
             raise invalid(f"no news {news_id!r} for you: reload the news and try again")
         if item.get("supprimee") is True:
             continue  # hiding an item is the client's business: nothing to keep
         if "lue" in item:
             activity.mark_news(me.id, news.id, item.get("lue") is not False)
-        for question in item.get("listeQuestions") or []:
+        questions = item.get("listeQuestions")
+        for question in questions if isinstance(questions, list) else []:
             choices = _choices(question)
             if news.is_survey and choices is not None:
                 activity.answer_survey(me.id, news.id, choices)

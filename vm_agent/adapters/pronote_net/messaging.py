@@ -77,7 +77,10 @@ def messages(call: Call) -> dict[str, Any]:
     (`messagePourReponse`: the one asked in `message`, else the last) and the reply button;
     pawnote's `marquerCommeLu` marks them read."""
     box = mailbox(call)
-    threads = [box.thread(i) for i in _discussion_ids(box, call.data)]
+    try:
+        threads = [box.thread(i) for i in _discussion_ids(box, call.data)]
+    except NotFound as refusal:
+        raise invalid(str(refusal)) from None
     rows: list[dict[str, Any]] = []
     for thread in threads:
         rows += [_message(box, thread, m) for m in thread.messages]
@@ -130,7 +133,7 @@ def write(call: Call) -> dict[str, Any]:
             action = {"corbeille": box.bin, "restauration": box.restore,
                       "suppression": box.delete}[command]  # fmt: skip
             action(_discussion_ids(box, data))
-        elif command == "" and "listeDestinataires" in data and "objet" in data:
+        elif command == "" and isinstance(data.get("listeDestinataires"), list) and "objet" in data:
             ids = [r.get("N") for r in data["listeDestinataires"] if isinstance(r, dict)]
             box.start(str(data["objet"]), _content(data), [str(i) for i in ids],
                       call.pronote_net.school.now())  # fmt: skip
