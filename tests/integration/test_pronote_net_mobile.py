@@ -94,3 +94,17 @@ def test_pawnote_instance_credentials_then_token(espaces: Espaces, tmp_path: Pat
     reused = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=login,
                  token=first["token"], deviceUUID=DEVICE, steps=[])  # fmt: skip
     assert reused["error"] == "BadCredentialsError"
+
+
+def test_pawnote_qr_login_and_a_wrong_pin_counts_as_a_failed_login(
+    espaces: Espaces, tmp_path: Path
+) -> None:
+    modules = pawnote_dir(tmp_path)
+    web = student(espaces)
+    good = run_acts(modules, qr=web.request_qr_code_data("2468"), pin="2468", deviceUUID=DEVICE)
+    assert "error" not in good, good
+    assert good["name"] == web.info.name and good["token"]
+    assert espaces.school.authentication_failures == 0
+    wrong = run_acts(modules, qr=web.request_qr_code_data("2468"), pin="1357", deviceUUID=DEVICE)
+    assert wrong["error"] == "BadCredentialsError"
+    assert espaces.school.authentication_failures == 1  # like a wrong password

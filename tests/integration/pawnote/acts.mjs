@@ -1,5 +1,6 @@
 // What a pawnote-based app does, with the real pawnote (npm); prints one JSON line.
 // Usage: node acts.mjs <pawnote module dir> '{"url","kind","username","password"|"token","deviceUUID","steps":[...]}'
+//        or '{"qr": <request_qr_code_data>, "pin", "deviceUUID"}' (loginQrCode)
 // Steps: instance, homepage, discussions, reply (to the first discussion), newsRead (the first
 // unread information), assignmentDone (the first assignment of `week`).
 import { createRequire } from "node:module";
@@ -12,6 +13,13 @@ try {
   if ((args.steps ?? []).includes("instance")) {
     const instance = await pronote.instance(args.url);
     out.instance = { name: instance.name, version: instance.version, accounts: instance.accounts, casURL: instance.casURL ?? null };
+  }
+  if (args.qr) {
+    const session = pronote.createSessionHandle();
+    const refresh = await pronote.loginQrCode(session, { deviceUUID: args.deviceUUID, pin: args.pin, qr: args.qr });
+    out.name = session.userResource.name;
+    out.token = refresh.token ?? null;
+    out.username = refresh.username;
   }
   if (args.username) {
     const session = pronote.createSessionHandle();

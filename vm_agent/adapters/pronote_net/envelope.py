@@ -63,6 +63,7 @@ class PageState:
     mobile: str = ""  # "qr" or "token": how the mobile app logs in (adapters.pronote_net.mobile)
     device: str = ""  # uuidAppliMobile
     wants_token: bool = False  # the app asked for jetonConnexionAppliMobile
+    failure_counted: bool = False  # a refused QR login, counted at Identification already
 
 
 def open_call(state: PageState, body: Any) -> tuple[str, int, dict[str, Any]]:

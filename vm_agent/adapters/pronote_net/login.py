@@ -88,6 +88,7 @@ def identification(call: Call) -> dict[str, Any]:
     else:
         alea, state.user_key = account.alea, user_key(login, account.digest)
     state.account = account
+    state.failure_counted = mobile.refused_qr(call, account)
     state.challenge_plain = "".join(secrets.choice("0123456789") for _ in range(16))
     cipher = state.cipher
     state.challenge_hex = aes_encrypt(
@@ -119,7 +120,8 @@ def authentification(call: Call) -> dict[str, Any]:
         # Not a bad password: no failure counted. Acces 9 + a message (spec §4.3).
         return {"Acces": 9, "AccesMessage": {"message": DELEGATED_ONLY}}
     if state.account is None or not accepted:
-        call.pronote_net.login_failed(call.session)
+        if not state.failure_counted:
+            call.pronote_net.login_failed(call.session)
         return {"Acces": 1, "AccesMessage": {"message": "Identifiant ou mot de passe incorrect"}}
     try:
         call.pronote_net.logged_in(call.session, state.account.user)

@@ -95,6 +95,17 @@ def token_account(call: Call, espace: Espace, login: str) -> WebAccount | None:
     return WebAccount(user, verifier.alea, verifier.digest) if verifier else None
 
 
+def refused_qr(call: Call, account: WebAccount | None) -> bool:
+    """A QR login whose login has no valid QR jeton (a wrong PIN decrypts the QR code to
+    another login; or the code expired or was used) is a failed login as soon as it is
+    identified: pawnote, unable to answer the challenge, never sends Authentification
+    (src/api/helpers/login.ts:246-265). True when it was counted here."""
+    if call.state.mobile != "qr" or account is not None:
+        return False
+    call.pronote_net.login_failed(call.session)
+    return True
+
+
 def next_token(call: Call, user: User) -> dict[str, Any]:
     """After a successful login: the QR jeton is used up; a mobile login gets its next
     token (the previous one of this device stops working)."""
