@@ -55,7 +55,7 @@ def homework_done(call: Call) -> dict[str, Any]:
     (src/api/assignment-status.ts:5-20): only the student ticks; a parent is refused."""
     me = call.me
     if not isinstance(me, Student):
-        raise invalid("only the student can tick a homework done, from the Espace Élèves")
+        raise invalid("only the student can tick a homework done (Espace Élèves)")
     items = call.data.get("listeTAF")
     if not isinstance(items, list) or not items:
         raise invalid("SaisieTAFFaitEleve needs listeTAF: [{N, TAFFait}]")
