@@ -31,6 +31,7 @@ KINDS_BY_GENRE = {3: [PersonKind.PROFESSEUR], 4: [PersonKind.ELEVE],
 HINTS = {PersonKind.PROFESSEUR: "Professeur", PersonKind.VIE_SCOLAIRE: "Personnel",
          PersonKind.PERSONNEL: "Personnel", PersonKind.ELEVE: "Eleve",
          PersonKind.RESPONSABLE: "Responsable"}  # fmt: skip
+COMMANDS = {"corbeille": "bin", "restauration": "restore", "suppression": "delete"}
 REPLY_BUTTON = {"N": 0, "G": 2, "L": "Envoyer à tous"}  # DiscussionSendAction.ReplyEveryone
 _TAG = re.compile(r"<[^>]+>")
 
@@ -125,26 +126,24 @@ def write(call: Call) -> dict[str, Any]:
     `listeDestinataires`), or a `commande` on discussions: read/unread, bin, restore, delete."""
     box, data = mailbox(call), call.data
     command = data.get("commande") or ""
+    now = call.pronote_net.now()
     try:
         if command in ("pourLu", "lu", "nonLu"):
             read = command == "lu" or (command == "pourLu" and data.get("lu") is not False)
             box.mark(_discussion_ids(box, data), read)
-        elif command in ("corbeille", "restauration", "suppression"):
-            action = {"corbeille": box.bin, "restauration": box.restore,
-                      "suppression": box.delete}[command]  # fmt: skip
-            action(_discussion_ids(box, data))
+        elif command in COMMANDS:
+            getattr(box, COMMANDS[command])(_discussion_ids(box, data))
         elif command == "" and isinstance(data.get("listeDestinataires"), list) and "objet" in data:
-            ids = [r.get("N") for r in data["listeDestinataires"] if isinstance(r, dict)]
-            box.start(str(data["objet"]), _content(data), [str(i) for i in ids],
-                      call.pronote_net.school.now())  # fmt: skip
+            ids = [str(r.get("N")) for r in data["listeDestinataires"] if isinstance(r, dict)]
+            box.start(str(data["objet"]), _content(data), ids, now)
         elif command == "" and isinstance(data.get("messagePourReponse"), dict):
             reply_to = str(data["messagePourReponse"].get("N", ""))
-            box.reply(_discussion_of(box, reply_to), _content(data), reply_to,
-                      call.pronote_net.school.now())  # fmt: skip
+            box.reply(_discussion_of(box, reply_to), _content(data), reply_to, now)
         else:
-            raise invalid(f"SaisieMessage: commande {command!r} is not supported here "
-                            "(reply, new discussion, lu/nonLu, corbeille, restauration, "
-                            "suppression)")  # fmt: skip
+            raise invalid(
+                f"SaisieMessage: commande {command!r} is not supported here (a reply, a new "
+                "discussion, lu/nonLu, corbeille, restauration, suppression)"
+            )
     except (InvalidArgument, NotFound) as refusal:
         raise invalid(str(refusal)) from None
     _save(call)
