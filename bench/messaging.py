@@ -11,8 +11,9 @@ load scenario's sessions per second.
 4. messaging: C student/teacher pairs, round-robin over the schools: the student opens the
    discussion (ListeMessages) and replies (SaisieMessage, saved with the school's state
    before the answer), the teacher lists the unread discussions (ListeMessagerie avecLu
-   false) and reads it (ListeMessages marquerCommeLu): one message sent and read = 4 HTTP
-   requests. Phases alternate for R rounds; medians are reported;
+   false) and opens the discussion (ListeMessages marquerCommeLu): one message sent and read
+   = 4 HTTP requests. With more pairs than schools, pairs of a school share the discussion.
+   Phases alternate for R rounds; medians are reported;
 5. `pronote-dc load --scenario mobile` for a bounded time: sessions per second.
 """
 
@@ -119,6 +120,9 @@ async def bench(args: argparse.Namespace, accounts: list[dict[str, Any]]) -> dic
         listing = await student.call("ListeMessagerie", {"avecLu": True}, 131)
         item = next(d for d in listing["listeMessagerie"]["V"] if d["objet"] == school["subject"])
         possessions = item["listePossessionsMessages"]["V"]
+        listing = await teacher.call("ListeMessagerie", {"avecLu": True}, 131)
+        mine = next(d for d in listing["listeMessagerie"]["V"] if d["objet"] == school["subject"])
+        theirs = mine["listePossessionsMessages"]["V"]
 
         async def send_and_read() -> int:
             opened = await student.call(
@@ -134,17 +138,11 @@ async def bench(args: argparse.Namespace, accounts: list[dict[str, Any]]) -> dic
                 },
                 131,
             )
-            unread = await teacher.call("ListeMessagerie", {"avecLu": False}, 131)
-            theirs = next(
-                d for d in unread["listeMessagerie"]["V"] if d["objet"] == school["subject"]
-            )
+            # The teacher lists the unread discussions, then opens it (another pair of the
+            # same school may have read it already: it is opened anyway).
+            await teacher.call("ListeMessagerie", {"avecLu": False}, 131)
             await teacher.call(
-                "ListeMessages",
-                {
-                    "marquerCommeLu": True,
-                    "listePossessionsMessages": theirs["listePossessionsMessages"]["V"],
-                },
-                131,
+                "ListeMessages", {"marquerCommeLu": True, "listePossessionsMessages": theirs}, 131
             )
             return 1
 

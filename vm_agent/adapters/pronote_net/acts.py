@@ -35,7 +35,7 @@ def news_acts(call: Call) -> dict[str, Any]:
             choices = _choices(question)
             if news.is_survey and choices is not None:
                 activity.answer_survey(me.id, news.id, choices)
-    call.pronote_net.school.commit_saved()
+    call.saved()
     return {}
 
 
@@ -68,5 +68,5 @@ def homework_done(call: Call) -> dict[str, Any]:
         changes.append((homework_id, item.get("TAFFait") is True))
     for homework_id, done in changes:
         call.base.activity.mark_homework(me.id, homework_id, done)
-    call.pronote_net.school.commit_saved()
+    call.saved()
     return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from typing import Any
@@ -87,6 +88,7 @@ class PronoteNetApp:
         self._pronote_net: PronoteNet | None = None
         self._states: dict[int, PageState] = {}
         self._pages_opened = 0
+        self._flush: asyncio.Future[None] | None = None  # the next group commit
 
     @property
     def pronote_net(self) -> PronoteNet:
@@ -154,13 +156,37 @@ class PronoteNetApp:
             body = await request.json()
         except ValueError:
             body = None
+        wrote = False
         try:
-            reply = self._answer(request.match_info["h"], body, request.remote or "")
+            reply, wrote = self._answer(request.match_info["h"], body, request.remote or "")
         except CallError as error:
             reply = error.body()
+        if wrote:
+            await self._durable()
         return web.Response(body=dumps(reply), content_type="application/json")
 
-    def _answer(self, h: str, body: Any, source_ip: str) -> dict[str, Any]:
+    async def _durable(self) -> None:
+        """Group commit: the calls that wrote in this round of the event loop wait for one
+        save of the school's state (atomic, fsync) made right after them, then answer: one
+        save for the messages of many users at once, and nothing answered before it is on
+        disk. A save that fails fails every waiting call."""
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._save_now)  # after this round of calls
+        await asyncio.shield(self._flush)
+
+    def _save_now(self) -> None:
+        flush, self._flush = self._flush, None
+        if flush is None:
+            return
+        try:
+            self.pronote_net.school.commit_saved()
+        except Exception as error:  # every waiting call fails with it (HTTP 500)
+            flush.set_exception(error)
+        else:
+            flush.set_result(None)
+
+    def _answer(self, h: str, body: Any, source_ip: str) -> tuple[dict[str, Any], bool]:
         number = int(h) if h.isdigit() else -1
         state = self._states.get(number)
         try:
@@ -183,8 +209,9 @@ class PronoteNetApp:
         if handler is None:
             raise CallError(BAD_REQUEST, "Requête invalide", f"unknown or unauthorised call {name}")
         today = datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC).date()
-        data = handler(Call(self.pronote_net, session, base, state, payload, today))
-        return seal_reply(state, number, name, order, data)
+        call = Call(self.pronote_net, session, base, state, payload, today)
+        data = handler(call)
+        return seal_reply(state, number, name, order, data), call.wrote
 
     def _forget_closed_pages(self) -> None:
         """Drop the protocol state of pages the domain expired (now and then, not per call)."""

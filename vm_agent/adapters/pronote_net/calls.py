@@ -23,6 +23,12 @@ class Call:
     state: PageState
     payload: dict[str, Any]
     today: datetime.date
+    wrote: bool = False  # the handler changed what must be saved before the answer goes out
+
+    def saved(self) -> None:
+        """What the user wrote must be durable before the answer: the app saves the school's
+        state once for all the calls of a moment (group commit), then answers them."""
+        self.wrote = True
 
     @property
     def data(self) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def messages(call: Call) -> dict[str, Any]:
         rows += [_message(box, thread, m) for m in thread.messages]
     if call.data.get("marquerCommeLu") is True and threads:
         box.mark([t.id for t in threads], True)
-        _save(call)
+        call.saved()
     asked = call.data.get("message")
     reply_to = asked.get("N") if isinstance(asked, dict) else None
     last = threads[-1].last if threads else None
@@ -146,7 +146,7 @@ def write(call: Call) -> dict[str, Any]:
             )
     except (InvalidArgument, NotFound) as refusal:
         raise invalid(str(refusal)) from None
-    _save(call)
+    call.saved()
     return {}
 
 
@@ -235,7 +235,3 @@ def _content(data: dict[str, Any]) -> str:
 def _name(box: Mailbox, person_id: str) -> str:
     person = box.data.person_by_id(person_id)
     return person.display_name if person else ""
-
-
-def _save(call: Call) -> None:
-    call.pronote_net.school.commit_saved()

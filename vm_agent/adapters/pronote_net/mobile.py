@@ -56,7 +56,7 @@ def qr_code(call: Call) -> dict[str, Any]:
     if account is None:
         raise invalid("log in before asking for a QR code")
     jeton = mobile_tokens.new_qr_jeton(call.base.activity, account.user, call.pronote_net.now())
-    call.pronote_net.school.commit_saved()
+    call.saved()
     key = md5(pin.encode())
     return {
         "jeton": aes_encrypt(key, ZERO_IV, jeton.encode()).hex(),
@@ -115,5 +115,5 @@ def next_token(call: Call, user: User) -> dict[str, Any]:
     if not state.wants_token:
         return {}
     token = mobile_tokens.new_device_token(activity, user, state.device, call.pronote_net.now())
-    call.pronote_net.school.commit_saved()
+    call.saved()
     return {"jetonConnexionAppliMobile": token}
