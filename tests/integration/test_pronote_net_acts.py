@@ -188,6 +188,17 @@ def test_pawnote_replies_marks_a_news_read_ticks_homework_and_reads_the_home_pag
 
 BAD_CALLS = [
     ("SaisieMessage", 131, {"commande": "brouillon"}),
+    (
+        "SaisieMessage",
+        131,
+        {
+            "commande": "brouillon",
+            "brouillon": {"N": "BR404"},
+            "messagePourReponse": {"N": "M-DI1-0"},
+            "contenu": "x",
+        },
+    ),
+    ("SaisieMessage", 131, {"commande": "nonExistante"}),
     ("SaisieMessage", 131, {"objet": "x", "contenu": "y", "listeDestinataires": 3}),
     ("SaisieMessage", 131, {"objet": "x", "contenu": "y", "listeDestinataires": []}),
     ("SaisieMessage", 131, {"messagePourReponse": {"N": "M-nope-1"}, "contenu": "y"}),
@@ -216,3 +227,17 @@ def test_bad_input_gets_requete_invalide_and_changes_nothing(
     with pytest.raises(pronotepy.PronoteAPIError, match="Requ"):  # Requête invalide, not HTTP 500
         student.post(name, onglet, data)
     assert base.activity.to_dict() == before
+
+
+def test_pawnote_drafts_a_reply_sends_it_and_removes_another(
+    espaces: Espaces, tmp_path: Path
+) -> None:
+    modules = pawnote_dir(tmp_path)
+    user = espaces.login_of("eleve.")
+    result = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
+                      password=espaces.passwords[user], deviceUUID="acts",
+                      text="Brouillon du soir", steps=["draft"])  # fmt: skip
+    assert "error" not in result, result
+    assert result["drafts"] == ["Brouillon du soir"]
+    assert result["draftsAfter"] == 0 and result["sent"] is True
+    assert result["draftsRemoved"] == 0

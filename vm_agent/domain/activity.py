@@ -47,6 +47,7 @@ class Activity:
     homework_done: dict[str, list[str]] = field(default_factory=dict)  # student -> homework
     mobile_tokens: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     qr_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # login -> QR jeton
+    drafts: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # person -> id
     counter: int = 0  # the last number used in a written id
 
     def next_id(self, prefix: str) -> str:
@@ -91,6 +92,7 @@ class Activity:
             "mobile_tokens": {k: {d: dict(r) for d, r in v.items()}
                               for k, v in self.mobile_tokens.items()},
             "qr_codes": {k: dict(v) for k, v in self.qr_codes.items()},
+            "drafts": {k: {d: dict(r) for d, r in v.items()} for k, v in self.drafts.items()},
             "counter": self.counter,
         }  # fmt: skip
 
@@ -109,6 +111,7 @@ class Activity:
             homework_done={k: list(v) for k, v in data.get("homework_done", {}).items()},
             mobile_tokens={k: dict(v) for k, v in data.get("mobile_tokens", {}).items()},
             qr_codes=dict(data.get("qr_codes", {})),
+            drafts={k: dict(v) for k, v in data.get("drafts", {}).items()},
             counter=int(data.get("counter", 0)),
         )
 

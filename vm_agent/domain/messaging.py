@@ -239,6 +239,30 @@ class Mailbox:
             self._unbin(discussion_id)
             self.activity.deleted.setdefault(self.me.id, []).append(discussion_id)
 
+    # -- drafts (brouillons): kept per person, sent later as a reply ------------------------
+
+    def drafts(self, discussion_id: str) -> dict[str, dict[str, str]]:
+        """This person's drafts in a discussion, by id: {"content", "reply_to"}."""
+        mine = self.activity.drafts.get(self.me.id, {})
+        return {k: v for k, v in mine.items() if v["discussion_id"] == discussion_id}
+
+    def save_draft(self, draft_id: str, discussion_id: str, content: str, reply_to: str) -> str:
+        """Create (`draft_id` "") or change a draft of a reply; its id."""
+        self.thread(discussion_id)
+        mine = self.activity.drafts.setdefault(self.me.id, {})
+        if draft_id and draft_id not in mine:
+            raise NotFound(f"no draft {draft_id!r}: it was sent or deleted; reload the discussion")
+        draft_id = draft_id or self.activity.next_id("BR")
+        mine[draft_id] = {"discussion_id": discussion_id, "content": content.strip(),
+                          "reply_to": reply_to}  # fmt: skip
+        return draft_id
+
+    def drop_draft(self, draft_id: str) -> dict[str, str]:
+        draft = self.activity.drafts.get(self.me.id, {}).pop(draft_id, None)
+        if draft is None:
+            raise NotFound(f"no draft {draft_id!r}: it was sent or deleted; reload the discussion")
+        return draft
+
     def _mark_seen(self, discussion_id: str, count: int) -> None:
         self.activity.seen.setdefault(self.me.id, {})[discussion_id] = count
 

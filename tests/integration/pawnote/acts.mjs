@@ -42,6 +42,18 @@ try {
           await pronote.discussionSendMessage(session, discussion, args.text);
           out.messages = discussion.messages.sents.map((m) => ({ content: m.content, mine: m.author === undefined }));
         }
+      } else if (step === "draft") {
+        const discussions = await pronote.discussions(session);
+        const discussion = discussions.items[0];
+        await pronote.discussionMessages(session, discussion);
+        await pronote.discussionCreateDraft(session, discussion, args.text);
+        out.drafts = discussion.messages.drafts.map((d) => d.content);
+        await pronote.discussionSendDraft(session, discussion, discussion.messages.drafts[0]);
+        out.draftsAfter = discussion.messages.drafts.length;
+        out.sent = discussion.messages.sents.some((m) => m.content.includes(args.text));
+        await pronote.discussionCreateDraft(session, discussion, "brouillon perdu");
+        await pronote.discussionRemoveDraft(session, discussion, discussion.messages.drafts[0]);
+        out.draftsRemoved = discussion.messages.drafts.length;
       } else if (step === "newsRead") {
         const news = await pronote.news(session);
         const item = news.items.find((n) => n.is === "information" && !n.read);

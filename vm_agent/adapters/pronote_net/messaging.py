@@ -4,6 +4,7 @@ SaisieMessage, SaisiePublicMessage, ListeRessourcesPourCommunication, over the d
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from typing import Any
@@ -64,6 +65,7 @@ def _discussion(box: Mailbox, thread: Thread) -> dict[str, Any]:
         "initiateur": first.author_name if first else "",
         "public": ", ".join(others),
         "nbNonLus": thread.unread,
+        "nbBrouillons": len(box.drafts(thread.id)),
         "nombreMessages": len(thread.messages),
         "ferme": False,
         "libelleDate": last.sent_at.strftime("%d/%m/%Y") if last else "",
@@ -85,6 +87,7 @@ def messages(call: Call) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for thread in threads:
         rows += [_message(box, thread, m) for m in thread.messages]
+        rows += [_draft(call, i, d) for i, d in box.drafts(thread.id).items()]
     if call.data.get("marquerCommeLu") is True and threads:
         box.mark([t.id for t in threads], True)
         call.saved()
@@ -121,6 +124,22 @@ def _message(box: Mailbox, thread: Thread, message: ThreadMessage) -> dict[str, 
     }
 
 
+def _draft(call: Call, draft_id: str, draft: dict[str, str]) -> dict[str, Any]:
+    """A draft of the caller, among the messages (pawnote src/decoders/discussion-messages.ts:
+    12-13 keeps those with `brouillon` apart; src/decoders/discussion-draft-message.ts)."""
+    return {
+        "N": draft_id,
+        "brouillon": True,
+        "possessionMessage": formats.wrapped({"N": draft_id}),
+        "messageSource": formats.wrapped({"N": draft["reply_to"]}),
+        "emetteur": True,
+        "public_gauche": "Moi",
+        "estHTML": False,
+        "contenu": draft["content"],
+        "date": formats.moment(datetime.datetime.combine(call.today, datetime.time())),
+    }
+
+
 def write(call: Call) -> dict[str, Any]:
     """SaisieMessage: a reply (`messagePourReponse`), a new discussion (`objet` and
     `listeDestinataires`), or a `commande` on discussions: read/unread, bin, restore, delete."""
@@ -131,6 +150,11 @@ def write(call: Call) -> dict[str, Any]:
         if command in ("pourLu", "lu", "nonLu"):
             read = command == "lu" or (command == "pourLu" and data.get("lu") is not False)
             box.mark(_discussion_ids(box, data), read)
+        elif command == "brouillon":
+            _save_draft(box, data)
+        elif command == "suppression" and _draft_ids(data):
+            for draft_id in _draft_ids(data):
+                box.drop_draft(draft_id)
         elif command in COMMANDS:
             getattr(box, COMMANDS[command])(_discussion_ids(box, data))
         elif command == "" and isinstance(data.get("listeDestinataires"), list) and "objet" in data:
@@ -138,11 +162,15 @@ def write(call: Call) -> dict[str, Any]:
             box.start(str(data["objet"]), _content(data), ids, now)
         elif command == "" and isinstance(data.get("messagePourReponse"), dict):
             reply_to = str(data["messagePourReponse"].get("N", ""))
+            draft = data.get("brouillon")
+            draft_id = str(draft.get("N", "")) if isinstance(draft, dict) else ""
+            if draft_id.startswith("BR"):  # a draft sent (pawnote discussionSendDraft)
+                box.drop_draft(draft_id)
             box.reply(_discussion_of(box, reply_to), _content(data), reply_to, now)
         else:
             raise invalid(
                 f"SaisieMessage: commande {command!r} is not supported here (a reply, a new "
-                "discussion, lu/nonLu, corbeille, restauration, suppression)"
+                "discussion, brouillon, lu/nonLu, corbeille, restauration, suppression)"
             )
     except (InvalidArgument, NotFound) as refusal:
         raise invalid(str(refusal)) from None
@@ -206,6 +234,27 @@ def _recipient(box: Mailbox, person: Person) -> dict[str, Any]:
             label = "Direction"
         row["fonction"] = formats.wrapped({"L": label})
     return row
+
+
+def _save_draft(box: Mailbox, data: dict[str, Any]) -> None:
+    """commande "brouillon" (pawnote src/api/private/discussion-post-command.ts:8-30): a new
+    draft (`brouillon.E` 1, a client-made number) or a change of one of ours."""
+    draft = data.get("brouillon")
+    answer = data.get("messagePourReponse")
+    if not isinstance(draft, dict) or not isinstance(answer, dict):
+        raise invalid("a draft needs brouillon {N, E} and messagePourReponse {N}")
+    known = str(draft.get("N", ""))
+    reply_to = str(answer.get("N", ""))
+    draft_id = known if known.startswith("BR") else ""
+    box.save_draft(draft_id, _discussion_of(box, reply_to), _content(data), reply_to)
+
+
+def _draft_ids(data: dict[str, Any]) -> list[str]:
+    wanted = data.get("listePossessionsMessages")
+    if not isinstance(wanted, list):
+        return []
+    keys = [str(p.get("N", "")) for p in wanted if isinstance(p, dict)]
+    return [k for k in keys if k.startswith("BR")]
 
 
 def _discussion_ids(box: Mailbox, data: dict[str, Any]) -> list[str]:
