@@ -39,7 +39,7 @@ def login(espaces: Espaces, kind: str) -> pronotepy.Client:
         "eleve.": ("eleve.html", pronotepy.Client),
         "parent.": ("parent.html", pronotepy.ParentClient),
     }.get(kind, ("professeur.html", pronotepy.Client))
-    client = cls(espaces.url(page), user, espaces.passwords[user])
+    client: pronotepy.Client = cls(espaces.url(page), user, espaces.passwords[user])
     assert client.logged_in
     return client
 
@@ -56,7 +56,7 @@ def login_as(espaces: Espaces, page: str, cls: type, user: str) -> pronotepy.Cli
     if user not in espaces.passwords:
         espaces.passwords[user] = f"pw-{user}"
         espaces.school.issue_password(user, espaces.passwords[user])
-    client = cls(espaces.url(page), user, espaces.passwords[user])
+    client: pronotepy.Client = cls(espaces.url(page), user, espaces.passwords[user])
     assert client.logged_in
     return client
 
@@ -169,17 +169,21 @@ def test_pawnote_replies_marks_a_news_read_ticks_homework_and_reads_the_home_pag
     result = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
                       password=espaces.passwords[user], deviceUUID="acts", text="Merci !",
                       week=espaces.data.week_of(TODAY),
-                      steps=["homepage", "reply", "newsRead", "surveyAnswer",
-                             "assignmentDone"])  # fmt: skip
+                      steps=["homepage", "reply", "newsRead", "assignmentDone"])  # fmt: skip
     assert "error" not in result, result
     assert result["homepage"] == {"links": 0}
     assert {"content": "<p>Merci !</p>", "mine": True} in result["messages"]  # estHTML
     activity = espaces.school.base_in_service.activity  # type: ignore[union-attr]
     assert activity.has_read(me.id, result["newsRead"])
     assert activity.is_done(me.id, result["assignmentDone"])
-    assert result["survey"] == {"id": result["survey"]["id"], "answered": True, "selected": [2],
-                                "read": True}  # fmt: skip
-    assert activity.answers(me.id, result["survey"]["id"]) == [2]
+    survey = next(n for n in espaces.data.news_for(me) if n.is_survey)
+    espaces.clock.advance((survey.created_at - NOW.replace(tzinfo=None)).total_seconds() + 3600)
+    answered = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
+                        password=espaces.passwords[user], deviceUUID="acts",
+                        steps=["surveyAnswer"])  # fmt: skip
+    assert answered["survey"] == {"id": answered["survey"]["id"], "answered": True,
+                                  "selected": [2], "read": True}  # fmt: skip
+    assert activity.answers(me.id, answered["survey"]["id"]) == [2]
     again = run_acts(modules, url=espaces.url(""), kind="STUDENT", username=user,
                      password=espaces.passwords[user], deviceUUID="acts",
                      steps=["discussions"])  # fmt: skip

@@ -15,8 +15,10 @@ import zlib
 from dataclasses import dataclass
 
 from vm_agent.domain.activity import Activity, StartedDiscussion, WrittenMessage
+from vm_agent.domain.calendar import school_now
 from vm_agent.domain.errors import InvalidArgument, NotFound
 from vm_agent.domain.school_data import (
+    Discussion,
     Person,
     PersonKind,
     Responsable,
@@ -70,17 +72,21 @@ class Mailbox:
         activity: Activity,
         me: Person,
         rules: CommunicationRules | None = None,
+        now: datetime.datetime | None = None,
     ) -> None:
+        """`now` (naive, the school's time): the synthetic discussions as they stood then,
+        only the messages sent by then (`Discussion.as_of`); None: all of them."""
         self.data = data
         self.activity = activity
         self.me = me
         self.rules = rules or CommunicationRules()
+        self.now = now
 
     # -- reading ---------------------------------------------------------------------------
 
     def threads(self, only_unread: bool = False) -> list[Thread]:
         deleted = set(self.activity.deleted.get(self.me.id, ()))
-        ids = [d.id for d in self.data.discussions_for(self.me.id)]
+        ids = [d.id for d in self._synthetic_threads()]
         ids += [d.id for d in self.activity.started.values() if self.me.id in d.participant_ids]
         threads = [self.thread(i) for i in ids if i not in deleted]
         if only_unread:
@@ -130,9 +136,7 @@ class Mailbox:
                 w.id,
                 w.author_id,
                 w.author_name,
-                datetime.datetime.fromtimestamp(w.sent_at_seconds, tz=datetime.UTC).replace(
-                    tzinfo=None
-                ),
+                school_now(w.sent_at_seconds),
                 w.content,
                 w.reply_to,
             )
@@ -140,11 +144,15 @@ class Mailbox:
         )
         return subject, participants, first + more
 
-    def _synthetic(self, discussion_id: str):  # type: ignore[no-untyped-def]
-        for discussion in self.data.discussions_for(self.me.id):
-            if discussion.id == discussion_id:
-                return discussion
-        return None
+    def _synthetic_threads(self) -> list[Discussion]:
+        mine = self.data.discussions_for(self.me.id)
+        if self.now is None:
+            return list(mine)
+        now = self.now
+        return [d for d in (item.as_of(now) for item in mine) if d is not None]
+
+    def _synthetic(self, discussion_id: str) -> Discussion | None:
+        return next((d for d in self._synthetic_threads() if d.id == discussion_id), None)
 
     def _seen(self, discussion_id: str, messages: tuple[ThreadMessage, ...]) -> int:
         marked = self.activity.seen.get(self.me.id, {}).get(discussion_id)

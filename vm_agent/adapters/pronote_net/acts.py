@@ -19,7 +19,7 @@ def news_acts(call: Call) -> dict[str, Any]:
     items = call.data.get("listeActualites")
     if me is None or not isinstance(items, list) or not items:
         raise invalid("SaisieActualites needs listeActualites: [{N, lue, ...}]")
-    known = {n.id: n for n in call.school.news_for(me)}
+    known = {n.id: n for n in call.school.news_for(me) if n.created_at <= call.now}
     activity = call.base.activity
     for item in items:
         news_id = item.get("N") if isinstance(item, dict) else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 from typing import Any
 
@@ -15,11 +14,14 @@ from common.pronote_net import Cipherer, dumps
 from vm_agent.adapters.pronote_net import (
     acts,
     communication,
+    evaluations,
+    grades,
     homepage,
     login,
     messaging,
     mobile,
     page,
+    presence,
     schooling,
 )
 from vm_agent.adapters.pronote_net.calls import Call, Handler
@@ -34,6 +36,7 @@ from vm_agent.adapters.pronote_net.envelope import (
     seal_reply,
 )
 from vm_agent.adapters.slot import NotReady, SchoolSlot
+from vm_agent.domain import calendar
 from vm_agent.domain.errors import Forbidden, NotFound
 from vm_agent.domain.pronote_net import PageUnavailable, PronoteNet
 from vm_agent.domain.publication import Espace
@@ -51,7 +54,9 @@ FUNCTIONS: dict[str, Handler] = {
     "ParametresUtilisateur": login.parametres_utilisateur,
     "PageEmploiDuTemps": schooling.timetable,
     "PageCahierDeTexte": schooling.homework,
-    "DernieresNotes": schooling.grades,
+    "DernieresNotes": grades.grades,
+    "PagePresence": presence.presence,
+    "DernieresEvaluations": evaluations.evaluations,
     "PageActualites": communication.news,
     "ListeMessagerie": messaging.discussions,
     "ListeMessages": messaging.messages,
@@ -208,8 +213,8 @@ class PronoteNetApp:
         )
         if handler is None:
             raise CallError(BAD_REQUEST, "Requête invalide", f"unknown or unauthorised call {name}")
-        today = datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC).date()
-        call = Call(self.pronote_net, session, base, state, payload, today)
+        now = calendar.school_now(self._clock.now())  # the school's own today (Paris)
+        call = Call(self.pronote_net, session, base, state, payload, now.date(), now)
         data = handler(call)
         return seal_reply(state, number, name, order, data), call.wrote
 

@@ -13,8 +13,7 @@ from vm_agent.domain.school_data import NewsItem
 
 
 def news(call: Call) -> dict[str, Any]:
-    me = call.me
-    items = call.school.news_for(me) if me is not None else []
+    items = _news_for(call)
     detail = call.data.get("actualite")
     if isinstance(detail, dict):  # Information.content(): the questions of one item
         item = next((i for i in items if i.id == detail.get("N")), None)
@@ -31,6 +30,13 @@ def news(call: Call) -> dict[str, Any]:
     }
 
 
+def _news_for(call: Call) -> list[NewsItem]:
+    """The news of the user's audience written by the school's now."""
+    me = call.me
+    items = call.school.news_for(me) if me is not None else []
+    return [item for item in items if item.created_at <= call.now]
+
+
 def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
     me = call.me
     start = datetime.datetime.combine(item.date, datetime.time())
@@ -44,7 +50,7 @@ def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
         "lue": me is not None and call.base.activity.has_read(me.id, item.id),
         "reponseAnonyme": False,
         "estModele": False,
-        "dateCreation": formats.moment(start + datetime.timedelta(hours=8)),
+        "dateCreation": formats.moment(item.created_at),
         "dateDebut": formats.moment(start),
         "dateFin": formats.moment(start + datetime.timedelta(days=30)),
         "nature": formats.wrapped(category),

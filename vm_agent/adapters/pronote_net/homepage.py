@@ -12,7 +12,7 @@ from typing import Any
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
 from vm_agent.domain.messaging import Mailbox
-from vm_agent.domain.school_data import Student
+from vm_agent.domain.school_data import MarkKind, Student
 
 LATEST_MARKS = 5
 HOMEWORK_DAYS = 7
@@ -55,8 +55,12 @@ def page(call: Call) -> dict[str, Any]:
     if isinstance(student, Student):
         reply.update(_student_blocks(call, student, day, subjects))
     if me is not None:
-        threads = Mailbox(school, call.base.activity, me).threads(only_unread=True)
-        news = [n for n in school.news_for(me) if not call.base.activity.has_read(me.id, n.id)]
+        threads = Mailbox(school, call.base.activity, me, now=call.now).threads(only_unread=True)
+        news = [
+            n
+            for n in school.news_for(me)
+            if n.created_at <= call.now and not call.base.activity.has_read(me.id, n.id)
+        ]
         reply["messagerie"] = {"nbMessagesNonLus": sum(t.unread for t in threads),
                                "nbDiscussionsNonLues": len(threads)}  # fmt: skip
         reply["actualites"] = {
@@ -72,13 +76,15 @@ def _student_blocks(
 ) -> dict[str, Any]:
     school, activity = call.school, call.base.activity
     due = school.homework_for(student.id, day, day + datetime.timedelta(days=HOMEWORK_DAYS))
-    evaluations = [
+    evaluations = [  # the marks the family sees by then (from the teacher's publication)
         e
         for e in school.evaluations
-        if e.class_id == student.class_id and student.id in e.marks and e.date <= day
+        if e.class_id == student.class_id and student.id in e.marks and e.visible_from <= day
     ]
     latest = sorted(evaluations, key=lambda e: e.date, reverse=True)[:LATEST_MARKS]
-    absent = [e for e in evaluations if e.marks.get(student.id) is None]
+    absent = [
+        e for e in evaluations if e.marks.get(student.id) in (MarkKind.ABSENT, MarkKind.ABSENT_ZERO)
+    ]
     return {
         "travailAFaire": {
             "listeTAF": formats.wrapped(
@@ -100,7 +106,7 @@ def _student_blocks(
                         "N": e.id,
                         "date": formats.date(e.date),
                         "service": formats.wrapped({"L": subjects.get(e.subject_id, "")}),
-                        "note": formats.grade(e.marks.get(student.id)),
+                        "note": formats.mark(e.marks.get(student.id)),
                         "bareme": formats.number(e.out_of),
                     }
                     for e in latest

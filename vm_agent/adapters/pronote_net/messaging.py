@@ -4,7 +4,6 @@ SaisieMessage, SaisiePublicMessage, ListeRessourcesPourCommunication, over the d
 
 from __future__ import annotations
 
-import datetime
 import html
 import re
 from typing import Any
@@ -41,7 +40,7 @@ def mailbox(call: Call) -> Mailbox:
     me = call.me
     if me is None:
         raise CallError(BAD_REQUEST, "Accès refusé", "this account has no messagerie")
-    return Mailbox(call.school, call.base.activity, me)
+    return Mailbox(call.school, call.base.activity, me, now=call.now)
 
 
 def discussions(call: Call) -> dict[str, Any]:
@@ -136,7 +135,7 @@ def _draft(call: Call, draft_id: str, draft: dict[str, str]) -> dict[str, Any]:
         "public_gauche": "Moi",
         "estHTML": False,
         "contenu": draft["content"],
-        "date": formats.moment(datetime.datetime.combine(call.today, datetime.time())),
+        "date": formats.moment(call.now.replace(microsecond=0)),
     }
 
 
