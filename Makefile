@@ -50,6 +50,12 @@ tiers: docker-images ## Set up the Docker, Prometheus and pawnote tiers (install
 unit: $(STAMP) ## Unit tests only (nothing needed)
 	$(BIN)/pytest -q tests/unit
 
+faults: $(STAMP) ## Fault injection: SIGKILL the controller at every fault point and at random moments
+	$(BIN)/pytest -q -s tests/faults
+
+fuzz: $(STAMP) ## Fuzz (Hypothesis) through the real edges, PRONOTE_DC_FUZZ_SECONDS a target
+	$(BIN)/pytest -q -s tests/fuzz
+
 bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.provision_local
 	$(BIN)/python -m bench.session_path
@@ -62,7 +68,7 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.base_upload
 	$(BIN)/python -m bench.school_startup --no-docker
 
-.PHONY: help install demo down reset protos check test tiers unit bench docker-images bench-docker
+.PHONY: help install demo down reset protos check test tiers unit faults fuzz bench docker-images bench-docker
 
 docker-images: $(STAMP) ## Docker engine (installed/started if missing) and the offline-built agent image
 	scripts/docker-engine.sh && PYTHON=$(BIN)/python scripts/docker-images.sh

@@ -55,6 +55,14 @@ class AgentConfig:
     """Where its backups and archives go, outside `data_dir` (a separate volume in a
     container); None: `<data_dir>/../backups`."""
 
+    clock_seconds: float | None = None
+    """The data-center's simulated time when this file was written (None: real time), so the
+    school dates nothing on real time before the controller's first push (issue 12, point 3)."""
+    clock_written_at: float = 0.0
+    """Real Unix seconds when `clock_seconds` was read: the school adds the time since."""
+    clock_speed: float = 1.0
+    """How fast the simulated clock runs (0: frozen)."""
+
     @property
     def backups(self) -> Path:
         return self.backup_dir or self.data_dir.parent / "backups"

@@ -15,9 +15,12 @@ import io
 import json
 import random
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
+
+from common import bounded_json
 
 FORMAT_VERSION = 1
 MANIFEST, RESOURCES, LESSONS = "edt.json", "ressources.json", "cours.json"
@@ -98,12 +101,19 @@ def _member(archive: zipfile.ZipFile, name: str) -> Any:
     try:
         with archive.open(info) as member:
             data = member.read(MAX_MEMBER_BYTES + 1)  # never trust the declared size
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        zlib.error,
+        ValueError,
+    ) as error:
         raise BadZip(f"{name} cannot be read ({error}): the zip is damaged") from None
     if len(data) > MAX_MEMBER_BYTES:
         raise BadZip(f"{name} expands beyond {MAX_MEMBER_BYTES} bytes: refused as a zip bomb")
     try:
-        return json.loads(data)
+        return bounded_json.loads(data)
     except ValueError as error:
         raise BadZip(f"{name} is not valid JSON ({error})") from None
 

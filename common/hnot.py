@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from common import bounded_json
+
 FORMAT_VERSION = 1
 MAGIC = b"PRONOTE-DC"
 MAX_HEADER_BYTES = 16 * 1024
@@ -127,7 +129,7 @@ def read_header(prefix: bytes) -> Header:
     if version < 1:
         raise BadFile(f"format version {version} does not exist")
     try:
-        fields = json.loads(prefix[magic_end + 1 : header_end])
+        fields = bounded_json.loads(prefix[magic_end + 1 : header_end])
         header = Header(kind=kind, version=version, **fields)
         if not isinstance(header.payload_size, int) or header.payload_size < 0:
             raise TypeError("payload_size")
@@ -179,7 +181,7 @@ def _payload(body: bytes) -> dict[str, Any]:
             )
         if not decompressor.eof:
             raise ValueError("the compressed content is incomplete")
-        payload = json.loads(raw)
+        payload = bounded_json.loads(raw)
         if not isinstance(payload, dict):
             raise ValueError("not an object")
     except (zlib.error, ValueError) as error:

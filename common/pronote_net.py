@@ -17,6 +17,8 @@ from typing import Any
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from common import bounded_json
+
 ZERO_IV = bytes(16)
 EMPTY_KEY = hashlib.md5(b"").digest()
 VERSION = "2025.1.3"  # the dialect both clients speak (no/id/dataSec), §8
@@ -51,11 +53,23 @@ def deflate_raw(data: bytes) -> bytes:
     return zlib.compress(data, 6)[2:-4]
 
 
-def inflate_raw(data: bytes) -> bytes:
+# A request inflates to at most this (issue 12, point 5): the real clients' largest requests are
+# a few kB of JSON; a 0.5 MB deflate bomb once inflated to 256 MiB inside a school.
+MAX_INFLATED_BYTES = 4 * 1024 * 1024
+
+
+def inflate_raw(data: bytes, max_bytes: int = MAX_INFLATED_BYTES) -> bytes:
+    """Raw deflate -> bytes, refused (CryptoError) past `max_bytes` before it is all inflated."""
     try:
-        return zlib.decompress(data, -15)
+        inflater = zlib.decompressobj(-15)
+        out = inflater.decompress(data, max_bytes + 1)
     except zlib.error as error:
         raise CryptoError(f"cannot inflate: {error}") from None
+    if len(out) > max_bytes or inflater.unconsumed_tail:
+        raise CryptoError(
+            f"the request inflates to more than {max_bytes // (1024 * 1024)} MiB; send less"
+        )
+    return out
 
 
 def dumps(value: Any) -> bytes:
@@ -172,6 +186,6 @@ def _fromhex(value: Any) -> bytes:
 
 def _loads(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise CryptoError("the payload is not JSON") from None
+        return bounded_json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CryptoError(f"the payload is not JSON: {error}") from None

@@ -18,7 +18,8 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from common.clock import Clock, school_year_of
-from common.files import write_json_atomically
+from common.fail2ban import SecurityPolicy
+from common.files import make_private, write_json_atomically
 from datacenter.adapters.agents import AgentDirectory
 from datacenter.adapters.console.service import ConsoleService
 from datacenter.adapters.http import controller_app, serve_http
@@ -55,8 +56,10 @@ class Controller:
 
     async def start(self) -> None:
         settings = self.settings
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        os.umask(0o077)  # everything it (and the schools it forks) creates is private
+        settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._take_lock()
+        await asyncio.to_thread(make_private, settings.state_dir)
         self.registry = Registry(settings.registry_path)
         self._remember_runtime()
         self.agents = AgentDirectory(settings.agent_port)
@@ -73,7 +76,12 @@ class Controller:
             self.agents,
             self.clock,
         )
-        self.auth = ConsoleAuth(self.registry, self.clock, settings.console_session_seconds)
+        self.auth = ConsoleAuth(
+            self.registry,
+            self.clock,
+            settings.console_session_seconds,
+            SecurityPolicy(settings.maxretry, settings.findtime_seconds, settings.bantime_seconds),
+        )
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
         self.metrics = ControllerMetrics(self.fleet)
         self.year_cycle = YearCycle(settings.state_dir / "year_cycle.json")
@@ -85,6 +93,7 @@ class Controller:
             controller_app(self.fleet, self.metrics, settings.school_metrics_port),
             settings.http_address,
         )
+        await self.fleet.recover()  # finishes or undoes what a killed controller left
         await self.fleet.reconcile()  # adopts the school servers still running
         self._reconciler = asyncio.create_task(self._reconcile_forever())
         self._scheduling = asyncio.create_task(

@@ -1077,6 +1077,7 @@ class ClockReply(_message.Message):
     ARCHIVES_DUE_FIELD_NUMBER: _builtins.int
     FILES_WRITTEN_FIELD_NUMBER: _builtins.int
     SCHOOLS_FIELD_NUMBER: _builtins.int
+    SCHOOLS_NOT_DONE_FIELD_NUMBER: _builtins.int
     now_seconds: _builtins.float
     simulated: _builtins.bool
     speed: _builtins.float
@@ -1085,6 +1086,12 @@ class ClockReply(_message.Message):
     archives_due: _builtins.int
     files_written: _builtins.int
     schools: _builtins.int
+    @_builtins.property
+    def schools_not_done(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Schools whose backups were not made in this pass ("UAI: why"), each bounded in time; they
+        are caught up at the next pass (the scheduler keeps each school's last pass).
+        """
+
     def __init__(
         self,
         *,
@@ -1095,10 +1102,11 @@ class ClockReply(_message.Message):
         archives_due: _builtins.int = ...,
         files_written: _builtins.int = ...,
         schools: _builtins.int = ...,
+        schools_not_done: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["archives_due", b"archives_due", "backups_due", b"backups_due", "files_written", b"files_written", "now_seconds", b"now_seconds", "schools", b"schools", "simulated", b"simulated", "speed", b"speed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archives_due", b"archives_due", "backups_due", b"backups_due", "files_written", b"files_written", "now_seconds", b"now_seconds", "schools", b"schools", "schools_not_done", b"schools_not_done", "simulated", b"simulated", "speed", b"speed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -19,13 +19,13 @@ import ctypes.util
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from common import backup_plan
 from common.backup_plan import Due, Entry, Kind
+from common.files import temp_file
 from vm_agent.domain.errors import AgentError, InvalidArgument, NotFound
 
 BACKUP_FORMAT = 1
@@ -273,7 +273,7 @@ def _write_all_atomically(
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 created.append(path)
             except FileExistsError:
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+                fd, tmp_name = temp_file(directory, name)
                 renames.append((tmp_name, path))
             with os.fdopen(fd, "wb") as out:
                 out.write(data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from common.agent_config import AgentConfig
 from common.clock import Clock, DrivenClock
+from common.files import remove_temp_files
 from common.processes import PidFile
 from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
 from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
@@ -81,7 +83,13 @@ async def serve(
     on_ready: Callable[[], None] | None = None,
     pid_file: Path | None = None,
 ) -> None:
-    clock = clock or DrivenClock()  # the controller may drive it (simulated time)
+    if clock is None:
+        clock = DrivenClock()  # the controller may drive it (simulated time)
+        if config.clock_seconds is not None:  # it starts on the data-center's time
+            elapsed = max(0.0, time.time() - config.clock_written_at) * config.clock_speed
+            clock.drive(config.clock_seconds + elapsed, config.clock_speed)
+    for directory in (config.data_dir, config.backups):  # what a killed write left (issue 12)
+        remove_temp_files(directory, recursive=True)
     slot = SchoolSlot()
     backups = BackupStore(config.backups, config.uai)
     client_server, client_health = _new_server(

@@ -43,7 +43,7 @@ def _spawn(request: dict[str, str]) -> int:
 
 def _become_school(request: dict[str, str], ready_fd: int) -> None:
     _name_process(f"pdc-{Path(request['config']).parent.name}")
-    log_fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log_fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null_fd, 0)
     os.dup2(log_fd, 1)

@@ -13,6 +13,7 @@ import typer
 
 from datacenter.adapters.wire import MODE_TO_PROTO
 from datacenter.cli.output import console, emit_object, fail
+from datacenter.cli.passwords import PasswordStdin, password_option, resolve
 from datacenter.cli.remote import cli_state, open_console, rpc_errors, to_dict
 from protos import client_pb2, client_pb2_grpc, console_pb2
 
@@ -37,7 +38,8 @@ def connect(
     ctx: typer.Context,
     target: TargetArgument,
     login: Annotated[str, typer.Option(help="The user's login.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Password.")],
+    password: Annotated[str, password_option("Password.")] = "",
+    password_stdin: PasswordStdin = False,
     mode: Annotated[str, typer.Option(help="administratif, enseignant, vie_scolaire or edt.")] = (
         "administratif"
     ),
@@ -51,6 +53,7 @@ def connect(
     """Open a session, keep it alive with heartbeats, disconnect at the end."""
     if mode not in MODE_TO_PROTO:
         fail(f"mode {mode!r} does not exist: choose {', '.join(MODE_TO_PROTO)}")
+    password = resolve(password, password_stdin, "password")
     address = _target(ctx, target)
     stub = client_pb2_grpc.ClientPronoteStub(grpc.insecure_channel(address))
     with rpc_errors():

@@ -33,6 +33,8 @@ def _emit(reply: console_pb2.ClockReply, as_json: bool, title: str, advanced: bo
         view["backups made (.sauvs)"] = reply.backups_due
         view["archives made (.archs)"] = reply.archives_due
         view["files written (not the pruned or unchanged ones)"] = reply.files_written
+        if reply.schools_not_done:  # each school's pass is bounded; these catch up next time
+            view["not done now (made at the next pass)"] = "\n".join(reply.schools_not_done)
     emit_object(view, as_json=False, title=title)
 
 

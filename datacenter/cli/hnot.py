@@ -25,6 +25,7 @@ from common import edt_zip
 from common.files import write_atomically
 from datacenter.cli.options import JsonOption
 from datacenter.cli.output import console, emit, errors, fail
+from datacenter.cli.passwords import PasswordStdin, password_option, resolve
 from datacenter.core.errors import DatacenterError
 from datacenter.core.uai import validate_uai
 
@@ -50,8 +51,13 @@ def generate(
     school_year: Annotated[str, typer.Option(help="e.g. 2026-2027 (default: this one).")] = "",
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write to.")] = Path(),
     password: Annotated[
-        str, typer.Option(help="Every account's password in .profils (default: one each).")
+        str,
+        password_option(
+            "Every account's password in .profils (default: one each).",
+            "PRONOTE_DC_PROFILS_PASSWORD",
+        ),
     ] = "",
+    password_stdin: PasswordStdin = False,
     professeurs: Annotated[int, typer.Option(help="Teacher accounts in .profils.", min=0)] = 5,
     documents: Annotated[int, typer.Option(help="Documents joints (.HDOCJOINTS).", min=0)] = 20,
     photos: Annotated[int, typer.Option(help="Photos (.HPHOTOS).", min=0)] = 20,
@@ -60,6 +66,7 @@ def generate(
     as_json: JsonOption = False,
 ) -> None:
     """Générer les fichiers pour l'hébergement, as the school's own Serveur PRONOTE does."""
+    password = resolve(password, password_stdin, "accounts' password", required=False)
     request = {
         "uai": _uai(uai),
         "hosting_number": hosting_number,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from common import secrets
 from common.clock import Clock
+from common.fail2ban import Guard, SecurityPolicy
 from common.files import write_atomically
 from datacenter.core.errors import Forbidden, Unauthenticated
 from datacenter.core.registry import Registry
@@ -33,11 +34,20 @@ class ConsoleLogin:
 
 
 class ConsoleAuth:
-    def __init__(self, registry: Registry, clock: Clock, session_seconds: float) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        clock: Clock,
+        session_seconds: float,
+        policy: SecurityPolicy | None = None,
+    ) -> None:
         self._registry = registry
         self._clock = clock
         self._session_seconds = session_seconds
         self._sessions: dict[str, tuple[str, float]] = {}  # token digest -> (uai, expiry)
+        # Failed console logins per source address, the schools' fail2ban rules (issue 12, 6):
+        # every console front end (the CLI's gRPC, the web console) logs in through here.
+        self.guard = Guard(policy or SecurityPolicy())
 
     def ensure_operator_token(self, path: Path) -> str:
         """The operator token lives in a 0600 file beside the registry; its hash in the registry."""
@@ -49,19 +59,34 @@ class ConsoleAuth:
         self._registry.set_meta("operator_token_digest", secrets.token_digest(token))
         return token
 
-    def login(self, hosting_number: str, password: str, invoice_number: str) -> ConsoleLogin:
-        refusal = Unauthenticated(
-            "wrong hosting number or password; they were sent by e-mail and SMS at activation"
-        )
+    def login(
+        self, hosting_number: str, password: str, invoice_number: str, source_ip: str = ""
+    ) -> ConsoleLogin:
+        """A school's console session. `source_ip` is the caller's address: `maxretry` wrong
+        passwords within `findtime` suspend it for `bantime` (PERMISSION_DENIED, even with the
+        right password), as a school does for its own logins."""
+        now = self._clock.now()
+        suspension = self.guard.suspension(source_ip, now)
+        if suspension is not None:
+            minutes = max(1, round((suspension.until_seconds - now) / 60))
+            raise Forbidden(
+                f"too many failed console logins from {source_ip or 'this address'}: suspended "
+                f"for {minutes} more minute(s); wait, then log in again (failures are counted "
+                "per address, as on the schools)"
+            )
         record = self._registry.by_hosting_number(hosting_number.strip())
         if record is None or not secrets.verify(password, record.console_password_hash):
-            raise refusal
+            self.guard.record_failure(source_ip, now)
+            raise Unauthenticated(
+                "wrong hosting number or password; they were sent by e-mail and SMS at activation"
+            )
         if not record.first_login_done:
             if not invoice_number:
                 raise Unauthenticated(
                     "the first login also needs the invoice number sent by e-mail; give it"
                 )
             if not hmac.compare_digest(invoice_number.strip(), record.invoice_number):
+                self.guard.record_failure(source_ip, now)
                 raise Unauthenticated("wrong invoice number; use the one sent by e-mail")
             self._registry.mark_first_login(record.uai)
         token = secrets.new_token()

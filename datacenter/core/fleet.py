@@ -1,7 +1,10 @@
 """The fleet of schools: provision, deprovision, observe and reconcile (DESIGN decision 7).
 
 Provisioning is all-or-nothing: a school that fails to start leaves no registry row, no lease,
-no files and no process behind.
+no files and no process behind. Across a crash too (DESIGN decision 21): every multi-step
+operation commits an intent row with its first write and deletes it with its last, and
+`recover` (run at start, before anything is adopted) undoes an unfinished provisioning and
+finishes an unfinished removal.
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ import asyncio
 import enum
 import logging
 import shutil
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from common import secrets
 from common.agent_config import AgentConfig, save_config
-from common.clock import Clock
+from common.clock import Clock, SimulatedClock
+from common.faults import fault_point
+from common.files import remove_temp_files
 from datacenter.core.contacts import Responsable, normalise_email, normalise_mobile
 from datacenter.core.errors import AlreadyExists, InvalidArgument, Unavailable
 from datacenter.core.gateway import AgentGateway
@@ -57,6 +63,8 @@ class Provisioned:
 
 
 Populate = Callable[[SchoolRecord], Awaitable[list[SampleAccount]]]
+# Runs inside the transaction that ends a provisioning's intent (order activation's own writes).
+Complete = Callable[["Provisioned", sqlite3.Connection], None]
 
 
 def validate_order(order: SchoolOrder) -> SchoolOrder:
@@ -119,7 +127,14 @@ class Fleet:
 
     # -- provisioning ----------------------------------------------------------------------
 
-    async def provision(self, order: SchoolOrder, populate: Populate | None = None) -> Provisioned:
+    async def provision(
+        self,
+        order: SchoolOrder,
+        populate: Populate | None = None,
+        complete: Complete | None = None,
+    ) -> Provisioned:
+        """Register, write, start and (with `populate`) fill a school; `complete` adds its
+        writes to the final transaction. All or nothing, also if the controller is killed."""
         order = validate_order(order)
         if order.uai in self._busy or self.registry.exists(order.uai):
             raise AlreadyExists(
@@ -129,14 +144,16 @@ class Fleet:
         self._busy.add(order.uai)
         started = time.perf_counter()
         try:
-            provisioned = await self._provision(order, populate)
+            provisioned = await self._provision(order, populate, complete)
         finally:
             self._busy.discard(order.uai)
         for listener in self.provision_listeners:
             listener(time.perf_counter() - started)
         return provisioned
 
-    async def _provision(self, order: SchoolOrder, populate: Populate | None) -> Provisioned:
+    async def _provision(
+        self, order: SchoolOrder, populate: Populate | None, complete: Complete | None
+    ) -> Provisioned:
         now = self._clock.now()
         password, agent_secret = secrets.new_password(), secrets.new_token()
         hosting_number = self.registry.next_hosting_number(now)
@@ -157,26 +174,38 @@ class Fleet:
                 created_at=now,
             )
             self.registry.add_school(record, db)
+            self.registry.begin_intent(record.uai, "provision", now, db)
+        fault_point("provision.registered")
         spec = self.spec(record)
         self.statuses[record.uai] = SchoolStatus.STARTING
         try:
-            await asyncio.to_thread(self._write_school_files, record, spec)
+            await asyncio.to_thread(shutil.rmtree, spec.school_dir, True)  # an old school's
             await self._start(record, spec)
-            if populate is not None:
-                accounts = await populate(record)
-                self.registry.set_sample_accounts(record.uai, accounts)
+            fault_point("provision.started")
+            accounts = await populate(record) if populate is not None else None
+            fault_point("provision.populated")
+            provisioned = Provisioned(record, password)
+            with self.registry.transaction() as db:
+                if accounts is not None:
+                    self.registry.set_sample_accounts(record.uai, accounts, db)
+                if complete is not None:
+                    complete(provisioned, db)
+                self.registry.end_intent(record.uai, db)
+            fault_point("provision.done")
         except BaseException:
             await self._undo(record, spec)
             raise
         return Provisioned(self.registry.get(record.uai), password)
 
-    def _write_school_files(self, record: SchoolRecord, spec: SchoolSpec) -> None:
-        shutil.rmtree(spec.school_dir, ignore_errors=True)  # leftovers of an old school
+    def _write_config(self, record: SchoolRecord, spec: SchoolSpec) -> None:
+        """Before every start: the config carries the data-center's time (point 3)."""
         save_config(spec.config_path, self._agent_config(record, spec))
 
     async def _start(self, record: SchoolRecord, spec: SchoolSpec) -> None:
         timeout = self._settings.start_timeout_seconds
         await self._agents.forget(record.uai)  # a channel to a dead server is in backoff
+        await asyncio.to_thread(self._write_config, record, spec)
+        fault_point("start.config_written")
         try:
             pid = await self.runtime.start(spec, timeout)
         except StartFailed as error:
@@ -197,17 +226,25 @@ class Fleet:
         await asyncio.shield(self._remove(record, spec))
 
     async def _remove(self, record: SchoolRecord, spec: SchoolSpec) -> None:
+        """Process, then files, then the row (with its intent): a crash at any step leaves the
+        intent (or a directory without a row), which `recover` finishes."""
         await self.runtime.remove(spec)
+        fault_point("remove.stopped")
         await self._agents.forget(record.uai)
-        self.registry.remove_school(record.uai)
         await asyncio.to_thread(shutil.rmtree, spec.school_dir, ignore_errors=True)
+        fault_point("remove.files_removed")
+        self.registry.remove_school(record.uai)
         self.statuses.pop(record.uai, None)
         self.pids.pop(record.uai, None)
         self._retry_at.pop(record.uai, None)
 
     def _agent_config(self, record: SchoolRecord, spec: SchoolSpec) -> AgentConfig:
         settings = self._settings
+        simulated = isinstance(self._clock, SimulatedClock)
         return AgentConfig(
+            clock_seconds=self._clock.now() if simulated else None,
+            clock_written_at=time.time(),
+            clock_speed=self._clock.speed if isinstance(self._clock, SimulatedClock) else 1.0,
             uai=record.uai,
             school_name=record.name,
             address=record.address,
@@ -233,17 +270,67 @@ class Fleet:
         self._busy.add(record.uai)
         self.statuses[record.uai] = SchoolStatus.STOPPING
         try:
+            with self.registry.transaction() as db:
+                self.registry.begin_intent(record.uai, "remove", self._clock.now(), db)
+            fault_point("remove.intent")
             await self._remove(record, self.spec(record))
         finally:
             self._busy.discard(record.uai)
+
+    # -- recovery (DESIGN decision 21) -----------------------------------------------------
+
+    async def recover(self) -> list[str]:
+        """At start, before anything is adopted: undo every unfinished provisioning, finish
+        every unfinished removal, delete school directories no row makes real and the temp
+        files of interrupted writes. Returns one line per action taken (for the log)."""
+        actions = []
+        for intent in self.registry.intents():
+            record = self.registry.get(intent.uai)
+            spec = self.spec(record)
+            self._busy.add(record.uai)
+            try:
+                await self._remove(record, spec)
+            finally:
+                self._busy.discard(record.uai)
+            verb = (
+                "undid the provisioning" if intent.kind == "provision" else "finished the removal"
+            )
+            actions.append(f"{verb} of {record.uai}, interrupted by a controller stop")
+            fault_point("recover.one")
+        schools = self._settings.schools_dir
+        known = {record.uai for record in self.registry.all()}
+        orphans = (
+            [d for d in schools.iterdir() if d.is_dir() and d.name not in known]
+            if (schools.is_dir())
+            else []
+        )
+        for directory in orphans:  # its server too, if one still runs there
+            await self.runtime.remove(SchoolSpec(directory.name, "", directory))
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+            actions.append(f"removed {directory}, which no registry row makes a school")
+        removed = await asyncio.to_thread(self._remove_temp_files)
+        if removed:
+            actions.append(f"removed {removed} temporary file(s) of interrupted writes")
+        for action in actions:
+            log.warning("%s", action)
+        return actions
+
+    def _remove_temp_files(self) -> int:
+        """The controller's own: the state dir's and each school directory's top level (each
+        school removes those of its data and backups itself, at its start)."""
+        schools = self._settings.schools_dir
+        directories = [self._settings.state_dir]
+        directories += [d for d in schools.iterdir() if d.is_dir()] if schools.is_dir() else []
+        return sum(remove_temp_files(directory) for directory in directories)
 
     # -- reconciliation --------------------------------------------------------------------
 
     async def reconcile(self) -> None:
         """Adopt running school servers; restart dead ones, backing off when they keep failing."""
         dead = []
+        pending = {intent.uai for intent in self.registry.intents()}  # never restart half-made
         for record in self.registry.all():
-            if record.uai in self._busy:
+            if record.uai in self._busy or record.uai in pending:
                 continue
             observed = self.runtime.observe(self.spec(record))
             if observed.running:

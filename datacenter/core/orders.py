@@ -12,17 +12,18 @@ Who may do what (DOMAIN.md, seed 000; enforced by the console adapter):
 
 from __future__ import annotations
 
-import asyncio
 import datetime
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from common import secrets
 from common.clock import Clock
+from common.faults import fault_point
 from datacenter.core.auth import ConsoleAuth
 from datacenter.core.contacts import Responsable, international_mobile
 from datacenter.core.errors import AlreadyExists, NotFound, WrongState
-from datacenter.core.fleet import Fleet, SchoolOrder
+from datacenter.core.fleet import Fleet, Provisioned, SchoolOrder
 from datacenter.core.order_store import Message, OrderStore
 from datacenter.core.ordering import (
     FORMULA_LABELS,
@@ -155,13 +156,29 @@ class Ordering:
     # -- activation ------------------------------------------------------------------------
 
     async def activate(self, order_id: int) -> Activated:
-        """Provision the school (all-or-nothing), then mark the order and send the credentials
-        in one transaction; if that fails, the school is removed again."""
+        """Provision the school, then mark the order and send the credentials in the same
+        transaction that ends the provisioning's intent: all or nothing, also across a crash
+        (a restarted controller undoes an unfinished one and the order can be activated again)."""
         order, proforma = self.get(order_id)
         check_activate(order, proforma, self.today())
         if order_id in self._activating:
             raise WrongState(f"order {order_id} is being activated; wait for it to finish")
         self._activating.add(order_id)
+
+        def complete(provisioned: Provisioned, db: sqlite3.Connection) -> None:
+            record, now = provisioned.record, self._clock.now()
+            self.store.set_activated(
+                order.id, now, record.hosting_number, licence_expiry(day_of(now)), db
+            )
+            self.store.send(
+                self._credentials(record, provisioned.console_password, resent=False),
+                record.uai,
+                order.id,
+                now,
+                db,
+            )
+            fault_point("activate.order_written")
+
         try:
             provisioned = await self._fleet.provision(
                 SchoolOrder(
@@ -171,28 +188,12 @@ class Ordering:
                     responsable=Responsable(
                         order.responsable.name, order.responsable.mobile, order.responsable.email
                     ),
-                )
+                ),
+                complete=complete,
             )
-            record = provisioned.record
-            try:
-                now = self._clock.now()
-                with self._fleet.registry.transaction() as db:
-                    self.store.set_activated(
-                        order.id, now, record.hosting_number, licence_expiry(day_of(now)), db
-                    )
-                    self.store.send(
-                        self._credentials(record, provisioned.console_password, resent=False),
-                        record.uai,
-                        order.id,
-                        now,
-                        db,
-                    )
-            except BaseException:
-                await asyncio.shield(self._fleet.deprovision(record.uai))
-                raise
         finally:
             self._activating.discard(order_id)
-        return Activated(self.store.get(order_id), record)
+        return Activated(self.store.get(order_id), provisioned.record)
 
     # -- credentials and account -----------------------------------------------------------
 

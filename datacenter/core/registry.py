@@ -6,8 +6,10 @@ school without an address or a lease without a school.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from typing import Any
 from datacenter.core.contacts import Responsable
 from datacenter.core.errors import AlreadyExists, NotFound
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schools (
@@ -88,7 +90,32 @@ CREATE TABLE IF NOT EXISTS outbox (
     order_id INTEGER
 );
 """,
+    # Issue 12: the intent journal (DESIGN decision 21) and each school's last scheduler pass.
+    3: """
+CREATE TABLE IF NOT EXISTS intents (
+    uai TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}',
+    started_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scheduler_runs (
+    uai TEXT PRIMARY KEY,
+    last_run REAL NOT NULL
+);
+""",
 }
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A multi-step operation on one school, committed before its first effect and deleted in
+    the transaction of its last one (DESIGN decision 21); `Fleet.recover` finishes or undoes
+    the ones a dead controller left."""
+
+    uai: str
+    kind: str  # "provision" (also `--demo` and order activation) or "remove"
+    detail: dict[str, Any]
+    started_at: float
 
 
 @dataclass(frozen=True)
@@ -121,7 +148,17 @@ class SchoolRecord:
 
 class Registry:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # SQLite gives the -wal and -shm files the database file's mode: make it private first
+        # (it holds management secrets, sample passwords and the outbox; issue 12, point 4).
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for existing in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(existing, 0o600)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -211,9 +248,46 @@ class Registry:
             ) from None
 
     def remove_school(self, uai: str) -> None:
+        """The school, its lease, its intent and its scheduler mark, in one transaction."""
         with self.transaction() as db:
             db.execute("DELETE FROM leases WHERE uai=?", (uai,))
             db.execute("DELETE FROM schools WHERE uai=?", (uai,))
+            db.execute("DELETE FROM intents WHERE uai=?", (uai,))
+            db.execute("DELETE FROM scheduler_runs WHERE uai=?", (uai,))
+
+    # -- intents (DESIGN decision 21) ------------------------------------------------------
+
+    def begin_intent(
+        self, uai: str, kind: str, now_seconds: float, db: sqlite3.Connection, **detail: Any
+    ) -> None:
+        """Inside the caller's transaction, with the operation's first write."""
+        db.execute(
+            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?)",
+            (uai, kind, json.dumps(detail), now_seconds),
+        )
+
+    def end_intent(self, uai: str, db: sqlite3.Connection | None = None) -> None:
+        """Inside the transaction of the operation's last write (or on its own)."""
+        (db or self._db).execute("DELETE FROM intents WHERE uai=?", (uai,))
+
+    def intents(self) -> list[Intent]:
+        return [
+            Intent(row["uai"], row["kind"], json.loads(row["detail"]), row["started_at"])
+            for row in self._db.execute("SELECT * FROM intents ORDER BY started_at")
+        ]
+
+    # -- scheduler marks (issue 12, point 2) -----------------------------------------------
+
+    def last_runs(self) -> dict[str, float]:
+        """UAI -> the clock time up to which its backups, archives and switches were made."""
+        rows = self._db.execute("SELECT uai, last_run FROM scheduler_runs")
+        return {row["uai"]: float(row["last_run"]) for row in rows}
+
+    def set_last_run(self, uai: str, seconds: float) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO scheduler_runs SELECT uai, ? FROM schools WHERE uai=?",
+            (seconds, uai),
+        )
 
     def exists(self, uai: str) -> bool:
         return self._db.execute("SELECT 1 FROM schools WHERE uai=?", (uai,)).fetchone() is not None
@@ -243,8 +317,10 @@ class Registry:
     def mark_first_login(self, uai: str) -> None:
         self._db.execute("UPDATE schools SET first_login_done=1 WHERE uai=?", (uai,))
 
-    def set_sample_accounts(self, uai: str, accounts: list[SampleAccount]) -> None:
-        self._db.execute(
+    def set_sample_accounts(
+        self, uai: str, accounts: list[SampleAccount], db: sqlite3.Connection | None = None
+    ) -> None:
+        (db or self._db).execute(
             "UPDATE schools SET sample_accounts=? WHERE uai=?", (_accounts_json(accounts), uai)
         )
 

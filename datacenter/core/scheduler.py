@@ -14,12 +14,15 @@ import asyncio
 import contextlib
 import datetime
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from common import backup_plan
 from common.backup_plan import Kind
 from common.clock import Clock, SimulatedClock, SystemClock
+from common.faults import fault_point
 from common.files import read_json, write_json_atomically
 from datacenter.core import year_cycle
 from datacenter.core.errors import InvalidArgument, Unavailable, WrongState
@@ -30,7 +33,11 @@ from datacenter.core.settings import Settings
 from datacenter.core.year_cycle import YearCycle
 
 log = logging.getLogger("datacenter.core.scheduler")
+T = TypeVar("T")
 PARALLEL_SCHOOLS = 16
+# One school's agent call in a pass (its backups, its switch): past this it is reported as not
+# done and caught up at the next pass, and the pass goes on with the others (issue 12, point 7).
+SCHOOL_CALL_TIMEOUT_SECONDS = 60.0
 
 
 def clock_from_settings(settings: Settings) -> Clock:
@@ -75,6 +82,7 @@ class Summary:
     archives_due: int = 0
     written: int = 0
     switches: int = 0
+    not_done: list[str] = field(default_factory=list)  # "UAI: why", caught up next pass
 
     def add(self, other: Summary) -> None:
         self.switches += other.switches
@@ -82,6 +90,7 @@ class Summary:
         self.backups_due += other.backups_due
         self.archives_due += other.archives_due
         self.written += other.written
+        self.not_done += other.not_done
 
 
 class Scheduler:
@@ -98,8 +107,9 @@ class Scheduler:
         self._saved_clock = saved_clock
         self._agents = agents
         self.clock = clock
-        self._started_at = clock.now()
-        self._last_run: dict[str, float] = {}
+        # Persisted (issue 12, point 2): a pass a crash or a stopped controller interrupted is
+        # caught up from here, never skipped.
+        self._last_run: dict[str, float] = fleet.registry.last_runs()
         self._pushed: dict[str, int] = {}  # uai -> pid that has our simulated time
         self._lock = asyncio.Lock()
         self.totals = Summary()
@@ -137,7 +147,8 @@ class Scheduler:
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
             self._pushed.clear()  # every school gets the new time
-            self.save_clock()
+            self.save_clock()  # safe first: each school's last pass is saved (point 2)
+            fault_point("advance.clock_saved")
             return await self._pass()
 
     def save_clock(self) -> None:
@@ -168,7 +179,7 @@ class Scheduler:
         total = Summary()
         for summary in summaries:
             total.add(summary)
-        self.totals.add(total)
+        self.totals.add(replace(total, not_done=[]))  # the totals keep counts only
         return total
 
     async def _school(self, record: SchoolRecord, now: float, limit: asyncio.Semaphore) -> Summary:
@@ -176,7 +187,7 @@ class Scheduler:
             try:
                 pid = self._fleet.pids.get(record.uai, 0)
                 needs_clock = self.simulated and self._pushed.get(record.uai) != pid
-                last = self._last_run.get(record.uai, max(record.created_at, self._started_at))
+                last = self._last_run.get(record.uai, record.created_at)
                 due = backup_plan.due_between(last, now)
                 switches = (
                     self.year_cycle.due_between(record.uai, last, now) if self.year_cycle else []
@@ -185,7 +196,10 @@ class Scheduler:
                 for part, switch in year_cycle.split(due, switches):
                     if part or needs_clock:  # the clock rides with the backups: one call
                         time = SimulatedTime(now, self.speed) if needs_clock else None
-                        reply = await self._agents.make_backups(record, part, time)
+                        reply = await _bounded(
+                            record, self._agents.make_backups(record, part, time)
+                        )
+                        fault_point("scheduler.backups_made")
                         if needs_clock:
                             self._pushed[record.uai], needs_clock = pid, False
                         if not reply.skipped:
@@ -194,14 +208,16 @@ class Scheduler:
                             summary.archives_due += len(part) - backups
                             summary.written += reply.files_written
                     if switch is not None:
-                        await self._switch(record, switch)
+                        await _bounded(record, self._switch(record, switch))
                         summary.switches += 1
+                self._fleet.registry.set_last_run(record.uai, now)
                 self._last_run[record.uai] = now
+                fault_point("scheduler.school_done")
                 return summary
             except Unavailable as error:  # made/switched at the next pass, in order
                 log.warning("backups of %s not made now: %s", record.uai, error)
                 self._pushed.pop(record.uai, None)
-                return Summary()
+                return Summary(not_done=[f"{record.uai}: {error}"])
 
     async def _switch(self, record: SchoolRecord, switch: year_cycle.DueSwitch) -> None:
         """The version switch of one school (DOMAIN.md "Yearly cycle"), recorded once done."""
@@ -213,3 +229,13 @@ class Scheduler:
             record.uai, switch, reply.outcome, reply.detail, reply.base_name
         )
         log.info("%s switched to %s: %s", record.uai, switch.school_year, reply.outcome)
+
+
+async def _bounded(record: SchoolRecord, call: Awaitable[T]) -> T:
+    """One school's call, bounded in time: a hung school is reported, not waited for."""
+    try:
+        return await asyncio.wait_for(call, SCHOOL_CALL_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise Unavailable(
+            f"school {record.uai} did not answer within {SCHOOL_CALL_TIMEOUT_SECONDS:.0f} s"
+        ) from None

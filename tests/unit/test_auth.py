@@ -10,6 +10,7 @@ import pytest
 
 from common import secrets
 from common.clock import SimulatedClock
+from common.fail2ban import SecurityPolicy
 from datacenter.core.auth import ConsoleAuth, Principal, require_operator, require_school
 from datacenter.core.contacts import Responsable
 from datacenter.core.errors import Forbidden, Unauthenticated
@@ -180,3 +181,20 @@ def test_require_operator_refuses_a_school() -> None:
     with pytest.raises(Forbidden, match="operator"):
         require_operator(Principal(UAI), "list every school")
     require_operator(Principal(None), "list every school")
+
+
+# -- throttle (issue 12, point 6) ------------------------------------------------------------
+
+
+def test_wrong_passwords_suspend_the_source_address_like_a_school(
+    registry: Registry, clock: SimulatedClock
+) -> None:
+    auth = ConsoleAuth(registry, clock, SESSION_SECONDS, SecurityPolicy(3, 600.0, 600.0))
+    for _ in range(3):
+        with pytest.raises(Unauthenticated):
+            auth.login(HOSTING_NUMBER, "wrong", INVOICE, "10.0.0.9")
+    with pytest.raises(Forbidden, match=r"too many failed console logins from 10\.0\.0\.9"):
+        auth.login(HOSTING_NUMBER, PASSWORD, INVOICE, "10.0.0.9")  # even the right password
+    assert auth.login(HOSTING_NUMBER, PASSWORD, INVOICE, "10.0.0.10").uai == UAI  # others: no
+    clock.advance(601.0)
+    assert auth.login(HOSTING_NUMBER, PASSWORD, "", "10.0.0.9").uai == UAI  # the ban expired

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from common.files import read_json, write_json_atomically
+from common.files import (
+    make_private,
+    read_json,
+    remove_temp_files,
+    temp_file,
+    write_json_atomically,
+)
 
 
 def test_writes_json_that_reads_back(tmp_path: Path) -> None:
@@ -44,10 +50,35 @@ def test_applies_the_mode(tmp_path: Path, mode: int) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == mode
 
 
-def test_default_mode_is_world_readable(tmp_path: Path) -> None:
+def test_default_mode_is_private(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     write_json_atomically(path, {"k": "v"})
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_temp_files_of_killed_writes_are_recognised_and_only_they(tmp_path: Path) -> None:
+    fd, name = temp_file(tmp_path, "agent.json")
+    os.close(fd)
+    legacy = tmp_path / ".Base année 2026-202701.sauvs.k2j4_x9a"  # before the .tmp suffix
+    legacy.write_bytes(b"half")
+    kept = [tmp_path / "agent.json", tmp_path / ".hidden", tmp_path / "operator.token"]
+    for path in kept:
+        path.write_text("x")
+    assert remove_temp_files(tmp_path) == 2
+    assert not Path(name).exists() and not legacy.exists()
+    assert all(path.exists() for path in kept)
+
+
+def test_make_private_takes_group_and_other_bits_off(tmp_path: Path) -> None:
+    (tmp_path / "schools").mkdir(mode=0o755)
+    (tmp_path / "schools" / "agent.log").write_text("x")
+    os.chmod(tmp_path / "schools" / "agent.log", 0o644)
+    os.chmod(tmp_path, 0o755)
+    assert make_private(tmp_path) == 3
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "schools").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "schools" / "agent.log").stat().st_mode) == 0o600
+    assert make_private(tmp_path) == 0
 
 
 def test_failed_write_keeps_the_old_file_and_no_temporary(

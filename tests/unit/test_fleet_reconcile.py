@@ -112,3 +112,41 @@ def test_a_school_that_never_gets_healthy_leaves_nothing_behind(world: World) ->
     assert world.fleet.status(uai) is SchoolStatus.DOWN
     world.agents.unhealthy.clear()  # its address was released: the school fits again
     assert asyncio.run(world.fleet.provision(order(uai))).record.uai == uai
+
+
+# -- recovery after a crash (DESIGN decision 21) ------------------------------------------------
+
+
+def test_an_unfinished_provisioning_is_undone_and_never_restarted(world: World) -> None:
+    victim, other = UAIS
+    with world.registry.transaction() as db:  # as a controller killed mid-provisioning left it
+        world.registry.begin_intent(victim, "provision", world.clock.now(), db)
+    fleet = world.new_fleet()
+    asyncio.run(fleet.reconcile())  # the reconciler alone leaves it alone
+    assert fleet.status(victim) is not SchoolStatus.RUNNING or victim in world.runtime.running
+    actions = asyncio.run(fleet.recover())
+    assert actions == [f"undid the provisioning of {victim}, interrupted by a controller stop"]
+    assert not world.registry.exists(victim) and world.registry.exists(other)
+    assert victim not in world.runtime.running
+    assert world.registry.intents() == []
+    asyncio.run(fleet.provision(order(victim)))  # and it can be provisioned again
+
+
+def test_an_unfinished_removal_is_finished(world: World) -> None:
+    victim, _ = UAIS
+    with world.registry.transaction() as db:
+        world.registry.begin_intent(victim, "remove", world.clock.now(), db)
+    actions = asyncio.run(world.new_fleet().recover())
+    assert actions == [f"finished the removal of {victim}, interrupted by a controller stop"]
+    assert not world.registry.exists(victim)
+
+
+def test_orphan_directories_and_temp_files_are_removed_at_recovery(world: World) -> None:
+    schools = world.settings.schools_dir
+    (schools / "0750999Z" / "data").mkdir(parents=True)
+    leftover = schools / UAIS[0] / ".agent.json.k2j4x9ab.tmp"
+    leftover.write_text("{")
+    actions = asyncio.run(world.new_fleet().recover())
+    assert not (schools / "0750999Z").exists() and not leftover.exists()
+    assert (schools / UAIS[0]).exists()
+    assert any("0750999Z" in action for action in actions)

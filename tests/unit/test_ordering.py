@@ -304,8 +304,8 @@ def test_a_version_1_registry_is_migrated_keeping_its_data(tmp_path: Path) -> No
         db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
         db.execute("INSERT INTO meta VALUES ('hosting_sequence', '100041')")
     registry = Registry(path)
-    assert SCHEMA_VERSION == 2
-    assert registry.get_meta("schema_version") == "2"
+    assert SCHEMA_VERSION == 3
+    assert registry.get_meta("schema_version") == str(SCHEMA_VERSION)
     assert registry.get_meta("hosting_sequence") == "100041"
     assert registry.query("SELECT COUNT(*) AS n FROM outbox")[0]["n"] == 0
     registry.close()

@@ -8,13 +8,16 @@ import asyncio
 import datetime
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from common import backup_plan
 from common.backup_plan import Kind
+from datacenter.core import scheduler as scheduler_module
 from datacenter.core.errors import Unavailable
 from datacenter.core.fleet import SchoolStatus
+from datacenter.core.registry import SchoolRecord
 from datacenter.core.scheduler import Scheduler
 from datacenter.core.year_cycle import YearCycle, automatic_day
 from tests.dates import at
@@ -116,3 +119,42 @@ def test_a_deferred_switch_keeping_the_base_happens_on_its_date(cycle: Cycle) ->
     assert (year, keep) == ("2027-2028", True)
     assert datetime.datetime.fromtimestamp(when, tz=datetime.UTC).date().isoformat() == "2027-09-03"
     assert cycle.year_cycle.view(uai, 2027)["outcome"] == "kept"
+
+
+# -- issue 12: a hung school is reported, not waited for; a dead pass is caught up -------------
+
+
+def test_a_hung_school_is_reported_and_the_others_get_their_backups(
+    cycle: Cycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hung, other = UAIS
+    monkeypatch.setattr(scheduler_module, "SCHOOL_CALL_TIMEOUT_SECONDS", 0.2)
+    answer = cycle.agents.make_backups
+
+    async def hang(record: SchoolRecord, due: Any, simulated: Any) -> Any:
+        if record.uai == hung:
+            await asyncio.sleep(3600)
+        return await answer(record, due, simulated)
+
+    monkeypatch.setattr(cycle.agents, "make_backups", hang)
+    summary = asyncio.run(cycle.scheduler.advance_to(at("2026-09-02")))
+    assert [line.split(":")[0] for line in summary.not_done] == [hung]
+    assert "did not answer within" in summary.not_done[0]
+    assert cycle.agents.backups[other]
+    monkeypatch.setattr(cycle.agents, "make_backups", answer)
+    asyncio.run(cycle.scheduler.run_due())  # the next pass catches the hung one up, in order
+    assert cycle.agents.backups[hung] == backup_plan.due_between(at("2026-09-01"), at("2026-09-02"))
+
+
+def test_a_period_a_dead_controller_never_passed_over_is_caught_up_after_restart(
+    cycle: Cycle,
+) -> None:
+    """The clock moved (saved, or real time went on) but the controller died before its pass:
+    the restarted one makes every backup due since each school's last pass."""
+    asyncio.run(cycle.scheduler.advance_to(at("2026-09-02")))
+    cycle.clock.advance_to(at("2026-09-04"))  # then killed before the pass
+    cycle.agents.backups.clear()
+    restarted = Scheduler(cycle.fleet, cycle.agents, cycle.clock, None, cycle.year_cycle)
+    asyncio.run(restarted.run_due())
+    due = backup_plan.due_between(at("2026-09-02"), at("2026-09-04"))
+    assert all(cycle.agents.backups[uai] == due for uai in UAIS)

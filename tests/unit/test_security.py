@@ -133,3 +133,24 @@ def test_default_policy_is_five_failures_in_ten_minutes_for_ten_minutes() -> Non
     suspension = guard.record_failure(IP, 4.0)
     assert suspension is not None
     assert suspension.until_seconds == 604.0
+
+
+def test_reading_on_a_clock_ahead_never_lifts_a_suspension() -> None:
+    """Issue 12: a school read suspensions on real time before the controller pushed the
+    simulated one, and each read deleted them for good."""
+    guard = Guard(POLICY)
+    suspension = fail(guard, [100.0, 101.0, 102.0])
+    assert suspension is not None
+    far_ahead = 10_000_000.0
+    assert guard.suspension(IP, far_ahead) is None
+    assert guard.suspensions(far_ahead) == []
+    assert guard.suspension(IP, 103.0) == suspension  # back on the right time: still banned
+    assert guard.suspensions(103.0) == [suspension]
+
+
+def test_expired_suspensions_are_pruned_on_a_write() -> None:
+    guard = Guard(POLICY)
+    fail(guard, [0.0, 1.0, 2.0])
+    fail(guard, [1000.0, 1001.0, 1002.0], ip="10.0.0.8")
+    assert [s.ip for s in guard.suspensions(1003.0)] == ["10.0.0.8"]
+    assert guard.suspension(IP, 3.0) is None  # pruned at 1002.0: gone even on an older clock

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,13 +17,14 @@ from typing import Any
 import grpc
 
 from common import edt_zip, hnot
+from common.files import temp_file
 from protos import agent_pb2, common_pb2
 from vm_agent.adapters import convert
 from vm_agent.adapters.errors import translated
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain import base_files
 from vm_agent.domain.bases import Base, find_base
-from vm_agent.domain.errors import InvalidArgument
+from vm_agent.domain.errors import AgentError, InvalidArgument
 from vm_agent.domain.school import SchoolServer
 
 OPERATIONS = ("load", "complete", "users", "edt")
@@ -48,7 +48,7 @@ class BaseFilesAgent:
         uploads = self._data_dir / UPLOADS_DIR
         uploads.mkdir(parents=True, exist_ok=True)
         _remove_stale(uploads)
-        fd, name = tempfile.mkstemp(prefix=".upload.", dir=uploads)
+        fd, name = temp_file(uploads, "upload")
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as file:
@@ -134,7 +134,12 @@ async def _receive(
     async for chunk in chunks:
         if first is None:
             first = chunk
-            _precheck(school, chunk)
+            try:
+                _precheck(school, chunk)
+            except AgentError:  # read what is still coming, then refuse (issue 12, point 5):
+                async for _ in chunks:  # a stream cut while the controller writes reaches
+                    pass  # it as INTERNAL, and the refusal as "RPC already finished"
+                raise
         size += len(chunk.data)
         if size > MAX_RECEIVE_BYTES:
             raise InvalidArgument(f"the file is larger than {MAX_RECEIVE_BYTES} bytes")

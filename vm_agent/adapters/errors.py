@@ -25,6 +25,13 @@ STATUS_OF = {
 }
 
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+# A status message travels in a header (gRPC refuses past ~8 KiB, as RESOURCE_EXHAUSTED): one
+# that echoes input (a 100 kB login in a .profils) is cut, so the refusal stays itself.
+MAX_DETAILS_CHARS = 2000
+
+
+def details(message: str) -> str:
+    return message if len(message) <= MAX_DETAILS_CHARS else message[:MAX_DETAILS_CHARS] + "…"
 
 
 def translated(method: Method) -> Method:
@@ -33,7 +40,9 @@ def translated(method: Method) -> Method:
         try:
             return await method(self, request, context)
         except errors.AgentError as error:
-            await context.abort(STATUS_OF.get(type(error), grpc.StatusCode.UNKNOWN), str(error))
+            await context.abort(
+                STATUS_OF.get(type(error), grpc.StatusCode.UNKNOWN), details(str(error))
+            )
 
     return wrapper  # type: ignore[return-value]
 

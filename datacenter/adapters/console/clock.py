@@ -22,6 +22,7 @@ class ClockConsole(ConsolePanel):
             archives_due=summary.archives_due,
             files_written=summary.written,
             schools=summary.schools,
+            schools_not_done=summary.not_done,
         )
 
     def _require_scheduler(self) -> Scheduler:

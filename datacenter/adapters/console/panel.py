@@ -42,7 +42,9 @@ def translated(method: Method) -> Method:
         try:
             return await method(self, request, context)
         except errors.DatacenterError as error:
-            await context.abort(STATUS_OF.get(type(error), grpc.StatusCode.UNKNOWN), str(error))
+            await context.abort(
+                STATUS_OF.get(type(error), grpc.StatusCode.UNKNOWN), details(str(error))
+            )
         except grpc.aio.AioRpcError as error:  # from the school's agent
             if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 await context.abort(
@@ -50,7 +52,7 @@ def translated(method: Method) -> Method:
                     "the school's server is not answering; the controller restarts it within "
                     "seconds, retry then",
                 )
-            await context.abort(error.code(), error.details() or "")
+            await context.abort(error.code(), details(error.details() or ""))
 
     return wrapper  # type: ignore[return-value]
 
@@ -78,3 +80,20 @@ class ConsolePanel:
     async def _forward(self, context: Context, uai: str, method: str, request: Any) -> Any:
         """Authorize, then make the same call on the school's agent."""
         raise NotImplementedError
+
+
+# A status message travels in a header (gRPC refuses past ~8 KiB, as RESOURCE_EXHAUSTED): one
+# that echoes input is cut, so the refusal keeps its own code (issue 12, point 5).
+MAX_DETAILS_CHARS = 2000
+
+
+def details(message: str) -> str:
+    return message if len(message) <= MAX_DETAILS_CHARS else message[:MAX_DETAILS_CHARS] + "…"
+
+
+def peer_ip(peer: str) -> str:
+    """gRPC's peer -> the caller's address: 'ipv4:127.0.0.1:5555' -> '127.0.0.1',
+    'ipv6:[::1]:5555' -> '::1' (what the console login throttles on)."""
+    _, _, rest = peer.partition(":")
+    host, _, _ = rest.rpartition(":")
+    return host.strip("[]") or peer

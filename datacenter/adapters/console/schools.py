@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from datacenter.adapters.console.panel import ConsolePanel, Context, translated
+from datacenter.adapters.console.panel import ConsolePanel, Context, peer_ip, translated
 from datacenter.adapters.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
 from datacenter.core import errors
 from datacenter.core.auth import ConsoleAuth, require_operator
@@ -74,7 +74,12 @@ class SchoolsConsole(ConsolePanel):
     async def Login(
         self, request: console_pb2.LoginRequest, context: Context
     ) -> console_pb2.LoginReply:
-        login = self._auth.login(request.hosting_number, request.password, request.invoice_number)
+        login = self._auth.login(
+            request.hosting_number,
+            request.password,
+            request.invoice_number,
+            peer_ip(context.peer()),
+        )
         return console_pb2.LoginReply(
             token=login.token, uai=login.uai, expires_at_seconds=login.expires_at_seconds
         )

@@ -12,6 +12,7 @@ verifies format, version and checksum and only then changes anything. The size c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -83,15 +84,19 @@ class ServeurPanel(ConsolePanel):
             first = await anext(chunks)
         except StopAsyncIteration:
             raise errors.InvalidArgument("nothing was sent: give a file") from None
-        record = self._school(context, first.uai)  # who asks comes before what is sent
-        if first.operation not in OPERATIONS:
-            raise errors.InvalidArgument(
-                f"unknown operation {first.operation!r}: choose one of {', '.join(OPERATIONS)}"
-            )
         buffered = [first]
-        if first.operation != "edt":
-            buffered += await _read_header_chunks(chunks, first.data)
-            _check_hosting_number(b"".join(c.data for c in buffered), record)
+        try:
+            record = self._school(context, first.uai)  # who asks comes before what is sent
+            if first.operation not in OPERATIONS:
+                raise errors.InvalidArgument(
+                    f"unknown operation {first.operation!r}: choose one of {', '.join(OPERATIONS)}"
+                )
+            if first.operation != "edt":
+                buffered += await _read_header_chunks(chunks, first.data)
+                _check_hosting_number(b"".join(c.data for c in buffered), record)
+        except errors.DatacenterError:
+            await _drain(chunks, self._max_upload_bytes)
+            raise
         forwarded = common_pb2.BaseFileChunk()
         forwarded.CopyFrom(first)
         forwarded.uai, forwarded.hosting_number = "", record.hosting_number
@@ -112,8 +117,12 @@ class ServeurPanel(ConsolePanel):
                         )
                     await call.write(item)
             await call.done_writing()
-        except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError):
-            pass  # the school refused early: its status comes from `await call` below
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError, asyncio.InvalidStateError):
+            # The school refused early (e.g. a file it will not take): writing to its finished
+            # call fails; its own status comes from `await call` below (issue 12, point 5).
+            # The sender's remaining chunks are read and dropped first (up to the cap): a client
+            # whose stream is cut while it still sends sees INTERNAL, not the school's status.
+            await _drain(chunks, self._max_upload_bytes - sent)
         except BaseException:  # too large, or the sender went away: the school drops it
             call.cancel()
             raise
@@ -136,6 +145,16 @@ class ServeurPanel(ConsolePanel):
         self, request: console_pb2.SchoolRef, context: Context
     ) -> common_pb2.History:
         return await self._forward(context, request.uai, "GetHistory", agent_pb2.Empty())
+
+
+async def _drain(chunks: AsyncIterator[common_pb2.BaseFileChunk], limit: int) -> None:
+    """Read and drop what the sender still sends (up to `limit` bytes) before refusing: a gRPC
+    client whose request stream is cut while it sends gets INTERNAL instead of the refusal."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk.data)
+        if received > limit:
+            return
 
 
 async def _read_header_chunks(

@@ -16,6 +16,7 @@ import typer
 
 from datacenter.cli.console import clients, mes_archives, mon_compte, pronote_net, serveur
 from datacenter.cli.output import console
+from datacenter.cli.passwords import PasswordStdin, password_option, resolve
 from datacenter.cli.remote import (
     cli_state,
     console_address,
@@ -45,12 +46,14 @@ FLAT_ALIASES = ("serveur", "clients", "mes-archives", "mon-compte")
 def login(
     ctx: typer.Context,
     hosting_number: Annotated[str, typer.Option(help="N° d'hébergement (12 digits).")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Console password.")],
+    password: Annotated[str, password_option("Console password.")] = "",
+    password_stdin: PasswordStdin = False,
     invoice_number: Annotated[
         str, typer.Option(help="Invoice number: needed at the first login only.")
     ] = "",
 ) -> None:
     """Log in as a school's responsable hébergement; later console commands act on that school."""
+    password = resolve(password, password_stdin, "console password")
     import grpc
 
     from protos import console_pb2_grpc

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from datacenter.cli.hnot import espace_choice
 from datacenter.cli.options import JsonOption, UaiOption, when
 from datacenter.cli.output import console, emit, emit_object, errors, fail
+from datacenter.cli.passwords import SPR_PASSWORD_ENV, PasswordStdin, password_option, resolve
 from datacenter.cli.remote import open_console, to_dict
 from protos import common_pb2, console_pb2
 
@@ -105,11 +106,13 @@ def create_base(
 def issue_password(
     ctx: typer.Context,
     login: Annotated[str, typer.Argument(help="A person of the school, e.g. eleve.dupont.l")],
-    password: Annotated[str, typer.Option(help="The password to give them.")],
+    password: Annotated[str, password_option("The password to give them.")] = "",
+    password_stdin: PasswordStdin = False,
     uai: UaiOption = "",
     as_json: JsonOption = False,
 ) -> None:
     """Give a person of the synthetic school in service a PRONOTE.net password."""
+    password = resolve(password, password_stdin, "password to give")
     request = console_pb2.IssuePasswordRequest(uai=uai, login=login, password=password)
     issued = to_dict(open_console(ctx).IssuePassword(request))
     emit_object(issued, as_json, title="password issued")
@@ -121,12 +124,14 @@ def put_in_service(
     base_id: Annotated[str, typer.Argument(help="The base's id (see `console bases`).")],
     spr_login: Annotated[str, typer.Option(help="SPR login: first mise en service only.")] = "",
     spr_password: Annotated[
-        str, typer.Option(help="SPR password: first mise en service only.")
+        str, password_option("SPR password: first mise en service only.", SPR_PASSWORD_ENV)
     ] = "",
+    password_stdin: PasswordStdin = False,
     uai: UaiOption = "",
     as_json: JsonOption = False,
 ) -> None:
     """Mettre en service: make a base reachable by clients."""
+    spr_password = resolve(spr_password, password_stdin, "SPR password", required=False)
     request = console_pb2.PutBaseInServiceRequest(
         uai=uai, base_id=base_id, spr_login=spr_login, spr_password=spr_password
     )
@@ -267,11 +272,15 @@ def open_base(
     ctx: typer.Context,
     base_id: Annotated[str, typer.Argument(help="From `console other-bases`.")],
     spr_login: Annotated[str, typer.Option(help="SPR login: first mise en service only.")] = "",
-    spr_password: Annotated[str, typer.Option(help="SPR password: first time only.")] = "",
+    spr_password: Annotated[
+        str, password_option("SPR password: first time only.", SPR_PASSWORD_ENV)
+    ] = "",
+    password_stdin: PasswordStdin = False,
     uai: UaiOption = "",
     as_json: JsonOption = False,
 ) -> None:
     """Ouvrir cette base (server stopped first): it is put in service."""
+    spr_password = resolve(spr_password, password_stdin, "SPR password", required=False)
     request = console_pb2.PutBaseInServiceRequest(
         uai=uai, base_id=base_id, spr_login=spr_login, spr_password=spr_password
     )

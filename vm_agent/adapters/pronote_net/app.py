@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from common import bounded_json
 from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
 from vm_agent.adapters.pronote_net import (
@@ -157,9 +158,9 @@ class PronoteNetApp:
         return _html(page.espace_page(session.number, genre, espace.label, cipher))
 
     async def call(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
+        try:  # bounded: a body of 100,000 "[" is a refusal, not a RecursionError (issue 12)
+            body = bounded_json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
             body = None
         wrote = False
         try:
