@@ -28,20 +28,9 @@ EXPECTED_FAILURES = {
     "TestClient::test_get_teaching_staff": NOT_YET.format("PageEquipePedagogique"),
     "TestClient::test_menus": NOT_YET.format("PageMenus"),
     "TestMenu::test_lunch_dinner": NOT_YET.format("PageMenus") + " (in setUpClass)",
-    "TestClient::test_recipients": NOT_YET.format("ListeRessourcesPourCommunication"),
     "TestPeriod::test_report": NOT_YET.format("PageBulletins"),
     "TestLesson::test_content": "PageEmploiDuTemps lessons carry no cahier de textes content",
     "TestLessonContent::test_files": "no lesson content (in setUpClass)",
-    # TestDiscussion's setUpClass takes the parent's first discussion: since the dated school
-    # (main after issue 13) only one pupil's parents per class have one, and the sample
-    # parent of the session school (0690001B, parent.fernandez.c) is not among them, so all
-    # five error with IndexError. Before, test_messages passed; the other four also need
-    # SaisieMessage, SaisiePublicMessage and ListeMessages' messagePourReponse.
-    "TestDiscussion::test_messages": "the sample parent has no discussion (setUpClass)",
-    "TestDiscussion::test_mark_read": NOT_YET.format("SaisieMessage"),
-    "TestDiscussion::test_delete": NOT_YET.format("SaisieMessage"),
-    "TestDiscussion::test_participants": NOT_YET.format("SaisiePublicMessage"),
-    "TestDiscussion::test_reply": "ListeMessages has no messagePourReponse",
     "TestVieScolaireClient::test_classes": NOT_YET.format("ListeRessources"),
     "TestClientInfo::test_email": "the synthetic student has no e-mail address",
     "TestClientInfo::test_phone": "the synthetic student has no phone number",
