@@ -165,11 +165,20 @@ def test_the_date_marker_sets_the_simulated_date(pytester: pytest.Pytester, inne
             assert student(pronote_school).current_period.name == "Trimestre 2"
             record(pronote_school)
 
-        @pytest.mark.pronote_date("2026-11-20T08:00")
+        def marks(school):  # the first trimestre's marks the student sees today
+            client = student(school)
+            trimestre = next(p for p in client.periods if p.name == "Trimestre 1")
+            return {(g.date, g.subject.name, g.grade) for g in trimestre.grades}
+
+        @pytest.mark.pronote_date("2026-11-02T18:00")
         def test_earlier_then_advanced(pronote_school):
-            client = student(pronote_school)
-            assert pronote_school.now() == datetime.datetime(2026, 11, 20, 8, tzinfo=datetime.UTC)
-            assert client.current_period.name == "Trimestre 1"
+            assert pronote_school.now() == datetime.datetime(2026, 11, 2, 18, tzinfo=datetime.UTC)
+            assert student(pronote_school).current_period.name == "Trimestre 1"
+            before = marks(pronote_school)
+            pronote_school.advance_clock("2026-11-27T18:00")
+            after = marks(pronote_school)
+            assert before < after  # new marks appeared, none went away
+            assert all(date > datetime.date(2026, 11, 2) for date, _, _ in after - before)
             pronote_school.advance_clock("2026-12-10")
             assert student(pronote_school).current_period.name == "Trimestre 2"
             record(pronote_school)
@@ -178,7 +187,7 @@ def test_the_date_marker_sets_the_simulated_date(pytester: pytest.Pytester, inne
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     later, earlier = records(inner)
-    assert later["pool"] != earlier["pool"]  # the shared clock was past 20 Nov: its own
+    assert later["pool"] != earlier["pool"]  # the shared clock was past 2 Nov: its own
     assert_nothing_left(inner, [later, earlier])
 
 
