@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from common.clock import Clock, school_year_of
 from common.files import write_json_atomically
+from datacenter.adapters.console_web import console_web_app
 from datacenter.agents import AgentDirectory
 from datacenter.auth import ConsoleAuth
 from datacenter.console_service import ConsoleService
@@ -78,9 +79,18 @@ class Controller:
             self.fleet, self.agents, self.clock, clock_file(settings), self.year_cycle
         )
         await self._serve_console()
+        console_web = console_web_app(
+            lambda: self.console_address,
+            session_seconds=settings.console_session_seconds,
+            maxretry=settings.maxretry,
+            findtime_seconds=settings.findtime_seconds,
+            bantime_seconds=settings.bantime_seconds,
+            grafana_url=settings.grafana_url,
+        )
         self._http, self.http_address = await serve_http(
-            controller_app(self.fleet, self.metrics, settings.school_metrics_port),
+            controller_app(self.fleet, self.metrics, settings.school_metrics_port, console_web),
             settings.http_address,
+            settings.http_tls(),
         )
         await self.fleet.reconcile()  # adopts the school servers still running
         self._reconciler = asyncio.create_task(self._reconcile_forever())
