@@ -34,12 +34,13 @@ check: $(STAMP) ## Lint, format check, types, import contracts, generated code f
 	$(BIN)/lint-imports
 	$(BIN)/python -m protos.generate --check
 
-# With CI=true the Docker and Prometheus tiers must run, so `make test` sets them up first.
+# With CI=true the Docker, Prometheus and browser tiers must run, so `make test` sets them up first.
 test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers)
 	$(BIN)/pytest -q
 
-tiers: docker-images ## Set up the Docker and Prometheus tiers (install and start what is missing)
+tiers: docker-images ## Set up the Docker, Prometheus and browser tiers (install and start what is missing)
 	.ci/setup-prometheus.sh
+	scripts/browser.sh
 
 unit: $(STAMP) ## Unit tests only (nothing needed)
 	$(BIN)/pytest -q tests/unit
@@ -52,6 +53,7 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.synthetic_school
 	$(BIN)/python -m bench.pronote_net_logins
 	$(BIN)/python -m bench.base_upload
+	$(BIN)/python -m bench.console_web
 
 .PHONY: help install demo down protos check test tiers unit bench docker-images bench-docker
 

@@ -52,6 +52,14 @@ def text(driver: WebDriver, css: str = "main") -> str:
     return str(shown)
 
 
+def shoot(driver: WebDriver, path: Path) -> None:
+    """A screenshot of the whole page (the window grows to the page's height, then back)."""
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.set_window_size(1280, min(max(height, 900), 4000))
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1280, 900)
+
+
 def submit(driver: WebDriver, form_css: str) -> None:
     """Send a form with its button and wait for the page that answers it."""
     page = driver.find_element(By.TAG_NAME, "html")
@@ -115,7 +123,7 @@ def test_school_console_every_tab_and_one_action_each(
     # First login: the invoice number is required, then accepted.
     school_login(driver, dc, record.hosting_number, password)
     assert "invoice number" in text(driver, ".flash.error")
-    driver.save_screenshot(str(screenshots / "00-connexion.png"))
+    shoot(driver, screenshots / "00-connexion.png")
     school_login(driver, dc, record.hosting_number, password, record.invoice_number)
     wait(driver, lambda: driver.current_url.endswith(f"/ecoles/{record.uai}/accueil"))
     cookie = driver.get_cookie("pdc_console")
@@ -131,7 +139,7 @@ def test_school_console_every_tab_and_one_action_each(
     assert record.name in text(driver)
     assert text(driver, "#server-state") == "En service"
     assert text(driver, "#base-in-service") == in_service["name"]
-    driver.save_screenshot(str(screenshots / "01-accueil.png"))
+    shoot(driver, screenshots / "01-accueil.png")
 
     # Serveur PRONOTE: créer une base, seen by the CLI.
     driver.get(url(dc, f"/ecoles/{record.uai}/serveur"))
@@ -150,7 +158,7 @@ def test_school_console_every_tab_and_one_action_each(
     wait(driver, lambda: text(driver, "#server-state") == "En service")
     bases = cli_json(dc, "console", "serveur", "bases", "--uai", record.uai)
     assert next(b for b in bases["bases"] if b["in_service"])["id"] == in_service["id"]
-    driver.save_screenshot(str(screenshots / "02-serveur.png"))
+    shoot(driver, screenshots / "02-serveur.png")
 
     # Clients: reserve a licence (CLI sees it), a live connection appears without reload,
     # an IP suspended by wrong passwords is unblocked from the page.
@@ -174,7 +182,7 @@ def test_school_console_every_tab_and_one_action_each(
             for _ in range(5):
                 rpc_error(attacker.connect, admin.login, "wrong")
         wait(driver, lambda: ATTACKER in text(driver, "#suspended-ips"))
-        driver.save_screenshot(str(screenshots / "03-clients.png"))
+        shoot(driver, screenshots / "03-clients.png")
         submit(driver, f"#suspended-ips tr[data-ip='{ATTACKER}'] form")
         wait(driver, lambda: "débloquée" in text(driver, ".flash.info"))
         suspended = cli_json(dc, "console", "clients", "suspended-ips", "--uai", record.uai)
@@ -188,7 +196,7 @@ def test_school_console_every_tab_and_one_action_each(
     submit(driver, "#publication")
     wait(driver, lambda: text(driver, "#publication-state") == "Publication arrêtée")
     assert cli_json(dc, "console", "pronote-net", "--uai", record.uai)["published"] is False
-    driver.save_screenshot(str(screenshots / "04-pronote-net.png"))
+    shoot(driver, screenshots / "04-pronote-net.png")
     submit(driver, "#publication")
     wait(driver, lambda: text(driver, "#publication-state") == "Base publiée")
     assert cli_json(dc, "console", "pronote-net", "--uai", record.uai)["published"] is True
@@ -199,7 +207,7 @@ def test_school_console_every_tab_and_one_action_each(
     backup = next(b for b in backups if b["kind"] == "archive")
     driver.get(url(dc, f"/ecoles/{record.uai}/archives"))
     assert backup["name"] in text(driver, "#backups")
-    driver.save_screenshot(str(screenshots / "05-archives.png"))
+    shoot(driver, screenshots / "05-archives.png")
     driver.find_element(
         By.CSS_SELECTOR, f"#backups tr[data-name='{backup['name']}'] a.download"
     ).click()
@@ -214,7 +222,7 @@ def test_school_console_every_tab_and_one_action_each(
     driver.get(url(dc, f"/ecoles/{record.uai}/compte"))
     assert record.hosting_number in text(driver, "#account")
     assert "Changement de version" in text(driver)
-    driver.save_screenshot(str(screenshots / "06-compte.png"))
+    shoot(driver, screenshots / "06-compte.png")
 
 
 def test_a_school_session_is_refused_other_schools_and_operator_pages(
@@ -285,9 +293,36 @@ def test_operator_provisions_a_school_and_sees_the_fleet_live(
            "--mobile", "0612345678", "--email", "ce@example.org")  # fmt: skip
     wait(driver, lambda: later in text(driver, "#fleet"), 20)
     wait(driver, lambda: "…" not in text(driver, f"#fleet tr[data-uai='{new}'] .summary"))
-    driver.save_screenshot(str(screenshots / "07-operateur-parc.png"))
+    shoot(driver, screenshots / "07-operateur-parc.png")
     pages = [("commandes", "08-operateur-commandes"), ("horloge", "09-operateur-horloge")]
     for page, name in pages:
         driver.get(url(dc, f"/operateur/{page}"))
-        driver.save_screenshot(str(screenshots / f"{name}.png"))
+        shoot(driver, screenshots / f"{name}.png")
     assert "simulée" in text(driver, "#clock")
+
+
+def test_charger_une_base_streams_the_hnot_with_a_progress_bar(
+    browser: WebDriver, datacenter: Datacenter, tmp_path: Path, screenshots: Path
+) -> None:
+    dc, driver = datacenter, browser
+    provisioned = dc.provision("0750305")
+    record = provisioned.school
+    dc.cli("hnot", "generate", "--uai", record.uai, "--hosting-number", record.hosting_number,
+           "-o", str(tmp_path))  # fmt: skip
+    hnot = next(tmp_path.glob("*.HNOT"))
+    log_out(driver)
+    school_login(driver, dc, record.hosting_number, provisioned.console_password,
+                 record.invoice_number)  # fmt: skip
+    wait(driver, lambda: driver.current_url.endswith("/accueil"))
+    driver.get(url(dc, f"/ecoles/{record.uai}/serveur"))
+    submit(driver, "form:has(#stop-server)")  # a base is loaded server stopped
+    driver.find_element(By.ID, "upload-file").send_keys(str(hnot))
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, "#upload button[type=submit]").click()
+    # console.js sends it with XMLHttpRequest: the bar fills, then the tab reloads.
+    WebDriverWait(driver, 30).until(staleness_of(page))
+    wait(driver, lambda: "Charger une base" in text(driver, ".flash.info"))
+    shoot(driver, screenshots / "02b-serveur-charger.png")
+    other = cli_json(dc, "console", "serveur", "other-bases", "--uai", record.uai)
+    bases = other["bases"] if isinstance(other, dict) else other
+    assert any("depuis l'établissement" in b["liste"] for b in bases), bases
