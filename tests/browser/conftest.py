@@ -95,6 +95,7 @@ def datacenter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Datacenter]
         free_pool(),
         clock="simulated",
         clock_start="2026-11-30T08:00",
+        grafana_url="http://127.0.0.1:3000",
     ) as dc:
         yield dc
 

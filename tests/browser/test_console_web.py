@@ -293,6 +293,13 @@ def test_operator_provisions_a_school_and_sees_the_fleet_live(
            "--mobile", "0612345678", "--email", "ce@example.org")  # fmt: skip
     wait(driver, lambda: later in text(driver, "#fleet"), 20)
     wait(driver, lambda: "…" not in text(driver, f"#fleet tr[data-uai='{new}'] .summary"))
+    grafana = driver.find_element(By.CSS_SELECTOR, f"#fleet tr[data-uai='{new}'] a.grafana")
+    assert grafana.get_attribute("href").endswith(f"/d/pronote-school/?var-uai={new}")
+    driver.find_element(By.CSS_SELECTOR, f"#fleet tr[data-uai='{new}'] td a").click()
+    wait(driver, lambda: driver.current_url.endswith(f"/ecoles/{new}/accueil"))
+    assert "Lycée Henri-IV" in text(driver)
+    driver.back()
+    wait(driver, lambda: "Parc" in driver.title)
     shoot(driver, screenshots / "07-operateur-parc.png")
     pages = [("commandes", "08-operateur-commandes"), ("horloge", "09-operateur-horloge")]
     for page, name in pages:

@@ -48,7 +48,7 @@ async def fleet(request: web.Request) -> web.StreamResponse:
 
 
 async def fleet_live(request: web.Request) -> web.StreamResponse:
-    return page(request, "operator/_fleet_rows.html", "parc", **await _fleet(request))
+    return page(request, "operator/_fleet.html", "parc", **await _fleet(request))
 
 
 async def school_summary(request: web.Request) -> web.StreamResponse:
