@@ -333,3 +333,10 @@ def test_charger_une_base_streams_the_hnot_with_a_progress_bar(
     other = cli_json(dc, "console", "serveur", "other-bases", "--uai", record.uai)
     bases = other["bases"] if isinstance(other, dict) else other
     assert any("depuis l'établissement" in b["liste"] for b in bases), bases
+
+    # Mon compte > Recevoir mes identifiants: an SMS and an e-mail in the outbox (CLI).
+    driver.get(url(dc, f"/ecoles/{record.uai}/compte"))
+    submit(driver, "form:has(#resend)")
+    wait(driver, lambda: "envoyé par SMS" in text(driver, ".flash.info"))
+    sent = cli_json(dc, "order", "outbox", "--uai", record.uai)
+    assert {m["channel"] for m in sent} == {"sms", "email"}

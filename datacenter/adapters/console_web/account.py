@@ -7,7 +7,7 @@ import asyncio
 
 from aiohttp import web
 
-from datacenter.adapters.console_web.app import call, session_of
+from datacenter.adapters.console_web.app import call, session_of, signed_out
 from datacenter.adapters.console_web.school import (
     done,
     form,
@@ -54,11 +54,14 @@ async def resend(request: web.Request) -> web.StreamResponse:
     reply = await call(
         request, "ResendCredentials", console_pb2.ResendCredentialsRequest(uai=uai_of(request))
     )
-    return done(
-        request,
+    message = (
         f"N° d'hébergement et n° de facture envoyés à {reply.email} ; nouveau mot de passe "
-        f"envoyé par SMS au {reply.mobile}.",
+        f"envoyé par SMS au {reply.mobile}."
     )
+    if session_of(request).operator:
+        return done(request, message)
+    # The school's old password and console logins no longer work: log in with the new one.
+    return signed_out(request, "info", message + " Reconnectez-vous avec ce mot de passe.")
 
 
 async def preversion(request: web.Request) -> web.StreamResponse:

@@ -88,6 +88,20 @@ def see_other(location: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(location)
 
 
+def signed_out(request: web.Request, kind: str, message: str) -> web.HTTPSeeOther:
+    """End this browser's session; the login page, with `message`, in a new anonymous one."""
+    store = request.app[SESSIONS]
+    old = request.get("session")
+    if isinstance(old, WebSession):
+        store.drop(old.id)
+    fresh = store.new()
+    fresh.flash(kind, message)
+    request["session"] = fresh
+    redirect = see_other("/console/")
+    set_cookie(request, redirect, fresh)
+    return redirect
+
+
 def home_of(session: WebSession) -> str:
     if session.operator:
         return "/console/operateur/"
@@ -166,15 +180,9 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
     except Refused as refused:
         session: WebSession | None = request.get("session")
         if refused.http_status == 401 and session is not None:
-            store = request.app[SESSIONS]
-            store.drop(session.id)
-            fresh = store.new()
             if session.logged_in:
-                fresh.flash("error", "Votre session a expiré : reconnectez-vous.")
-            request["session"] = fresh
-            redirect = see_other("/console/")
-            set_cookie(request, redirect, fresh)
-            return redirect
+                return signed_out(request, "error", "Votre session a expiré : reconnectez-vous.")
+            return signed_out(request, "info", "Connectez-vous.")
         back = request.get("back")
         if request.method == "POST" and back and refused.http_status not in (401, 403):
             session_of(request).flash("error", refused.message)

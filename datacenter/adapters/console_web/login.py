@@ -17,6 +17,7 @@ from datacenter.adapters.console_web.app import (
     see_other,
     session_of,
     set_cookie,
+    signed_out,
 )
 from protos import console_pb2
 
@@ -108,14 +109,7 @@ async def operator_login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    session = session_of(request)
-    request.app[SESSIONS].drop(session.id)
-    fresh = request.app[SESSIONS].new()
-    fresh.flash("info", "Vous êtes déconnecté.")
-    request["session"] = fresh
-    response = see_other("/console/")
-    set_cookie(request, response, fresh)
-    return response
+    return signed_out(request, "info", "Vous êtes déconnecté.")
 
 
 async def resend(request: web.Request) -> web.StreamResponse:
