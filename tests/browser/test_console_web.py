@@ -21,6 +21,7 @@ from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from protos import common_pb2
+from tests.dates import at
 from tests.integration.harness import Datacenter, account, advance, client, rpc_error, uai
 
 TABS = ["accueil", "serveur", "clients", "pronote-net", "archives", "compte"]
@@ -340,3 +341,34 @@ def test_charger_une_base_streams_the_hnot_with_a_progress_bar(
     wait(driver, lambda: "envoyé par SMS" in text(driver, ".flash.info"))
     sent = cli_json(dc, "order", "outbox", "--uai", record.uai)
     assert {m["channel"] for m in sent} == {"sms", "email"}
+
+
+def test_operator_orders_and_clock_pages(browser: WebDriver, datacenter: Datacenter) -> None:
+    """Place an order, return its proforma, activate it; advance the simulated clock."""
+    dc, driver = datacenter, browser
+    log_out(driver)
+    operator_login(driver, dc)
+    driver.get(url(dc, "/operateur/commandes"))
+    ordered = uai("0750306")
+    for name, value in [
+        ("client_number", "50623"), ("uai", ordered), ("name", "Lycée Condorcet"),
+        ("responsable", "M. Martin"), ("mobile", "0612345678"), ("email", "ce@example.org"),
+    ]:  # fmt: skip
+        driver.find_element(By.CSS_SELECTOR, f"#place-order [name={name}]").send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, "#place-order [name=contract]").click()
+    submit(driver, "#place-order")
+    wait(driver, lambda: "proforma" in text(driver, ".flash.info"))
+    order_id = driver.find_element(By.CSS_SELECTOR, "#orders tbody tr").get_attribute("data-order")
+    submit(driver, f"#orders tr[data-order='{order_id}'] form[action$=accepter]")
+    submit(driver, f"#orders tr[data-order='{order_id}'] form[action$=activer]")
+    wait(driver, lambda: "activée" in text(driver, ".flash.info"), 60)
+    assert any(s["uai"] == ordered for s in cli_json(dc, "school", "list"))
+    driver.get(url(dc, "/operateur/messages"))
+    assert ordered in text(driver, "#outbox")
+
+    driver.get(url(dc, "/operateur/horloge"))
+    driver.find_element(By.CSS_SELECTOR, "#advance [name=to]").send_keys("2026-12-01T10:00")
+    submit(driver, "#advance")
+    wait(driver, lambda: "Horloge avancée" in text(driver, ".flash.info"))
+    assert "01/12/26 10:00" in text(driver, "#clock-now")
+    assert cli_json(dc, "clock", "show")["now_seconds"] == at("2026-12-01T10:00")
