@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from protos import common_pb2
@@ -63,9 +62,19 @@ def shoot(driver: WebDriver, path: Path) -> None:
 
 def submit(driver: WebDriver, form_css: str) -> None:
     """Send a form with its button and wait for the page that answers it."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
-    WebDriverWait(driver, 30).until(staleness_of(page))
+    button = driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]")
+    driver.execute_script("window.pdcPageBeforeSubmit = true")
+    button.click()
+    next_page(driver)
+
+
+def next_page(driver: WebDriver) -> None:
+    """Wait until the window holds a new, loaded document (the marker set before is gone)."""
+    WebDriverWait(driver, 30, poll_frequency=0.1, ignored_exceptions=(WebDriverException,)).until(
+        lambda _: driver.execute_script(
+            "return document.readyState === 'complete' && !window.pdcPageBeforeSubmit"
+        )
+    )
 
 
 def cli_json(dc: Datacenter, *args: str) -> Any:
@@ -325,10 +334,8 @@ def test_charger_une_base_streams_the_hnot_with_a_progress_bar(
     driver.get(url(dc, f"/ecoles/{record.uai}/serveur"))
     submit(driver, "form:has(#stop-server)")  # a base is loaded server stopped
     driver.find_element(By.ID, "upload-file").send_keys(str(hnot))
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, "#upload button[type=submit]").click()
     # console.js sends it with XMLHttpRequest: the bar fills, then the tab reloads.
-    WebDriverWait(driver, 30).until(staleness_of(page))
+    submit(driver, "#upload")
     wait(driver, lambda: "Charger une base" in text(driver, ".flash.info"))
     shoot(driver, screenshots / "02b-serveur-charger.png")
     other = cli_json(dc, "console", "serveur", "other-bases", "--uai", record.uai)
