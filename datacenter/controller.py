@@ -54,6 +54,7 @@ class Controller:
 
     async def start(self) -> None:
         settings = self.settings
+        tls = settings.http_tls()  # a wrong certificate is refused before anything starts
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         self.registry = Registry(settings.registry_path)
@@ -90,7 +91,7 @@ class Controller:
         self._http, self.http_address = await serve_http(
             controller_app(self.fleet, self.metrics, settings.school_metrics_port, console_web),
             settings.http_address,
-            settings.http_tls(),
+            tls,
         )
         await self.fleet.reconcile()  # adopts the school servers still running
         self._reconciler = asyncio.create_task(self._reconcile_forever())

@@ -197,7 +197,11 @@ def test_school_console_every_tab_and_one_action_each(
         wait(driver, lambda: "débloquée" in text(driver, ".flash.info"))
         suspended = cli_json(dc, "console", "clients", "suspended-ips", "--uai", record.uai)
         assert ATTACKER not in json.dumps(suspended)
-        pronote_client.disconnect(session.session_id)
+        # Déconnecter the teacher from the page: the CLI sees no teacher any more.
+        submit(driver, "#connections tr[data-mode='Enseignant'] form")
+        wait(driver, lambda: "déconnecté" in text(driver, ".flash.info"))
+        listed = cli_json(dc, "console", "clients", "connections", "--uai", record.uai)
+        assert session.session_id not in json.dumps(listed)
 
     # PRONOTE.net: stop then start the publication, checked by the CLI each time.
     driver.get(url(dc, f"/ecoles/{record.uai}/pronote-net"))
@@ -372,6 +376,13 @@ def test_operator_orders_and_clock_pages(browser: WebDriver, datacenter: Datacen
     assert any(s["uai"] == ordered for s in cli_json(dc, "school", "list"))
     driver.get(url(dc, "/operateur/messages"))
     assert ordered in text(driver, "#outbox")
+
+    # Supprimer it from the fleet (after the confirmation box): the CLI no longer lists it.
+    driver.get(url(dc, "/operateur/"))
+    driver.find_element(By.CSS_SELECTOR, f"#fleet tr[data-uai='{ordered}'] [name=confirm]").click()
+    submit(driver, f"#fleet tr[data-uai='{ordered}'] form.remove")
+    wait(driver, lambda: "supprimée" in text(driver, ".flash.info"), 60)
+    assert not any(s["uai"] == ordered for s in cli_json(dc, "school", "list"))
 
     driver.get(url(dc, "/operateur/horloge"))
     driver.find_element(By.CSS_SELECTOR, "#advance [name=to]").send_keys("2026-12-01T10:00")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from datacenter.adapters.console_web.security import LoginThrottle, WebSessions
+from datacenter.errors import InvalidArgument
+from datacenter.settings import Settings
 
 
 class Clock:
@@ -51,3 +57,16 @@ def test_a_login_gets_a_new_session_id_and_csrf_token_and_sessions_expire() -> N
     assert logged.csrf_ok(logged.csrf) and not logged.csrf_ok("") and not logged.csrf_ok("x")
     clock.now += 100
     assert sessions.get(logged.id) is None
+
+
+def test_tls_needs_both_files_and_says_which_are_wrong(tmp_path: Path) -> None:
+    assert Settings().http_tls() is None
+    with pytest.raises(InvalidArgument, match="both"):
+        Settings(http_tls_certificate="cert.pem").http_tls()
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    (tmp_path / "key.pem").write_text("not a key")
+    broken = Settings(
+        http_tls_certificate=str(tmp_path / "cert.pem"), http_tls_key=str(tmp_path / "key.pem")
+    )
+    with pytest.raises(InvalidArgument, match="PEM certificate"):
+        broken.http_tls()
