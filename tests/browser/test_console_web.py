@@ -81,6 +81,12 @@ def cli_json(dc: Datacenter, *args: str) -> Any:
     return json.loads(dc.cli(*args, "--json").stdout)
 
 
+def session_cookie(driver: WebDriver) -> dict[str, Any]:
+    cookie = driver.get_cookie("pdc_console")
+    assert cookie is not None, "no session cookie"
+    return cookie
+
+
 def log_out(driver: WebDriver) -> None:
     driver.delete_all_cookies()
 
@@ -136,7 +142,7 @@ def test_school_console_every_tab_and_one_action_each(
     shoot(driver, screenshots / "00-connexion.png")
     school_login(driver, dc, record.hosting_number, password, record.invoice_number)
     wait(driver, lambda: driver.current_url.endswith(f"/ecoles/{record.uai}/accueil"))
-    cookie = driver.get_cookie("pdc_console")
+    cookie = session_cookie(driver)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     # Later logins need no invoice number.
     log_out(driver)
@@ -247,7 +253,7 @@ def test_a_school_session_is_refused_other_schools_and_operator_pages(
     log_out(driver)
     school_login(driver, dc, school.school.hosting_number, school.console_password)
     wait(driver, lambda: driver.current_url.endswith("/accueil"))
-    cookie = driver.get_cookie("pdc_console")["value"]
+    cookie = session_cookie(driver)["value"]
 
     for tab in TABS:
         status, body = http(dc, f"/ecoles/{other.uai}/{tab}", cookie)
@@ -279,7 +285,7 @@ def test_a_form_without_its_csrf_token_is_refused(
     wait(driver, lambda: "Formulaire refusé" in driver.title)
     after = cli_json(dc, "console", "clients", "licences", "--uai", record.uai)
     assert after["reserved_for_administration"] == before["reserved_for_administration"]
-    cookie = driver.get_cookie("pdc_console")["value"]
+    cookie = session_cookie(driver)["value"]
     status, _ = http(dc, f"/ecoles/{record.uai}/clients/reserver", cookie, data=b"count=3")
     assert status == 403
 
@@ -308,7 +314,7 @@ def test_operator_provisions_a_school_and_sees_the_fleet_live(
     wait(driver, lambda: later in text(driver, "#fleet"), 20)
     wait(driver, lambda: "…" not in text(driver, f"#fleet tr[data-uai='{new}'] .summary"))
     grafana = driver.find_element(By.CSS_SELECTOR, f"#fleet tr[data-uai='{new}'] a.grafana")
-    assert grafana.get_attribute("href").endswith(f"/d/pronote-school/?var-uai={new}")
+    assert str(grafana.get_attribute("href")).endswith(f"/d/pronote-school/?var-uai={new}")
     driver.find_element(By.CSS_SELECTOR, f"#fleet tr[data-uai='{new}'] td a").click()
     wait(driver, lambda: driver.current_url.endswith(f"/ecoles/{new}/accueil"))
     assert "Lycée Henri-IV" in text(driver)

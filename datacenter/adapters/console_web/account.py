@@ -7,8 +7,8 @@ import asyncio
 
 from aiohttp import web
 
-from datacenter.adapters.console_web.app import call, session_of, signed_out
-from datacenter.adapters.console_web.school import (
+from datacenter.adapters.console_web.pages import call, session_of, signed_out
+from datacenter.adapters.console_web.tabs import (
     done,
     form,
     optional,

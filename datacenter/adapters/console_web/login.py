@@ -8,7 +8,7 @@ import math
 from aiohttp import web
 
 from datacenter.adapters.console_web.api import Refused
-from datacenter.adapters.console_web.app import (
+from datacenter.adapters.console_web.pages import (
     API,
     SESSIONS,
     THROTTLE,

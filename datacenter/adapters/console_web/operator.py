@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from datacenter.adapters.console_web.api import Refused
-from datacenter.adapters.console_web.app import call, render, see_other, session_of
+from datacenter.adapters.console_web.pages import call, render, see_other, session_of
 from datacenter.errors import InvalidArgument
 from datacenter.scheduler import parse_date
 from datacenter.wire import FORMULA_TO_PROTO

@@ -7,8 +7,8 @@ import asyncio
 
 from aiohttp import web
 
-from datacenter.adapters.console_web.app import call
-from datacenter.adapters.console_web.school import done, form, ref, tab, uai_of
+from datacenter.adapters.console_web.pages import call
+from datacenter.adapters.console_web.tabs import done, form, ref, tab, uai_of
 from protos import common_pb2, console_pb2
 
 
