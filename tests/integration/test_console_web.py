@@ -164,3 +164,59 @@ def test_under_tls_the_session_cookie_is_secure(tmp_path: Path) -> None:
             pass  # plain HTTP on the TLS port: no page
         else:
             raise AssertionError("plain HTTP was answered on the TLS port")
+
+
+def _multipart(fields: list[tuple[str, str]], file_name: str, data: bytes) -> tuple[bytes, str]:
+    boundary = "pdc-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def test_charger_une_base_works_without_javascript(datacenter: Datacenter, tmp_path: Path) -> None:
+    """The upload form posts as plain HTML (CSRF token as its first field) and the page that
+    answers shows the API's summary; without the token nothing is sent to the school."""
+    school = datacenter.provision("0750404")
+    record = school.school
+    datacenter.cli("hnot", "generate", "--uai", record.uai, "--hosting-number",
+                   record.hosting_number, "-o", str(tmp_path))  # fmt: skip
+    hnot = next(tmp_path.glob("*.HNOT"))
+    browser = Browser(f"http://{datacenter.http_address}")
+    fields = {
+        "hosting_number": record.hosting_number,
+        "password": school.console_password,
+        "invoice_number": record.invoice_number,
+        "csrf": browser.csrf(),
+    }
+    assert browser.post("/console/connexion", fields)[0] == 200
+    csrf = browser.csrf(f"/console/ecoles/{record.uai}/serveur")
+    status, _, _ = browser.post(f"/console/ecoles/{record.uai}/serveur/arreter", {"csrf": csrf})
+    assert status == 200
+
+    path = f"/console/ecoles/{record.uai}/serveur/fichier"
+    body, content_type = _multipart([("operation", "load")], hnot.name, hnot.read_bytes())
+    status, _, _ = browser._send(
+        urllib.request.Request(
+            browser.base + path, data=body, headers={"Content-Type": content_type}
+        )
+    )
+    assert status == 403
+    body, content_type = _multipart(
+        [("csrf", csrf), ("operation", "load")], hnot.name, hnot.read_bytes()
+    )
+    status, _, page = browser._send(
+        urllib.request.Request(
+            browser.base + path, data=body, headers={"Content-Type": content_type}
+        )
+    )
+    assert status == 200 and "Charger une base (.HNOT) :" in page
+    other = datacenter.cli("console", "serveur", "other-bases", "--uai", record.uai, "--json")
+    assert other.stdout.count("depuis l'établissement") == 1
