@@ -383,6 +383,18 @@ def test_operator_orders_and_clock_pages(browser: WebDriver, datacenter: Datacen
     driver.get(url(dc, "/operateur/messages"))
     assert ordered in text(driver, "#outbox")
 
+    # "Recevoir mon n° de facture" on the login page: client number and UAI, no session.
+    before = len(cli_json(dc, "order", "outbox", "--uai", ordered))
+    log_out(driver)
+    driver.get(url(dc, "/"))
+    driver.find_element(By.CSS_SELECTOR, "details summary").click()
+    driver.find_element(By.CSS_SELECTOR, "#resend-invoice [name=uai]").send_keys(ordered)
+    driver.find_element(By.CSS_SELECTOR, "#resend-invoice [name=client_number]").send_keys("50623")
+    submit(driver, "#resend-invoice")
+    wait(driver, lambda: "ce@example.org" in text(driver, ".flash.info"))
+    assert len(cli_json(dc, "order", "outbox", "--uai", ordered)) == before + 2
+    operator_login(driver, dc)
+
     # Supprimer it from the fleet (after the confirmation box): the CLI no longer lists it.
     driver.get(url(dc, "/operateur/"))
     driver.find_element(By.CSS_SELECTOR, f"#fleet tr[data-uai='{ordered}'] [name=confirm]").click()
@@ -396,3 +408,27 @@ def test_operator_orders_and_clock_pages(browser: WebDriver, datacenter: Datacen
     wait(driver, lambda: "Horloge avancée" in text(driver, ".flash.info"))
     assert "01/12/26 10:00" in text(driver, "#clock-now")
     assert cli_json(dc, "clock", "show")["now_seconds"] == at("2026-12-01T10:00")
+
+
+def test_first_mise_en_service_defines_the_spr(browser: WebDriver, datacenter: Datacenter) -> None:
+    """A new school (no base yet): Créer une base, then Mettre en service with the SPR's
+    login and password, asked the first time only (seed 004 Fiche 2)."""
+    dc, driver = datacenter, browser
+    provisioned = dc.provision("0750307", demo=False, name="Collège Neuf")
+    record = provisioned.school
+    log_out(driver)
+    school_login(driver, dc, record.hosting_number, provisioned.console_password,
+                 record.invoice_number)  # fmt: skip
+    wait(driver, lambda: driver.current_url.endswith("/accueil"))
+    assert "Aucune base en service" in text(driver, "#alerts")
+    driver.get(url(dc, f"/ecoles/{record.uai}/serveur"))
+    driver.find_element(By.CSS_SELECTOR, "#create-base [name=school_year]").send_keys("2026-2027")
+    submit(driver, "#create-base")
+    row = "#bases tbody tr:first-child form.put-in-service"
+    driver.find_element(By.CSS_SELECTOR, f"{row} [name=spr_login]").send_keys("spr")
+    driver.find_element(By.CSS_SELECTOR, f"{row} [name=spr_password]").send_keys("Sp3r-Admin!")
+    submit(driver, row)
+    wait(driver, lambda: text(driver, "#server-state") == "En service")
+    bases = cli_json(dc, "console", "serveur", "bases", "--uai", record.uai)
+    assert [b["spr_login"] for b in bases["bases"] if b["in_service"]] == ["spr"]
+    assert not driver.find_elements(By.CSS_SELECTOR, "#bases [name=spr_login]")
