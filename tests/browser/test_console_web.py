@@ -6,6 +6,7 @@ One controller for the module; each test logs in afresh. Every tab is screenshot
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import urllib.error
@@ -432,3 +433,45 @@ def test_first_mise_en_service_defines_the_spr(browser: WebDriver, datacenter: D
     bases = cli_json(dc, "console", "serveur", "bases", "--uai", record.uai)
     assert [b["spr_login"] for b in bases["bases"] if b["in_service"]] == ["spr"]
     assert not driver.find_elements(By.CSS_SELECTOR, "#bases [name=spr_login]")
+
+
+def test_delegation_export_and_opening_an_archive(
+    browser: WebDriver, datacenter: Datacenter, downloads: Path, screenshots: Path
+) -> None:
+    """PRONOTE.net: delegate the parents' espace to an ENT of the catalogue, export the
+    identifiers file; Mes archives: open an archive after confirming, server stopped."""
+    dc, driver = datacenter, browser
+    provisioned = dc.provision("0750308")
+    record = provisioned.school
+    now = cli_json(dc, "clock", "show")["now_seconds"]  # 3 h of sauvegardes, before the login
+    later = datetime.datetime.fromtimestamp(now + 3 * 3600, tz=datetime.UTC)
+    advance(dc, later.strftime("%Y-%m-%dT%H:%M"))
+    log_out(driver)
+    school_login(driver, dc, record.hosting_number, provisioned.console_password,
+                 record.invoice_number)  # fmt: skip
+    wait(driver, lambda: driver.current_url.endswith("/accueil"))
+
+    driver.get(url(dc, f"/ecoles/{record.uai}/pronote-net"))
+    submit(driver, "#publication")  # Arrêter la publication: the delegation needs it
+    ent = driver.find_element(By.CSS_SELECTOR, "#set-delegation [name=ent] option")
+    ent_name = ent.text
+    driver.find_element(By.CSS_SELECTOR, "#set-delegation [value=parent]").click()
+    submit(driver, "#set-delegation")
+    wait(driver, lambda: ent_name in text(driver, "#delegation"))
+    publication = cli_json(dc, "console", "pronote-net", "--uai", record.uai)
+    assert publication["delegation"]["espaces"] == ["parent"]
+    assert publication["delegation"]["ent_name"] == ent_name
+    shoot(driver, screenshots / "04b-pronote-net-delegation.png")
+    driver.find_element(By.ID, "export-identifiers").click()
+    wait(driver, lambda: any(p.suffix == ".xml" for p in downloads.iterdir()), 30)
+
+    driver.get(url(dc, f"/ecoles/{record.uai}/serveur"))
+    submit(driver, "form:has(#stop-server)")  # an archive opens server stopped
+    driver.get(url(dc, f"/ecoles/{record.uai}/archives"))
+    name = driver.find_element(By.CSS_SELECTOR, "#backups tbody tr").get_attribute("data-name")
+    row = f"#backups tr[data-name='{name}'] form.open-backup"
+    driver.find_element(By.CSS_SELECTOR, f"{row} [name=confirm]").click()
+    submit(driver, row)
+    wait(driver, lambda: "est ouverte" in text(driver, ".flash.info"))
+    history = cli_json(dc, "console", "serveur", "history", "--uai", record.uai)
+    assert history[-1]["action"] == "backup_opened"
