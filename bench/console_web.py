@@ -17,7 +17,8 @@ beside the console API's ListConnections that the CLI calls, all measured in the
      Navigation Timing API: TTFB (responseStart) and full render (loadEventEnd: HTML parsed,
      CSS and scripts loaded and run). The fleet's per-row summaries load afterwards, by
      design (htmx, when a row is shown), and are not in the figure.
-   Baselines: `/sd/schools` loaded the same two ways; ListConnections over gRPC.
+   Baselines: `/sd/schools` loaded the same two ways; ListConnections over gRPC. Also shown:
+   the API's ListSchools alone (the fleet page's one call).
 Medians and max; nothing leaves 127.0.0.0/8; temporary directories are removed.
 """
 
@@ -199,6 +200,15 @@ async def fleet_page(schools: int, loads: int, directory: Path, chromium: Any) -
             "fleet_page_http": await http_loads(f"{base}/console/operateur/", cookie, loads),
             "sd_schools_http": await http_loads(f"{base}/sd/schools", "", loads),
         }
+        async with grpc.aio.insecure_channel(controller.console_address) as channel:
+            console = console_pb2_grpc.ConsoleStub(channel)
+            metadata = (("authorization", f"Bearer {controller.operator_token}"),)
+            api_seconds = []
+            for _ in range(loads + 1):
+                started = time.perf_counter()
+                await console.ListSchools(console_pb2.ListSchoolsRequest(), metadata=metadata)
+                api_seconds.append(time.perf_counter() - started)
+        result["list_schools_grpc"] = figures(api_seconds[1:])
         if chromium is not None:
             say("fleet page and /sd/schools in Chromium")
             await asyncio.to_thread(chromium.log_in, base, cookie)
@@ -332,6 +342,11 @@ def print_table(result: dict[str, Any]) -> None:
         if key in fleet:
             for measure in ("ttfb", "full_render"):
                 print(line(label, fleet[key], measure))
+    api = fleet["list_schools_grpc"]
+    label = "  the API's ListSchools (gRPC)"
+    print(
+        f"  {label:38} {'call':12} median {api['median_ms']:8.1f} ms   max {api['max_ms']:8.1f} ms"
+    )
     print(f"Clients tab, {clients['connections']} live connections")
     for measure in ("ttfb", "last_byte"):
         print(line("Clients tab (HTTP)", clients["clients_tab_http"], measure))
