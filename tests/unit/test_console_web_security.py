@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from datacenter.adapters.console_web.security import LoginThrottle, WebSessions
+from datacenter.adapters.console_web.security import MAX_ANONYMOUS, LoginThrottle, WebSessions
 from datacenter.errors import InvalidArgument
 from datacenter.settings import Settings
 
@@ -70,3 +70,12 @@ def test_tls_needs_both_files_and_says_which_are_wrong(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidArgument, match="PEM certificate"):
         broken.http_tls()
+
+
+def test_a_flood_of_anonymous_sessions_costs_bounded_memory_and_spares_logins() -> None:
+    sessions = WebSessions(lifetime_seconds=8 * 3600, now=Clock())
+    logged = sessions.log_in(sessions.new(), "token", "0750655E", operator=False)
+    for _ in range(MAX_ANONYMOUS + 500):
+        sessions.new()
+    assert len(sessions._anonymous) <= MAX_ANONYMOUS
+    assert sessions.get(logged.id) is logged

@@ -65,48 +65,66 @@ class WebSession:
         return bool(given) and hmac.compare_digest(given.encode(), self.csrf.encode())
 
 
+ANONYMOUS_SECONDS = 3600.0  # a login page left open this long must be reloaded
+MAX_ANONYMOUS = 10_000  # beyond, the oldest anonymous sessions go: a flood costs bounded memory
+
+
 class WebSessions:
     """Sessions in memory (a controller restart logs everyone out, as its console tokens are
-    in memory too). `lifetime_seconds` matches the console login's lifetime."""
+    in memory too). A logged-in session lasts `lifetime_seconds` (the console login's
+    lifetime); an anonymous one (the login page's, for its CSRF token) at most
+    `ANONYMOUS_SECONDS`, and only the newest `MAX_ANONYMOUS` of them are kept."""
 
     def __init__(self, lifetime_seconds: float, now: Callable[[], float] = time.monotonic) -> None:
         self._lifetime = lifetime_seconds
         self._now = now
-        self._sessions: dict[str, WebSession] = {}
+        self._anonymous: dict[str, WebSession] = {}  # oldest first
+        self._logged_in: dict[str, WebSession] = {}
 
     def get(self, session_id: str | None) -> WebSession | None:
         if not session_id:
             return None
-        session = self._sessions.get(session_id)
-        if session is None or session.expires_at <= self._now():
-            self._sessions.pop(session_id, None)
+        session = self._logged_in.get(session_id) or self._anonymous.get(session_id)
+        if session is not None and session.expires_at <= self._now():
+            self.drop(session_id)
             return None
         return session
 
     def new(self) -> WebSession:
-        self._sweep()
-        session = WebSession(
-            id=secrets.token_urlsafe(32),
-            csrf=secrets.token_urlsafe(32),
-            expires_at=self._now() + self._lifetime,
-        )
-        self._sessions[session.id] = session
+        """An anonymous session."""
+        if len(self._anonymous) >= MAX_ANONYMOUS:
+            for key in list(self._anonymous)[: MAX_ANONYMOUS // 10]:
+                del self._anonymous[key]
+        session = self._session(min(self._lifetime, ANONYMOUS_SECONDS))
+        self._anonymous[session.id] = session
         return session
 
     def log_in(self, anonymous: WebSession, token: str, uai: str, operator: bool) -> WebSession:
         """A new session id and CSRF token for the logged-in user (no session fixation)."""
         self.drop(anonymous.id)
-        session = self.new()
+        if len(self._logged_in) % 64 == 0:
+            self._sweep()
+        session = self._session(self._lifetime)
         session.token, session.uai, session.operator = token, uai, operator
+        self._logged_in[session.id] = session
         return session
 
     def drop(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
+        self._anonymous.pop(session_id, None)
+        self._logged_in.pop(session_id, None)
+
+    def _session(self, lifetime: float) -> WebSession:
+        return WebSession(
+            id=secrets.token_urlsafe(32),
+            csrf=secrets.token_urlsafe(32),
+            expires_at=self._now() + lifetime,
+        )
 
     def _sweep(self) -> None:
         now = self._now()
-        for key in [k for k, s in self._sessions.items() if s.expires_at <= now]:
-            del self._sessions[key]
+        for sessions in (self._anonymous, self._logged_in):
+            for key in [k for k, s in sessions.items() if s.expires_at <= now]:
+                del sessions[key]
 
 
 class LoginThrottle:
