@@ -26,7 +26,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     if session.logged_in:
         return see_other(home_of(session))
-    return render(request, "login.html", first_login=False)
+    return render(request, "login.html")
 
 
 async def operator_page(request: web.Request) -> web.StreamResponse:
@@ -42,7 +42,6 @@ def _throttled(request: web.Request, template: str) -> web.Response | None:
         request,
         template,
         status=429,
-        first_login=False,
         error=f"Trop de tentatives de connexion erronées depuis votre adresse : elle est "
         f"suspendue, réessayez dans {minutes} min.",
     )
@@ -83,7 +82,6 @@ async def school_login(request: web.Request) -> web.StreamResponse:
             status=401,
             error=refused.message,
             hosting_number=hosting_number,
-            first_login=bool(invoice_number) or "invoice" in refused.message,
         )
     request.app[THROTTLE].succeeded(request.remote or "")
     return _logged_in(request, reply.token, reply.uai, operator=False)
