@@ -155,6 +155,7 @@ def test_under_tls_the_session_cookie_is_secure(tmp_path: Path) -> None:
         status, headers, _ = browser.get("/console/")
         assert status == 200
         assert "Secure" in headers["Set-Cookie"] and "HttpOnly" in headers["Set-Cookie"]
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
         status, _, body = browser.get("/metrics")
         assert status == 200 and "pronote_fleet_schools" in body
         refused = Browser(f"http://{dc.http_address}").get

@@ -115,12 +115,15 @@ async def call(request: web.Request, method: str, message: Any) -> Any:
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    headers = dict(SECURITY_HEADERS)
+    if request.secure:  # served over TLS: browsers keep to HTTPS for this host
+        headers["Strict-Transport-Security"] = "max-age=31536000"
     try:
         response = await handler(request)
     except web.HTTPException as error:
-        error.headers.update(SECURITY_HEADERS)
+        error.headers.update(headers)
         raise
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(headers)
     return response
 
 
