@@ -45,11 +45,11 @@ import grpc
 from bench.running import say
 from common import secrets
 from datacenter.controller import Controller
-from datacenter.demo import demo_orders, sample_accounts
-from datacenter.fleet import Fleet, SchoolStatus
-from datacenter.ipam import AddressPool
-from datacenter.registry import Registry, SchoolRecord
-from datacenter.settings import load_settings
+from datacenter.core.demo import demo_orders, sample_accounts
+from datacenter.core.fleet import Fleet, SchoolStatus
+from datacenter.core.ipam import AddressPool
+from datacenter.core.registry import Registry, SchoolRecord
+from datacenter.core.settings import load_settings
 from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2, console_pb2_grpc
 
 FLEET_POOL = "127.86.0.0/20"  # never bound: the fleet's schools are registered, not started

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from datacenter.adapters.console_web.security import MAX_ANONYMOUS, LoginThrottle, WebSessions
-from datacenter.errors import InvalidArgument
-from datacenter.settings import Settings
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.settings import Settings
 
 
 class Clock:

@@ -12,9 +12,9 @@ from aiohttp import web
 
 from datacenter.adapters.console_web.api import Refused
 from datacenter.adapters.console_web.pages import call, render, see_other, session_of
-from datacenter.errors import InvalidArgument
-from datacenter.scheduler import parse_date
-from datacenter.wire import FORMULA_TO_PROTO
+from datacenter.adapters.wire import FORMULA_TO_PROTO
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.scheduler import parse_date
 from protos import console_pb2
 
 PAGE_ROWS = 100
