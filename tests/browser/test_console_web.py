@@ -252,7 +252,8 @@ def test_a_school_session_is_refused_other_schools_and_operator_pages(
     dc, driver = datacenter, browser
     other = dc.provision("0750302", demo=False, name="Collège Secret").school
     log_out(driver)
-    school_login(driver, dc, school.school.hosting_number, school.console_password)
+    record = school.school  # the invoice number too: this test may be the school's first login
+    school_login(driver, dc, record.hosting_number, school.console_password, record.invoice_number)
     wait(driver, lambda: driver.current_url.endswith("/accueil"))
     cookie = session_cookie(driver)["value"]
 
@@ -274,7 +275,7 @@ def test_a_form_without_its_csrf_token_is_refused(
 ) -> None:
     dc, driver, record = datacenter, browser, school.school
     log_out(driver)
-    school_login(driver, dc, record.hosting_number, school.console_password)
+    school_login(driver, dc, record.hosting_number, school.console_password, record.invoice_number)
     wait(driver, lambda: driver.current_url.endswith("/accueil"))
     before = cli_json(dc, "console", "clients", "licences", "--uai", record.uai)
     driver.get(url(dc, f"/ecoles/{record.uai}/clients"))

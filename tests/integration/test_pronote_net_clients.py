@@ -110,7 +110,7 @@ def test_a_parent_reads_the_child_s_timetable_and_grades(espaces: Espaces) -> No
     assert client.logged_in
     data = espaces.data
     parent = data.person(login)
-    child_ids = getattr(parent, "child_ids", ())
+    child_ids: tuple[str, ...] = getattr(parent, "child_ids", ())
     assert [c.name for c in client.children] == [
         p.display_name for i in child_ids if (p := data.person_by_id(i)) is not None
     ]
@@ -154,7 +154,9 @@ def test_web_sessions_show_under_pronote_net_and_take_no_licence(espaces: Espace
     rows = PronoteNet(espaces.school, espaces.clock).connections()
     assert rows[0].application == "PRONOTE.net 2026"
     assert rows[0].user == "1 utilisateur(s) connecté(s)"
-    assert [r.user for r in rows[1:]] == [espaces.data.person(client.username).display_name]
+    student = espaces.data.person(client.username)
+    assert student is not None
+    assert [r.user for r in rows[1:]] == [student.display_name]
     assert espaces.school.licences() == before
     assert list(espaces.school.connections()) == []  # no Client PRONOTE session either
 

@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from vm_agent.domain import calendar, marks, synthetic
-from vm_agent.domain.competences import LEVELS
+from vm_agent.domain.competences import LEVELS, Level
 from vm_agent.domain.school_data import Evaluation, Mark, MarkKind, SchoolData
 
 YEAR = "2026-2027"
@@ -158,7 +158,7 @@ def test_competences_are_the_college_s_with_its_levels(college: SchoolData) -> N
     lycee = synthetic.generate(LYCEE, YEAR, synthetic.typical_counters(LYCEE, 30))
     assert lycee.competences == ()
     assert {c.cycle for c in college.competences} == {"Cycle 3", "Cycle 4"}
-    seen_levels = set()
+    seen_levels: set[Level | None] = set()
     for competence in college.competences:
         period = next(p for p in college.periods if p.id == competence.period_id)
         assert period.start <= competence.date <= period.end
