@@ -37,15 +37,16 @@ check: $(STAMP) ## Lint, format check, types, import contracts (layers, no circl
 	$(BIN)/lint-imports
 	$(BIN)/python -m protos.generate --check
 
-# With CI=true the Docker, Prometheus and pawnote tiers must run, so `make test` sets them up
+# With CI=true the Docker, Prometheus, pawnote and browser tiers must run, so `make test` sets them up
 # first. The Docker tier's clean-up removes EVERY pronote-dc container, network and volume on the
 # engine (its labels, not its own run): do not run it beside a Docker fleet you want to keep.
 test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers)
 	$(BIN)/pytest -q
 
-tiers: docker-images ## Set up the Docker, Prometheus and pawnote tiers (install what is missing)
+tiers: docker-images ## Set up the Docker, Prometheus, pawnote and browser tiers (install what is missing)
 	.ci/setup-prometheus.sh
 	.ci/setup-node.sh
+	scripts/browser.sh
 
 unit: $(STAMP) ## Unit tests only (nothing needed)
 	$(BIN)/pytest -q tests/unit
@@ -67,6 +68,7 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.messaging
 	$(BIN)/python -m bench.base_upload
 	$(BIN)/python -m bench.school_startup --no-docker
+	$(BIN)/python -m bench.console_web
 
 .PHONY: help install demo down reset protos check test tiers unit faults fuzz bench docker-images bench-docker
 

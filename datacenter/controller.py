@@ -22,6 +22,7 @@ from common.fail2ban import SecurityPolicy
 from common.files import make_private, write_json_atomically
 from datacenter.adapters.agents import AgentDirectory
 from datacenter.adapters.console.service import ConsoleService
+from datacenter.adapters.console_web import console_web_app
 from datacenter.adapters.http import controller_app, serve_http
 from datacenter.adapters.metrics import ControllerMetrics
 from datacenter.core.auth import ConsoleAuth
@@ -56,6 +57,7 @@ class Controller:
 
     async def start(self) -> None:
         settings = self.settings
+        tls = settings.http_tls()  # a wrong certificate is refused before anything starts
         os.umask(0o077)  # everything it (and the schools it forks) creates is private
         settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._take_lock()
@@ -89,9 +91,18 @@ class Controller:
             self.fleet, self.agents, self.clock, clock_file(settings), self.year_cycle
         )
         await self._serve_console()
+        console_web = console_web_app(
+            lambda: self.console_address,
+            session_seconds=settings.console_session_seconds,
+            maxretry=settings.maxretry,
+            findtime_seconds=settings.findtime_seconds,
+            bantime_seconds=settings.bantime_seconds,
+            grafana_url=settings.grafana_url,
+        )
         self._http, self.http_address = await serve_http(
-            controller_app(self.fleet, self.metrics, settings.school_metrics_port),
+            controller_app(self.fleet, self.metrics, settings.school_metrics_port, console_web),
             settings.http_address,
+            tls,
         )
         await self.fleet.recover()  # finishes or undoes what a killed controller left
         await self.fleet.reconcile()  # adopts the school servers still running

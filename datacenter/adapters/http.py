@@ -9,6 +9,7 @@ and never contact a school: one that is down or being re-provisioned changes not
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +29,14 @@ def target_group(uai: str, address: str, metrics_port: int) -> dict[str, Any]:
     return {"targets": [f"{address}:{metrics_port}"], "labels": labels}
 
 
-def controller_app(fleet: Fleet, metrics: ControllerMetrics, metrics_port: int) -> web.Application:
+def controller_app(
+    fleet: Fleet,
+    metrics: ControllerMetrics,
+    metrics_port: int,
+    console: web.Application | None = None,
+) -> web.Application:
+    """`/metrics`, `/sd/schools` and, when given, the web console under `/console/`."""
+
     async def metrics_page(_: web.Request) -> web.Response:
         return web.Response(
             body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
@@ -54,15 +62,25 @@ def controller_app(fleet: Fleet, metrics: ControllerMetrics, metrics_port: int) 
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/sd/schools", all_schools)
     app.router.add_get("/sd/schools/{uai}", one_school)
+    if console is not None:
+        app.router.add_get("/console", _to_console)
+        app.add_subapp("/console/", console)
     return app
 
 
-async def serve_http(app: web.Application, address: str) -> tuple[web.AppRunner, str]:
-    """Serve on `host:port` (port 0: any free one); return the runner and the bound address."""
+async def _to_console(_: web.Request) -> web.StreamResponse:
+    raise web.HTTPMovedPermanently("/console/")
+
+
+async def serve_http(
+    app: web.Application, address: str, tls: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, str]:
+    """Serve on `host:port` (port 0: any free one), over TLS when `tls` is given; return the
+    runner and the bound address. No access log: nothing a page carries reaches a log."""
     host, _, port = address.rpartition(":")
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, int(port), reuse_port=False)
+    site = web.TCPSite(runner, host, int(port), reuse_port=False, ssl_context=tls)
     try:
         await site.start()
     except OSError as error:

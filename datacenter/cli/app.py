@@ -124,8 +124,10 @@ async def _run_controller(controller: Controller, demo: int, as_json: bool) -> N
         )
         if demo:
             await _provision_demo(controller, demo, as_json)
+        scheme = "https" if controller.settings.http_tls_certificate else "http"
         say(
-            "ready. Try `pronote-dc school list`; Ctrl-C stops the controller, "
+            "ready. Try `pronote-dc school list` or open the web console at "
+            f"{scheme}://{controller.http_address}/console/; Ctrl-C stops the controller, "
             "`pronote-dc down` stops it and every school server."
         )
         stop = asyncio.Event()

@@ -5,6 +5,7 @@ environment variables and CLI flags. Nothing reads the environment at import tim
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,17 @@ class Settings:
         default="127.0.0.1:49480",
         metadata=_doc("Controller HTTP: /metrics and /sd/schools for Prometheus (port 0: any)."),
     )
+    http_tls_certificate: str = field(
+        default="",
+        metadata=_doc("PEM certificate (chain) file: the controller HTTP (console too) uses TLS."),
+    )
+    http_tls_key: str = field(
+        default="", metadata=_doc("PEM private key file of http_tls_certificate.")
+    )
+    grafana_url: str = field(
+        default="",
+        metadata=_doc("Grafana's base URL: the web console links each school to its dashboard."),
+    )
     school_metrics_port: int = field(
         default=49380, metadata=_doc("HTTP port of each school's /metrics, on its address.")
     )
@@ -122,6 +134,25 @@ class Settings:
     @property
     def controller_file(self) -> Path:
         return self.state_dir / "controller.json"
+
+    def http_tls(self) -> ssl.SSLContext | None:
+        """The TLS context of the controller's HTTP port, or None without a certificate."""
+        if not self.http_tls_certificate and not self.http_tls_key:
+            return None
+        if not (self.http_tls_certificate and self.http_tls_key):
+            raise InvalidArgument(
+                "TLS needs both PRONOTE_DC_HTTP_TLS_CERTIFICATE and PRONOTE_DC_HTTP_TLS_KEY; "
+                "give both, or neither for plain HTTP"
+            )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.http_tls_certificate, self.http_tls_key)
+        except (OSError, ssl.SSLError) as error:
+            raise InvalidArgument(
+                f"cannot use {self.http_tls_certificate} / {self.http_tls_key} for TLS: "
+                f"{error}; give a PEM certificate and its key"
+            ) from None
+        return context
 
 
 def env_name(name: str) -> str:
