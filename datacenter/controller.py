@@ -98,6 +98,7 @@ class Controller:
             findtime_seconds=settings.findtime_seconds,
             bantime_seconds=settings.bantime_seconds,
             grafana_url=settings.grafana_url,
+            front_end_token=self.auth.front_end_token,
         )
         self._http, self.http_address = await serve_http(
             controller_app(self.fleet, self.metrics, settings.school_metrics_port, console_web),

@@ -48,6 +48,14 @@ class ConsoleAuth:
         # Failed console logins per source address, the schools' fail2ban rules (issue 12, 6):
         # every console front end (the CLI's gRPC, the web console) logs in through here.
         self.guard = Guard(policy or SecurityPolicy())
+        # The controller's own web console calls the API from the controller's address; with
+        # this token (in memory, never written) it may name the browser's address instead, so
+        # its users are throttled one by one rather than all together as the controller.
+        self.front_end_token = secrets.new_token()
+
+    def trusts_front_end(self, token: str) -> bool:
+        """True when `token` is this controller's front-end token (constant-time compare)."""
+        return bool(token) and hmac.compare_digest(token, self.front_end_token)
 
     def ensure_operator_token(self, path: Path) -> str:
         """The operator token lives in a 0600 file beside the registry; its hash in the registry."""

@@ -12,11 +12,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import grpc
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from protos import console_pb2, console_pb2_grpc
 from tests.integration.harness import Datacenter, free_pool, running_datacenter
 
 
@@ -80,8 +83,10 @@ def test_pages_carry_a_strict_csp_and_the_login_needs_its_csrf_token(
 
 
 def test_failed_logins_suspend_the_source_address(datacenter: Datacenter) -> None:
-    """fail2ban semantics (PRONOTE_DC_MAXRETRY=5 by default): the sixth attempt is refused
-    even with the right password, with a 429 that says how long to wait."""
+    """fail2ban semantics (PRONOTE_DC_MAXRETRY=5 by default), counted by the console API on the
+    browser's address: the sixth attempt is refused even with the right password (429, with the
+    API's message), and the CLI's gRPC login from that same address is refused too (one count
+    per address). A gRPC caller cannot name another address without the front-end token."""
     school = datacenter.provision("0750402")
     browser = Browser(f"http://{datacenter.http_address}")
     wrong = {"hosting_number": school.school.hosting_number, "password": "nope"}
@@ -95,11 +100,30 @@ def test_failed_logins_suspend_the_source_address(datacenter: Datacenter) -> Non
         "csrf": browser.csrf(),
     }
     status, _, body = browser.post("/console/connexion", right)
-    assert status == 429 and "réessayez dans 10 min" in body
-    status, _, _ = browser.post(
-        "/console/operateur/connexion", {"token": datacenter.operator_token, "csrf": right["csrf"]}
+    assert status == 429 and "too many failed console logins from 127.0.0.1" in body
+    login = console_pb2.LoginRequest(
+        hosting_number=school.school.hosting_number,
+        password=school.console_password,
+        invoice_number=school.school.invoice_number,
     )
-    assert status == 429
+    stub = console_pb2_grpc.ConsoleStub(grpc.insecure_channel(datacenter.console_address))
+    for metadata in ((), (("x-pronote-dc-forwarded-for", "127.9.9.9"),)):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Login(login, metadata=metadata, timeout=30)
+        assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert "from 127.0.0.1" in (refused.value.details() or "")
+
+
+def test_the_operator_form_is_throttled_too(datacenter: Datacenter) -> None:
+    browser = Browser(f"http://{datacenter.http_address}")
+    form = "/console/operateur/connexion"
+    for _ in range(5):
+        status, _, _ = browser.post(form, {"token": "nope", "csrf": browser.csrf(form)})
+        assert status == 401
+    status, _, body = browser.post(
+        form, {"token": datacenter.operator_token, "csrf": browser.csrf(form)}
+    )
+    assert status == 429 and "réessayez dans 10 min" in body
 
 
 def test_nothing_secret_reaches_a_url_or_the_log(datacenter: Datacenter) -> None:

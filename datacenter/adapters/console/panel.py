@@ -91,6 +91,11 @@ def details(message: str) -> str:
     return message if len(message) <= MAX_DETAILS_CHARS else message[:MAX_DETAILS_CHARS] + "…"
 
 
+# The web console names the browser's address in these (trusted only with the front-end token).
+FRONT_END_METADATA = "x-pronote-dc-front-end"
+FORWARDED_FOR_METADATA = "x-pronote-dc-forwarded-for"
+
+
 def peer_ip(peer: str) -> str:
     """gRPC's peer -> the caller's address: 'ipv4:127.0.0.1:5555' -> '127.0.0.1',
     'ipv6:[::1]:5555' -> '::1' (what the console login throttles on)."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import grpc
 
-from datacenter.adapters.console.panel import ConsolePanel, Context, peer_ip, translated
+from datacenter.adapters.console.panel import (
+    FORWARDED_FOR_METADATA,
+    FRONT_END_METADATA,
+    ConsolePanel,
+    Context,
+    peer_ip,
+    translated,
+)
 from datacenter.adapters.wire import FORMULA_FROM_PROTO, FORMULA_TO_PROTO, MODE_TO_PROTO
 from datacenter.core import errors
 from datacenter.core.auth import ConsoleAuth, require_operator
@@ -70,6 +77,15 @@ class SchoolsConsole(ConsolePanel):
         school.pronote_net = "published" if publication.published else "stopped"
         school.espaces.extend(publication.espaces)
 
+    def _caller_ip(self, context: Context) -> str:
+        """The address a console login is throttled on: the gRPC peer's, or the browser's that
+        the controller's own web console names (with its front-end token, DESIGN decision 28)."""
+        metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
+        forwarded = metadata.get(FORWARDED_FOR_METADATA, "")
+        if forwarded and self._auth.trusts_front_end(metadata.get(FRONT_END_METADATA, "")):
+            return forwarded
+        return peer_ip(context.peer())
+
     @translated
     async def Login(
         self, request: console_pb2.LoginRequest, context: Context
@@ -78,7 +94,7 @@ class SchoolsConsole(ConsolePanel):
             request.hosting_number,
             request.password,
             request.invoice_number,
-            peer_ip(context.peer()),
+            self._caller_ip(context),
         )
         return console_pb2.LoginReply(
             token=login.token, uai=login.uai, expires_at_seconds=login.expires_at_seconds

@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 
+from datacenter.adapters.console.panel import FORWARDED_FOR_METADATA, FRONT_END_METADATA
 from protos import common_pb2, console_pb2_grpc
 
 # gRPC status -> HTTP status of the page that met it (docs/console-web.md, "Refusals").
@@ -49,8 +50,9 @@ class ConsoleApi:
     once its gRPC server listens (`host:port`; a wildcard host is reached on loopback).
     """
 
-    def __init__(self, address: Callable[[], str]) -> None:
+    def __init__(self, address: Callable[[], str], front_end_token: str = "") -> None:
         self._address = address
+        self._front_end_token = front_end_token
         self._channel: grpc.aio.Channel | None = None
         self._stub: Any = None
 
@@ -63,9 +65,19 @@ class ConsoleApi:
             self._stub = console_pb2_grpc.ConsoleStub(self._channel)
         return self._stub
 
-    async def call(self, method: str, request: Any, token: str = "") -> Any:
-        """`Console.<method>(request)` with the session's token; raises `Refused`."""
-        metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    async def call(
+        self, method: str, request: Any, token: str = "", forwarded_for: str = ""
+    ) -> Any:
+        """`Console.<method>(request)` with the session's token; raises `Refused`.
+        `forwarded_for` is the browser's address, for the API's login throttle."""
+        metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {token}"),) if token else ()
+        )
+        if forwarded_for and self._front_end_token:
+            metadata += (
+                (FRONT_END_METADATA, self._front_end_token),
+                (FORWARDED_FOR_METADATA, forwarded_for),
+            )
         rpc = getattr(self._console(), method)
         try:
             return await rpc(request, metadata=metadata, timeout=TIMEOUT_SECONDS)

@@ -50,16 +50,19 @@ def console_web_app(
     findtime_seconds: float,
     bantime_seconds: float,
     grafana_url: str = "",
+    front_end_token: str = "",
 ) -> web.Application:
     """The web console as an aiohttp sub-application for `app.add_subapp("/console/", ...)`.
 
-    `console_address()` is the console gRPC API's `host:port`; the fail2ban figures throttle
-    the login per source address; `grafana_url` (may be empty) adds a dashboard link per school.
+    `console_address()` is the console gRPC API's `host:port`; a school's login is throttled by
+    the API on the browser's address, named with `front_end_token` (`ConsoleAuth`'s); the
+    fail2ban figures throttle the operator's token form per source address; `grafana_url`
+    (may be empty) adds a dashboard link per school.
     """
     app = web.Application(
         middlewares=[security_headers, sessions, refusals, operator.operator_only]
     )
-    app[API] = ConsoleApi(console_address)
+    app[API] = ConsoleApi(console_address, front_end_token)
     app[SESSIONS] = WebSessions(session_seconds)
     app[THROTTLE] = LoginThrottle(maxretry, findtime_seconds, bantime_seconds)
     app[TEMPLATES] = templates()

@@ -57,9 +57,7 @@ def _logged_in(request: web.Request, token: str, uai: str, operator: bool) -> we
 
 
 async def school_login(request: web.Request) -> web.StreamResponse:
-    throttled = _throttled(request, "login.html")
-    if throttled is not None:
-        return throttled
+    """Throttled by the API itself, on the browser's address (the CLI's rule, one count)."""
     form = await request.post()
     hosting_number = str(form.get("hosting_number", "")).strip()
     invoice_number = str(form.get("invoice_number", "")).strip()
@@ -71,19 +69,18 @@ async def school_login(request: web.Request) -> web.StreamResponse:
                 password=str(form.get("password", "")),
                 invoice_number=invoice_number,
             ),
+            forwarded_for=request.remote or "",
         )
     except Refused as refused:
-        if refused.http_status != 401:
+        if refused.http_status not in (401, 403):
             raise
-        request.app[THROTTLE].failed(request.remote or "")
         return render(
             request,
             "login.html",
-            status=401,
+            status=401 if refused.http_status == 401 else 429,  # 403: this address is suspended
             error=refused.message,
             hosting_number=hosting_number,
         )
-    request.app[THROTTLE].succeeded(request.remote or "")
     return _logged_in(request, reply.token, reply.uai, operator=False)
 
 

@@ -5,10 +5,11 @@ The console token lives only here, in memory, keyed by a random session id: the 
 the id in an HttpOnly, SameSite=Strict cookie (Secure under TLS), never the token, and no token
 or password is ever in a URL or a log.
 
-The console API has no login throttle of its own, so failed web logins are counted here per
-source address with the schools' fail2ban semantics (`maxretry` failures within `findtime`
-suspend the address for `bantime`; the same PRONOTE_DC_MAXRETRY / _FINDTIME_SECONDS /
-_BANTIME_SECONDS settings as the schools' Client PRONOTE port).
+A school's login is throttled by the console API itself (`ConsoleAuth`), on the browser's
+address that the web console names with the controller's front-end token, so the CLI and the
+browser share one count per address. The operator's token form is throttled here with the same
+rule (`common.fail2ban`: `maxretry` failures within `findtime` suspend the address for
+`bantime`; the PRONOTE_DC_MAXRETRY / _FINDTIME_SECONDS / _BANTIME_SECONDS settings).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from common.fail2ban import Guard, SecurityPolicy
 
 COOKIE = "pdc_console"
 COOKIE_PATH = "/console/"
@@ -128,8 +130,10 @@ class WebSessions:
 
 
 class LoginThrottle:
-    """fail2ban for the web login: `maxretry` failures within `findtime_seconds` from one source
-    address suspend it for `bantime_seconds`; a success clears its failures."""
+    """The operator's token form, throttled by the schools' rule (`common.fail2ban`) on the
+    web's monotonic clock: `maxretry` failures within `findtime_seconds` from one source address
+    suspend it for `bantime_seconds`; a success clears its failures. (A school's login is
+    throttled by the console API itself, on the browser's address.)"""
 
     def __init__(
         self,
@@ -138,31 +142,17 @@ class LoginThrottle:
         bantime_seconds: float,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._maxretry = maxretry
-        self._findtime = findtime_seconds
-        self._bantime = bantime_seconds
+        self._guard = Guard(SecurityPolicy(maxretry, findtime_seconds, bantime_seconds))
         self._now = now
-        self._failures: dict[str, deque[float]] = {}
-        self._banned_until: dict[str, float] = {}
 
     def retry_after(self, address: str) -> float:
         """Seconds this address must still wait; 0 when it may try."""
-        until = self._banned_until.get(address, 0.0)
-        left = until - self._now()
-        if left <= 0:
-            self._banned_until.pop(address, None)
-            return 0.0
-        return left
+        now = self._now()
+        suspension = self._guard.suspension(address, now)
+        return suspension.until_seconds - now if suspension is not None else 0.0
 
     def failed(self, address: str) -> None:
-        now = self._now()
-        failures = self._failures.setdefault(address, deque())
-        failures.append(now)
-        while failures and failures[0] <= now - self._findtime:
-            failures.popleft()
-        if len(failures) >= self._maxretry:
-            self._banned_until[address] = now + self._bantime
-            failures.clear()
+        self._guard.record_failure(address, self._now())
 
     def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
+        self._guard.unblock(address)
