@@ -272,6 +272,7 @@ def _people(
     staff = people.staff(rng, wanted["eleves"], logins)
     return rng, dataclasses.replace(
         empty(school_year),
+        seed=seed,
         subjects=subjects,
         rooms=rooms,
         classes=classes,
