@@ -7,8 +7,9 @@ the data is regenerated when read (an LRU keeps the last few schools).
 
 The Scolarité and Vie scolaire counters are computed from the data (`counters_of`):
 devoirs = evaluations (graded "devoirs"), notes = marks given (absent students excluded),
-cahiers de textes = homework entries (the "travail à faire" of the cahier de textes),
-absences = students absent at an evaluation; appréciations, documents joints, évaluations
+cahiers de textes = lessons of the year with a content (`synthetic_contents`), documents
+joints = the attachments of contents and homework,
+absences = students absent at an evaluation; appréciations, évaluations
 (compétences), sanctions, punitions, retards and suivis are not modelled and stay 0.
 """
 
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vm_agent.domain import calendar
+from vm_agent.domain import synthetic_contents as contents
 from vm_agent.domain import synthetic_names as names
 from vm_agent.domain import synthetic_people as people
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters, resources_of
@@ -114,7 +116,8 @@ def counters_of(data: SchoolData) -> BaseCounters:
         salles=len(data.rooms),
         devoirs=len(data.evaluations),
         notes=sum(1 for mark in marks if mark is not None),
-        cahiers_de_textes=len(data.homework),
+        cahiers_de_textes=contents.count_entries(data),
+        documents_joints=contents.count_attachments(data, (h.id for h in data.homework)),
         absences=len(absent_days),
     )
 
@@ -133,7 +136,8 @@ def count(seed: str, school_year: str, counters: BaseCounters) -> BaseCounters:
         counters_of(data),
         devoirs=evaluations,
         notes=marks,
-        cahiers_de_textes=homework,
+        cahiers_de_textes=contents.count_entries(data),
+        documents_joints=contents.count_attachments(data, (f"TA{n + 1}" for n in range(homework))),
         absences=absences,
     )
 
