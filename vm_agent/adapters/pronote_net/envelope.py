@@ -54,7 +54,7 @@ class PageState:
     challenge_hex: str = ""
     pending_key: bytes | None = None  # switched to after the Authentification response
     authenticated: bool = False
-    child_ids: list[str] = field(default_factory=list)
+    child_ids: list[str] = field(default_factory=list)  # a parent's chosen child (calls.py)
 
 
 def open_call(state: PageState, body: Any) -> tuple[str, int, dict[str, Any]]:
