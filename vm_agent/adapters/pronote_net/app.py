@@ -5,12 +5,24 @@ from __future__ import annotations
 import datetime
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
 from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
-from vm_agent.adapters.pronote_net import communication, login, page, schooling
+from vm_agent.adapters.pronote_net import (
+    bulletins,
+    canteen,
+    communication,
+    contents,
+    files,
+    ical,
+    login,
+    page,
+    people,
+    schooling,
+)
 from vm_agent.adapters.pronote_net.calls import Call, Handler
 from vm_agent.adapters.pronote_net.envelope import (
     BAD_REQUEST,
@@ -23,6 +35,7 @@ from vm_agent.adapters.pronote_net.envelope import (
     seal_reply,
 )
 from vm_agent.adapters.slot import NotReady, SchoolSlot
+from vm_agent.domain import ical_tokens
 from vm_agent.domain.errors import Forbidden, NotFound
 from vm_agent.domain.pronote_net import PageUnavailable, PronoteNet
 from vm_agent.domain.publication import Espace
@@ -46,8 +59,14 @@ FUNCTIONS: dict[str, Handler] = {
     "ListeMessages": communication.messages,
     "Navigation": communication.nothing,
     "Presence": communication.nothing,
-    "PageInfosPerso": communication.personal_details,
+    "PageInfosPerso": people.personal_details,
     "ListeRessources": communication.class_students,
+    "donneesContenusCDT": contents.resource,
+    "PageMenus": canteen.menus,
+    "PageBulletins": bulletins.report,
+    "GenerationPDF": bulletins.generate_pdf,
+    "PageEquipePedagogique": people.teaching_staff,
+    "FicheEleve": people.student_file,
 }
 
 
@@ -82,6 +101,8 @@ class PronoteNetApp:
         app.router.add_get(PREFIX, self.commune)
         app.router.add_get(PREFIX + "/{page:[a-z.]+\\.html}", self.espace)
         app.router.add_post(PREFIX + "/appelfonction/{a}/{h}/{no}", self.call)
+        app.router.add_get(PREFIX + "/FichiersExternes/{blob}/{name}", self.file)
+        app.router.add_get(PREFIX + "/ical/{name}.ics", self.ical)
 
     async def commune(self, request: web.Request) -> web.Response:
         try:
@@ -149,9 +170,50 @@ class PronoteNetApp:
         )
         if handler is None:
             raise CallError(BAD_REQUEST, "Requête invalide", f"unknown or unauthorised call {name}")
-        today = datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC).date()
-        data = handler(Call(self.pronote_net, session, base, state, payload, today))
+        data = handler(Call(self.pronote_net, session, base, state, payload, self._today()))
         return seal_reply(state, number, name, order, data)
+
+    async def file(self, request: web.Request) -> web.Response:
+        """An attachment or a generated PDF, for the page whose session is `?Session=`."""
+        number = request.query.get("Session", "")
+        state = self._states.get(int(number)) if number.isdigit() else None
+        try:
+            if state is None or not state.authenticated:
+                raise files.FileNotAvailable("the session has ended: log in again")
+            _, base = self.pronote_net.session(int(number), request.remote or "")
+            wanted = files.file_id(state, request.match_info["blob"])
+            found = files.load(base.data, self._slot.school.identity.name, wanted, self._today())
+        except (NotFound, NotReady, files.FileNotAvailable) as refusal:
+            return _html(page.unavailable_page(f"fichier indisponible ({refusal})"), 404)
+        except Forbidden:
+            return _html(page.suspended_page(), 403)
+        except PageUnavailable as refusal:
+            return _html(page.unavailable_page(str(refusal)), 503)
+        if found.redirect:
+            raise web.HTTPFound(found.redirect)
+        return web.Response(body=found.body, content_type=found.content_type, headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(found.name)}"})  # fmt: skip
+
+    async def ical(self, request: web.Request) -> web.Response:
+        """A person's timetable as iCalendar, for the token PageInfosPerso gave them."""
+        try:
+            school = self._slot.school
+        except NotReady:
+            return _html(page.unavailable_page("le serveur démarre"), 503)
+        base = school.base_in_service
+        if base is None or not school.publication.published:
+            return _html(page.unavailable_page("PRONOTE.net n'est pas publié"), 503)
+        person_id = ical_tokens.person_id_of(base, request.query.get("icalsecurise", ""))
+        person = base.data.person_by_id(person_id) if person_id else None
+        if person is None:
+            text = "lien iCal inconnu : copiez le lien depuis vos informations personnelles"
+            return _html(page.unavailable_page(text), 404)
+        stamp = datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC)
+        body = ical.timetable_calendar(base.data, person, school.identity.uai, stamp)
+        return web.Response(body=body, content_type="text/calendar", charset="utf-8")
+
+    def _today(self) -> datetime.date:
+        return datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC).date()
 
     def _forget_closed_pages(self) -> None:
         """Drop the protocol state of pages the domain expired (now and then, not per call)."""

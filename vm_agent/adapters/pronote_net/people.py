@@ -80,7 +80,7 @@ def teaching_staff(call: Call) -> dict[str, Any]:
                 hours.get((slot.teacher_id, slot.subject_id), 0) + 1
             )
     subjects = {s.id: s.name for s in school.subjects}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for teacher in school.teachers:
         taught = [(s, h) for (t, s), h in hours.items() if t == teacher.id]
         if not taught:
