@@ -213,12 +213,20 @@ def first_people(
     chosen: list[Person] = []
     totals = {}
     for kind in kinds:
-        everyone = data.people_of(kind)
+        everyone = _sample_order(data.people_of(kind))
         chosen.extend(everyone[: max(limit, 0)])
         totals[kind] = len(everyone)
     child_ids = {c for p in chosen if isinstance(p, Responsable) for c in p.child_ids}
     children: list[Person] = [s for s in data.students if s.id in child_ids]
     return FirstPeople(chosen, totals, {s.id: s.login for s in children}, children)
+
+
+def _sample_order(people: tuple[Person, ...]) -> tuple[Person, ...]:
+    """Sample accounts first: parents with the most children (a demo parent switches between
+    several), everyone else in the school's order."""
+    return tuple(
+        sorted(people, key=lambda p: -len(p.child_ids) if isinstance(p, Responsable) else 0)
+    )
 
 
 def survey(seed: str, school_year: str, counters: BaseCounters) -> tuple[BaseCounters, FirstPeople]:
