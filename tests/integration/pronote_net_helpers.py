@@ -137,9 +137,9 @@ def pawnote_dir(tmp_root: Path) -> Path:
     return modules
 
 
-def run_pawnote(modules: Path, **args: Any) -> dict[str, Any]:
+def run_pawnote(modules: Path, script: Path = PAWNOTE_SCRIPT, **args: Any) -> dict[str, Any]:
     result = subprocess.run(
-        ["node", str(PAWNOTE_SCRIPT), str(modules), json.dumps(args)],
+        ["node", str(script), str(modules), json.dumps(args)],
         capture_output=True,
         text=True,
         timeout=120,
