@@ -339,6 +339,7 @@ def test_pawnote_reads_the_year_s_contents(espaces: Espaces, tmp_path: Path) -> 
     assert result["gradebookFile"]["status"] == 200
     text = pdf_text(base64.b64decode(result["gradebookFile"]["base64"]))
     assert me.display_name in text and period.name in text
+    assert all(s["name"] in text and s["assessments"][0] in text for s in book["subjects"])
     days = [d for d in result["menus"] if d["lunch"]]
     monday_today = TODAY - datetime.timedelta(days=TODAY.weekday())
     lunches = [
