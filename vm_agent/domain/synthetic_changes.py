@@ -7,8 +7,9 @@ docs/pronote-net/timetable.md):
 - a room change keeps the lesson where it is, in another room free at that hour, with the
   status "Changement de salle";
 - a moved lesson leaves its slot cancelled with the status "Cours déplacé" and appears the
-  same day at 17h00 (after the last lesson, so nobody is double-booked) with the same status,
-  not cancelled, under the id `<lesson id>-D`.
+  same day after the last lesson, with the same status, not cancelled, under the id
+  `<lesson id>-D`: at 17h00, or at 18h00, 19h00… when other lessons moved that day too (so
+  nobody and no room is double-booked).
 
 A lesson already cancelled (teacher absent, cancelled) is neither moved nor changed.
 """
@@ -38,8 +39,13 @@ def occurrences(data: SchoolData, lesson: Lesson, slot: WeeklyLesson) -> list[Le
     if lesson.cancelled:
         return [lesson]
     day = lesson.start.date()
-    if draw(data.seed, "moved", slot.id, day) < MOVED_PROBABILITY:
-        start = datetime.datetime.combine(day, MOVED_TO)
+    if _moves(data, slot.id, day):
+        moved_that_day = sorted(
+            s.id for s in data.timetable if s.weekday == slot.weekday and _moves(data, s.id, day)
+        )  # one after the other from 17h00, so two moved lessons never share an hour
+        start = datetime.datetime.combine(day, MOVED_TO) + datetime.timedelta(
+            hours=moved_that_day.index(slot.id)
+        )
         moved = dataclasses.replace(
             lesson,
             id=lesson.id + MOVED_SUFFIX,
@@ -55,12 +61,21 @@ def occurrences(data: SchoolData, lesson: Lesson, slot: WeeklyLesson) -> list[Le
     return [lesson]
 
 
+def _moves(data: SchoolData, slot_id: str, day: datetime.date) -> bool:
+    return draw(data.seed, "moved", slot_id, day) < MOVED_PROBABILITY
+
+
 def _free_room(data: SchoolData, slot: WeeklyLesson, day: datetime.date) -> str:
-    """A room nobody uses at this weekly hour ("" when none is free)."""
-    busy = {
-        s.room_id for s in data.timetable if s.weekday == slot.weekday and s.start == slot.start
-    }
+    """A room nobody uses at this hour, that day ("" when none is left): the rooms free in
+    the weekly timetable, shared out among the lessons changing room at that hour."""
+    same_hour = [s for s in data.timetable if s.weekday == slot.weekday and s.start == slot.start]
+    busy = {s.room_id for s in same_hour}
     free = [r.id for r in data.rooms if r.id not in busy]
-    if not free:
+    changing = sorted(
+        s.id for s in same_hour if draw(data.seed, "room", s.id, day) < ROOM_CHANGE_PROBABILITY
+    )
+    rank = changing.index(slot.id)
+    if rank >= len(free):
         return ""
-    return free[int(draw(data.seed, "room-to", slot.id, day) * len(free))]
+    offset = int(draw(data.seed, "room-to", slot.weekday, slot.start, day) * len(free))
+    return free[(offset + rank) % len(free)]
