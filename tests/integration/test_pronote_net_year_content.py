@@ -379,3 +379,20 @@ def test_pawnote_parent_uses_a_child(espaces: Espaces, tmp_path: Path) -> None:
     assert second.display_name in text
     calendar = icalendar.Calendar.from_ical(base64.b64decode(result["ical"]["base64"]))
     assert len(calendar.walk("VEVENT")) == len(year_lessons(data, second.id))
+
+
+def test_files_live_with_their_session_and_bad_requests_are_refused(espaces: Espaces) -> None:
+    client = student_client(espaces)
+    url = client.generate_timetable_pdf(TODAY)
+    assert get(url)[0] == 200
+    other = student_client(espaces)
+    elsewhere = re.sub(r"Session=\d+", f"Session={other.attributes['h']}", url)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get(elsewhere)  # a link made for another page's key
+    assert refused.value.code == 404 and "fichier indisponible" in refused.value.read().decode()
+    with pytest.raises(pronotepy.PronoteAPIError):
+        client.post("GenerationPDF", 16, {"genreGenerationPDF": 7})
+    espaces.clock.advance(601)  # the page expires after 600 s idle
+    with pytest.raises(urllib.error.HTTPError) as expired:
+        get(url)
+    assert expired.value.code == 404
