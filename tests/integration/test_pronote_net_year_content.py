@@ -392,6 +392,9 @@ def test_files_live_with_their_session_and_bad_requests_are_refused(espaces: Esp
     assert refused.value.code == 404 and "fichier indisponible" in refused.value.read().decode()
     with pytest.raises(pronotepy.PronoteAPIError):
         client.post("GenerationPDF", 16, {"genreGenerationPDF": 7})
+    future = {"cahierDeTextes": {"N": f"CT-W1-{TODAY + datetime.timedelta(days=7):%Y%m%d}"}}
+    with pytest.raises(pronotepy.PronoteAPIError, match="Contenu introuvable"):
+        client.post("donneesContenusCDT", 89, future)
     espaces.clock.advance(601)  # the page expires after 600 s idle
     with pytest.raises(urllib.error.HTTPError) as expired:
         get(url)

@@ -10,6 +10,7 @@ from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
+from vm_agent.adapters.pronote_net.envelope import BAD_REQUEST, CallError
 from vm_agent.domain.school_data import Lesson, SchoolData, Teacher
 from vm_agent.domain.synthetic_contents import (
     Attachment,
@@ -41,7 +42,8 @@ def cahier_de_texte(call: Call) -> dict[str, Any]:
 
 
 def resource(call: Call) -> dict[str, Any]:
-    """donneesContenusCDT: one entry (`cahierDeTextes.N`) of the user's own lessons."""
+    """donneesContenusCDT: one entry (`cahierDeTextes.N`) of the user's own past lessons;
+    another id is refused (`Erreur` G 2)."""
     ref = call.data.get("cahierDeTextes")
     entry_id = ref.get("N") if isinstance(ref, dict) else None
     key = entry_id.removeprefix("CT-") if isinstance(entry_id, str) else ""
@@ -57,6 +59,13 @@ def resource(call: Call) -> dict[str, Any]:
                 if entry is not None:
                     found.append(entry)
                     break
+    if not found:
+        raise CallError(
+            BAD_REQUEST,
+            "Contenu introuvable",
+            f"no cahier de textes {entry_id!r} among your lessons up to today: take the id from "
+            "the timetable (cahierDeTextes.V.N of a past lesson)",
+        )
     return {"ListeCahierDeTextes": formats.wrapped(found)}
 
 
