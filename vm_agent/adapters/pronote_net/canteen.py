@@ -13,6 +13,7 @@ from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
+from vm_agent.domain.school_data import SchoolData
 from vm_agent.domain.synthetic_contents import school_days
 from vm_agent.domain.synthetic_menus import ALLERGENS, LABELS, Food, Meal, has_internat, meals_of
 
@@ -32,12 +33,11 @@ def menus(call: Call) -> dict[str, Any]:
                     "ListeRepas": formats.wrapped([_meal(m) for m in meals]),
                 }
             )
-    weeks = sorted({school.week_of(d) for d in school_days(school)})
     return {
         "AvecRepasMidi": True,
         "AvecRepasSoir": has_internat(school),
         "ListeJours": formats.wrapped(days),
-        "DomaineDePresence": {"_T": 8, "V": _domain(weeks)},
+        "DomaineDePresence": {"_T": 8, "V": _presence(school)},
         "ListeAllergenes": formats.wrapped([_tag(n, c) for n, c in ALLERGENS]),
         "Listelabels": formats.wrapped([_tag(n, c) for n, c in LABELS]),
     }
@@ -74,6 +74,20 @@ def _food(meal: Meal, course: int, food: Food) -> dict[str, Any]:
 
 def _tag(name: str, colour: str) -> dict[str, Any]:
     return {"N": f"LA-{sum(name.encode())}", "L": name, "couleur": colour}
+
+
+def _presence(school: SchoolData) -> str:
+    key = (school.school_year, school.classes_start, school.classes_end, school.holidays,
+           school.days_off)  # fmt: skip
+    found = _PRESENCE.get(key)
+    if found is None:
+        if len(_PRESENCE) > 16:
+            _PRESENCE.clear()
+        found = _PRESENCE[key] = _domain(sorted({school.week_of(d) for d in school_days(school)}))
+    return found
+
+
+_PRESENCE: dict[object, str] = {}  # the weeks with classes of a school year's calendar
 
 
 def _domain(weeks: list[int]) -> str:

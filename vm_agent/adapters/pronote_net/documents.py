@@ -94,8 +94,13 @@ def _row(pdf: FPDF, widths: tuple[int, ...], cells: list[str], bold: bool = Fals
 
 
 def _line(pdf: FPDF, text: str, bold: bool = False) -> None:
+    """A line of text; wrapped (multi_cell, ten times dearer) only when it is too long."""
     pdf.set_font("Helvetica", style="B" if bold else "", size=12 if bold else 10)
-    pdf.multi_cell(0, 6, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    text = _latin(text)
+    if pdf.get_string_width(text) < pdf.epw:
+        pdf.cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    else:
+        pdf.multi_cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _mark(value: float | None) -> str:
