@@ -313,7 +313,14 @@ def test_pawnote_reads_the_year_s_contents(espaces: Espaces, tmp_path: Path) -> 
         password=espaces.passwords[login], week=week, menuDate=f"{TODAY}T12:00:00Z", fetch=True,
     )  # fmt: skip
     assert "error" not in result, result
-    assert len(result["holidays"]) == len(data.holidays) + len(data.days_off)
+    holidays = sorted(
+        [(h.name, h.start) for h in data.holidays] + [("", d) for d in data.days_off],
+        key=lambda item: item[1],
+    )
+    assert [h["start"][:10] for h in result["holidays"]] == [str(d) for _, d in holidays]
+    assert [h["name"] for h in result["holidays"] if h["start"] != h["end"]] == [
+        name for name, _ in holidays if name
+    ]
     names = subject_names(data)
     monday = data.first_monday + datetime.timedelta(days=7 * (week - 1))
     expected = {}
