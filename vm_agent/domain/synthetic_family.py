@@ -16,7 +16,7 @@ def sample_family_discussions(
 ) -> tuple[Discussion, ...]:
     if not data.responsables or not days:
         return ()
-    parent = max(data.responsables, key=lambda r: len(r.child_ids))
+    parent = max(data.responsables, key=lambda r: len(r.child_ids))  # synthetic._sample_order
     teacher_of = {slot.class_id: slot.teacher_id for slot in data.timetable if not slot.group_id}
     classes = {c.id: c.name for c in data.classes}
     found = []
