@@ -24,22 +24,28 @@ demo: $(STAMP) ## Run the data-center with $(DEMO_SCHOOLS) demo schools (Ctrl-C 
 down: $(STAMP) ## Stop the controller and every school server
 	$(BIN)/pronote-dc down
 
+reset: $(STAMP) ## Stop everything and delete the state directory: the next demo starts afresh
+	$(BIN)/pronote-dc down --purge
+
 protos: $(STAMP) ## Regenerate the protobuf and gRPC modules from protos/*.proto
 	$(BIN)/python -m protos.generate
 
-check: $(STAMP) ## Lint, format check, types, import contracts, generated code freshness
+check: $(STAMP) ## Lint, format check, types, import contracts (layers, no circle), fresh generated code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m protos.generate --check
 
-# With CI=true the Docker and Prometheus tiers must run, so `make test` sets them up first.
+# With CI=true the Docker, Prometheus and pawnote tiers must run, so `make test` sets them up
+# first. The Docker tier's clean-up removes EVERY pronote-dc container, network and volume on the
+# engine (its labels, not its own run): do not run it beside a Docker fleet you want to keep.
 test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers)
 	$(BIN)/pytest -q
 
-tiers: docker-images ## Set up the Docker and Prometheus tiers (install and start what is missing)
+tiers: docker-images ## Set up the Docker, Prometheus and pawnote tiers (install what is missing)
 	.ci/setup-prometheus.sh
+	.ci/setup-node.sh
 
 unit: $(STAMP) ## Unit tests only (nothing needed)
 	$(BIN)/pytest -q tests/unit
@@ -52,9 +58,11 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.synthetic_school
 	$(BIN)/python -m bench.pronote_net_logins
 	$(BIN)/python -m bench.student_morning
+	$(BIN)/python -m bench.pronote_net_reads
 	$(BIN)/python -m bench.base_upload
+	$(BIN)/python -m bench.school_startup --no-docker
 
-.PHONY: help install demo down protos check test tiers unit bench docker-images bench-docker
+.PHONY: help install demo down reset protos check test tiers unit bench docker-images bench-docker
 
 docker-images: $(STAMP) ## Docker engine (installed/started if missing) and the offline-built agent image
 	scripts/docker-engine.sh && PYTHON=$(BIN)/python scripts/docker-images.sh

@@ -41,14 +41,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from common import secrets
 from common.clock import SimulatedClock, SystemClock
-from datacenter.demo import demo_orders, sample_accounts
-from datacenter.fleet import Fleet, SchoolStatus
-from datacenter.http import controller_app, target_group
-from datacenter.ipam import AddressPool
-from datacenter.metrics import ControllerMetrics
-from datacenter.registry import Registry, SchoolRecord
-from datacenter.settings import Settings
-from provisioning.runtime import open_runtime
+from datacenter.adapters.http import controller_app, target_group
+from datacenter.adapters.metrics import ControllerMetrics
+from datacenter.core.demo import demo_orders, sample_accounts
+from datacenter.core.fleet import Fleet, SchoolStatus
+from datacenter.core.ipam import AddressPool
+from datacenter.core.registry import Registry, SchoolRecord
+from datacenter.core.settings import Settings
+from provisioning.factory import open_runtime
 from vm_agent.adapters.metrics import school_registry
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain.licences import LicencePolicy
@@ -67,14 +67,15 @@ def register_schools(registry: Registry, count: int) -> list[SchoolRecord]:
     orders = demo_orders(set())
     records = []
     for _ in range(count):
-        uai, name, formula, responsable = next(orders)
+        order = next(orders)
+        uai = order.uai
         hosting_number = registry.next_hosting_number(now)
         with registry.transaction() as db:
             record = SchoolRecord(
                 uai=uai,
-                name=name,
-                formula=formula,
-                responsable=responsable,
+                name=order.name,
+                formula=order.formula,
+                responsable=order.responsable,
                 administratif_licences=4,
                 hosting_number=hosting_number,
                 console_password_hash=secrets.hash_secret("x"),

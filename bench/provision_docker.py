@@ -44,7 +44,7 @@ from bench.provision_local import (
 from bench.running import say
 from common import secrets
 from common.agent_config import AgentConfig, save_config
-from datacenter.uai import make_uai
+from datacenter.core.uai import make_uai
 from provisioning.docker import DEFAULT_IMAGE, DockerRuntime
 from provisioning.runtime import SchoolSpec
 

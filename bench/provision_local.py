@@ -49,7 +49,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.running import say
 from common.processes import PidFile, start_ticks
-from datacenter.uai import make_uai
+from datacenter.core.uai import make_uai
 from protos import console_pb2, console_pb2_grpc
 
 MIB = 1024 * 1024
@@ -380,7 +380,7 @@ async def provision_all(
             await asyncio.wait_for(channel.channel_ready(), timeout)
         except TimeoutError:
             raise BenchFailure(f"no connection to the console at {console_address}") from None
-        console: Any = console_pb2_grpc.ConsoleStub(channel)  # type: ignore[no-untyped-call]
+        console: Any = console_pb2_grpc.ConsoleStub(channel)
         deadline = time.monotonic() + timeout
 
         async def one(index: int, school: SchoolTimes) -> None:

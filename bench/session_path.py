@@ -1,12 +1,13 @@
 """The licence-checked session path beside a bare gRPC echo, measured in the same run.
 
-`python -m bench.session_path [--seconds S] [--concurrency C] [--rounds R] [--json]`:
+`python -m bench.session_path [--seconds S] [--concurrency C] [--rounds R] [--pool-octet N]
+[--json]`:
 
 1. baseline: a bare grpc.aio unary echo server in its own process; C clients, each with its
    own connection, call it back to back for S seconds;
 2. session path: one real school (`pronote-dc up --demo 1` on a fresh state directory and a
-   random loopback block in 127.90.0.0/16); the same C clients run Connect (Vie scolaire,
-   password checked, licences counted) -> Heartbeat -> Disconnect back to back;
+   random loopback block in 127.N.0.0/16, N = 90 by default); the same C clients run Connect
+   (Vie scolaire, password checked, licences counted) -> Heartbeat -> Disconnect back to back;
 3. the same session path through the load generator's source-address relays (one loopback
    address per client), to show what the relay costs.
 
@@ -94,12 +95,13 @@ def _session_workers(
     return channels, [worker(c) for c in channels]
 
 
-async def bench(args: argparse.Namespace, school: Any, echo_address: str) -> dict[str, Any]:
+async def bench(
+    args: argparse.Namespace, school: Any, echo_address: str, relay_block: str
+) -> dict[str, Any]:
     account = next(a for a in school.sample_accounts if a.role == "vie_scolaire")
     target = f"{school.address}:{school.client_port}"
-    block = f"127.91.{random.randrange(256)}"
     relays = [
-        Relay(f"{block}.{n + 1}", school.address, school.client_port)
+        Relay(f"{relay_block}.{n + 1}", school.address, school.client_port)
         for n in range(args.concurrency)
     ]
     relayed = [await relay.start() for relay in relays]
@@ -136,12 +138,13 @@ async def bench(args: argparse.Namespace, school: Any, echo_address: str) -> dic
     }
 
 
-def start_fleet(tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, str], Any]:
-    pool = f"127.90.{random.randrange(256)}.{random.randrange(0, 256, 8)}/29"
+def start_fleet(tmp: Path, block: str) -> tuple[subprocess.Popen[bytes], dict[str, str], Any]:
+    pool = f"{block}.{random.randrange(0, 256, 8)}/29"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")},
         "PRONOTE_DC_STATE_DIR": str(tmp / "state"),
         "PRONOTE_DC_ADDRESS_POOL": pool,
+        "PRONOTE_DC_HTTP_ADDRESS": "127.0.0.1:0",  # never the default port of a running demo
     }
     log = open(tmp / "controller.log", "wb")  # noqa: SIM115
     command = [sys.executable, "-m", "datacenter.cli", "up", "--console-address", "127.0.0.1:0"]
@@ -190,20 +193,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=10, help="clients in flight")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--pool-octet",
+        type=int,
+        default=90,
+        help="the school, the echo and the relays on three /24 of 127.<this>.0.0/16 (90)",
+    )
     args = parser.parse_args(argv)
     if not (0 < args.seconds <= 60 and 1 <= args.concurrency <= 200 and 1 <= args.rounds <= 10):
         parser.error("keep it bounded: --seconds 0-60, --concurrency 1-200, --rounds 1-10")
+    if not 1 <= args.pool_octet <= 254:
+        parser.error("--pool-octet: 1 to 254 (everything runs on 127.<N>.0.0/16)")
     with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
+        # three distinct /24 of 127.N/16: the school, the echo, the relays
+        school_block, echo_block, relay_block = (
+            f"127.{args.pool_octet}.{third}" for third in random.sample(range(256), 3)
+        )
+        echo_ip = f"{echo_block}.250"
         echo = subprocess.Popen(
-            [sys.executable, "-c", ECHO_SERVER, f"127.90.{random.randrange(256)}.250"],
+            [sys.executable, "-c", ECHO_SERVER, echo_ip],
             stdout=subprocess.PIPE,
         )
         controller, env = None, dict(os.environ)
         try:
             assert echo.stdout is not None
-            echo_address = f"{echo.args[-1]}:{int(echo.stdout.readline())}"
-            controller, env, school = start_fleet(Path(tmp))
-            report = asyncio.run(bench(args, school, echo_address))
+            echo_address = f"{echo_ip}:{int(echo.stdout.readline())}"
+            controller, env, school = start_fleet(Path(tmp), school_block)
+            report = asyncio.run(bench(args, school, echo_address, relay_block))
         finally:
             echo.terminate()
             echo.wait(timeout=10)

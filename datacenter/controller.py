@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import itertools
 import logging
 import os
 from collections.abc import Callable
@@ -18,23 +19,24 @@ from grpc_reflection.v1alpha import reflection
 
 from common.clock import Clock, school_year_of
 from common.files import write_json_atomically
-from datacenter.agents import AgentDirectory
-from datacenter.auth import ConsoleAuth
-from datacenter.console_service import ConsoleService
-from datacenter.demo import demo_orders, sample_accounts
-from datacenter.errors import DatacenterError, Unavailable, WrongState
-from datacenter.fleet import Fleet, Provisioned, SchoolOrder
-from datacenter.http import controller_app, serve_http
-from datacenter.ipam import AddressPool
-from datacenter.metrics import ControllerMetrics
-from datacenter.ordering import VatSchedule
-from datacenter.orders import Ordering
-from datacenter.registry import Registry, SampleAccount, SchoolRecord
-from datacenter.scheduler import Scheduler, clock_file, clock_from_settings
-from datacenter.settings import Settings
-from datacenter.year_cycle import YearCycle
+from datacenter.adapters.agents import AgentDirectory
+from datacenter.adapters.console.service import ConsoleService
+from datacenter.adapters.http import controller_app, serve_http
+from datacenter.adapters.metrics import ControllerMetrics
+from datacenter.core.auth import ConsoleAuth
+from datacenter.core.demo import demo_orders, sample_accounts
+from datacenter.core.errors import DatacenterError, Unavailable, WrongState
+from datacenter.core.fleet import Fleet, Provisioned, SchoolOrder
+from datacenter.core.ipam import AddressPool
+from datacenter.core.ordering import VatSchedule
+from datacenter.core.orders import Ordering
+from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
+from datacenter.core.scheduler import Scheduler, clock_file, clock_from_settings
+from datacenter.core.settings import Settings, saved_runtime
+from datacenter.core.year_cycle import YearCycle
 from protos import console_pb2, console_pb2_grpc
-from provisioning.runtime import RuntimeFailure, open_runtime
+from provisioning.factory import open_runtime
+from provisioning.runtime import RuntimeFailure
 
 log = logging.getLogger("datacenter")
 
@@ -56,12 +58,13 @@ class Controller:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         self.registry = Registry(settings.registry_path)
+        self._remember_runtime()
         self.agents = AgentDirectory(settings.agent_port)
         self.runtime = open_runtime(settings.runtime)
         try:  # the runtime may reserve addresses of the pool (bridge gateways) or refuse it
             reserved = await self.runtime.prepare(settings.address_pool)
         except RuntimeFailure as error:
-            raise Unavailable(str(error)) from None
+            raise Unavailable(str(error)) from error
         self.fleet = Fleet(
             settings,
             self.registry,
@@ -96,6 +99,18 @@ class Controller:
             },
         )
 
+    def _remember_runtime(self) -> None:
+        """Record the runtime in the state directory; refuse another one for its schools."""
+        settings = self.settings
+        saved = saved_runtime(settings.state_dir)
+        if saved is not None and saved != settings.runtime and self.registry.all():
+            raise WrongState(
+                f"the schools of {settings.state_dir} run on {saved}, not {settings.runtime}: "
+                f"start with --runtime {saved} (or unset PRONOTE_DC_RUNTIME), or give another "
+                "--state-dir for a fleet on the other runtime"
+            )
+        write_json_atomically(settings.runtime_file, {"runtime": settings.runtime})
+
     async def _serve_console(self) -> None:
         server = grpc.aio.server(
             options=[("grpc.so_reuseport", 0)], interceptors=[self.metrics.interceptor()]
@@ -129,11 +144,11 @@ class Controller:
         host, _, _ = self.settings.console_address.rpartition(":")
         try:
             port = server.add_insecure_port(self.settings.console_address)
-        except RuntimeError:
+        except RuntimeError as error:  # gRPC says no more than that: keep it for the log
             raise WrongState(
                 f"cannot listen on {self.settings.console_address}: is another controller "
                 "running? Choose another address with --console-address"
-            ) from None
+            ) from error
         await server.start()
         await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.SERVING)
         self.console_address = f"{host}:{port}"
@@ -163,11 +178,16 @@ class Controller:
         year = school_year_of(self.clock.now())
         return await self.agents.populate_demo(record, year, sample_accounts())
 
+    @staticmethod
+    def first_demo_orders(count: int) -> list[SchoolOrder]:
+        """The orders of the first `count` demo schools: `up --demo N` makes sure these exist,
+        so run twice it gives N demo schools, not 2 N."""
+        return list(itertools.islice(demo_orders(set()), count))
+
     async def provision_demo(
-        self, count: int, on_done: Callable[[Provisioned | DatacenterError], None]
+        self, orders: list[SchoolOrder], on_done: Callable[[Provisioned | DatacenterError], None]
     ) -> None:
-        """Provision `count` demo schools, `provision_parallelism` at a time."""
-        orders = demo_orders({record.uai for record in self.registry.all()})
+        """Provision these demo schools, `provision_parallelism` at a time."""
         limit = asyncio.Semaphore(self.settings.provision_parallelism)
 
         async def one(order: SchoolOrder) -> None:
@@ -177,7 +197,7 @@ class Controller:
                 except DatacenterError as error:
                     on_done(error)
 
-        await asyncio.gather(*(one(next(orders)) for _ in range(count)))
+        await asyncio.gather(*(one(order) for order in orders))
 
     async def stop(self) -> None:
         """Stop the controller; the school servers keep running and are adopted next time."""

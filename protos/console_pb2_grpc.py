@@ -526,7 +526,7 @@ class ConsoleServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UploadBaseFile(self, request_iterator, context):
-        """Files from the school (datacenter.console_base_files): .HNOT, annexes, .profils, EDT
+        """Files from the school (datacenter.adapters.console.serveur): .HNOT, annexes, .profils, EDT
         .zip, streamed in chunks; the hosting number is checked before the school sees the file.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -132,7 +132,7 @@ class DockerRuntime:
                 raise EngineUnreachable(
                     f"cannot reach the Docker engine of runtime {self.url} ({self._base_url}): "
                     f"{error}. {ENGINE_HELP}"
-                ) from None
+                ) from error
         return self._client
 
     async def prepare(self, pool: str) -> frozenset[str]:
@@ -204,7 +204,7 @@ class DockerRuntime:
                         f"cannot create the bridge network {shard.name} ({shard.subnet}): "
                         f"{error.explanation}; choose another PRONOTE_DC_ADDRESS_POOL",
                         [],
-                    ) from None
+                    ) from error
             self._ready_networks.add(shard.name)
 
     # -- names -----------------------------------------------------------------------------
@@ -284,7 +284,7 @@ class DockerRuntime:
                 f"{error.explanation}. If the address is already in use, remove what holds it "
                 f"(`docker network inspect {shard.name}`)",
                 [],
-            ) from None
+            ) from error
         return container_id
 
     async def _wait_listening(

@@ -62,4 +62,4 @@ def remove_leftovers(url: str, found: list[Leftover]) -> None:
         except APIError as error:
             raise RuntimeFailure(
                 f"cannot remove {item.kind} {item.name}: {error.explanation}"
-            ) from None
+            ) from error

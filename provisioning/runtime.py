@@ -1,4 +1,5 @@
-"""One Runtime interface; the implementation is chosen from a URL in one place."""
+"""One Runtime interface (the contract every runtime implements) and its failures; the
+implementation is chosen from a URL in provisioning/factory.py."""
 
 from __future__ import annotations
 
@@ -85,19 +86,3 @@ class Runtime(Protocol):
     async def close(self) -> None:
         """Release the runtime's own resources; the school servers keep running."""
         ...
-
-
-def open_runtime(url: str) -> Runtime:
-    scheme = url.partition("://")[0]
-    if scheme == "local":
-        from provisioning.local import LocalRuntime
-
-        return LocalRuntime(url)
-    if scheme in {"docker", "ssh"}:
-        from provisioning.docker import DockerRuntime
-
-        return DockerRuntime(url)
-    raise UnsupportedRuntime(
-        f"runtime {url!r} is not supported here; use local:// (the embedded default), "
-        "docker:// (the local Docker engine) or ssh://user@host (a remote Docker engine)"
-    )

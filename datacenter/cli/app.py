@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -14,31 +15,31 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import datacenter.cli.pronote_net  # noqa: F401  (adds `console pronote-net` and `console clients`)
 from common.files import read_json
 from common.processes import start_ticks
-from datacenter import settings as settings_module
-from datacenter.cli import (  # noqa: F401
-    backups,
+from datacenter.adapters.console.schools import school_message
+from datacenter.cli import (
     clean,
     client,
     clock,
     console,
     load,
     orders,
-    panels,
     schools,
     year,
 )
-from datacenter.cli.base_files import hnot_app  # and `console load-base`…
+from datacenter.cli.hnot import hnot_app
+from datacenter.cli.options import JsonOption
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
-from datacenter.console_service import school_message
 from datacenter.controller import Controller
-from datacenter.errors import DatacenterError
-from datacenter.fleet import Provisioned
-from provisioning.runtime import SchoolSpec, open_runtime
+from datacenter.core import settings as settings_module
+from datacenter.core.errors import DatacenterError
+from datacenter.core.fleet import Provisioned
+from datacenter.core.registry import SchoolRecord
+from provisioning.factory import open_runtime
+from provisioning.runtime import SchoolSpec
 
 app = typer.Typer(
     name="pronote-dc",
@@ -55,9 +56,7 @@ app.command()(clean.clean)
 app.add_typer(orders.app, name="order")
 app.add_typer(year.app, name="year")  # the yearly cycle (datacenter/cli/year.py)
 app.add_typer(hnot_app, name="hnot")
-panels.file_under_panels()  # after every module registered its console commands
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SCHOOL_COLUMNS = ["uai", "name", "address", "port", "state"]
 
 
@@ -72,8 +71,7 @@ def root(
     ctx.obj = CliState(str(state_dir) if state_dir else None)
 
 
-def school_row(provisioned: Provisioned, controller: Controller) -> dict[str, object]:
-    record = provisioned.record
+def school_row(record: SchoolRecord, controller: Controller) -> dict[str, object]:
     return {
         "uai": record.uai,
         "name": record.name,
@@ -140,7 +138,10 @@ async def _run_controller(controller: Controller, demo: int, as_json: bool) -> N
 
 
 async def _provision_demo(controller: Controller, count: int, as_json: bool) -> None:
-    rows: list[dict[str, object]] = []
+    """Make sure the first `count` demo schools exist, then show them."""
+    registry = controller.registry
+    wanted = controller.first_demo_orders(count)
+    orders = [order for order in wanted if not registry.exists(order.uai)]
     failures: list[str] = []
     progress = Progress(
         TextColumn("provisioning demo schools"),
@@ -150,39 +151,58 @@ async def _provision_demo(controller: Controller, count: int, as_json: bool) -> 
         console=errors if as_json else out,
         transient=as_json,
     )
-    with progress:
-        task = progress.add_task("demo", total=count)
+    with progress if orders else contextlib.nullcontext():
+        task = progress.add_task("demo", total=len(orders))
 
         def done(result: Provisioned | DatacenterError) -> None:
-            if isinstance(result, Provisioned):
-                rows.append(school_row(result, controller))
-            else:
+            if not isinstance(result, Provisioned):
                 failures.append(str(result))
             progress.advance(task)
 
-        await controller.provision_demo(count, done)
-    rows.sort(key=lambda row: str(row["uai"]))
+        await controller.provision_demo(orders, done)
+    records = sorted(
+        (registry.get(o.uai) for o in wanted if registry.exists(o.uai)), key=lambda r: r.uai
+    )
     if as_json:
         details = [
-            school_message(
-                controller.registry.get(str(row["uai"])),
-                controller.fleet,
-                controller.settings.client_port,
-            )
-            for row in rows
+            school_message(record, controller.fleet, controller.settings.client_port)
+            for record in records
         ]
         emit([to_dict(d) for d in details], as_json=True)
     else:
+        rows = [school_row(record, controller) for record in records]
         emit(rows, as_json=False, title="demo schools", columns=[*SCHOOL_COLUMNS, "hosting_number"])
+        already = len(records) - (len(orders) - len(failures))
+        if already:
+            out.print(f"{already} of them were already provisioned (`up --demo N` ensures N)")
         out.print("sample accounts: `pronote-dc school show <UAI> --json`")
     for failure in failures:
         errors.print(f"[red]demo school failed:[/] {failure}")
 
 
 @app.command()
-def down(ctx: typer.Context) -> None:
+def down(
+    ctx: typer.Context,
+    purge: Annotated[
+        bool,
+        typer.Option(
+            "--purge",
+            help="Then delete the state directory (registry, schools' data, backups, tokens): "
+            "the next `up` starts from a clean state.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
     """Stop the controller and every school server of the state directory."""
     settings = cli_state(ctx).settings()
+    if purge:
+        _check_purgeable(settings.state_dir)
+        if not yes:
+            typer.confirm(
+                f"stop everything and delete {settings.state_dir} (every school's data and "
+                "backups)?",
+                abort=True,
+            )
     with contextlib.suppress(FileNotFoundError):
         pid = int(read_json(settings.controller_file)["pid"])
         if start_ticks(pid) is not None:
@@ -202,6 +222,30 @@ def down(ctx: typer.Context) -> None:
         return len(running)
 
     out.print(f"{asyncio.run(stop_all())} school servers stopped")
+    if purge:
+        shutil.rmtree(settings.state_dir, ignore_errors=True)
+        out.print(f"{settings.state_dir} deleted: the next `pronote-dc up` starts afresh")
+        if settings.runtime.startswith(("docker:", "ssh:")):
+            out.print("the schools' containers and volumes: `pronote-dc clean --purge-backups`")
+
+
+# What a pronote-dc state directory may hold; --purge refuses a directory holding anything else.
+STATE_ENTRIES = {
+    "registry.sqlite3", "registry.sqlite3-wal", "registry.sqlite3-shm", "schools", "backups",
+    "operator.token", "controller.json", "controller.lock", "clock.json", "year_cycle.json",
+    "runtime.json", "console-session.json",
+}  # fmt: skip
+
+
+def _check_purgeable(state_dir: Path) -> None:
+    if not state_dir.exists():
+        fail(f"{state_dir} does not exist: the state is clean already")
+    others = sorted(p.name for p in state_dir.iterdir() if p.name not in STATE_ENTRIES)
+    if others:
+        fail(
+            f"{state_dir} holds files pronote-dc did not make ({', '.join(others[:5])}): "
+            "is it the right --state-dir? Nothing was deleted"
+        )
 
 
 @app.command("settings")

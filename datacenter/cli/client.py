@@ -11,9 +11,9 @@ from typing import Annotated
 import grpc
 import typer
 
+from datacenter.adapters.wire import MODE_TO_PROTO
 from datacenter.cli.output import console, emit_object, fail
 from datacenter.cli.remote import cli_state, open_console, rpc_errors, to_dict
-from datacenter.wire import MODE_TO_PROTO
 from protos import client_pb2, client_pb2_grpc, console_pb2
 
 app = typer.Typer(help="Act as a Client PRONOTE: connect to a school's server on port 49300.")

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from datacenter.cli.console import JsonOption, _when
+from datacenter.cli.options import JsonOption, when
 from datacenter.cli.output import emit, emit_object, errors, fail
 from datacenter.cli.remote import open_console, to_dict
-from datacenter.errors import InvalidArgument
-from datacenter.scheduler import parse_date
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.scheduler import parse_date
 from protos import console_pb2
 
 app = typer.Typer(help="The data-center's clock: show it; advance a simulated one.")
@@ -25,7 +25,7 @@ def _emit(reply: console_pb2.ClockReply, as_json: bool, title: str, advanced: bo
         emit_object(to_dict(reply), as_json=True)
         return
     view: dict[str, object] = {
-        "now (UTC)": _when(reply.now_seconds),
+        "now (UTC)": when(reply.now_seconds),
         "clock": f"simulated, speed {reply.speed:g}" if reply.simulated else "real",
     }
     if advanced:

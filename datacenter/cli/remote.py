@@ -14,10 +14,10 @@ from google.protobuf.json_format import MessageToDict
 
 from common.files import read_json, write_json_atomically
 from common.processes import start_ticks
+from datacenter.adapters.wire import FORMULA_TO_PROTO
 from datacenter.cli.output import fail
-from datacenter.errors import DatacenterError
-from datacenter.settings import Settings, load_settings
-from datacenter.wire import FORMULA_TO_PROTO
+from datacenter.core.errors import DatacenterError
+from datacenter.core.settings import Settings, load_settings
 from protos import console_pb2, console_pb2_grpc
 
 CONSOLE_SESSION_FILE = "console-session.json"

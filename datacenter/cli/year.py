@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from datacenter.cli.console import JsonOption, UaiOption
+from datacenter.cli.options import JsonOption, UaiOption
 from datacenter.cli.output import console, emit, emit_object, fail
 from datacenter.cli.remote import open_console, to_dict
 from protos import console_pb2

@@ -22,7 +22,8 @@ import pytest
 from common import secrets
 from common.agent_config import AgentConfig, save_config
 from protos import agent_pb2, agent_pb2_grpc
-from provisioning.runtime import Runtime, SchoolSpec, StartFailed, open_runtime
+from provisioning.factory import open_runtime
+from provisioning.runtime import Runtime, SchoolSpec, StartFailed
 from vm_agent.healthcheck import check
 
 SECRET = "contract-secret"

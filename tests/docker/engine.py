@@ -7,6 +7,7 @@ import ipaddress
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -15,7 +16,7 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 from provisioning.docker import DEFAULT_IMAGE, LABEL, DockerRuntime
 from provisioning.runtime import SchoolSpec
 
-TEST_BLOCK = ipaddress.ip_network("172.30.128.0/17")  # tests' subnets; users get 172.30.0.0/22
+TEST_BLOCK = ipaddress.IPv4Network("172.30.128.0/17")  # tests' subnets; users get 172.30.0.0/22
 
 
 def engine_or_skip() -> docker.DockerClient:
@@ -55,7 +56,7 @@ def instance_of(state_dir: Path) -> str:
     return DockerRuntime.instance(SchoolSpec("0000000A", "", state_dir / "schools" / "x"))
 
 
-def containers(client: docker.DockerClient, state_dir: Path) -> list[dict[str, object]]:
+def containers(client: docker.DockerClient, state_dir: Path) -> list[dict[str, Any]]:
     """The school containers of the controller on `state_dir`."""
     return list(
         client.api.containers(

@@ -59,6 +59,7 @@ def test_twenty_schools_run_as_containers_each_on_its_own_ip(
     healthcheck = engine.images.get("pronote-dc/agent:latest").attrs["Config"]["Healthcheck"]
     assert healthcheck["Test"][0] == "CMD" and "vm_agent.healthcheck" in healthcheck["Test"]
     probe = engine.containers.get(by_uai[schools[1].uai]["Id"]).exec_run(healthcheck["Test"][1:])
+    assert isinstance(probe.output, bytes)
     assert (probe.exit_code, probe.output.decode().strip()) == (0, "SERVING")
 
     # a killed container comes back with its data

@@ -10,7 +10,8 @@ import docker
 
 from common import secrets
 from common.agent_config import AgentConfig, save_config
-from provisioning.runtime import SchoolSpec, open_runtime
+from provisioning.factory import open_runtime
+from provisioning.runtime import SchoolSpec
 from tests.docker.engine import free_subnet, remove_everything_of
 from tests.integration.harness import wait_for
 from vm_agent.healthcheck import check

@@ -169,7 +169,9 @@ class Datacenter:
             row = db.execute("SELECT agent_secret FROM schools WHERE uai=?", (school_uai,))
             return str(row.fetchone()[0])
 
-    def add_user(self, school: Any, login: str, kind: int, group: str = "") -> str:
+    def add_user(
+        self, school: Any, login: str, kind: common_pb2.UserKind.ValueType, group: str = ""
+    ) -> str:
         """Add a user through the school's management API, as the controller would."""
         password = f"pw-{login}"
         with grpc.insecure_channel(f"{school.address}:49301") as channel:
@@ -234,7 +236,12 @@ class Client:
         )
         self.stub = client_pb2_grpc.ClientPronoteStub(self.channel)
 
-    def connect(self, login: str, password: str, mode: int = common_pb2.MODE_ADMINISTRATIF) -> Any:
+    def connect(
+        self,
+        login: str,
+        password: str,
+        mode: common_pb2.Mode.ValueType = common_pb2.MODE_ADMINISTRATIF,
+    ) -> Any:
         request = client_pb2.ConnectRequest(mode=mode, login=login, password=password)
         return self.stub.Connect(request, timeout=15)
 

@@ -66,7 +66,10 @@ def refused(dc: Datacenter, uai: str, code: str, words: str, *command: str) -> N
 
 
 def history(dc: Datacenter, uai: str) -> list[dict[str, Any]]:
-    return json.loads(dc.cli("console", "history", "--uai", uai, "--json").stdout)
+    history: list[dict[str, Any]] = json.loads(
+        dc.cli("console", "history", "--uai", uai, "--json").stdout
+    )
+    return history
 
 
 def bases(dc: Datacenter, uai: str) -> list[Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ def demo_datacenter(tmp_path: Path) -> Iterator[Datacenter]:
         yield dc
 
 
-def cli_json(dc: Datacenter, *args: str) -> object:
+def cli_json(dc: Datacenter, *args: str) -> Any:
     return json.loads(dc.cli(*args, "--json").stdout)
 
 
@@ -52,7 +54,7 @@ def test_console_login_then_console_commands_act_on_that_school(
     demo_datacenter: Datacenter,
 ) -> None:
     dc = demo_datacenter
-    demo_schools = [s["uai"] for s in cli_json(dc, "school", "list")]  # type: ignore[union-attr]
+    demo_schools = [s["uai"] for s in cli_json(dc, "school", "list")]
     # The console password is shown once at provisioning; demo schools are provisioned by `up`,
     # so provision one more here as an operator would.
     added = cli_json(
@@ -77,7 +79,7 @@ def test_console_login_then_console_commands_act_on_that_school(
 
     dc.cli("console", "logout")
     dc.cli("school", "remove", "0750655E", "--yes")
-    remaining = [s["uai"] for s in cli_json(dc, "school", "list")]  # type: ignore[union-attr]
+    remaining = [s["uai"] for s in cli_json(dc, "school", "list")]
     assert remaining == demo_schools
 
 
@@ -85,3 +87,31 @@ def test_settings_are_listed_with_their_variables(tmp_path: Path) -> None:
     rows = json.loads(Datacenter(tmp_path, "127.0.0.0/8").cli("settings", "--json").stdout)
     variables = {row["variable"] for row in rows}
     assert {"PRONOTE_DC_ADDRESS_POOL", "PRONOTE_DC_MAXRETRY", "PRONOTE_DC_STATE_DIR"} <= variables
+
+
+def wait_ready(dc: Datacenter, times: int) -> None:
+    """Until `up` has said "ready." `times` times in its log (after its demo schools)."""
+    deadline = time.monotonic() + 120
+    while dc.log().count("ready.") < times:
+        assert time.monotonic() < deadline, dc.log()
+        time.sleep(0.1)
+
+
+def test_up_demo_twice_ensures_the_demo_schools_and_the_state_keeps_its_runtime(
+    demo_datacenter: Datacenter,
+) -> None:
+    dc = demo_datacenter
+    wait_ready(dc, 1)
+    first = sorted(s["uai"] for s in cli_json(dc, "school", "list"))
+    assert len(first) == 2
+    dc.stop()  # the schools keep running
+    dc.start("--demo", "3")
+    wait_ready(dc, 2)
+    again = sorted(s["uai"] for s in cli_json(dc, "school", "list"))
+    assert len(again) == 3 and set(first) < set(again)  # one more, not three more
+    assert "2 of them were already provisioned" in dc.log()
+    dc.stop()
+    refused = dc.cli("up", "--runtime", "docker://", check=False)
+    assert refused.returncode != 0
+    assert "run on local://, not docker://" in refused.stderr, refused.stderr
+    assert json.loads((dc.state_dir / "runtime.json").read_text()) == {"runtime": "local://"}

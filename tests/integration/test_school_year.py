@@ -65,7 +65,9 @@ def in_service(dc: Datacenter, school: str) -> Any:
     return next(b for b in bases(dc, school).values() if b.in_service)
 
 
-def logs_in(address: str, who: Any, mode: int = common_pb2.MODE_ADMINISTRATIF) -> bool:
+def logs_in(
+    address: str, who: Any, mode: common_pb2.Mode.ValueType = common_pb2.MODE_ADMINISTRATIF
+) -> bool:
     with client(address) as c:
         try:
             c.connect(who.login, who.password, mode)

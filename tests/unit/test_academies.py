@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from datacenter.academies import ACADEMIE_OF_DEPARTEMENT, academie_of
+from datacenter.core.academies import ACADEMIE_OF_DEPARTEMENT, academie_of
 
 
 @pytest.mark.parametrize(

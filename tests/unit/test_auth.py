@@ -10,9 +10,10 @@ import pytest
 
 from common import secrets
 from common.clock import SimulatedClock
-from datacenter.auth import ConsoleAuth, Principal, require_operator, require_school
-from datacenter.errors import Forbidden, Unauthenticated
-from datacenter.registry import Registry, Responsable, SchoolRecord
+from datacenter.core.auth import ConsoleAuth, Principal, require_operator, require_school
+from datacenter.core.contacts import Responsable
+from datacenter.core.errors import Forbidden, Unauthenticated
+from datacenter.core.registry import Registry, SchoolRecord
 
 SESSION_SECONDS = 3600.0
 UAI = "0750655E"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from datacenter.ipam import AddressPool
+from datacenter.core.ipam import AddressPool
 from provisioning.docker import PoolRefused, shards_of
 
 

@@ -1,4 +1,4 @@
-"""Every fact of the domain (../shared/DOMAIN.md) names the test that checks it.
+"""Every fact of the domain (docs/DOMAIN.md) names the test that checks it.
 
 The map is the index a reader uses to find where a rule is tested; the test below keeps it
 honest: every named test must exist, so a renamed or deleted test breaks the map loudly.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from datacenter.errors import InvalidArgument
-from datacenter.fleet import FORMULAS, SchoolOrder, validate_order
-from datacenter.registry import Responsable
+from datacenter.core.contacts import Responsable
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.fleet import FORMULAS, SchoolOrder, validate_order
 
 
 def order(

@@ -12,27 +12,26 @@ from pathlib import Path
 import pytest
 
 from common.clock import SimulatedClock
-from datacenter.agents import AgentDirectory
-from datacenter.auth import ConsoleAuth
-from datacenter.errors import AlreadyExists, InvalidArgument, NotFound, WrongState
-from datacenter.fleet import Fleet
-from datacenter.ipam import AddressPool
-from datacenter.ordering import (
+from datacenter.adapters.agents import AgentDirectory
+from datacenter.core.auth import ConsoleAuth
+from datacenter.core.contacts import Responsable, normalise_mobile
+from datacenter.core.errors import AlreadyExists, InvalidArgument, NotFound, WrongState
+from datacenter.core.fleet import Fleet
+from datacenter.core.ipam import AddressPool
+from datacenter.core.ordering import (
     DEFAULT_VAT_SCHEDULE,
     OrderRequest,
     OrderState,
-    Responsable,
     VatSchedule,
     licence_expiry,
-    normalise_mobile,
     price,
     renewed_expiry,
     validate_request,
 )
-from datacenter.orders import Ordering
-from datacenter.registry import SCHEMA_VERSION, Registry
-from datacenter.settings import Settings
-from provisioning.runtime import open_runtime
+from datacenter.core.orders import Ordering
+from datacenter.core.registry import SCHEMA_VERSION, Registry
+from datacenter.core.settings import Settings
+from provisioning.factory import open_runtime
 
 VAT = VatSchedule.parse(DEFAULT_VAT_SCHEDULE)
 SEED_DAY = datetime.date(2013, 7, 9)  # the seed's proforma e-mail: mardi 9 juillet 2013

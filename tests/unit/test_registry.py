@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from datacenter.errors import AlreadyExists, Exhausted, InvalidArgument, NotFound
-from datacenter.ipam import AddressPool
-from datacenter.registry import Registry, Responsable, SampleAccount, SchoolRecord
-from datacenter.uai import make_uai
+from datacenter.core.contacts import Responsable
+from datacenter.core.errors import AlreadyExists, Exhausted, InvalidArgument, NotFound
+from datacenter.core.ipam import AddressPool
+from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
+from datacenter.core.uai import make_uai
 
 NOW = datetime.datetime(2026, 4, 14, 9, 0, tzinfo=datetime.UTC).timestamp()
 

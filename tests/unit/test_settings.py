@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from datacenter.errors import InvalidArgument
-from datacenter.settings import Settings, describe, env_name, load_settings
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.settings import Settings, describe, env_name, load_settings
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -112,3 +112,12 @@ def test_the_default_state_dir_comes_from_the_given_environment_only(
     assert load_settings({"HOME": str(tmp_path)}).state_dir == (
         tmp_path / ".local/state/pronote-dc"
     )
+
+
+def test_the_state_directory_remembers_its_runtime(tmp_path: Path) -> None:
+    (tmp_path / "runtime.json").write_text('{"runtime": "docker://"}', encoding="utf-8")
+    assert load_settings({}, state_dir=tmp_path).runtime == "docker://"  # down, clean…
+    environ = {"PRONOTE_DC_RUNTIME": "local://"}
+    assert load_settings(environ, state_dir=tmp_path).runtime == "local://"  # said: obeyed
+    assert load_settings({}, state_dir=tmp_path, runtime="ssh://h").runtime == "ssh://h"
+    assert load_settings({}, state_dir=tmp_path / "new").runtime == "local://"

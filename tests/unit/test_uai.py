@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from datacenter.errors import InvalidArgument
-from datacenter.uai import CHECK_LETTERS, check_letter, make_uai, validate_uai
+from datacenter.core.errors import InvalidArgument
+from datacenter.core.uai import CHECK_LETTERS, check_letter, make_uai, validate_uai
 
 
 def test_domain_example_is_valid() -> None:

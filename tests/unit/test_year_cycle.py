@@ -12,8 +12,8 @@ import pytest
 from common import backup_plan
 from common.backup_plan import Due, Kind
 from common.clock import SimulatedClock
-from datacenter.errors import InvalidArgument, WrongState
-from datacenter.year_cycle import (
+from datacenter.core.errors import InvalidArgument, WrongState
+from datacenter.core.year_cycle import (
     Choice,
     DueSwitch,
     YearCycle,

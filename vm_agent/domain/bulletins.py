@@ -1,13 +1,12 @@
 """Report cards ("bulletins"): a student's period, subject by subject, as the conseil de
 classe sees it. Computed from the school data on read (nothing is stored).
 
-Averages are out of 20, weighted by the devoirs' coefficients, from the marks dated on or
-before `today` (a devoir not yet given counts for nothing); an absent student's devoir is
-left out. The class's min/max/average are over its students' averages in the subject. The
-appréciations are drawn from the seed, in the band of the student's average; the head
-teacher (professeur principal) is the teacher who teaches the class most hours. The vie
-scolaire summary counts the half-days the student missed a devoir (the absences the base
-counts).
+Averages follow PRONOTE's rules (`vm_agent.domain.marks`) over the marks online by `today`
+(published on or before it); the class's min/max/average are over its students' averages in
+the subject, its overall average the mean of their moyennes générales. The appréciations are
+drawn from the seed, in the band of the student's average; the head teacher (professeur
+principal) is the teacher who teaches the class most hours. The vie scolaire summary counts
+the demi-journées of absence and the retards of the period so far (`data.vie_scolaire`).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
+from vm_agent.domain import marks
 from vm_agent.domain.school_data import Evaluation, Period, SchoolData, Student
 from vm_agent.domain.synthetic_draw import pick
 
@@ -73,27 +73,15 @@ def report_card(
     """The report card of a period that has started by `today` (None before it starts)."""
     if today < period.start:
         return None
-    given = [
-        e
-        for e in data.evaluations
-        if e.class_id == student.class_id and e.period_id == period.id and e.date <= today
-    ]
-    by_subject: dict[str, list[Evaluation]] = defaultdict(list)
-    for evaluation in given:
-        if student.id in evaluation.marks:
-            by_subject[evaluation.subject_id].append(evaluation)
+    given = marks.visible_on(data.class_evaluations(student.class_id, period.id), today)
+    figures = marks.class_figures(given)
+    mine = {e.subject_id for e in given if student.id in e.marks}
     subjects = {s.id: s.name for s in data.subjects}
     teachers = _teachers_of(data, student)
     reports = []
-    class_overall_parts: dict[str, list[float]] = defaultdict(list)
-    for subject_id, items in sorted(by_subject.items(), key=lambda kv: subjects.get(kv[0], "")):
-        everyone = {s for e in items for s in e.marks}
-        averages = [a for a in (average(items, s) for s in everyone) if a is not None]
-        own = average(items, student.id)
-        for s in everyone:
-            value = average(items, s)
-            if value is not None:
-                class_overall_parts[s].append(value)
+    for subject_id in sorted(mine, key=lambda s: subjects.get(s, s)):
+        averages = list(figures.subject_averages.get(subject_id, {}).values())
+        own = figures.subject_averages.get(subject_id, {}).get(student.id)
         reports.append(
             SubjectReport(
                 subject_id=subject_id,
@@ -107,35 +95,28 @@ def report_card(
                 appreciation=_appreciation(data, student, period, subject_id, own),
             )
         )
-    own_averages = [r.student for r in reports if r.student is not None]
-    overall = statistics.fmean(own_averages) if own_averages else None
-    overalls = [statistics.fmean(v) for v in class_overall_parts.values() if v]
+    overall = figures.overalls.get(student.id)
     klass = next((c for c in data.classes if c.id == student.class_id), None)
-    absent_days = {e.date for e in given if student.id in e.marks and e.marks[student.id] is None}
+    absences, delays, _ = data.vie_scolaire.of(student.id)
+    end = datetime.datetime.combine(min(today, period.end), datetime.time.max)
+    start = datetime.datetime.combine(period.start, datetime.time.min)
     return ReportCard(
         student=student,
         class_name=klass.name if klass else "",
         period=period,
         subjects=tuple(reports),
         overall=overall,
-        class_overall=statistics.fmean(overalls) if overalls else None,
+        class_overall=figures.class_average(),
         head_teacher=_head_teacher(data, student.class_id),
         general_appreciation=_general(overall),
-        absences=len(absent_days),
-        delays=0,
+        absences=sum(a.half_days for a in absences if start <= a.start <= end),
+        delays=sum(1 for d in delays if start <= d.at <= end),
     )
 
 
 def average(items: list[Evaluation], student_id: str) -> float | None:
-    """Weighted average out of 20 of a student's marks in `items` (absences left out)."""
-    total = weights = 0.0
-    for evaluation in items:
-        mark = evaluation.marks.get(student_id)
-        if mark is None or evaluation.out_of <= 0:
-            continue
-        total += mark * 20 / evaluation.out_of * evaluation.coefficient
-        weights += evaluation.coefficient
-    return total / weights if weights else None
+    """A student's average on 20 over `items`, with PRONOTE's rules (`marks`)."""
+    return marks.subject_average(items, student_id)
 
 
 def _teachers_of(data: SchoolData, student: Student) -> dict[str, list[str]]:

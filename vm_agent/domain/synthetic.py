@@ -6,11 +6,12 @@ which it matches exactly. Nothing of it is saved: a base keeps only its seed and
 the data is regenerated when read (an LRU keeps the last few schools).
 
 The Scolarité and Vie scolaire counters are computed from the data (`counters_of`):
-devoirs = evaluations (graded "devoirs"), notes = marks given (absent students excluded),
+devoirs = evaluations (graded "devoirs"), notes = numeric marks (special marks excluded),
 cahiers de textes = lessons of the year with a content (`synthetic_contents`), documents
-joints = the attachments of contents and homework,
-absences = students absent at an evaluation; appréciations, évaluations
-(compétences), sanctions, punitions, retards and suivis are not modelled and stay 0.
+joints = the attachments of contents and homework, évaluations = évaluations de compétences,
+absences, retards, punitions and sanctions = the vie scolaire's records
+(`synthetic_vie_scolaire`, each on its own random stream); appréciations and suivis are not
+modelled and stay 0.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from vm_agent.domain import synthetic_people as people
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters, resources_of
 from vm_agent.domain.errors import InvalidArgument
 from vm_agent.domain.school_data import (
+    MarkKind,
     Person,
     PersonKind,
     Responsable,
     SchoolData,
 )
+from vm_agent.domain.synthetic_competences import competence_evaluations
 from vm_agent.domain.synthetic_life import life_counts, school_life
 from vm_agent.domain.synthetic_timetable import build_timetable
+from vm_agent.domain.synthetic_vie_scolaire import absent_at_devoirs, vie_scolaire
 
 __all__ = [
     "FirstPeople",
@@ -101,12 +105,7 @@ def typical_counters(seed: str, teacher_capacity: int | None) -> BaseCounters:
 def counters_of(data: SchoolData) -> BaseCounters:
     """Every counter the console shows, counted in the data (see the module docstring)."""
     marks = [mark for e in data.evaluations for mark in e.marks.values()]
-    absent_days = {
-        (student_id, e.date)
-        for e in data.evaluations
-        for student_id, mark in e.marks.items()
-        if mark is None
-    }
+    office = data.vie_scolaire
     return BaseCounters(
         professeurs=len(data.teachers),
         matieres=len(data.subjects),
@@ -115,10 +114,14 @@ def counters_of(data: SchoolData) -> BaseCounters:
         eleves=len(data.students),
         salles=len(data.rooms),
         devoirs=len(data.evaluations),
-        notes=sum(1 for mark in marks if mark is not None),
+        notes=sum(1 for mark in marks if not isinstance(mark, MarkKind)),
         cahiers_de_textes=contents.count_entries(data),
         documents_joints=contents.count_attachments(data, (h.id for h in data.homework)),
-        absences=len(absent_days),
+        evaluations=len(data.competences),
+        absences=len(office.absences),
+        retards=len(office.delays),
+        punitions=office.punitions,
+        sanctions=office.sanctions,
     )
 
 
@@ -131,21 +134,32 @@ def count(seed: str, school_year: str, counters: BaseCounters) -> BaseCounters:
         return BaseCounters()
     with _no_collections():
         rng, data = _structure(seed, school_year, resources_of(counters))
-        homework, evaluations, marks, absences = life_counts(rng, data)
+        homework, evaluations, marks, absent_days = life_counts(rng, data)
+        office = vie_scolaire(seed, data, absent_days)
+        competences = len(competence_evaluations(seed, data))
     return dataclasses.replace(
         counters_of(data),
         devoirs=evaluations,
         notes=marks,
         cahiers_de_textes=contents.count_entries(data),
         documents_joints=contents.count_attachments(data, (f"TA{n + 1}" for n in range(homework))),
-        absences=absences,
+        evaluations=competences,
+        absences=len(office.absences),
+        retards=len(office.delays),
+        punitions=office.punitions,
+        sanctions=office.sanctions,
     )
 
 
 @functools.lru_cache(maxsize=CACHED_SCHOOLS)
 def _generate(seed: str, school_year: str, resources: tuple[int, ...]) -> SchoolData:
     with _no_collections():
-        return school_life(*_structure(seed, school_year, resources))
+        data = school_life(*_structure(seed, school_year, resources))
+        return dataclasses.replace(
+            data,
+            vie_scolaire=vie_scolaire(seed, data, absent_at_devoirs(data)),
+            competences=competence_evaluations(seed, data),
+        )
 
 
 @contextlib.contextmanager

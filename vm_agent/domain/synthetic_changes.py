@@ -18,12 +18,51 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 from vm_agent.domain.synthetic_draw import draw
 
-if TYPE_CHECKING:
-    from vm_agent.domain.school_data import Lesson, SchoolData, WeeklyLesson
+# What this module reads of `school_data`'s types (which call it: no import back).
+
+
+class WeeklyLesson(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def start(self) -> datetime.time: ...
+    @property
+    def room_id(self) -> str: ...
+
+
+class _Room(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+class SchoolData(Protocol):
+    @property
+    def seed(self) -> str: ...
+    @property
+    def rooms(self) -> Sequence[_Room]: ...
+    @property
+    def timetable(self) -> Sequence[WeeklyLesson]: ...
+
+
+class _Lesson(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def start(self) -> datetime.datetime: ...
+    @property
+    def end(self) -> datetime.datetime: ...
+    @property
+    def cancelled(self) -> bool: ...
+
+
+Lesson = TypeVar("Lesson", bound=_Lesson)
 
 ROOM_CHANGE_PROBABILITY = 0.01
 MOVED_PROBABILITY = 0.006
@@ -46,19 +85,23 @@ def occurrences(data: SchoolData, lesson: Lesson, slot: WeeklyLesson) -> list[Le
         start = datetime.datetime.combine(day, MOVED_TO) + datetime.timedelta(
             hours=moved_that_day.index(slot.id)
         )
-        moved = dataclasses.replace(
+        moved = _replace(
             lesson,
             id=lesson.id + MOVED_SUFFIX,
             start=start,
             end=start + (lesson.end - lesson.start),
             status=MOVED,
         )
-        return [dataclasses.replace(lesson, status=MOVED, cancelled=True), moved]
+        return [_replace(lesson, status=MOVED, cancelled=True), moved]
     if data.rooms and draw(data.seed, "room", slot.id, day) < ROOM_CHANGE_PROBABILITY:
         room = _free_room(data, slot, day)
         if room:
-            return [dataclasses.replace(lesson, room_id=room, status=ROOM_CHANGED)]
+            return [_replace(lesson, room_id=room, status=ROOM_CHANGED)]
     return [lesson]
+
+
+def _replace(lesson: Lesson, **changes: Any) -> Lesson:
+    return dataclasses.replace(lesson, **changes)  # type: ignore[type-var]
 
 
 def _moves(data: SchoolData, slot_id: str, day: datetime.date) -> bool:

@@ -16,11 +16,14 @@ from vm_agent.adapters.pronote_net import (
     canteen,
     communication,
     contents,
+    evaluations,
     files,
+    grades,
     ical,
     login,
     page,
     people,
+    presence,
     schooling,
 )
 from vm_agent.adapters.pronote_net.calls import Call, Handler
@@ -35,7 +38,7 @@ from vm_agent.adapters.pronote_net.envelope import (
     seal_reply,
 )
 from vm_agent.adapters.slot import NotReady, SchoolSlot
-from vm_agent.domain import ical_tokens
+from vm_agent.domain import calendar, ical_tokens
 from vm_agent.domain.errors import Forbidden, NotFound
 from vm_agent.domain.pronote_net import PageUnavailable, PronoteNet
 from vm_agent.domain.publication import Espace
@@ -53,7 +56,9 @@ FUNCTIONS: dict[str, Handler] = {
     "ParametresUtilisateur": login.parametres_utilisateur,
     "PageEmploiDuTemps": schooling.timetable,
     "PageCahierDeTexte": schooling.homework,
-    "DernieresNotes": schooling.grades,
+    "DernieresNotes": grades.grades,
+    "PagePresence": presence.presence,
+    "DernieresEvaluations": evaluations.evaluations,
     "PageActualites": communication.news,
     "ListeMessagerie": communication.discussions,
     "ListeMessages": communication.messages,
@@ -170,7 +175,8 @@ class PronoteNetApp:
         )
         if handler is None:
             raise CallError(BAD_REQUEST, "Requête invalide", f"unknown or unauthorised call {name}")
-        data = handler(Call(self.pronote_net, session, base, state, payload, self._today()))
+        now = calendar.school_now(self._clock.now())  # the school's own today (Paris)
+        data = handler(Call(self.pronote_net, session, base, state, payload, now.date(), now))
         return seal_reply(state, number, name, order, data)
 
     async def file(self, request: web.Request) -> web.Response:
@@ -213,7 +219,8 @@ class PronoteNetApp:
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
 
     def _today(self) -> datetime.date:
-        return datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC).date()
+        """The school's today (Europe/Paris), as the calls see it."""
+        return calendar.school_now(self._clock.now()).date()
 
     def _forget_closed_pages(self) -> None:
         """Drop the protocol state of pages the domain expired (now and then, not per call)."""

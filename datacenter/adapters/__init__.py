@@ -1,0 +1,1 @@
+"""The controller's adapters: protocols at its edges."""

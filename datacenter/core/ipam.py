@@ -1,0 +1,44 @@
+"""Addresses for schools, leased from a configured pool (DESIGN decision 2): never derived from
+a hash, always recorded in the registry, released when the school goes."""
+
+from __future__ import annotations
+
+import ipaddress
+import sqlite3
+
+from datacenter.core.errors import Exhausted, InvalidArgument
+from datacenter.core.registry import Registry
+
+
+class AddressPool:
+    def __init__(
+        self, cidr: str, registry: Registry, reserved: frozenset[str] = frozenset()
+    ) -> None:
+        try:
+            self.network = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as error:
+            raise InvalidArgument(
+                f"address pool {cidr!r} is not a network ({error}); write it like 127.51.0.0/16"
+            ) from None
+        self._registry = registry
+        self._reserved = {int(ipaddress.ip_address(a)) for a in reserved}  # e.g. bridge gateways
+
+    def allocate(self, uai: str, now_seconds: float, db: sqlite3.Connection) -> str:
+        """Lease the lowest free address to `uai`, inside the caller's transaction."""
+        taken = {int(ipaddress.ip_address(a)) for a in self._registry.leased_addresses(db)}
+        taken |= self._reserved
+        first, last = int(self.network.network_address), int(self.network.broadcast_address)
+        if self.network.num_addresses > 2:  # skip the network and broadcast addresses
+            first, last = first + 1, last - 1
+        for candidate in range(first, last + 1):
+            if candidate not in taken:
+                address = str(ipaddress.ip_address(candidate))
+                self._registry.add_lease(address, uai, now_seconds, db)
+                return address
+        raise Exhausted(
+            f"the address pool {self.network} is full ({len(taken)} schools); deprovision a "
+            "school or configure a larger pool (PRONOTE_DC_ADDRESS_POOL / --address-pool)"
+        )
+
+    def contains(self, address: str) -> bool:
+        return ipaddress.ip_address(address) in self.network

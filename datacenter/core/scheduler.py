@@ -1,0 +1,215 @@
+"""The Clock and the work it schedules (issue 4, points 3 and 4).
+
+The controller's clock is the data-center's only time source: real by default, or simulated
+(`PRONOTE_DC_CLOCK=simulated`, a start date and a speed factor), moved by "advance the clock
+to <date>". The scheduler asks each serving school for the backups and archives due since its
+last pass, in order, with their times on that clock; when the clock is simulated it first
+pushes the simulated time to the school (Agent.SetClock), so what the school dates itself
+(backups, suspensions, idle sessions) follows the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import backup_plan
+from common.backup_plan import Kind
+from common.clock import Clock, SimulatedClock, SystemClock
+from common.files import read_json, write_json_atomically
+from datacenter.core import year_cycle
+from datacenter.core.errors import InvalidArgument, Unavailable, WrongState
+from datacenter.core.fleet import Fleet, SchoolStatus
+from datacenter.core.gateway import AgentGateway, SimulatedTime
+from datacenter.core.registry import SchoolRecord
+from datacenter.core.settings import Settings
+from datacenter.core.year_cycle import YearCycle
+
+log = logging.getLogger("datacenter.core.scheduler")
+PARALLEL_SCHOOLS = 16
+
+
+def clock_from_settings(settings: Settings) -> Clock:
+    if settings.clock == "real":
+        return SystemClock()
+    if settings.clock != "simulated":
+        raise InvalidArgument(
+            f"PRONOTE_DC_CLOCK={settings.clock!r}: choose real (the default) or simulated"
+        )
+    if settings.clock_speed < 0:
+        raise InvalidArgument("the clock speed is a factor of 0 (frozen) or more")
+    start = parse_date(settings.clock_start) if settings.clock_start else SystemClock().now()
+    with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
+        # a restarted controller goes on from where its simulated clock was: time never goes back
+        start = max(start, float(read_json(clock_file(settings))["now_seconds"]))
+    return SimulatedClock(start, settings.clock_speed)
+
+
+def clock_file(settings: Settings) -> Path:
+    return settings.state_dir / "clock.json"
+
+
+def parse_date(text: str) -> float:
+    """'2026-09-01' or '2026-09-01T08:00' (UTC) -> Unix seconds."""
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"{text!r} is not a date: write it as 2026-09-01 or 2026-09-01T08:00 (UTC)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return when.timestamp()
+
+
+@dataclass
+class Summary:
+    """What one scheduler pass did."""
+
+    schools: int = 0
+    backups_due: int = 0
+    archives_due: int = 0
+    written: int = 0
+    switches: int = 0
+
+    def add(self, other: Summary) -> None:
+        self.switches += other.switches
+        self.schools += other.schools
+        self.backups_due += other.backups_due
+        self.archives_due += other.archives_due
+        self.written += other.written
+
+
+class Scheduler:
+    def __init__(
+        self,
+        fleet: Fleet,
+        agents: AgentGateway,
+        clock: Clock,
+        saved_clock: Path | None = None,
+        year_cycle: YearCycle | None = None,
+    ) -> None:
+        self._fleet = fleet
+        self.year_cycle = year_cycle
+        self._saved_clock = saved_clock
+        self._agents = agents
+        self.clock = clock
+        self._started_at = clock.now()
+        self._last_run: dict[str, float] = {}
+        self._pushed: dict[str, int] = {}  # uai -> pid that has our simulated time
+        self._lock = asyncio.Lock()
+        self.totals = Summary()
+        fleet.start_hooks.append(self.push_clock)
+
+    async def push_clock(self, record: SchoolRecord) -> None:
+        """Give a school that just started the simulated time, before anything is dated."""
+        if not self.simulated:
+            return
+        try:
+            await self._agents.set_clock(record, SimulatedTime(self.clock.now(), self.speed))
+        except Unavailable as error:  # a refusal the fleet knows how to undo
+            raise Unavailable(
+                f"school {record.uai} did not take the simulated time ({error}); retry"
+            ) from error
+        self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)
+
+    @property
+    def simulated(self) -> bool:
+        return isinstance(self.clock, SimulatedClock)
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed if isinstance(self.clock, SimulatedClock) else 1.0
+
+    async def advance_to(self, seconds: float) -> Summary:
+        if not isinstance(self.clock, SimulatedClock):
+            raise WrongState(
+                "the clock is real and cannot be advanced; start the controller with "
+                "PRONOTE_DC_CLOCK=simulated"
+            )
+        async with self._lock:
+            try:
+                self.clock.advance_to(seconds)
+            except ValueError as error:
+                raise InvalidArgument(str(error)) from None
+            self._pushed.clear()  # every school gets the new time
+            self.save_clock()
+            return await self._pass()
+
+    def save_clock(self) -> None:
+        if self.simulated and self._saved_clock is not None:
+            write_json_atomically(self._saved_clock, {"now_seconds": self.clock.now()})
+
+    async def run_due(self) -> Summary:
+        async with self._lock:
+            return await self._pass()
+
+    async def forever(self, interval_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("scheduler pass failed")
+
+    async def _pass(self) -> Summary:
+        now = self.clock.now()
+        limit = asyncio.Semaphore(PARALLEL_SCHOOLS)
+        records = [
+            r
+            for r in self._fleet.registry.all()
+            if self._fleet.status(r.uai) is SchoolStatus.RUNNING
+        ]
+        summaries = await asyncio.gather(*(self._school(r, now, limit) for r in records))
+        total = Summary()
+        for summary in summaries:
+            total.add(summary)
+        self.totals.add(total)
+        return total
+
+    async def _school(self, record: SchoolRecord, now: float, limit: asyncio.Semaphore) -> Summary:
+        async with limit:
+            try:
+                pid = self._fleet.pids.get(record.uai, 0)
+                needs_clock = self.simulated and self._pushed.get(record.uai) != pid
+                last = self._last_run.get(record.uai, max(record.created_at, self._started_at))
+                due = backup_plan.due_between(last, now)
+                switches = (
+                    self.year_cycle.due_between(record.uai, last, now) if self.year_cycle else []
+                )
+                summary = Summary(schools=1)
+                for part, switch in year_cycle.split(due, switches):
+                    if part or needs_clock:  # the clock rides with the backups: one call
+                        time = SimulatedTime(now, self.speed) if needs_clock else None
+                        reply = await self._agents.make_backups(record, part, time)
+                        if needs_clock:
+                            self._pushed[record.uai], needs_clock = pid, False
+                        if not reply.skipped:
+                            backups = sum(d.kind is Kind.SAUVEGARDE for d in part)
+                            summary.backups_due += backups
+                            summary.archives_due += len(part) - backups
+                            summary.written += reply.files_written
+                    if switch is not None:
+                        await self._switch(record, switch)
+                        summary.switches += 1
+                self._last_run[record.uai] = now
+                return summary
+            except Unavailable as error:  # made/switched at the next pass, in order
+                log.warning("backups of %s not made now: %s", record.uai, error)
+                self._pushed.pop(record.uai, None)
+                return Summary()
+
+    async def _switch(self, record: SchoolRecord, switch: year_cycle.DueSwitch) -> None:
+        """The version switch of one school (DOMAIN.md "Yearly cycle"), recorded once done."""
+        assert self.year_cycle is not None
+        reply = await self._agents.switch_year(
+            record, switch.school_year, switch.at_seconds, switch.keep_in_service
+        )
+        self.year_cycle.record_switch(
+            record.uai, switch, reply.outcome, reply.detail, reply.base_name
+        )
+        log.info("%s switched to %s: %s", record.uai, switch.school_year, reply.outcome)

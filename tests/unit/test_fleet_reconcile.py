@@ -1,0 +1,114 @@
+"""The fleet's reconciliation and adoption (DESIGN decision 7) on fakes of the runtime and the
+agents: what the controller does when a school dies, keeps failing, or was already running."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from common.clock import SimulatedClock
+from datacenter.core.contacts import Responsable
+from datacenter.core.errors import Unavailable
+from datacenter.core.fleet import Fleet, SchoolOrder, SchoolStatus
+from datacenter.core.ipam import AddressPool
+from datacenter.core.registry import Registry
+from datacenter.core.settings import Settings
+from tests.dates import at
+from tests.fakes import FakeAgents, FakeRuntime
+
+UAIS = ("0750655E", "0750656F")
+
+
+def order(uai: str) -> SchoolOrder:
+    return SchoolOrder(
+        uai, f"Lycée {uai}", "50", Responsable("Mme Martin", "0612345678", "m@ex.org")
+    )
+
+
+class World:
+    def __init__(self, tmp_path: Path) -> None:
+        self.settings = Settings(state_dir=tmp_path, address_pool="127.110.255.0/29")
+        self.registry = Registry(self.settings.registry_path)
+        self.clock = SimulatedClock(at("2026-09-01"))
+        self.runtime = FakeRuntime()
+        self.agents = FakeAgents()
+        self.fleet = self.new_fleet()
+
+    def new_fleet(self) -> Fleet:
+        """A controller on the same state (as after a restart)."""
+        pool = AddressPool(self.settings.address_pool, self.registry)
+        return Fleet(self.settings, self.registry, pool, self.runtime, self.agents, self.clock)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    world = World(tmp_path)
+    for uai in UAIS:
+        asyncio.run(world.fleet.provision(order(uai)))
+    yield world
+    world.registry.close()
+
+
+def test_a_dead_school_is_restarted_and_the_others_left_alone(world: World) -> None:
+    victim, other = UAIS
+    pids = dict(world.runtime.running)
+    world.runtime.kill(victim)
+    asyncio.run(world.fleet.reconcile())
+    assert world.fleet.status(victim) is SchoolStatus.RUNNING
+    assert world.fleet.pids[victim] == world.runtime.running[victim] != pids[victim]
+    assert world.runtime.running[other] == pids[other]
+    assert world.runtime.started.count(victim) == 2 and world.runtime.started.count(other) == 1
+    assert world.fleet.reconcile_actions == {"adopted": 0, "restarted": 1, "failed": 0}
+
+
+def test_a_school_that_keeps_failing_is_retried_with_a_growing_backoff(world: World) -> None:
+    victim = UAIS[0]
+    world.runtime.kill(victim)
+    world.runtime.failing.add(victim)
+    asyncio.run(world.fleet.reconcile())
+    assert world.fleet.status(victim) is SchoolStatus.DOWN
+    asyncio.run(world.fleet.reconcile())  # within its backoff: not tried again
+    assert world.fleet.reconcile_actions["failed"] == 1
+    world.clock.advance_to(world.clock.now() + 1.0)  # the first backoff is 1 s
+    asyncio.run(world.fleet.reconcile())
+    assert world.fleet.reconcile_actions["failed"] == 2
+    world.clock.advance_to(world.clock.now() + 1.0)  # now 2 s: still waiting
+    asyncio.run(world.fleet.reconcile())
+    assert world.fleet.reconcile_actions["failed"] == 2
+    world.runtime.failing.clear()
+    world.clock.advance_to(world.clock.now() + 1.0)
+    asyncio.run(world.fleet.reconcile())
+    assert world.fleet.status(victim) is SchoolStatus.RUNNING
+    assert world.fleet.reconcile_actions["restarted"] == 1
+
+
+def test_a_restarted_controller_adopts_running_schools_without_starting_them(
+    world: World,
+) -> None:
+    started = list(world.runtime.started)
+    fleet = world.new_fleet()
+    assert all(fleet.status(uai) is SchoolStatus.DOWN for uai in UAIS)  # not observed yet
+    asyncio.run(fleet.reconcile())
+    assert all(fleet.status(uai) is SchoolStatus.RUNNING for uai in UAIS)
+    assert fleet.pids == world.runtime.running
+    assert world.runtime.started == started  # nothing started twice
+    assert fleet.reconcile_actions == {"adopted": 2, "restarted": 0, "failed": 0}
+    asyncio.run(fleet.reconcile())
+    assert fleet.reconcile_actions["adopted"] == 2  # adopted once
+
+
+def test_a_school_that_never_gets_healthy_leaves_nothing_behind(world: World) -> None:
+    uai = "0750657G"
+    world.agents.unhealthy.add(uai)
+    with pytest.raises(Unavailable, match="health check") as refused:
+        asyncio.run(world.fleet.provision(order(uai)))
+    assert "last log lines" in str(refused.value)
+    assert not world.registry.exists(uai)
+    assert uai not in world.runtime.running and uai in world.runtime.removed
+    assert not (world.settings.schools_dir / uai).exists()
+    assert world.fleet.status(uai) is SchoolStatus.DOWN
+    world.agents.unhealthy.clear()  # its address was released: the school fits again
+    assert asyncio.run(world.fleet.provision(order(uai))).record.uai == uai

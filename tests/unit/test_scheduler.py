@@ -1,0 +1,118 @@
+"""The scheduler on the data-center's clock (DESIGN decision 6) and the yearly cycle it drives,
+on fakes of the runtime and the agents: which backups each school is asked for, in order, when
+the simulated time reaches it, and when each school switches year."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from common import backup_plan
+from common.backup_plan import Kind
+from datacenter.core.errors import Unavailable
+from datacenter.core.fleet import SchoolStatus
+from datacenter.core.scheduler import Scheduler
+from datacenter.core.year_cycle import YearCycle, automatic_day
+from tests.dates import at
+from tests.unit.test_fleet_reconcile import UAIS, World, order
+
+
+class Cycle(World):
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self.year_cycle = YearCycle(tmp_path / "year_cycle.json")
+        self.scheduler = Scheduler(
+            self.fleet, self.agents, self.clock, tmp_path / "clock.json", self.year_cycle
+        )
+
+
+@pytest.fixture
+def cycle(tmp_path: Path) -> Iterator[Cycle]:
+    cycle = Cycle(tmp_path)
+    for uai in UAIS:
+        asyncio.run(cycle.fleet.provision(order(uai)))
+    yield cycle
+    cycle.registry.close()
+
+
+def test_a_started_school_gets_the_simulated_time_first(cycle: Cycle) -> None:
+    assert [uai for uai, _ in cycle.agents.times] == list(UAIS)
+    assert all(t.now_seconds == at("2026-09-01") for _, t in cycle.agents.times)
+
+
+def test_an_advance_asks_each_school_for_the_backups_due_in_order(cycle: Cycle) -> None:
+    start = cycle.clock.now()
+    summary = asyncio.run(cycle.scheduler.advance_to(at("2026-09-03")))
+    due = backup_plan.due_between(start, at("2026-09-03"))
+    assert due and all(cycle.agents.backups[uai] == due for uai in UAIS)
+    sauvegardes = sum(d.kind is Kind.SAUVEGARDE for d in due)
+    assert (summary.schools, summary.backups_due, summary.archives_due) == (
+        2,
+        2 * sauvegardes,
+        2 * (len(due) - sauvegardes),
+    )
+    assert summary.written == 2 * len(due)
+    assert (cycle.settings.state_dir / "clock.json").exists()  # a restart goes on from here
+    asyncio.run(cycle.scheduler.run_due())  # nothing new is due at the same time
+    assert all(cycle.agents.backups[uai] == due for uai in UAIS)
+
+
+def test_a_school_that_refuses_gets_the_same_backups_at_the_next_pass(cycle: Cycle) -> None:
+    refusing, other = UAIS
+    start = cycle.clock.now()
+    cycle.agents.refusing.add(refusing)
+    summary = asyncio.run(cycle.scheduler.advance_to(at("2026-09-02")))
+    assert summary.schools == 1 and refusing not in cycle.agents.backups
+    cycle.agents.refusing.clear()
+    asyncio.run(cycle.scheduler.run_due())
+    assert cycle.agents.backups[refusing] == backup_plan.due_between(start, at("2026-09-02"))
+    assert cycle.agents.backups[refusing] == cycle.agents.backups[other]
+
+
+def test_only_running_schools_are_asked(cycle: Cycle) -> None:
+    down = UAIS[0]
+    cycle.fleet.statuses[down] = SchoolStatus.DOWN
+    asyncio.run(cycle.scheduler.advance_to(at("2026-09-02")))
+    assert down not in cycle.agents.backups and UAIS[1] in cycle.agents.backups
+
+
+def test_a_simulated_time_refused_at_start_is_unavailable(cycle: Cycle) -> None:
+    cycle.agents.refusing.add(UAIS[0])
+    record = cycle.registry.get(UAIS[0])
+    with pytest.raises(Unavailable, match="did not take the simulated time"):
+        asyncio.run(cycle.scheduler.push_clock(record))
+
+
+def test_each_school_switches_once_on_its_own_august_day(cycle: Cycle) -> None:
+    asyncio.run(cycle.scheduler.advance_to(at("2027-08-20")))
+    assert cycle.agents.switches == []
+    asyncio.run(cycle.scheduler.advance_to(at("2027-08-25")))
+    switched = {uai: (year, when) for uai, year, when, _keep in cycle.agents.switches}
+    assert set(switched) == set(UAIS) and len(cycle.agents.switches) == 2
+    for uai, (year, when) in switched.items():
+        day = automatic_day(uai, 2027)
+        assert year == "2027-2028"
+        assert datetime.datetime.fromtimestamp(when, tz=datetime.UTC).date() == day
+        assert cycle.year_cycle.view(uai, 2027)["outcome"] == "new_base"
+        made = cycle.agents.backups[uai]
+        before = [d for d in made if d.at_seconds < when]  # named after last year's base
+        assert before == sorted(before, key=lambda d: d.at_seconds)
+    asyncio.run(cycle.scheduler.advance_to(at("2027-09-30")))
+    assert len(cycle.agents.switches) == 2  # never twice
+
+
+def test_a_deferred_switch_keeping_the_base_happens_on_its_date(cycle: Cycle) -> None:
+    uai = UAIS[0]
+    asyncio.run(cycle.scheduler.advance_to(at("2027-08-01")))
+    cycle.year_cycle.defer(uai, cycle.clock.now(), "2027-09-03", True)
+    asyncio.run(cycle.scheduler.advance_to(at("2027-09-02")))
+    assert [s for s in cycle.agents.switches if s[0] == uai] == []
+    asyncio.run(cycle.scheduler.advance_to(at("2027-09-04")))
+    ((_, year, when, keep),) = [s for s in cycle.agents.switches if s[0] == uai]
+    assert (year, keep) == ("2027-2028", True)
+    assert datetime.datetime.fromtimestamp(when, tz=datetime.UTC).date().isoformat() == "2027-09-03"
+    assert cycle.year_cycle.view(uai, 2027)["outcome"] == "kept"
