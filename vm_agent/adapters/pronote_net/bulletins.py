@@ -41,8 +41,8 @@ def report(call: Call) -> dict[str, Any]:
                 )
             }
         ),
-        "MoyenneGenerale": formats.grade(card.overall),
-        "MoyenneGeneraleClasse": formats.grade(card.class_overall),
+        "MoyenneGenerale": _average(card.overall),
+        "MoyenneGeneraleClasse": _average(card.class_overall),
         "VieScolaire": {"absences": card.absences, "retards": card.delays},
         "ProfesseurPrincipal": card.head_teacher,
     }
@@ -87,12 +87,18 @@ def _subject(subject: SubjectReport) -> dict[str, Any]:
         "Matiere": formats.wrapped({"N": subject.subject_id, "L": subject.name}),
         "SurMatiere": formats.wrapped(""),
         "Coefficient": formats.wrapped(f"{subject.coefficient:g}"),
-        "MoyenneEleve": formats.grade(subject.student),
-        "MoyenneClasse": formats.grade(subject.class_average),
-        "MoyenneInf": formats.grade(subject.class_min),
-        "MoyenneSup": formats.grade(subject.class_max),
+        "MoyenneEleve": _average(subject.student),
+        "MoyenneClasse": _average(subject.class_average),
+        "MoyenneInf": _average(subject.class_min),
+        "MoyenneSup": _average(subject.class_max),
         "ListeAppreciations": formats.wrapped(
             [{"N": f"AP-{subject.subject_id}", "L": subject.appreciation}]
         ),
         "ListeProfesseurs": formats.wrapped([{"L": name} for name in subject.teachers]),
     }
+
+
+def _average(value: float | None) -> dict[str, Any]:
+    """ "15,50"; no average (nothing that counts yet) is empty, which pronotepy reads as None
+    (`grade_or_none`, dataClasses.py:370-371)."""
+    return formats.grade(value) if value is not None else {"_T": 10, "V": ""}
