@@ -186,8 +186,9 @@ class School:
         allow_direct_login: bool = False,
     ) -> None:
         """Déléguer l'authentification of `espaces` to an ENT of the catalogue (its id, e.g.
-        ecollege31, or educonnect); with allow_direct_login=False PRONOTE.net's own login form
-        is refused there. The publication is stopped for the change and published again."""
+        ecollege31, or educonnect): their pages answer a 302 to the ENT's login; with
+        allow_direct_login=False PRONOTE.net's own form (`?login=true`) redirects too. The
+        publication is stopped for the change and published again."""
         delegation = common_pb2.Delegation(
             ent=ent, espaces=list(espaces), allow_direct_authentication=allow_direct_login
         )

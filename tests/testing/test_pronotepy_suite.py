@@ -22,12 +22,6 @@ EXPECTED_FAILURES = {
     # Hard-coded data of Index Education's demo server: accepted failures, for good.
     "TestParentClient::test_set_child": "hard-codes the demo's child 'PARENT Fanny'",
     "TestClientInfo::test_ine_number": "hard-codes the demo student's INE '001'",
-    # Not modelled yet (issue 14 adds PRONOTE.net's messaging writes).
-    "TestClient::test_recipients": NOT_YET.format("ListeRessourcesPourCommunication"),
-    "TestDiscussion::test_mark_read": NOT_YET.format("SaisieMessage"),
-    "TestDiscussion::test_delete": NOT_YET.format("SaisieMessage"),
-    "TestDiscussion::test_participants": NOT_YET.format("SaisiePublicMessage"),
-    "TestDiscussion::test_reply": "ListeMessages has no messagePourReponse",
 }
 
 

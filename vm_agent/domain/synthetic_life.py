@@ -23,6 +23,7 @@ from vm_agent.domain.school_data import (
     SchoolData,
     WeeklyLesson,
 )
+from vm_agent.domain.synthetic_discussions import everyday_discussions
 from vm_agent.domain.synthetic_family import sample_family_discussions
 
 HOMEWORK_PROBABILITY = 0.3
@@ -332,4 +333,4 @@ def _discussions(
                 [cpe, absent, *parents_of[absent.id]],
                 [(cpe, "Bonjour, merci de justifier l'absence de ce matin.")],
             )
-    return tuple(discussions)
+    return tuple(discussions) + everyday_discussions(data, days[:15], len(discussions) + 1)

@@ -22,7 +22,12 @@ def personal_details(call: Call) -> dict[str, Any]:
     `ClientInfo._cache`, dataClasses.py:1551-1559); the iCal link of the timetable shown."""
     me = call.me
     who = _named(call, me) or me
-    reply: dict[str, Any] = {"Informations": _informations(call.school, who)}
+    # securisation.mode 1: no double authentication (pawnote DoubleAuthMode.MGDA_Inactive);
+    # pronotepy's qrcode_login then logs in again with the new token (clients.py:224-240).
+    reply: dict[str, Any] = {
+        "Informations": _informations(call.school, who),
+        "securisation": {"mode": 1},
+    }
     timetable_of = call.student() or me
     if timetable_of is not None:
         token = ical_tokens.token(call.base, timetable_of.id)
