@@ -22,18 +22,6 @@ EXPECTED_FAILURES = {
     # Hard-coded data of Index Education's demo server: accepted failures, for good.
     "TestParentClient::test_set_child": "hard-codes the demo's child 'PARENT Fanny'",
     "TestClientInfo::test_ine_number": "hard-codes the demo student's INE '001'",
-    # Not modelled yet (issues 13/14 add PRONOTE.net functions and data).
-    "TestClient::test_export_ical": "PageInfosPerso (16) has no iCal parameters",
-    "TestClient::test_get_calendar": NOT_YET.format("GenerationPDF"),
-    "TestClient::test_get_teaching_staff": NOT_YET.format("PageEquipePedagogique"),
-    "TestClient::test_menus": NOT_YET.format("PageMenus"),
-    "TestMenu::test_lunch_dinner": NOT_YET.format("PageMenus") + " (in setUpClass)",
-    "TestPeriod::test_report": NOT_YET.format("PageBulletins"),
-    "TestLesson::test_content": "PageEmploiDuTemps lessons carry no cahier de textes content",
-    "TestLessonContent::test_files": "no lesson content (in setUpClass)",
-    "TestVieScolaireClient::test_classes": NOT_YET.format("ListeRessources"),
-    "TestClientInfo::test_email": "the synthetic student has no e-mail address",
-    "TestClientInfo::test_phone": "the synthetic student has no phone number",
 }
 
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 import pytest
 
 from vm_agent.domain import synthetic
+from vm_agent.domain import synthetic_contents as contents
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.school_data import MarkKind, PersonKind, SchoolData, Student
 
@@ -84,8 +85,30 @@ def test_counting_without_keeping_gives_the_counters_of_the_data(school: SchoolD
     counted = synthetic.count("0750655E", YEAR, EXAMPLE)
     assert counted == synthetic.counters_of(school)
     assert counted.devoirs == len(school.evaluations) > 0
-    assert counted.cahiers_de_textes == len(school.homework) > 0
     assert 0 < counted.absences < counted.notes
+
+
+def test_cahiers_de_textes_and_documents_joints_count_what_the_lessons_carry(
+    school: SchoolData,
+) -> None:
+    """Every weekly slot has one teacher: the teachers' lessons of the year are each lesson
+    once (a moved lesson twice: its cancelled slot and where it went)."""
+    subjects = {s.id: s.name for s in school.subjects}
+    entries = attachments = 0
+    start, end = school.classes_start, school.classes_end
+    assert start is not None and end is not None
+    for teacher in school.teachers:
+        for lesson in school.lessons(teacher.id, start, end):
+            if lesson.cancelled and lesson.status == "Cours déplacé":
+                continue  # its content is on the lesson it moved to
+            content = contents.content_of(school, lesson.id, subjects[lesson.subject_id])
+            if content is not None:
+                entries += 1
+                attachments += len(content.attachments)
+    attachments += sum(len(contents.homework_attachments(school, h)) for h in school.homework)
+    counted = synthetic.counters_of(school)
+    assert counted.cahiers_de_textes == entries > len(school.homework)
+    assert counted.documents_joints == attachments > 0
 
 
 def test_the_domain_example_is_a_full_school(school: SchoolData) -> None:

@@ -14,6 +14,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from vm_agent.domain import synthetic_changes
 from vm_agent.domain.competences import CompetenceEvaluation
 from vm_agent.domain.vie_scolaire import VieScolaire
 
@@ -104,7 +105,7 @@ class Lesson:
     room_id: str
     class_id: str = ""  # a whole class, or
     group_id: str = ""  # one of its groups
-    status: str = ""  # "", "Prof. absent", "Cours annulé", "Changement de salle"
+    status: str = ""  # "", "Prof. absent", "Cours annulé", "Changement de salle", "Cours déplacé"
     cancelled: bool = False
 
 
@@ -242,6 +243,7 @@ class SchoolData:
 
     school_year: str
     first_monday: datetime.date  # Monday of the week containing 1 September ("PremierLundi")
+    seed: str = ""  # what the school was generated from: keys the draws made on read
     periods: tuple[Period, ...] = ()  # 3 trimestres; a period's `end` is its last day
     subjects: tuple[Subject, ...] = ()
     rooms: tuple[Room, ...] = ()
@@ -306,7 +308,9 @@ class SchoolData:
         while day < end:
             if self.is_school_day(day):
                 for slot in weekly[day.weekday()]:
-                    lessons.append(self._lesson_on(slot, day))
+                    lessons.extend(
+                        synthetic_changes.occurrences(self, self._lesson_on(slot, day), slot)
+                    )
             day += _DAY
         return lessons
 

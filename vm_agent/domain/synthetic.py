@@ -7,10 +7,11 @@ the data is regenerated when read (an LRU keeps the last few schools).
 
 The Scolarité and Vie scolaire counters are computed from the data (`counters_of`):
 devoirs = evaluations (graded "devoirs"), notes = numeric marks (special marks excluded),
-cahiers de textes = homework entries (the "travail à faire" of the cahier de textes),
-évaluations = évaluations de compétences, absences, retards, punitions and sanctions = the
-vie scolaire's records (`synthetic_vie_scolaire`, each on its own random stream);
-appréciations, documents joints and suivis are not modelled and stay 0.
+cahiers de textes = lessons of the year with a content (`synthetic_contents`), documents
+joints = the attachments of contents and homework, évaluations = évaluations de compétences,
+absences, retards, punitions and sanctions = the vie scolaire's records
+(`synthetic_vie_scolaire`, each on its own random stream); appréciations and suivis are not
+modelled and stay 0.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vm_agent.domain import calendar
+from vm_agent.domain import synthetic_contents as contents
 from vm_agent.domain import synthetic_names as names
 from vm_agent.domain import synthetic_people as people
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters, resources_of
@@ -113,7 +115,8 @@ def counters_of(data: SchoolData) -> BaseCounters:
         salles=len(data.rooms),
         devoirs=len(data.evaluations),
         notes=sum(1 for mark in marks if not isinstance(mark, MarkKind)),
-        cahiers_de_textes=len(data.homework),
+        cahiers_de_textes=contents.count_entries(data),
+        documents_joints=contents.count_attachments(data, (h.id for h in data.homework)),
         evaluations=len(data.competences),
         absences=len(office.absences),
         retards=len(office.delays),
@@ -138,7 +141,8 @@ def count(seed: str, school_year: str, counters: BaseCounters) -> BaseCounters:
         counters_of(data),
         devoirs=evaluations,
         notes=marks,
-        cahiers_de_textes=homework,
+        cahiers_de_textes=contents.count_entries(data),
+        documents_joints=contents.count_attachments(data, (f"TA{n + 1}" for n in range(homework))),
         evaluations=competences,
         absences=len(office.absences),
         retards=len(office.delays),
@@ -223,12 +227,20 @@ def first_people(
     chosen: list[Person] = []
     totals = {}
     for kind in kinds:
-        everyone = data.people_of(kind)
+        everyone = _sample_order(data.people_of(kind))
         chosen.extend(everyone[: max(limit, 0)])
         totals[kind] = len(everyone)
     child_ids = {c for p in chosen if isinstance(p, Responsable) for c in p.child_ids}
     children: list[Person] = [s for s in data.students if s.id in child_ids]
     return FirstPeople(chosen, totals, {s.id: s.login for s in children}, children)
+
+
+def _sample_order(people: tuple[Person, ...]) -> tuple[Person, ...]:
+    """Sample accounts first: parents with the most children (a demo parent switches between
+    several), everyone else in the school's order."""
+    return tuple(
+        sorted(people, key=lambda p: -len(p.child_ids) if isinstance(p, Responsable) else 0)
+    )
 
 
 def survey(seed: str, school_year: str, counters: BaseCounters) -> tuple[BaseCounters, FirstPeople]:
@@ -286,6 +298,7 @@ def _people(
     staff = people.staff(rng, wanted["eleves"], logins)
     return rng, dataclasses.replace(
         empty(school_year),
+        seed=seed,
         subjects=subjects,
         rooms=rooms,
         classes=classes,

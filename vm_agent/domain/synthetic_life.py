@@ -24,6 +24,7 @@ from vm_agent.domain.school_data import (
     WeeklyLesson,
 )
 from vm_agent.domain.synthetic_discussions import everyday_discussions
+from vm_agent.domain.synthetic_family import sample_family_discussions
 
 HOMEWORK_PROBABILITY = 0.3
 EVALUATIONS_PER_PERIOD = 3
@@ -55,7 +56,7 @@ def school_life(rng: random.Random, data: SchoolData) -> SchoolData:
         homework=tuple(_homework(rng, data, days, by_class)),
         evaluations=tuple(_evaluations(rng, data, days, by_class)),
         news=_news(data),
-        discussions=_discussions(rng, data, days),
+        discussions=_discussions(rng, data, days) + sample_family_discussions(data, days),
         teacher_absences=frozenset(
             (t.id, day)
             for t in data.teachers

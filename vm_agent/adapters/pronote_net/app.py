@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from yarl import URL
@@ -14,14 +16,20 @@ from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
 from vm_agent.adapters.pronote_net import (
     acts,
+    bulletins,
+    canteen,
     communication,
+    contents,
     evaluations,
+    files,
     grades,
     homepage,
+    ical,
     login,
     messaging,
     mobile,
     page,
+    people,
     presence,
     schooling,
 )
@@ -37,7 +45,7 @@ from vm_agent.adapters.pronote_net.envelope import (
     seal_reply,
 )
 from vm_agent.adapters.slot import NotReady, SchoolSlot
-from vm_agent.domain import calendar
+from vm_agent.domain import calendar, ical_tokens
 from vm_agent.domain.errors import Forbidden, NotFound
 from vm_agent.domain.pronote_net import PageUnavailable, PronoteNet
 from vm_agent.domain.publication import Espace
@@ -68,8 +76,14 @@ FUNCTIONS: dict[str, Handler] = {
     "SaisieTAFFaitEleve": acts.homework_done,
     "Navigation": communication.nothing,
     "Presence": communication.nothing,
-    "PageInfosPerso": communication.personal_details,
+    "PageInfosPerso": people.personal_details,
     "ListeRessources": communication.class_students,
+    "donneesContenusCDT": contents.resource,
+    "PageMenus": canteen.menus,
+    "PageBulletins": bulletins.report,
+    "GenerationPDF": bulletins.generate_pdf,
+    "PageEquipePedagogique": people.teaching_staff,
+    "FicheEleve": people.student_file,
     "JetonAppliMobile": mobile.qr_code,
     "PageAccueil": homepage.page,
 }
@@ -109,6 +123,8 @@ class PronoteNetApp:
         for name in ("infoMobileApp.json", "InfoMobileApp.json"):
             app.router.add_get(f"{PREFIX}/{name}", self.info_mobile_app)
         app.router.add_post(PREFIX + "/appelfonction/{a}/{h}/{no}", self.call)
+        app.router.add_get(PREFIX + "/FichiersExternes/{blob}/{name}", self.file)
+        app.router.add_get(PREFIX + "/ical/{name}.ics", self.ical)
 
     async def commune(self, request: web.Request) -> web.Response:
         try:
@@ -218,6 +234,49 @@ class PronoteNetApp:
         call = Call(self.pronote_net, session, base, state, payload, now.date(), now)
         data = handler(call)
         return seal_reply(state, number, name, order, data), call.wrote
+
+    async def file(self, request: web.Request) -> web.Response:
+        """An attachment or a generated PDF, for the page whose session is `?Session=`."""
+        number = request.query.get("Session", "")
+        state = self._states.get(int(number)) if number.isdigit() else None
+        try:
+            if state is None or not state.authenticated:
+                raise files.FileNotAvailable("the session has ended: log in again")
+            _, base = self.pronote_net.session(int(number), request.remote or "")
+            wanted = files.file_id(state, request.match_info["blob"])
+            found = files.load(base.data, self._slot.school.identity.name, wanted, self._today())
+        except (NotFound, NotReady, files.FileNotAvailable) as refusal:
+            return _html(page.unavailable_page(f"fichier indisponible ({refusal})"), 404)
+        except Forbidden:
+            return _html(page.suspended_page(), 403)
+        except PageUnavailable as refusal:
+            return _html(page.unavailable_page(str(refusal)), 503)
+        if found.redirect:
+            raise web.HTTPFound(found.redirect)
+        return web.Response(body=found.body, content_type=found.content_type, headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(found.name)}"})  # fmt: skip
+
+    async def ical(self, request: web.Request) -> web.Response:
+        """A person's timetable as iCalendar, for the token PageInfosPerso gave them."""
+        try:
+            school = self._slot.school
+        except NotReady:
+            return _html(page.unavailable_page("le serveur démarre"), 503)
+        base = school.base_in_service
+        if base is None or not school.publication.published:
+            return _html(page.unavailable_page("PRONOTE.net n'est pas publié"), 503)
+        person_id = ical_tokens.person_id_of(base, request.query.get("icalsecurise", ""))
+        person = base.data.person_by_id(person_id) if person_id else None
+        if person is None:
+            text = "lien iCal inconnu : copiez le lien depuis vos informations personnelles"
+            return _html(page.unavailable_page(text), 404)
+        stamp = datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC)
+        body = ical.timetable_calendar(base.data, person, school.identity.uai, stamp)
+        return web.Response(body=body, content_type="text/calendar", charset="utf-8")
+
+    def _today(self) -> datetime.date:
+        """The school's today (Europe/Paris), as the calls see it."""
+        return calendar.school_now(self._clock.now()).date()
 
     def _forget_closed_pages(self) -> None:
         """Drop the protocol state of pages the domain expired (now and then, not per call)."""

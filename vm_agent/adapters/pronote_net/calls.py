@@ -51,18 +51,36 @@ class Call:
         return self.school.person(self.session.login) if self.session.login else None
 
     def student(self) -> Student | None:
-        """Whose timetable and grades: the student, or the child a parent chose (membre.N)."""
+        """Whose timetable and grades: the student, or the child a parent chose.
+
+        pronotepy names the child in every call (`Signature.membre`, clients.py:1036-1042);
+        pawnote's `use(child)` only shows in the calls that send `data.ressource` (the
+        timetable, src/api/timetable.ts:31): the page remembers the last child named, and a
+        call naming none is about that child (the first one until a child is named).
+        """
         me = self.me
         if isinstance(me, Student):
             return me
         if isinstance(me, Responsable):
-            member = self.signature.get("membre")
-            wanted = member.get("N") if isinstance(member, dict) else None
-            child_id = wanted if wanted in me.child_ids else (me.child_ids or ("",))[0]
+            wanted = self._named_child(me)
             if wanted is not None and wanted not in me.child_ids:
                 raise CallError(BAD_REQUEST, "Accès refusé", "this child is not yours")
+            if wanted is not None:
+                self.state.child_ids[:] = [wanted]
+            remembered = self.state.child_ids[0] if self.state.child_ids else None
+            child_id = remembered if remembered in me.child_ids else (me.child_ids or ("",))[0]
             child = self.school.person_by_id(child_id)
             return child if isinstance(child, Student) else None
+        return None
+
+    def _named_child(self, me: Responsable) -> str | None:
+        member = self.signature.get("membre")
+        if isinstance(member, dict) and member.get("N") is not None:
+            return str(member["N"])
+        for key in ("ressource", "Ressource"):
+            ref = self.data.get(key)
+            if isinstance(ref, dict) and ref.get("N") is not None and ref.get("N") != me.id:
+                return str(ref["N"])
         return None
 
 

@@ -100,14 +100,6 @@ def nothing(call: Call) -> dict[str, Any]:
     return {}
 
 
-def personal_details(call: Call) -> dict[str, Any]:
-    keys = ["adresse1", "adresse2", "adresse3", "adresse4", "codePostal", "ville", "province",
-            "pays", "eMail", "indicatifTel", "telephonePortable", "numeroINE"]  # fmt: skip
-    # securisation.mode 1: no double authentication (pawnote DoubleAuthMode.MGDA_Inactive);
-    # pronotepy's qrcode_login then logs in again with the new token (clients.py:224-240).
-    return {"Informations": dict.fromkeys(keys, ""), "securisation": {"mode": 1}}
-
-
 def class_students(call: Call) -> dict[str, Any]:
     """Vie scolaire: the students of a class (ListeRessources)."""
     ref = call.data.get("classe", call.data.get("ressource"))

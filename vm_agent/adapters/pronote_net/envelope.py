@@ -59,7 +59,7 @@ class PageState:
     challenge_hex: str = ""
     pending_key: bytes | None = None  # switched to after the Authentification response
     authenticated: bool = False
-    child_ids: list[str] = field(default_factory=list)
+    child_ids: list[str] = field(default_factory=list)  # a parent's chosen child (calls.py)
     mobile: str = ""  # "qr" or "token": how the mobile app logs in (adapters.pronote_net.mobile)
     device: str = ""  # uuidAppliMobile
     wants_token: bool = False  # the app asked for jetonConnexionAppliMobile

@@ -12,6 +12,14 @@ _DOMAIN = re.compile(r"^\[([0-9.,\s]*)\]$")
 _DATE_IN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
+COLOURS = ["#3C8DBC", "#F39C12", "#00A65A", "#DD4B39", "#605CA8", "#D81B60", "#39CCCC"]
+
+
+def colour(key: str) -> str:
+    """A subject's colour (`CouleurFond`), the same in every call."""
+    return COLOURS[sum(key.encode()) % len(COLOURS)]
+
+
 def date(day: datetime.date) -> dict[str, Any]:
     return {"_T": 7, "V": day.strftime("%d/%m/%Y")}
 

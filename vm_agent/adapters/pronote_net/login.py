@@ -66,7 +66,7 @@ def fonction_parametres(call: Call) -> dict[str, Any]:
             "PlacesParJour": len(starts),
             "DomainesFrequences": [None, {"_T": 8, "V": "[1..52]"}, {"_T": 8, "V": "[]"}],
             "LibellesFrequences": ["", "Q1", "Q2"],
-            "listeJoursFeries": formats.wrapped([]),
+            "listeJoursFeries": formats.wrapped(days_off(school)),
             "NomEtablissement": call.pronote_net.school.identity.name,
         },
     }
@@ -260,3 +260,22 @@ def _last_day(school: SchoolData) -> datetime.date:
     if school.periods:
         return school.periods[-1].end
     return school.first_monday + datetime.timedelta(days=300)
+
+
+PUBLIC_HOLIDAY_NAMES = {(11, 1): "Toussaint", (11, 11): "Armistice", (5, 1): "Fête du travail",
+                        (5, 8): "Victoire 1945"}  # fmt: skip
+
+
+def days_off(school: SchoolData) -> list[dict[str, Any]]:
+    """Holidays and public holidays, dated from the first to the last day off (pawnote's
+    `decodeHoliday`, src/decoders/holiday.ts:4-11)."""
+    spans = [(h.name, h.start, h.end - datetime.timedelta(days=1)) for h in school.holidays]
+    spans += [
+        (PUBLIC_HOLIDAY_NAMES.get((d.month, d.day), "Jour férié"), d, d)
+        for d in sorted(school.days_off)
+    ]
+    return [
+        {"N": f"JF{n + 1}", "L": name, "dateDebut": formats.date(start),
+         "dateFin": formats.date(end)}
+        for n, (name, start, end) in enumerate(sorted(spans, key=lambda s: s[1]))
+    ]  # fmt: skip

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from vm_agent.adapters.pronote_net import contents as cdt
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
 from vm_agent.domain.school_data import Lesson, SchoolData, Teacher
+from vm_agent.domain.synthetic_contents import homework_attachments
 
 WEEK = datetime.timedelta(days=7)
-COLOURS = ["#3C8DBC", "#F39C12", "#00A65A", "#DD4B39", "#605CA8", "#D81B60", "#39CCCC"]
 
 
 def timetable(call: Call) -> dict[str, Any]:
@@ -29,14 +30,21 @@ def timetable(call: Call) -> dict[str, Any]:
         )
     person = call.student() or call.me
     lessons = school.lessons(person.id, start, end) if person else []
-    return {"ListeCours": [_lesson(school, lesson) for lesson in lessons], "avecCoursAnnule": True}
+    return {
+        "ListeCours": [
+            {**_lesson(school, lesson), **cdt.lesson_link(call, lesson)} for lesson in lessons
+        ],
+        "avecCoursAnnule": True,
+    }
 
 
 def homework(call: Call) -> dict[str, Any]:
     school = call.school
     weeks = formats.parse_weeks(call.data.get("domaine"))
     student = call.student()
-    if not weeks or student is None or call.signature.get("onglet") == 89:
+    if call.signature.get("onglet") == cdt.ONGLET:
+        return cdt.cahier_de_texte(call)
+    if not weeks or student is None:
         return {
             "ListeTravauxAFaire": formats.wrapped([]),
             "ListeCahierDeTextes": formats.wrapped([]),
@@ -66,7 +74,9 @@ def homework(call: Call) -> dict[str, Any]:
                     "PourLe": formats.date(item.due_on),
                     "DonneLe": formats.date(item.given_on),
                     "CouleurFond": _colour(item.subject_id),
-                    "ListePieceJointe": formats.wrapped([]),
+                    "ListePieceJointe": formats.wrapped(
+                        [cdt.attachment_json(a) for a in homework_attachments(school, item)]
+                    ),
                     "ListeThemes": formats.wrapped([]),
                     "niveauDifficulte": 0,
                     "duree": 0,
@@ -116,7 +126,7 @@ def _name(subjects: dict[str, Any], subject_id: str) -> str:
 
 
 def _colour(key: str) -> str:
-    return COLOURS[sum(key.encode()) % len(COLOURS)]
+    return formats.colour(key)
 
 
 def _escape(text: str) -> str:
