@@ -23,7 +23,7 @@ from vm_agent.domain.sessions import Session
 @dataclass(frozen=True)
 class LicencePolicy:
     administratif_capacity: int
-    teacher_capacity: int | None  # None: the unlimited formula
+    enseignant_capacity: int | None  # None: the unlimited formula
     reserved_for_administration: int = 0
 
     def with_reserved(self, count: int) -> LicencePolicy:
@@ -32,7 +32,7 @@ class LicencePolicy:
                 f"cannot reserve {count} licences: choose between 0 and the "
                 f"{self.administratif_capacity} administratif licences of this school"
             )
-        return LicencePolicy(self.administratif_capacity, self.teacher_capacity, count)
+        return LicencePolicy(self.administratif_capacity, self.enseignant_capacity, count)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def usage(
         administratif_capacity=policy.administratif_capacity,
         reserved_for_administration=policy.reserved_for_administration,
         enseignant_in_use=len(_teachers(sessions, web_teachers)),
-        enseignant_capacity=policy.teacher_capacity,
+        enseignant_capacity=policy.enseignant_capacity,
         vie_scolaire_in_use=sum(1 for s in sessions if s.mode is Mode.VIE_SCOLAIRE),
         edt_in_use=sum(1 for s in sessions if s.mode is Mode.EDT),
     )
@@ -80,7 +80,7 @@ def check_admission(
 
 def check_teacher(policy: LicencePolicy, teachers: set[str], login: str) -> None:
     """Raise LicencesExhausted if `login` would be one teacher more than the formula."""
-    capacity = policy.teacher_capacity
+    capacity = policy.enseignant_capacity
     if capacity is not None and login not in teachers and len(teachers) >= capacity:
         raise LicencesExhausted(
             f"all {capacity} teacher licences of this formula are in use (Client PRONOTE and "

@@ -79,19 +79,19 @@ def empty(school_year: str) -> SchoolData:
     )
 
 
-def typical_counters(seed: str, teacher_capacity: int | None) -> BaseCounters:
+def typical_counters(seed: str, enseignant_capacity: int | None) -> BaseCounters:
     """Plausible Ressources counters for a school (around DOMAIN.md's example: 35 professeurs,
     46 matières, 16 classes, 60 groupes, 422 élèves, 38 salles), never more teachers than
-    the formula's `teacher_capacity` (None: unlimited)."""
+    the formula's `enseignant_capacity` (None: unlimited)."""
     rng = random.Random(f"typical|{seed}")
     eleves_per_teacher = rng.uniform(11.0, 13.5)
     eleves = rng.randint(250, 700)
-    if teacher_capacity is not None:  # a school orders the formula that fits its size
-        eleves = min(eleves, round(teacher_capacity * eleves_per_teacher))
+    if enseignant_capacity is not None:  # a school orders the formula that fits its size
+        eleves = min(eleves, round(enseignant_capacity * eleves_per_teacher))
     classes = max(4, round(eleves / rng.uniform(24.0, 28.0)))
     professeurs = max(1, round(eleves / eleves_per_teacher))
-    if teacher_capacity is not None:
-        professeurs = min(professeurs, teacher_capacity)
+    if enseignant_capacity is not None:
+        professeurs = min(professeurs, enseignant_capacity)
     return BaseCounters(
         professeurs=professeurs,
         matieres=rng.randint(30, 50),
