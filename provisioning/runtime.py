@@ -52,6 +52,11 @@ class SchoolSpec:
 class Observed:
     running: bool
     pid: int | None = None
+    address: str | None = None
+    """Where the school answers when the runtime chose it (swarm://: its task's overlay
+    address, which changes when Swarm moves it); None: the address the controller leased."""
+    node: str | None = None
+    """The host it runs on, for runtimes spread over several (swarm://)."""
 
 
 class Runtime(Protocol):

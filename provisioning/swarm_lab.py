@@ -18,6 +18,7 @@ import ipaddress
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +97,16 @@ def build_node_image(base_image: str = "pronote-dc/base:bookworm") -> None:
     """Build images/swarm-node/ (apt from the base image's Debian mirror; no registry)."""
     context = Path(__file__).resolve().parent.parent / "images" / "swarm-node"
     result = subprocess.run(
-        ["docker", "build", "-q", "-t", NODE_IMAGE, "--build-arg", f"BASE_IMAGE={base_image}",
-         str(context)],
+        [
+            "docker",
+            "build",
+            "-q",
+            "-t",
+            NODE_IMAGE,
+            "--build-arg",
+            f"BASE_IMAGE={base_image}",
+            str(context),
+        ],
         env={**os.environ, "DOCKER_BUILDKIT": "0"},
         capture_output=True,
         text=True,
@@ -110,7 +119,9 @@ def build_node_image(base_image: str = "pronote-dc/base:bookworm") -> None:
         )
 
 
-def up(lab: str, nodes: int, subnet: str, lab_dir: Path, engine_on: set[int] | None = None) -> list[LabNode]:
+def up(
+    lab: str, nodes: int, subnet: str, lab_dir: Path, engine_on: set[int] | None = None
+) -> list[LabNode]:
     """Start `nodes` DinD nodes on a new bridge `subnet`; node i answers SSH and (when in
     `engine_on`, default all) its engine at 10+i of the subnet. All or nothing: on any
     failure what was created is removed. Raises LabFailure."""
@@ -121,7 +132,9 @@ def up(lab: str, nodes: int, subnet: str, lab_dir: Path, engine_on: set[int] | N
     except ValueError as error:
         raise LabFailure(f"lab subnet {subnet!r} is not a network ({error})") from None
     if network.num_addresses < FIRST_HOST + nodes + 2:
-        raise LabFailure(f"lab subnet {subnet} is too small for {nodes} nodes: give a /28 or larger")
+        raise LabFailure(
+            f"lab subnet {subnet} is too small for {nodes} nodes: give a /28 or larger"
+        )
     client = _engine()
     try:
         client.images.get(NODE_IMAGE)
@@ -147,8 +160,11 @@ def up(lab: str, nodes: int, subnet: str, lab_dir: Path, engine_on: set[int] | N
         started = []
         for index in range(nodes):
             address = str(network[FIRST_HOST + index])
-            started.append(_start_node(client, lab, index, address, public_key,
-                                       engine_on is None or index in engine_on))
+            started.append(
+                _start_node(
+                    client, lab, index, address, public_key, engine_on is None or index in engine_on
+                )
+            )
         for node, with_engine in started:
             if with_engine:
                 wait_engine(node.address, 90)
@@ -188,7 +204,7 @@ def _start_node(
         environment={
             "AUTHORIZED_KEY": public_key,
             "NO_ENGINE": "0" if engine else "1",
-            "DOCKERD_ARGS": f"--host tcp://{address}:{ENGINE_PORT}",
+            "DOCKERD_ARGS": f"--host tcp://{address}:{ENGINE_PORT} --tls=false",
         },
         host_config=host_config,
         networking_config=networking,
@@ -210,7 +226,9 @@ def wait_engine(address: str, timeout: float) -> None:
         except (DockerException, OSError) as error:
             last = error
             time.sleep(0.5)
-    raise LabFailure(f"the engine of lab node {address} did not answer within {timeout:.0f} s ({last})")
+    raise LabFailure(
+        f"the engine of lab node {address} did not answer within {timeout:.0f} s ({last})"
+    )
 
 
 def listing(lab: str) -> list[LabNode]:
@@ -252,5 +270,47 @@ def down(lab: str) -> int:
         except NotFound:
             pass
         except APIError as error:
-            raise LabFailure(f"cannot remove the lab bridge {network['Name']}: {error.explanation}") from error
+            raise LabFailure(
+                f"cannot remove the lab bridge {network['Name']}: {error.explanation}"
+            ) from error
     return removed
+
+
+def form_swarm(
+    nodes: list[LabNode],
+    lab_dir: Path,
+    agent_image: str,
+    on_step: Callable[[str], None] = lambda _: None,
+) -> str:
+    """Node 0 becomes the manager (images loaded from the local engine, `swarm init`); every
+    other node joins over SSH with fabric, as `pronote-dc nodes add` does. Returns the
+    runtime URL (swarm://<node0>:2375)."""
+    from provisioning import swarm_nodes
+
+    local = _engine()
+    manager_address = nodes[0].address
+    manager = docker.DockerClient(base_url=f"tcp://{manager_address}:{ENGINE_PORT}", timeout=300)
+    try:
+        for image in (agent_image, NODE_IMAGE):
+            on_step(f"loading {image} on {nodes[0].name}")
+            try:
+                manager.images.load(local.images.get(image).save(named=image))
+            except ImageNotFound:
+                raise LabFailure(
+                    f"the image {image} is missing on the local engine: `make docker-images`"
+                ) from None
+        on_step(f"swarm init on {nodes[0].name}")
+        if (manager.info().get("Swarm") or {}).get("LocalNodeState") != "active":
+            manager.swarm.init(advertise_addr=manager_address, listen_addr="0.0.0.0:2377")
+        for node in nodes[1:]:
+            on_step(f"nodes add ssh://root@{node.address}")
+            swarm_nodes.add(
+                manager,
+                manager_address,
+                f"ssh://root@{node.address}",
+                agent_image,
+                key_filename=key_path(lab_dir),
+            )
+    finally:
+        manager.close()
+    return f"swarm://{manager_address}:{ENGINE_PORT}"

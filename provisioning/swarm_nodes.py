@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,12 +117,13 @@ def add(
     kwargs: dict[str, Any] = {"timeout": connect_timeout, "banner_timeout": connect_timeout}
     if key_filename is not None:
         kwargs["key_filename"] = str(key_filename)
-    connection = Connection(host, user=parts.username or "root", port=parts.port or 22,
-                            connect_kwargs=kwargs)
+    connection = Connection(
+        host, user=parts.username or "root", port=parts.port or 22, connect_kwargs=kwargs
+    )
     try:
         try:
             connection.open()
-        except (OSError, paramiko.SSHException, socket.timeout) as error:
+        except (TimeoutError, OSError, paramiko.SSHException) as error:
             raise NodeFailure(
                 f"cannot reach {host} over SSH ({error}): check that sshd runs there, that "
                 "the address is right and that your key is authorised (nothing was changed)"
@@ -144,7 +144,9 @@ def add(
         connection.close()
 
 
-def _run(connection: Connection, command: str, warn: bool = False, timeout: int = 300) -> str | None:
+def _run(
+    connection: Connection, command: str, warn: bool = False, timeout: int = 300
+) -> str | None:
     try:
         result = connection.run(command, hide=True, warn=warn, timeout=timeout)
     except UnexpectedExit as error:
@@ -160,18 +162,29 @@ def _ensure_engine(connection: Connection, host: str) -> None:
     if _run(connection, "docker info --format '{{.ServerVersion}}'", warn=True):
         return
     if _run(connection, "command -v dockerd", warn=True) is None:
-        _run(connection, "apt-get update -q && DEBIAN_FRONTEND=noninteractive "
-                         "apt-get install -y -q docker.io", timeout=900)
+        _run(
+            connection,
+            "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io",
+            timeout=900,
+        )
     _run(connection, "nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &", warn=True)
-    _run(connection, "for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; "
-                     "sleep 0.5; done; tail -n 5 /var/log/dockerd.log; exit 1")
+    _run(
+        connection,
+        "for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; "
+        "sleep 0.5; done; tail -n 5 /var/log/dockerd.log; exit 1",
+    )
 
 
-def _ensure_image(connection: Connection, manager: docker.DockerClient, host: str, image: str) -> None:
-    if _run(connection, f"docker image inspect {shlex.quote(image)} >/dev/null", warn=True) is not None:
+def _ensure_image(
+    connection: Connection, manager: docker.DockerClient, host: str, image: str
+) -> None:
+    if (
+        _run(connection, f"docker image inspect {shlex.quote(image)} >/dev/null", warn=True)
+        is not None
+    ):
         return
     try:
-        chunks = manager.images.get(image).save()
+        chunks = manager.images.get(image).save(named=image)
     except (ImageNotFound, DockerException) as error:
         raise NodeFailure(
             f"the agent image {image} is not on the manager, so it cannot be loaded on {host}: "
@@ -194,8 +207,12 @@ def _ensure_image(connection: Connection, manager: docker.DockerClient, host: st
         _run(connection, f"rm -f {remote}", warn=True)
 
 
-def _join(connection: Connection, manager: docker.DockerClient, manager_address: str, host: str) -> str:
-    state = _run(connection, "docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}'") or ""
+def _join(
+    connection: Connection, manager: docker.DockerClient, manager_address: str, host: str
+) -> str:
+    state = (
+        _run(connection, "docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}'") or ""
+    )
     local_state, _, node_id = state.strip().partition(" ")
     if local_state != "active":
         token = manager.swarm.attrs["JoinTokens"]["Worker"]
@@ -214,5 +231,7 @@ def _join(connection: Connection, manager: docker.DockerClient, manager_address:
     except (APIError, NotFound) as error:
         with contextlib.suppress(NodeFailure):
             _run(connection, "docker swarm leave --force", warn=True)
-        raise NodeFailure(f"{host} joined but could not be labelled ({error}); it left again") from error
+        raise NodeFailure(
+            f"{host} joined but could not be labelled ({error}); it left again"
+        ) from error
     return node_id
