@@ -80,6 +80,11 @@ def _labels(**values: str) -> dict[str, str]:
     return {f"{LABEL}.{key}": value for key, value in values.items()}
 
 
+def _dashed(network: ipaddress.IPv4Network) -> str:
+    """10.88.0.0/22 -> 10-88-0-0-22 (Swarm names must be DNS name components)."""
+    return f"{network.network_address}-{network.prefixlen}".replace(".", "-")
+
+
 def overlay_of(pool: str) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]:
     """The overlay subnet (the pool) and the range Swarm assigns task addresses from (its upper
     half). Raises PoolRefused for a pool that is not a private IPv4 /24 or larger."""
@@ -153,7 +158,7 @@ class SwarmRuntime:
     @property
     def network_name(self) -> str:
         assert self._overlay is not None
-        return f"pdc-overlay-{self._overlay.network_address}-{self._overlay.prefixlen}"
+        return "pdc-overlay-" + _dashed(self._overlay)
 
     async def prepare(self, pool: str) -> frozenset[str]:
         network, upper = overlay_of(pool)
@@ -214,7 +219,7 @@ class SwarmRuntime:
 
     def _ensure_gateway(self, network: ipaddress.IPv4Network) -> None:
         """The host reaches the overlay: gateway container, manager route, host route."""
-        name = f"pdc-gateway-{network.network_address}-{network.prefixlen}"
+        name = "pdc-gateway-" + _dashed(network)
         api = self.client.api
         try:
             state = api.inspect_container(name)["State"]
@@ -362,12 +367,8 @@ class SwarmRuntime:
             ) from error
         self._snapshot_at = 0.0
 
-    def _task(self, spec: SchoolSpec) -> dict[str, Any] | None:
-        """The school's newest task (running or not)."""
-        tasks = self.client.api.tasks(filters={"service": self.service_name(spec)})
-        if not tasks:
-            return None
-        return max(tasks, key=lambda t: t.get("CreatedAt", ""))
+    def _tasks(self, spec: SchoolSpec) -> list[dict[str, Any]]:
+        return list(self.client.api.tasks(filters={"service": self.service_name(spec)}))
 
     def _address_of(self, task: dict[str, Any]) -> str | None:
         for attachment in task.get("NetworksAttachments") or []:
@@ -382,7 +383,15 @@ class SwarmRuntime:
         port = int(json.loads(spec.config_path.read_text(encoding="utf-8"))["client_port"])
         last_state = "no task yet"
         while time.monotonic() < deadline:
-            task = await asyncio.to_thread(self._task, spec)
+            tasks = await asyncio.to_thread(self._tasks, spec)
+            failed = [t for t in tasks if t.get("Status", {}).get("State") in {"failed", "rejected"}]
+            task = max(tasks, key=lambda t: t.get("CreatedAt", "")) if tasks else None
+            if len(failed) >= 2:
+                raise StartFailed(
+                    f"the server of school {spec.uai} keeps exiting instead of serving "
+                    f"({failed[0].get('Status', {}).get('Err', 'exited')})",
+                    await asyncio.to_thread(self.log_tail, spec),
+                )
             if task is not None:
                 status = task.get("Status", {})
                 last_state = f"{status.get('State')} {status.get('Err', '')}".strip()

@@ -24,7 +24,9 @@ from datacenter.cli import (
     client,
     clock,
     console,
+    lab,
     load,
+    nodes,
     orders,
     schools,
     year,
@@ -57,6 +59,8 @@ app.command()(clean.clean)
 app.add_typer(orders.app, name="order")
 app.add_typer(year.app, name="year")  # the yearly cycle (datacenter/cli/year.py)
 app.add_typer(hnot_app, name="hnot")
+app.add_typer(nodes.app, name="nodes")  # swarm:// hosts
+app.add_typer(lab.app, name="lab")  # a Swarm of Docker-in-Docker nodes on this machine
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SCHOOL_COLUMNS = ["uai", "name", "address", "port", "state"]
