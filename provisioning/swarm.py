@@ -246,7 +246,8 @@ class SwarmRuntime:
                 entrypoint=["sh", "-c"],
                 command=[
                     f"iptables -t nat -C POSTROUTING -d {network} -j MASQUERADE 2>/dev/null || "
-                    f"iptables -t nat -A POSTROUTING -d {network} -j MASQUERADE; exec sleep infinity"
+                    f"iptables -t nat -A POSTROUTING -d {network} -j MASQUERADE; "
+                    "exec sleep infinity"
                 ],
                 labels=_labels(gateway=str(network)),
                 host_config=host_config,
@@ -384,7 +385,9 @@ class SwarmRuntime:
         last_state = "no task yet"
         while time.monotonic() < deadline:
             tasks = await asyncio.to_thread(self._tasks, spec)
-            failed = [t for t in tasks if t.get("Status", {}).get("State") in {"failed", "rejected"}]
+            failed = [
+                t for t in tasks if t.get("Status", {}).get("State") in {"failed", "rejected"}
+            ]
             task = max(tasks, key=lambda t: t.get("CreatedAt", "")) if tasks else None
             if len(failed) >= 2:
                 raise StartFailed(

@@ -78,8 +78,8 @@ def ensure_key(lab_dir: Path) -> str:
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
         os.replace(path.with_suffix(".tmp"), path)
-    key = serialization.load_ssh_private_key(path.read_bytes(), password=None)
-    public = key.public_key().public_bytes(
+    loaded = serialization.load_ssh_private_key(path.read_bytes(), password=None)
+    public = loaded.public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
     return public.decode() + " pronote-dc-lab"
@@ -194,7 +194,7 @@ def _start_node(
     host_config["MaskedPaths"] = []
     host_config["ReadonlyPaths"] = []
     networking = api.create_networking_config(
-        {network_name(lab): api.create_endpoint_config(ipv4_address=address)}  # type: ignore[arg-type]
+        {network_name(lab): api.create_endpoint_config(ipv4_address=address)}
     )
     created = api.create_container(
         NODE_IMAGE,

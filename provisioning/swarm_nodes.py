@@ -128,7 +128,7 @@ def add(
                 f"cannot reach {host} over SSH ({error}): check that sshd runs there, that "
                 "the address is right and that your key is authorised (nothing was changed)"
             ) from error
-        if _run(connection, "id -u").strip() != "0":
+        if (_run(connection, "id -u") or "").strip() != "0":
             if _run(connection, "sudo -n true", warn=True) is None:
                 raise NodeFailure(
                     f"{parts.username}@{host} is not root and cannot sudo without a password: "

@@ -29,7 +29,8 @@ def up(
     subnet: Annotated[str, typer.Option(help="The lab bridge's subnet.")] = "172.29.88.0/24",
     lab: LabOption = "lab",
     image: Annotated[
-        str | None, typer.Option(help="Agent image loaded on every node (env PRONOTE_DC_AGENT_IMAGE).")
+        str | None,
+        typer.Option(help="Agent image loaded on every node (env PRONOTE_DC_AGENT_IMAGE)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:

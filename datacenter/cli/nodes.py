@@ -28,7 +28,8 @@ def _runtime(ctx: typer.Context, runtime: str | None):  # type: ignore[no-untype
     if not url.startswith("swarm://"):
         fail(
             f"nodes are those of a swarm:// runtime, and the runtime is {url}: give "
-            "--runtime swarm://MANAGER:2375 or set PRONOTE_DC_RUNTIME (`pronote-dc lab up` prints it)"
+            "--runtime swarm://MANAGER:2375 or set PRONOTE_DC_RUNTIME "
+            "(`pronote-dc lab up` prints it)"
         )
     try:
         return SwarmRuntime(url)

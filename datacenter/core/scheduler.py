@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,8 @@ class Scheduler:
         self._pushed: dict[str, int] = {}  # uai -> pid that has our simulated time
         self._lock = asyncio.Lock()
         self.totals = Summary()
+        # Awaited after a school made backups (swarm://: they are copied off its node).
+        self.backup_listeners: list[Callable[[SchoolRecord], Awaitable[None]]] = []
         fleet.start_hooks.append(self.push_clock)
 
     async def push_clock(self, record: SchoolRecord) -> None:
@@ -188,6 +191,9 @@ class Scheduler:
                         reply = await self._agents.make_backups(record, part, time)
                         if needs_clock:
                             self._pushed[record.uai], needs_clock = pid, False
+                        if not reply.skipped and part:
+                            for listener in self.backup_listeners:
+                                await listener(record)
                         if not reply.skipped:
                             backups = sum(d.kind is Kind.SAUVEGARDE for d in part)
                             summary.backups_due += backups
