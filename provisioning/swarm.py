@@ -62,9 +62,14 @@ ENGINE_HELP = (
     "check the manager's address (`pronote-dc lab up` prints it), that its engine listens "
     "there, and that the node is a swarm manager"
 )
+# The task's config: the controller's, at the task's own overlay address (its hostname's, in
+# /etc/hosts), which Swarm chose; the school listens and advertises its URLs there.
 AGENT_COMMAND = (
-    'mkdir -p /school/data /school/backups && printf "%s" "$PRONOTE_DC_AGENT_JSON" '
-    "> /school/agent.json && exec python -m vm_agent --config /school/agent.json"
+    "mkdir -p /school/data /school/backups && python -c 'import json, os, socket; "
+    'config = json.loads(os.environ["PRONOTE_DC_AGENT_JSON"]); '
+    'config["address"] = socket.gethostbyname(socket.gethostname()); '
+    'open("/school/agent.json", "w").write(json.dumps(config))'
+    "' && exec python -m vm_agent --config /school/agent.json"
 )
 
 
@@ -313,6 +318,9 @@ class SwarmRuntime:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, spec: SchoolSpec, timeout_seconds: float) -> int:
+        """Create the school's service, or keep it if it exists with the same config (a task
+        Swarm is rescheduling after a node was lost is waited for, not replaced); return once
+        its task listens on its overlay address. Raises StartFailed (the service removed)."""
         deadline = time.monotonic() + timeout_seconds
         try:
             await asyncio.to_thread(self._create, spec)
@@ -325,15 +333,21 @@ class SwarmRuntime:
         if self._overlay is None:
             raise StartFailed("the swarm runtime was not prepared (no overlay network)", [])
         config = json.loads(spec.config_path.read_text(encoding="utf-8"))
-        config.update(address="0.0.0.0", data_dir="/school/data")
+        config["data_dir"] = "/school/data"  # its address: the task's own (AGENT_COMMAND)
         config.pop("backup_dir", None)  # /school/backups, on the same volume
+        env = json.dumps(config, sort_keys=True)
+        digest = hashlib.sha256(f"{self.image}\n{env}".encode()).hexdigest()[:16]
+        with contextlib.suppress(NotFound):
+            service = self.client.api.inspect_service(self.service_name(spec))
+            if service["Spec"].get("Labels", {}).get(f"{LABEL}.config") == digest:
+                return  # the same school: Swarm (re)schedules its task; the caller waits for it
         self._remove_service(spec)
         labels = _labels(school=spec.uai, instance=self.instance(spec))
         template = TaskTemplate(
             container_spec=ContainerSpec(
                 self.image,
                 command=["sh", "-c", AGENT_COMMAND],
-                env={"PRONOTE_DC_AGENT_JSON": json.dumps(config)},
+                env={"PRONOTE_DC_AGENT_JSON": env},
                 hostname=f"pdc-{spec.uai.lower()}",
                 labels=labels,
                 mounts=[
@@ -356,7 +370,7 @@ class SwarmRuntime:
             self.client.api.create_service(
                 template,
                 name=self.service_name(spec),
-                labels={**labels, f"{LABEL}.runtime": "swarm"},
+                labels={**labels, f"{LABEL}.runtime": "swarm", f"{LABEL}.config": digest},
                 mode=ServiceMode("replicated", replicas=1),
                 endpoint_spec=EndpointSpec(mode="dnsrr"),
             )
