@@ -58,6 +58,8 @@ DNS_SUFFIX = "index-education.net"
 MEMORY_LIMIT = 384 * 2**20
 MEMORY_RESERVATION = 48 * 2**20
 SNAPSHOT_SECONDS = 0.5
+FAILED_STATES = {"failed", "rejected"}
+OVERLAY = "pdc-overlay-"
 ENGINE_HELP = (
     "check the manager's address (`pronote-dc lab up` prints it), that its engine listens "
     "there, and that the node is a swarm manager"
@@ -163,7 +165,7 @@ class SwarmRuntime:
     @property
     def network_name(self) -> str:
         assert self._overlay is not None
-        return "pdc-overlay-" + _dashed(self._overlay)
+        return OVERLAY + _dashed(self._overlay)
 
     async def prepare(self, pool: str) -> frozenset[str]:
         network, upper = overlay_of(pool)
@@ -387,7 +389,7 @@ class SwarmRuntime:
 
     def _address_of(self, task: dict[str, Any]) -> str | None:
         for attachment in task.get("NetworksAttachments") or []:
-            if attachment.get("Network", {}).get("Spec", {}).get("Name") == self.network_name:
+            if attachment.get("Network", {}).get("Spec", {}).get("Name", "").startswith(OVERLAY):
                 for address in attachment.get("Addresses") or []:
                     return str(address).split("/")[0]
         return None
@@ -399,9 +401,7 @@ class SwarmRuntime:
         last_state = "no task yet"
         while time.monotonic() < deadline:
             tasks = await asyncio.to_thread(self._tasks, spec)
-            failed = [
-                t for t in tasks if t.get("Status", {}).get("State") in {"failed", "rejected"}
-            ]
+            failed = [t for t in tasks if t.get("Status", {}).get("State") in FAILED_STATES]
             task = max(tasks, key=lambda t: t.get("CreatedAt", "")) if tasks else None
             if len(failed) >= 2:
                 raise StartFailed(
