@@ -542,6 +542,18 @@ def remove_volumes(client: docker.DockerClient, image: str, volume: str | None) 
         ),
         restart_policy=RestartPolicy(condition="none"),
     )
+    # A global job runs on active nodes only: a drained node (its schools moved away, their
+    # volumes stayed) takes the job while it runs, then is drained again.
+    drained = [
+        n
+        for n in client.api.nodes()
+        if n["Spec"].get("Availability") == "drain" and n["Status"].get("State") == "ready"
+    ]
+    if volume is None:
+        for node in drained:
+            client.api.update_node(
+                node["ID"], node["Version"]["Index"], {**node["Spec"], "Availability": "active"}
+            )
     client.api.create_service(
         template, name=name, mode=ServiceMode("global-job"), labels=_labels(job="clean")
     )
@@ -549,7 +561,12 @@ def remove_volumes(client: docker.DockerClient, image: str, volume: str | None) 
     try:
         while time.monotonic() < deadline:
             tasks = client.api.tasks(filters={"service": name})
-            ready = [n for n in client.api.nodes() if n.get("Status", {}).get("State") == "ready"]
+            ready = [
+                n
+                for n in client.api.nodes()
+                if n.get("Status", {}).get("State") == "ready"
+                and n["Spec"].get("Availability") == "active"
+            ]
             done = [
                 t
                 for t in tasks
@@ -561,3 +578,11 @@ def remove_volumes(client: docker.DockerClient, image: str, volume: str | None) 
     finally:
         with contextlib.suppress(NotFound):
             client.api.remove_service(name)
+        if volume is None:
+            for node in drained:
+                current = client.api.inspect_node(node["ID"])
+                client.api.update_node(
+                    node["ID"],
+                    current["Version"]["Index"],
+                    {**current["Spec"], "Availability": "drain"},
+                )

@@ -143,10 +143,10 @@ def schools(dc: Datacenter) -> dict[str, Any]:
     return {s.uai: s for s in listing.schools}
 
 
-def mark_user(dc: Datacenter, uai: str) -> str:
+def mark_user(dc: Datacenter, uai: str, tag: str) -> str:
     """Enter a mark in the school (a user) through its management API; returns its login."""
     school = dc.operator().GetSchool(console_pb2.SchoolRef(uai=uai))
-    login = f"mark.{uai.lower()}"
+    login = f"{tag}.{uai.lower()}"
     dc.add_user(school, login, common_pb2.USER_KIND_PERSONNEL, "Administration")
     return login
 
@@ -185,11 +185,11 @@ def backed_up_and_copied(dc: Datacenter, uais: list[str], when: str) -> None:
 def test_thirty_schools_spread_over_the_workers_and_pronotepy_logs_in_on_each_node(
     lab: dict[str, Any], dc: Datacenter
 ) -> None:
-    placed = wait_for(
-        lambda: (p := placement(lab["manager"])) and len(p) == SCHOOLS and p,
-        60,
-        f"{SCHOOLS} running tasks",
-    )
+    def all_placed() -> dict[str, tuple[str, str]] | None:
+        found = placement(lab["manager"])
+        return found if len(found) == SCHOOLS else None
+
+    placed = wait_for(all_placed, 60, f"{SCHOOLS} running tasks")
     per_node: dict[str, list[str]] = {}
     for uai, (node, _) in placed.items():
         per_node.setdefault(node, []).append(uai)
@@ -228,7 +228,7 @@ def test_a_lost_worker_s_schools_serve_again_elsewhere_with_their_last_sauvegard
     placed = placement(lab["manager"])
     lost = sorted(u for u, (node, _) in placed.items() if node == "node2")
     assert lost
-    marks = {uai: mark_user(dc, uai) for uai in lost}
+    marks = {uai: mark_user(dc, uai, "lost") for uai in lost}
     backed_up_and_copied(dc, lost, "2026-10-05T08:05:00")
 
     started = time.monotonic()
@@ -258,7 +258,7 @@ def test_nodes_drain_moves_schools_with_their_data(lab: dict[str, Any], dc: Data
     placed = placement(lab["manager"])
     moving = sorted(u for u, (node, _) in placed.items() if node == "node1")
     assert moving
-    marks = {uai: mark_user(dc, uai) for uai in moving}
+    marks = {uai: mark_user(dc, uai, "drained") for uai in moving}
     backed_up_and_copied(dc, moving, "2026-10-05T10:05:00")
     started = time.monotonic()
     dc.cli("nodes", "drain", "node1")
