@@ -255,6 +255,8 @@ def down(lab: str) -> int:
     """Remove the lab's containers, volumes and bridge (by label); returns how many items."""
     client = _engine()
     removed = 0
+    addresses = {node.address for node in listing(lab) if node.address}
+    removed += _remove_routes_via(addresses)  # the swarm runtime's routes to its overlays
     for container in client.api.containers(all=True, filters={"label": f"{LAB_LABEL}={lab}"}):
         with contextlib.suppress(NotFound):
             client.api.remove_container(container["Id"], force=True, v=True)
@@ -314,3 +316,17 @@ def form_swarm(
     finally:
         manager.close()
     return f"swarm://{manager_address}:{ENGINE_PORT}"
+
+
+def _remove_routes_via(addresses: set[str]) -> int:
+    """Delete this host's routes whose gateway is one of `addresses`; returns how many."""
+    if not addresses:
+        return 0
+    shown = subprocess.run(["ip", "route"], capture_output=True, text=True, check=False)
+    removed = 0
+    for line in shown.stdout.splitlines():
+        words = line.split()
+        if "via" in words and words[words.index("via") + 1] in addresses:
+            subprocess.run(["ip", "route", "del", words[0]], capture_output=True, check=False)
+            removed += 1
+    return removed

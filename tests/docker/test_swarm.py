@@ -186,10 +186,13 @@ def test_thirty_schools_spread_over_the_workers_and_pronotepy_logs_in_on_each_no
     lab: dict[str, Any], dc: Datacenter
 ) -> None:
     def all_placed() -> dict[str, tuple[str, str]] | None:
+        listed = schools(dc)
+        if len(listed) < SCHOOLS or any(s.state != "running" for s in listed.values()):
+            return None  # `up --demo` provisions in the background
         found = placement(lab["manager"])
         return found if len(found) == SCHOOLS else None
 
-    placed = wait_for(all_placed, 60, f"{SCHOOLS} running tasks")
+    placed = wait_for(all_placed, 180, f"{SCHOOLS} schools running")
     per_node: dict[str, list[str]] = {}
     for uai, (node, _) in placed.items():
         per_node.setdefault(node, []).append(uai)
@@ -286,6 +289,52 @@ def test_a_restarted_controller_adopts_every_service_with_no_duplicate(
     services = lab["manager"].api.services(filters={"label": f"{LABEL}.school"})
     assert len(services) == SCHOOLS
     assert placement(lab["manager"]) == before
+
+
+def refused(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [*PRONOTE_DC, *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0, result.stdout
+    return " ".join(result.stderr.split())
+
+
+def test_bad_nodes_are_refused_clearly_and_nothing_joins(
+    lab: dict[str, Any], dc: Datacenter
+) -> None:
+    env, key = dc.env, lab["key"]
+    before = {n["ID"] for n in lab["manager"].api.nodes()}
+    network = ipaddress.ip_network(lab["nodes"][0]["address"] + "/24", strict=False)
+    nobody = str(network[200])  # on the lab bridge, no sshd there
+    message = refused(env, "nodes", "add", f"ssh://root@{nobody}", "--key", key)
+    assert f"cannot reach {nobody} over SSH" in message and "nothing was changed" in message
+    # A host where the user is not root (and cannot sudo).
+    node1 = f"pdc-lab-{lab['name']}-node1"
+    engine = engine_or_skip()
+    setup = (
+        "useradd -m pdc && mkdir -p /home/pdc/.ssh && cp /root/.ssh/authorized_keys "
+        "/home/pdc/.ssh/ && chown -R pdc /home/pdc/.ssh"
+    )
+    engine.containers.get(node1).exec_run(["sh", "-c", setup])
+    address1 = lab["nodes"][1]["address"]
+    message = refused(env, "nodes", "add", f"ssh://pdc@{address1}", "--key", key)
+    assert "is not root" in message and "nothing was changed" in message
+    assert {n["ID"] for n in lab["manager"].api.nodes()} == before
+    # The manager unreachable: the runtime URL names it.
+    message = refused(env, "nodes", "list", "--runtime", f"swarm://{nobody}:2375")
+    assert f"cannot reach the swarm manager of runtime swarm://{nobody}:2375" in message
+
+
+def test_a_pool_clashing_with_a_network_of_the_swarm_is_refused(
+    lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    state = tmp_path_factory.mktemp("clash") / "state"
+    state.mkdir()
+    clashing = Datacenter(state, "172.18.0.0/24", runtime=f"{lab['runtime']}?image={IMAGE}")
+    with pytest.raises(RuntimeError, match="clashes with the network 'docker_gwbridge'"):
+        clashing.start()
+    overlays = [n for n in lab["manager"].api.networks() if "172-18-0-0" in n["Name"]]
+    assert overlays == []  # nothing half-created
 
 
 def test_clean_leaves_nothing(lab: dict[str, Any], dc: Datacenter) -> None:
