@@ -29,6 +29,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -59,6 +60,7 @@ MEMORY_LIMIT = 384 * 2**20
 MEMORY_RESERVATION = 48 * 2**20
 SNAPSHOT_SECONDS = 0.5
 FAILED_STATES = {"failed", "rejected"}
+STOP_WAIT_SECONDS = 15.0  # the task's stop grace period (5 s) and a margin
 OVERLAY = "pdc-overlay-"
 ENGINE_HELP = (
     "check the manager's address (`pronote-dc lab up` prints it), that its engine listens "
@@ -439,9 +441,31 @@ class SwarmRuntime:
         )
 
     def _remove_service(self, spec: SchoolSpec) -> None:
+        """Remove the service, then wait (up to the grace period and a margin) until its task
+        no longer listens: Swarm stops the container after the call returns."""
+        addresses = (
+            [a for t in self._tasks(spec) if (a := self._address_of(t)) is not None]
+            if self._service_exists(spec)
+            else []
+        )
         with contextlib.suppress(NotFound):
             self.client.api.remove_service(self.service_name(spec))
         self._snapshot_at = 0.0
+        try:
+            port = int(json.loads(spec.config_path.read_text(encoding="utf-8"))["client_port"])
+        except (OSError, ValueError, KeyError):
+            return
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        for address in addresses:
+            while time.monotonic() < deadline and _listening(address, port):
+                time.sleep(0.2)
+
+    def _service_exists(self, spec: SchoolSpec) -> bool:
+        try:
+            self.client.api.inspect_service(self.service_name(spec))
+            return True
+        except NotFound:
+            return False
 
     async def stop(self, spec: SchoolSpec) -> None:
         await asyncio.to_thread(self._remove_service, spec)
@@ -512,6 +536,14 @@ class SwarmRuntime:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _listening(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def remove_volumes(client: docker.DockerClient, image: str, volume: str | None) -> None:
