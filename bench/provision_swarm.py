@@ -100,7 +100,13 @@ def running_tasks(manager: docker.DockerClient, label: str) -> dict[str, tuple[s
 
 
 async def raw_services(
-    manager_url: str, network: str, count: int, parallelism: int, timeout: float, tempdir: Path
+    manager_url: str,
+    network: str,
+    count: int,
+    parallelism: int,
+    timeout: float,
+    tempdir: Path,
+    image: str,
 ) -> float:
     """N raw `docker service create` of the agent image, until each task is healthy."""
     manager = docker.DockerClient(base_url=manager_url, timeout=120)
@@ -126,7 +132,7 @@ async def raw_services(
                 "--name", f"raw-{index}", "--label", "pronote-dc.bench=raw",
                 "--network", network, "--endpoint-mode", "dnsrr", "--no-healthcheck",
                 "--env", f"PRONOTE_DC_AGENT_JSON={env}",
-                DEFAULT_IMAGE, "sh", "-c", AGENT_COMMAND,
+                image, "sh", "-c", AGENT_COMMAND,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             )  # fmt: skip
             _, stderr = await process.communicate()
@@ -221,16 +227,15 @@ async def bench(args: argparse.Namespace, run: SwarmRun) -> dict[str, Any]:
     run.pools = (raw_pool, pool)
     say(f"lab: 3 nodes on {args.lab_subnet}…")
     nodes = await asyncio.to_thread(swarm_lab.up, run.lab, 3, args.lab_subnet, run.tmp_dir / "lab")
-    run.runtime_url = await asyncio.to_thread(
-        swarm_lab.form_swarm, nodes, run.tmp_dir / "lab", DEFAULT_IMAGE, say
-    )
-    manager_url = run.runtime_url.replace("swarm://", "tcp://")
+    url = await asyncio.to_thread(swarm_lab.form_swarm, nodes, run.tmp_dir / "lab", args.image, say)
+    manager_url = url.replace("swarm://", "tcp://")
+    run.runtime_url = f"{url}?image={args.image}"
 
     say(f"baseline: {count} x raw `docker service create` on {raw_pool}, {parallelism} at a time…")
-    raw_runtime = SwarmRuntime(f"{run.runtime_url}?route=1")
+    raw_runtime = SwarmRuntime(run.runtime_url)
     await raw_runtime.prepare(raw_pool)  # the overlay, its gateway and the host route
     raw_seconds = await raw_services(
-        manager_url, raw_runtime.network_name, count, parallelism, timeout, run.tmp_dir
+        manager_url, raw_runtime.network_name, count, parallelism, timeout, run.tmp_dir, args.image
     )
     await raw_runtime.close()
 
@@ -286,6 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parallelism", type=int, default=16, help="creations in flight (16)")
     parser.add_argument("--timeout", type=float, default=600.0, help="bound per phase, s (600)")
     parser.add_argument("--lab-subnet", default="172.29.77.0/24", help="the lab bridge's subnet")
+    parser.add_argument(
+        "--image",
+        default=os.environ.get("PRONOTE_DC_AGENT_IMAGE", DEFAULT_IMAGE),
+        help="agent image (env PRONOTE_DC_AGENT_IMAGE, default pronote-dc/agent:latest)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if not 3 <= args.schools <= 250:
