@@ -202,9 +202,12 @@ async def failover(
             if schools_back is None:
                 resumed = 0
                 for uai in schools:
-                    history = await console.GetHistory(
-                        console_pb2.SchoolRef(uai=uai), metadata=metadata, timeout=5
-                    )
+                    try:
+                        history = await console.GetHistory(
+                            console_pb2.SchoolRef(uai=uai), metadata=metadata, timeout=5
+                        )
+                    except grpc.aio.AioRpcError:
+                        break  # its server is not back yet
                     resumed += any(e.action == "resumed_from_backup" for e in history.entries)
                 if resumed == len(schools):
                     schools_back = time.perf_counter() - started
@@ -249,6 +252,7 @@ async def bench(args: argparse.Namespace, run: SwarmRun) -> dict[str, Any]:
         shown = "\n".join(f"  {s.uai}: {s.error}" for s in provisioning.failures[:5])
         raise BenchFailure(f"provisioning failed:\n{shown}\n{run.log_tail()}")
     ratio = provisioning.wall_seconds / raw_seconds
+    say(f"  baseline {raw_seconds:.2f} s, pronote-dc {provisioning.wall_seconds:.2f} s")
     lost = await failover(manager_url, run, console_address, token, timeout)
     return {
         "schools": count,

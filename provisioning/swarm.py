@@ -413,7 +413,10 @@ class SwarmRuntime:
                 )
             if task is not None:
                 status = task.get("Status", {})
-                last_state = f"{status.get('State')} {status.get('Err', '')}".strip()
+                last_state = (
+                    f"{status.get('State')} {status.get('Err', '')}".strip()
+                    + f" on node {self._node_name(task.get('NodeID', ''))}"
+                )
                 if status.get("State") in {"rejected", "failed"}:
                     raise StartFailed(
                         f"the task of school {spec.uai} was {last_state} on node "
@@ -436,7 +439,8 @@ class SwarmRuntime:
             await asyncio.sleep(0.2)
         raise StartFailed(
             f"school {spec.uai} did not serve on the overlay within {timeout_seconds:.0f} s "
-            f"(task: {last_state})",
+            f"(task: {last_state}); if that node was lost, Swarm moves the task once it "
+            "marks the node down: retry, and check `pronote-dc nodes list`",
             await asyncio.to_thread(self.log_tail, spec),
         )
 
