@@ -319,6 +319,12 @@ def test_bad_nodes_are_refused_clearly_and_nothing_joins(
     address1 = lab["nodes"][1]["address"]
     message = refused(env, "nodes", "add", f"ssh://pdc@{address1}", "--key", key)
     assert "is not root" in message and "nothing was changed" in message
+    # An agent image the manager does not have cannot be loaded on the host.
+    missing = f"{lab['runtime']}?image=pronote-dc/agent:missing"
+    message = refused(
+        env, "nodes", "add", f"ssh://root@{address1}", "--key", key, "--runtime", missing
+    )
+    assert "pronote-dc/agent:missing is not on the manager" in message
     assert {n["ID"] for n in lab["manager"].api.nodes()} == before
     # The manager unreachable: the runtime URL names it.
     message = refused(env, "nodes", "list", "--runtime", f"swarm://{nobody}:2375")
