@@ -57,5 +57,11 @@ def clean(
     if as_json:
         emit(rows, as_json=True)
     else:
+        if runtime.startswith("swarm:"):
+            console.print(
+                f"removed {len(found)} services, containers, networks, volumes and routes "
+                "(backups stay in the data-center's store, the state directory's backups/)"
+            )
+            return
         kept = "" if purge_backups else " (backups kept: --purge-backups removes them)"
         console.print(f"removed {len(found)} containers, networks and volumes{kept}")

@@ -55,6 +55,8 @@ def up(
             raise
     except RuntimeFailure as error:
         fail(f"{error} (nothing of lab {lab!r} was left behind)")
+    if image != DEFAULT_AGENT_IMAGE:
+        url = f"{url}?image={image}"
     rows = [{"node": n.name, "address": n.address, "ssh": f"ssh://root@{n.address}"} for n in found]
     if as_json:
         emit([{"runtime": url, "key": str(swarm_lab.key_path(lab_dir)), "nodes": rows}], True)

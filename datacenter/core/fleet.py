@@ -203,13 +203,14 @@ class Fleet:
     async def _follow(self, record: SchoolRecord, observed: Observed) -> SchoolRecord:
         """Where the runtime placed the school (swarm://: its task's address and node): the
         lease follows it, and a channel to the old address is dropped."""
+        placed_before = record.uai in self.nodes
         if observed.node is not None:
             self.nodes[record.uai] = observed.node
         if observed.address is None or observed.address == record.address:
             return record
         self.registry.move_lease(record.uai, observed.address, self._clock.now())
         await self._agents.forget(record.uai)
-        if self.statuses.get(record.uai) is not None:
+        if placed_before:  # not its first placement: the runtime moved it
             self.reconcile_actions["moved"] += 1
             log.info("school %s answers at %s on %s", record.uai, observed.address, observed.node)
         return self.registry.get(record.uai)

@@ -91,6 +91,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         out = cli(env, "lab", "up", "--lab", name, "--subnet", free_lab_subnet(engine), "--json")
         info = json.loads(out)[0]
         print(f"lab of 3 nodes up in {time.monotonic() - started:.1f} s")
+        info["runtime"] = info["runtime"].split("?")[0]
         manager = docker.DockerClient(base_url=info["runtime"].replace("swarm", "tcp"), timeout=60)
         yield {"name": name, "env": env, "state": state, "manager": manager, **info}
         manager.close()

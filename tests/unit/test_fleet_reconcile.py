@@ -122,6 +122,9 @@ def test_the_lease_follows_a_school_the_runtime_moved_and_no_two_schools_share_o
     first, second = UAIS
     old_first = world.registry.get(first).address
     old_second = world.registry.get(second).address
+    world.runtime.placed[first] = (old_first, "node1")  # where it first ran
+    asyncio.run(world.fleet.reconcile())
+    assert world.fleet.reconcile_actions["moved"] == 0
     world.runtime.placed[first] = (old_second, "node2")  # Swarm reused the second's address
     asyncio.run(world.fleet.reconcile())
     assert world.registry.get(first).address == old_second
@@ -132,3 +135,4 @@ def test_the_lease_follows_a_school_the_runtime_moved_and_no_two_schools_share_o
     world.runtime.placed[second] = ("127.110.255.6", "node1")
     asyncio.run(world.fleet.reconcile())
     assert world.registry.addresses() == {first: old_second, second: "127.110.255.6"}
+    assert world.fleet.reconcile_actions["moved"] == 1  # the second's first placement is none
