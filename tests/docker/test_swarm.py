@@ -208,6 +208,8 @@ def test_thirty_schools_spread_over_the_workers_and_pronotepy_logs_in_on_each_no
     } | {n["hostname"]: 0 for n in nodes if n["hostname"] not in per_node}
     listed = schools(dc)
     assert all(listed[u].address == a for u, (_, a) in placed.items())  # the lease followed
+    shown_list = json.loads(dc.cli("school", "list", "--json").stdout)
+    assert {s["uai"]: s["node"] for s in shown_list} == {u: n for u, (n, _) in placed.items()}
     for node, uais in sorted(per_node.items()):
         shown = json.loads(dc.cli("school", "show", uais[0], "--json").stdout)
         teacher = next(a for a in shown["sample_accounts"] if a["role"] == "enseignant")
