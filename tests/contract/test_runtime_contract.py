@@ -1,5 +1,5 @@
 """One contract for every runtime: what the fleet relies on, run against local://, docker://
-and swarm:// (a one-node Swarm lab of Docker-in-Docker, started once for the session).
+and swarm:// (a one-node Swarm lab of Docker-in-Docker, started once for this module).
 
 A school serves at the address `observe` reports when the runtime chose it (swarm://: its
 task's), else at the address it was given. The docker and swarm cases need an engine and the
@@ -79,9 +79,10 @@ def kill_local(spec: SchoolSpec) -> None:
     os.kill(int(json.loads(spec.pid_file.read_text())["pid"]), signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def swarm_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A one-node swarm (the manager alone) of the lab; its runtime URL."""
+    """A one-node swarm (the manager alone) of the lab; its runtime URL. Gone with this module
+    (the Docker tier's `clean` on docker:// removes every pronote-dc container, labs too)."""
     from provisioning import swarm_lab as lab
     from tests.docker.engine import engine_or_skip
 
