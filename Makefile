@@ -57,7 +57,9 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.school_year
 	$(BIN)/python -m bench.synthetic_school
 	$(BIN)/python -m bench.pronote_net_logins
+	$(BIN)/python -m bench.pronote_net_reads
 	$(BIN)/python -m bench.base_upload
+	$(BIN)/python -m bench.school_startup --no-docker
 
 .PHONY: help install demo down reset protos check test tiers unit bench docker-images bench-docker \
 	swarm-lab swarm-lab-down bench-swarm

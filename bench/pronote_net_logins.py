@@ -110,12 +110,17 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     }
 
 
-def start_fleet(tmp: Path, count: int) -> tuple[subprocess.Popen[bytes], dict[str, str], list[Any]]:
-    pool = f"127.130.{random.randrange(256)}.{random.randrange(0, 256, 32)}/27"
+def start_fleet(
+    tmp: Path, count: int, pool: str = ""
+) -> tuple[subprocess.Popen[bytes], dict[str, str], list[Any]]:
+    """`pronote-dc up --demo COUNT` on `pool` (default: a random /27 of 127.130/16), console
+    and HTTP on free ports; (controller, its environment, the ready schools)."""
+    pool = pool or f"127.130.{random.randrange(256)}.{random.randrange(0, 256, 32)}/27"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")},
         "PRONOTE_DC_STATE_DIR": str(tmp / "state"),
         "PRONOTE_DC_ADDRESS_POOL": pool,
+        "PRONOTE_DC_HTTP_ADDRESS": "127.0.0.1:0",
     }
     log = open(tmp / "controller.log", "wb")  # noqa: SIM115
     command = [sys.executable, "-m", "datacenter.cli", "up", "--console-address", "127.0.0.1:0"]

@@ -12,9 +12,9 @@
    one process, plain writes and a single sync at the end, no RPC, no scheduling: the floor
    of the disk work.
 
-Target: the year in <= 120 s for 100 schools. Everything stays on loopback (127.150.x.0/24),
-bounded by --timeout; the controller and schools are stopped and the directory removed at
-the end. Progress to stderr, the table (or JSON) to stdout.
+Target: the year in <= 120 s for 100 schools. Everything stays on loopback (127.N.x.0/24,
+N = --pool-octet, 150 by default), bounded by --timeout; the controller and schools are
+stopped and the directory removed at the end. Progress to stderr, the table (or JSON) to stdout.
 """
 
 from __future__ import annotations
@@ -45,15 +45,16 @@ START = datetime.date(2026, 9, 1)
 PAYLOAD_BYTES = 1500  # a demo school's backup
 
 
-def free_pool() -> str:
+def free_pool(second_octet: int) -> str:
+    """A /24 of 127.<second_octet>.0.0/16 whose first address is free on port 49300."""
     while True:
         third = random.randrange(256)
         with socket.socket() as sock:
             try:
-                sock.bind((f"127.150.{third}.1", 49300))
+                sock.bind((f"127.{second_octet}.{third}.1", 49300))
             except OSError:
                 continue
-        return f"127.150.{third}.0/24"
+        return f"127.{second_octet}.{third}.0/24"
 
 
 def pronote_dc(env: dict[str, str], *args: str, timeout: float) -> str:
@@ -69,14 +70,16 @@ def pronote_dc(env: dict[str, str], *args: str, timeout: float) -> str:
     return result.stdout
 
 
-def measure_year(tmp: Path, schools: int, step_days: int, timeout: float) -> dict[str, Any]:
+def measure_year(
+    tmp: Path, schools: int, step_days: int, timeout: float, pool: str
+) -> dict[str, Any]:
     state = tmp / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")}
     env.update(
         PRONOTE_DC_STATE_DIR=str(state),
         PRONOTE_DC_CONSOLE_ADDRESS="127.0.0.1:0",
         PRONOTE_DC_HTTP_ADDRESS="127.0.0.1:0",
-        PRONOTE_DC_ADDRESS_POOL=free_pool(),
+        PRONOTE_DC_ADDRESS_POOL=pool,
         PRONOTE_DC_CLOCK="simulated",
         PRONOTE_DC_CLOCK_START=START.isoformat(),
         PRONOTE_DC_SCHEDULER_INTERVAL_SECONDS="3600",  # only the advances make backups
@@ -164,7 +167,12 @@ def main() -> None:
     parser.add_argument("--step-days", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--pool-octet", type=int, default=150, help="the schools on a /24 of 127.<this>.0.0/16"
+    )
     args = parser.parse_args()
+    if not 1 <= args.pool_octet <= 254:
+        raise SystemExit("--pool-octet: 1 to 254")
     if not 1 <= args.schools <= 250:
         raise SystemExit("--schools: 1 to 250 (one /24 of loopback addresses)")
     tmp = Path(tempfile.mkdtemp(prefix="pdc-year-"))
@@ -173,7 +181,8 @@ def main() -> None:
             f"school year for {args.schools} schools, {args.step_days} day(s) a step",
             file=sys.stderr,
         )
-        year = measure_year(tmp, args.schools, args.step_days, args.timeout)
+        pool = free_pool(args.pool_octet)
+        year = measure_year(tmp, args.schools, args.step_days, args.timeout, pool)
         baseline = measure_baseline(tmp, year["files_written"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -95,12 +95,13 @@ def _session_workers(
     return channels, [worker(c) for c in channels]
 
 
-async def bench(args: argparse.Namespace, school: Any, echo_address: str) -> dict[str, Any]:
+async def bench(
+    args: argparse.Namespace, school: Any, echo_address: str, relay_block: str
+) -> dict[str, Any]:
     account = next(a for a in school.sample_accounts if a.role == "vie_scolaire")
     target = f"{school.address}:{school.client_port}"
-    block = f"127.{args.pool_octet + 1}.{random.randrange(256)}"
     relays = [
-        Relay(f"{block}.{n + 1}", school.address, school.client_port)
+        Relay(f"{relay_block}.{n + 1}", school.address, school.client_port)
         for n in range(args.concurrency)
     ]
     relayed = [await relay.start() for relay in relays]
@@ -137,8 +138,8 @@ async def bench(args: argparse.Namespace, school: Any, echo_address: str) -> dic
     }
 
 
-def start_fleet(tmp: Path, pool_octet: int) -> tuple[subprocess.Popen[bytes], dict[str, str], Any]:
-    pool = f"127.{pool_octet}.{random.randrange(256)}.{random.randrange(0, 256, 8)}/29"
+def start_fleet(tmp: Path, block: str) -> tuple[subprocess.Popen[bytes], dict[str, str], Any]:
+    pool = f"{block}.{random.randrange(0, 256, 8)}/29"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")},
         "PRONOTE_DC_STATE_DIR": str(tmp / "state"),
@@ -196,15 +197,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pool-octet",
         type=int,
         default=90,
-        help="the school and the echo on 127.<this>.0.0/16, the relays on the next /16 (90)",
+        help="the school, the echo and the relays on three /24 of 127.<this>.0.0/16 (90)",
     )
     args = parser.parse_args(argv)
     if not (0 < args.seconds <= 60 and 1 <= args.concurrency <= 200 and 1 <= args.rounds <= 10):
         parser.error("keep it bounded: --seconds 0-60, --concurrency 1-200, --rounds 1-10")
-    if not 1 <= args.pool_octet <= 253:
-        parser.error("--pool-octet: 1 to 253 (127.<N>.0.0/16 and the next /16 are used)")
+    if not 1 <= args.pool_octet <= 254:
+        parser.error("--pool-octet: 1 to 254 (everything runs on 127.<N>.0.0/16)")
     with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        echo_ip = f"127.{args.pool_octet}.{random.randrange(256)}.250"
+        # three distinct /24 of 127.N/16: the school, the echo, the relays
+        school_block, echo_block, relay_block = (
+            f"127.{args.pool_octet}.{third}" for third in random.sample(range(256), 3)
+        )
+        echo_ip = f"{echo_block}.250"
         echo = subprocess.Popen(
             [sys.executable, "-c", ECHO_SERVER, echo_ip],
             stdout=subprocess.PIPE,
@@ -213,8 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             assert echo.stdout is not None
             echo_address = f"{echo_ip}:{int(echo.stdout.readline())}"
-            controller, env, school = start_fleet(Path(tmp), args.pool_octet)
-            report = asyncio.run(bench(args, school, echo_address))
+            controller, env, school = start_fleet(Path(tmp), school_block)
+            report = asyncio.run(bench(args, school, echo_address, relay_block))
         finally:
             echo.terminate()
             echo.wait(timeout=10)

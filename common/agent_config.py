@@ -37,7 +37,7 @@ class AgentConfig:
     """Management port, called by the controller only."""
     administratif_licences: int = 4
     """"Administrateurs et modifiants": simultaneous licences en modification."""
-    enseignant_capacity: int | None = None
+    teacher_capacity: int | None = None
     """Distinct teachers allowed at once by the formula; None for the unlimited formula."""
     idle_timeout_seconds: float = 600.0
     """A Client PRONOTE session with no call for this long is closed."""
@@ -67,8 +67,6 @@ def load_config(path: Path) -> AgentConfig:
         raise ConfigError(f"no agent configuration at {path}; give --config a valid file") from None
     except json.JSONDecodeError as error:
         raise ConfigError(f"{path} is not valid JSON ({error}); re-provision the school") from None
-    if "teacher_capacity" in raw:  # its name before issue 11 (one word per concept)
-        raw["enseignant_capacity"] = raw.pop("teacher_capacity")
     try:
         backup_dir = raw.get("backup_dir")
         return AgentConfig(

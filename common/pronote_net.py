@@ -1,7 +1,7 @@
 """PRONOTE.net's wire cryptography, shared by the espaces (server) and the load generator
 (client): AES-128-CBC with MD5 keys, raw deflate, order numbers, the login challenge.
 
-Spec: docs/pronote-net.md §3-4. Requests are deflate(hex(JSON)), responses
+Spec: docs/pronote-net/protocol.md §3-4. Requests are deflate(hex(JSON)), responses
 deflate(JSON): the asymmetry is the protocol's, not ours (§10.1).
 """
 

@@ -1,5 +1,5 @@
 """A small PRONOTE.net client (aiohttp), as a browser or the mobile app speaks it: the load
-generator's web users and the benchmark log in with it. Spec: docs/pronote-net.md.
+generator's web users and the benchmark log in with it. Spec: docs/pronote-net/protocol.md.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ elif ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
 fi
 
 # The agent image carries a hash of what goes into it: rebuild only when that changes.
-hash=$( { git ls-files -z --cached --others --exclude-standard -- pyproject.toml images common vm_agent protos provisioning datacenter monitoring \
+hash=$( { git ls-files -z --cached --others --exclude-standard -- pyproject.toml images common vm_agent protos provisioning datacenter monitoring pronote_dc_testing \
             | xargs -0 sha256sum; echo "$BASE_IMAGE"; } | sha256sum | cut -c1-16)
 current=$(docker image inspect -f '{{ index .Config.Labels "pronote-dc.source-hash" }}' "$AGENT_IMAGE" 2>/dev/null || true)
 if [ "$current" != "$hash" ]; then

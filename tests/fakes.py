@@ -91,16 +91,16 @@ class FakeAgents:
     async def forget(self, uai: str) -> None:
         self.forgotten.append(uai)
 
-    async def set_clock(self, record: SchoolRecord, time: SimulatedTime) -> None:
+    async def set_clock(self, record: SchoolRecord, simulated: SimulatedTime) -> None:
         self._answer(record)
-        self.times.append((record.uai, time))
+        self.times.append((record.uai, simulated))
 
     async def make_backups(
-        self, record: SchoolRecord, due: Sequence[Due], time: SimulatedTime | None
+        self, record: SchoolRecord, due: Sequence[Due], simulated: SimulatedTime | None
     ) -> BackupsMade:
         self._answer(record)
-        if time is not None:
-            self.times.append((record.uai, time))
+        if simulated is not None:
+            self.times.append((record.uai, simulated))
         self.backups.setdefault(record.uai, []).extend(due)
         return BackupsMade(skipped=False, files_written=len(due))
 

@@ -63,7 +63,7 @@ def _load_school(config: AgentConfig, clock: Clock) -> SchoolServer:
     store = StateStore(config.data_dir)
     return SchoolServer(
         identity=SchoolIdentity(config.uai, config.school_name, config.pronote_version),
-        licence_policy=LicencePolicy(config.administratif_licences, config.enseignant_capacity),
+        licence_policy=LicencePolicy(config.administratif_licences, config.teacher_capacity),
         security_policy=SecurityPolicy(
             config.maxretry, config.findtime_seconds, config.bantime_seconds
         ),

@@ -66,25 +66,28 @@ class AgentDirectory:
         rpc = getattr(self.stub(record), method)
         return await rpc(request, metadata=self.metadata(record), timeout=CALL_TIMEOUT_SECONDS)
 
-    async def _translated(self, reply: Awaitable[Reply]) -> Reply:
+    @staticmethod
+    async def _translated(reply: Awaitable[Reply]) -> Reply:
         """A refusal, or no answer, as the core's Unavailable (its message is the agent's)."""
         try:
             return await reply
         except grpc.aio.AioRpcError as error:
             raise Unavailable(error.details() or str(error.code())) from error
 
-    async def set_clock(self, record: SchoolRecord, time: SimulatedTime) -> None:
-        request = agent_pb2.SetClockRequest(now_seconds=time.now_seconds, speed=time.speed)
+    async def set_clock(self, record: SchoolRecord, simulated: SimulatedTime) -> None:
+        request = agent_pb2.SetClockRequest(
+            now_seconds=simulated.now_seconds, speed=simulated.speed
+        )
         await self._translated(self.call(record, "SetClock", request))
 
     async def make_backups(
-        self, record: SchoolRecord, due: Sequence[Due], time: SimulatedTime | None
+        self, record: SchoolRecord, due: Sequence[Due], simulated: SimulatedTime | None
     ) -> BackupsMade:
         request = agent_pb2.MakeBackupsRequest(
             due=[agent_pb2.DueBackup(kind=d.kind.value, at_seconds=d.at_seconds) for d in due]
         )
-        if time is not None:
-            request.now_seconds, request.speed = time.now_seconds, time.speed
+        if simulated is not None:
+            request.now_seconds, request.speed = simulated.now_seconds, simulated.speed
         reply = await self._translated(self.call(record, "MakeBackups", request))
         return BackupsMade(skipped=reply.skipped, files_written=reply.files_written)
 

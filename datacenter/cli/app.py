@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import shutil
@@ -32,12 +31,12 @@ from datacenter.cli import (
     year,
 )
 from datacenter.cli.hnot import hnot_app
+from datacenter.cli.options import JsonOption
 from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
 from datacenter.controller import Controller
 from datacenter.core import settings as settings_module
-from datacenter.core.demo import demo_orders
 from datacenter.core.errors import DatacenterError
 from datacenter.core.fleet import Provisioned
 from datacenter.core.registry import SchoolRecord
@@ -62,7 +61,6 @@ app.add_typer(hnot_app, name="hnot")
 app.add_typer(nodes.app, name="nodes")  # swarm:// hosts
 app.add_typer(lab.app, name="lab")  # a Swarm of Docker-in-Docker nodes on this machine
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SCHOOL_COLUMNS = ["uai", "name", "address", "port", "state"]
 
 
@@ -145,8 +143,9 @@ async def _run_controller(controller: Controller, demo: int, as_json: bool) -> N
 
 async def _provision_demo(controller: Controller, count: int, as_json: bool) -> None:
     """Make sure the first `count` demo schools exist, then show them."""
-    orders = controller.missing_demo_orders(count)
-    wanted = [order.uai for order in itertools.islice(demo_orders(set()), count)]
+    registry = controller.registry
+    wanted = controller.first_demo_orders(count)
+    orders = [order for order in wanted if not registry.exists(order.uai)]
     failures: list[str] = []
     progress = Progress(
         TextColumn("provisioning demo schools"),
@@ -165,9 +164,8 @@ async def _provision_demo(controller: Controller, count: int, as_json: bool) -> 
             progress.advance(task)
 
         await controller.provision_demo(orders, done)
-    registry = controller.registry
     records = sorted(
-        (registry.get(uai) for uai in wanted if registry.exists(uai)), key=lambda r: r.uai
+        (registry.get(o.uai) for o in wanted if registry.exists(o.uai)), key=lambda r: r.uai
     )
     if as_json:
         details = [

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
+from datacenter.cli.options import JsonOption
 from datacenter.cli.output import console, emit, emit_object
 from datacenter.cli.remote import formula_value, open_console, to_dict
 from protos import console_pb2
 
 app = typer.Typer(help="Order hosting: proforma, activation, credentials, renewal (operator).")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 OrderId = Annotated[int, typer.Argument(help="The order's number (see `order list`).")]
 
 

@@ -6,13 +6,12 @@ from typing import Annotated, Any
 
 import typer
 
+from datacenter.cli.options import JsonOption
 from datacenter.cli.output import console, emit, emit_object
 from datacenter.cli.remote import formula_value, open_console, to_dict
 from protos import console_pb2
 
 app = typer.Typer(help="Provision, list, show and remove schools (operator).", no_args_is_help=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _row(school: dict[str, object]) -> dict[str, object]:

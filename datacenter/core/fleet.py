@@ -238,7 +238,7 @@ class Fleet:
             client_port=settings.client_port,
             agent_port=settings.agent_port,
             administratif_licences=record.administratif_licences,
-            enseignant_capacity=FORMULAS[record.formula],
+            teacher_capacity=FORMULAS[record.formula],
             idle_timeout_seconds=settings.session_idle_timeout_seconds,
             maxretry=settings.maxretry,
             findtime_seconds=settings.findtime_seconds,

@@ -51,14 +51,14 @@ class AgentGateway(Protocol):
         """Drop what is kept to reach this school (its server restarted or was removed)."""
         ...
 
-    async def set_clock(self, record: SchoolRecord, time: SimulatedTime) -> None:
+    async def set_clock(self, record: SchoolRecord, simulated: SimulatedTime) -> None:
         """Give the school the simulated time (Agent.SetClock)."""
         ...
 
     async def make_backups(
-        self, record: SchoolRecord, due: Sequence[Due], time: SimulatedTime | None
+        self, record: SchoolRecord, due: Sequence[Due], simulated: SimulatedTime | None
     ) -> BackupsMade:
-        """Make, in order, the backups and archives due; with `time`, set the school's
+        """Make, in order, the backups and archives due; with `simulated`, set the school's
         clock first in the same call."""
         ...
 

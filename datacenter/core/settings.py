@@ -5,12 +5,12 @@ environment variables and CLI flags. Nothing reads the environment at import tim
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.files import read_json
 from datacenter.core.errors import InvalidArgument
 
 ENV_PREFIX = "PRONOTE_DC_"
@@ -98,6 +98,11 @@ class Settings:
     )
 
     @property
+    def runtime_file(self) -> Path:
+        """The runtime the state directory's schools run on, written by `up`."""
+        return runtime_file(self.state_dir)
+
+    @property
     def backups_dir(self) -> Path:
         """Each school's backups, outside its own directory: they outlive its server."""
         return self.state_dir / "backups"
@@ -117,23 +122,6 @@ class Settings:
     @property
     def controller_file(self) -> Path:
         return self.state_dir / "controller.json"
-
-    @property
-    def runtime_file(self) -> Path:
-        """The runtime the state directory's schools run on, written by `up`."""
-        return runtime_file(self.state_dir)
-
-
-def runtime_file(state_dir: Path) -> Path:
-    return state_dir / "runtime.json"
-
-
-def saved_runtime(state_dir: Path) -> str | None:
-    """The runtime URL `up` recorded in this state directory, if any."""
-    try:
-        return str(json.loads(runtime_file(state_dir).read_text(encoding="utf-8"))["runtime"])
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        return None
 
 
 def env_name(name: str) -> str:
@@ -181,3 +169,15 @@ def _parse(setting: dataclasses.Field[Any], raw: str, source: str) -> Any:
         return raw
     except ValueError:
         raise InvalidArgument(f"{source}={raw!r} is not a valid {kind}; fix or unset it") from None
+
+
+def runtime_file(state_dir: Path) -> Path:
+    return state_dir / "runtime.json"
+
+
+def saved_runtime(state_dir: Path) -> str | None:
+    """The runtime URL `up` recorded in this state directory, if any."""
+    try:
+        return str(read_json(runtime_file(state_dir))["runtime"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None

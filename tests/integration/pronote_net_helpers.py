@@ -24,7 +24,7 @@ from vm_agent.adapters.pronote_net.app import pronote_net_app
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.school import SchoolIdentity, SchoolServer
-from vm_agent.domain.school_data import SchoolData
+from vm_agent.domain.school_data import Evaluation, MarkKind, Period, SchoolData, Student
 from vm_agent.domain.security import SecurityPolicy
 
 PAWNOTE_VERSION = "1.6.2"
@@ -33,6 +33,17 @@ PROJECT_CACHE = Path(__file__).resolve().parents[2] / ".cache"
 YEAR = "2026-2027"
 # A Tuesday evening in the first trimestre (UTC): report cards are out, families log in.
 NOW = datetime.datetime(2026, 10, 6, 18, 0, tzinfo=datetime.UTC)
+
+
+PRONOTEPY_KINDS = {  # pronotepy dataClasses.py:88-97
+    MarkKind.ABSENT: "Absent",
+    MarkKind.DISPENSE: "Dispense",
+    MarkKind.NON_NOTE: "NonNote",
+    MarkKind.INAPTE: "Inapte",
+    MarkKind.NON_RENDU: "NonRendu",
+    MarkKind.ABSENT_ZERO: "AbsentZero",
+    MarkKind.NON_RENDU_ZERO: "NonRenduZero",
+}
 
 
 @dataclass
@@ -137,9 +148,9 @@ def pawnote_dir(tmp_root: Path) -> Path:
     return modules
 
 
-def run_pawnote(modules: Path, **args: Any) -> dict[str, Any]:
+def run_pawnote(modules: Path, script: Path = PAWNOTE_SCRIPT, **args: Any) -> dict[str, Any]:
     result = subprocess.run(
-        ["node", str(PAWNOTE_SCRIPT), str(modules), json.dumps(args)],
+        ["node", str(script), str(modules), json.dumps(args)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -147,3 +158,57 @@ def run_pawnote(modules: Path, **args: Any) -> dict[str, Any]:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+# -- what the synthetic school says a client reads, with PRONOTE's rules written out again --
+
+
+def visible(
+    data: SchoolData, student: Student, period: Period, day: datetime.date
+) -> list[Evaluation]:
+    return [
+        e
+        for e in data.evaluations
+        if e.period_id == period.id and student.id in e.marks and (e.published_on or e.date) <= day
+    ]
+
+
+def expected_average(evaluations: list[Evaluation], student_id: str) -> float | None:
+    """Numbers count, "zéro" kinds count 0, the other kinds are left out; an optional mark
+    counts if it raises the average; a bonus adds its points above 10 without weight."""
+
+    def on_20(e: Evaluation) -> float | None:
+        mark = e.marks[student_id]
+        if mark in (MarkKind.ABSENT_ZERO, MarkKind.NON_RENDU_ZERO):
+            return 0.0
+        if isinstance(mark, MarkKind):
+            return None
+        return mark * 20 / e.out_of
+
+    regular = [
+        (v, e.coefficient)
+        for e in evaluations
+        if (v := on_20(e)) is not None and not e.is_optional and not e.is_bonus
+    ]
+    total = sum(v * c for v, c in regular)
+    weights = sum(c for _, c in regular)
+    for v, c in sorted(
+        (
+            (v, e.coefficient)
+            for e in evaluations
+            if e.is_optional and not e.is_bonus and (v := on_20(e)) is not None
+        ),
+        reverse=True,
+    ):
+        if weights == 0 or v > total / weights:
+            total, weights = total + v * c, weights + c
+    bonus = sum(
+        max(0.0, v - 10) * e.coefficient
+        for e in evaluations
+        if e.is_bonus and (v := on_20(e)) is not None
+    )
+    return min(20.0, (total + bonus) / weights) if weights else None
+
+
+def french(value: float) -> str:
+    return f"{value:05.2f}".replace(".", ",")

@@ -8,6 +8,7 @@ import datetime
 import ipaddress
 import urllib.error
 import urllib.request
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,18 +19,23 @@ from common.relay import SourceAddressRelay
 from tests.integration.harness import free_pool
 from tests.integration.pronote_net_helpers import (
     NOW,
+    PRONOTEPY_KINDS,
     Espaces,
+    expected_average,
+    french,
     pawnote_dir,
     run_pawnote,
     serve_espaces,
+    visible,
     week_of,
 )
 from vm_agent.domain.delegation import new_delegation
 from vm_agent.domain.pronote_net import PronoteNet
 from vm_agent.domain.publication import Espace
-from vm_agent.domain.school_data import Student
+from vm_agent.domain.school_data import MarkKind, Student
 
-TODAY = NOW.date()
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+TODAY = NOW.astimezone(PARIS).date()  # the school's today
 MODES = ["", "?CoA=0", "?CrA=0", "?CrA=0&CoA=0"]
 
 
@@ -62,37 +68,39 @@ def test_a_student_reads_the_base_in_every_mode(espaces: Espaces, query: str) ->
         (lesson.id, lesson.start, lesson.end) for lesson in expected
     )
 
-    due = data.homework_for(me.id, monday, next_monday)
+    due = [h for h in data.homework_for(me.id, monday, next_monday) if h.given_on <= TODAY]
     homework = client.homework(monday, next_monday - datetime.timedelta(days=1))
     assert sorted(h.id for h in homework) == sorted(h.id for h in due)
 
     period = client.current_period
-    assert period.name == next(p.name for p in data.periods if p.start <= TODAY <= p.end)
-    evaluations = data.evaluations_for(me.id, period.id)
+    this_period = next(p for p in data.periods if p.start <= TODAY <= p.end)
+    assert period.name == this_period.name
+    evaluations = visible(data, me, this_period, TODAY)  # published by today
     grades = period.grades
     assert sorted(g.id for g in grades) == sorted(e.id for e in evaluations)
     for grade in grades:
         mark = next(e for e in evaluations if e.id == grade.id).marks[me.id]
-        assert grade.grade == ("Absent" if mark is None else f"{mark:05.2f}".replace(".", ","))
+        text = PRONOTEPY_KINDS[mark] if isinstance(mark, MarkKind) else french(mark)
+        assert grade.grade == text
     averages = {a.subject.name: a.student for a in period.averages}
     subjects = {s.id: s.name for s in data.subjects}
     for subject_id in {e.subject_id for e in evaluations}:
-        marked = [
-            e for e in evaluations if e.subject_id == subject_id and e.marks[me.id] is not None
-        ]
-        total = sum((e.marks[me.id] or 0.0) * 20 / e.out_of * e.coefficient for e in marked)
-        weights = sum(e.coefficient for e in marked)
-        average = f"{total / weights:05.2f}".replace(".", ",") if weights else "Absent"
-        assert averages[subjects[subject_id]] == average
+        average = expected_average([e for e in evaluations if e.subject_id == subject_id], me.id)
+        assert averages[subjects[subject_id]] == (french(average) if average else "Absent")
 
     news = client.information_and_surveys()
-    assert sorted(n.id for n in news) == sorted(n.id for n in data.news_for(me))
+    written = [n for n in data.news_for(me) if n.date <= TODAY]  # written at 8:00 on its date
+    assert written and len(written) < len(data.news_for(me))
+    assert sorted(n.id for n in news) == sorted(n.id for n in written)
     assert all(n.content() for n in news if not n.survey)
     discussions = client.discussions()
-    assert sorted(d.subject for d in discussions) == sorted(
-        d.subject for d in data.discussions_for(me.id)
-    )
+    wall_clock = NOW.astimezone(PARIS).replace(tzinfo=None)
+    mine = data.discussions_for(me.id)
+    started = {d.subject: d for d in mine if d.messages[0].sent_at <= wall_clock}
+    assert sorted(d.subject for d in discussions) == sorted(started)
     for discussion in discussions:
+        sent = [m for m in started[discussion.subject].messages if m.sent_at <= wall_clock]
+        assert len(discussion.messages) == len(sent)
         assert discussion.messages
 
 
@@ -112,9 +120,10 @@ def test_a_parent_reads_the_child_s_timetable_and_grades(espaces: Espaces) -> No
         lesson.id for lesson in data.lessons(child_ids[0], monday, next_monday)
     }
     period = client.current_period
-    assert {g.id for g in period.grades} == {
-        e.id for e in data.evaluations_for(child_ids[0], period.id)
-    }
+    child = data.person_by_id(child_ids[0])
+    this_period = next(p for p in data.periods if p.id == period.id)
+    assert isinstance(child, Student)
+    assert {g.id for g in period.grades} == {e.id for e in visible(data, child, this_period, TODAY)}
 
 
 def test_vie_scolaire_sees_the_classes(espaces: Espaces) -> None:
@@ -252,7 +261,7 @@ def test_pawnote_logs_in_and_reads_the_base(espaces: Espaces, tmp_path: Path) ->
     login = espaces.login_of("eleve.")
     data = espaces.data
     me = data.person(login)
-    assert me is not None
+    assert isinstance(me, Student)
     week = data.week_of(TODAY)
     result = run_pawnote(
         modules,
@@ -270,7 +279,7 @@ def test_pawnote_logs_in_and_reads_the_base(espaces: Espaces, tmp_path: Path) ->
     period = next(p for p in data.periods if p.start <= TODAY <= p.end)
     assert result["period"] == period.name
     assert sorted(g["id"] for g in result["grades"]) == sorted(
-        e.id for e in data.evaluations_for(me.id, period.id)
+        e.id for e in visible(data, me, period, TODAY)
     )
     parent = espaces.login_of("parent.")
     family = run_pawnote(modules, url=espaces.url(""), kind="PARENT", username=parent,

@@ -26,7 +26,7 @@ from tests.integration.harness import (
     running_datacenter,
     uai,
 )
-from tests.integration.pronote_net_helpers import YEAR
+from tests.integration.pronote_net_helpers import YEAR, visible
 from vm_agent.domain import synthetic
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.school_data import SchoolData
@@ -106,8 +106,9 @@ def test_each_school_serves_its_own_base(fleet: dict[str, Any]) -> None:
         assert sorted(lesson.id for lesson in lessons) == sorted(lesson.id for lesson in expected)
         seen_lessons.append({lesson.subject.name for lesson in lessons if lesson.subject})
         period = web.current_period
-        assert {g.id for g in period.grades} == {
-            e.id for e in data.evaluations_for(student.id, period.id)
+        this_period = next(p for p in data.periods if p.id == period.id)
+        assert {g.id for g in period.grades} == {  # published by today in Paris
+            e.id for e in visible(data, student, this_period, TODAY)
         }
 
         parent = school["parent"]
@@ -171,6 +172,26 @@ def test_advancing_the_clock_expires_web_sessions(fleet: dict[str, Any]) -> None
     assert not any(r.session_id == f"web-{session}" for r in connections(dc, school["school"].uai))
     assert web.session_check()  # G:10 from the server, then pronotepy logged in again
     assert web.attributes["h"] != session
+
+
+def test_pronote_dc_clock_advance_makes_new_marks_appear(fleet: dict[str, Any]) -> None:
+    """A client polling for new marks sees exactly those published in the days advanced."""
+    dc: Datacenter = fleet["dc"]
+    school = next(iter(fleet["schools"].values()))
+    data: SchoolData = school["data"]
+    student = school["student"]
+    web = pronotepy.Client(
+        f"{school['url']}/eleve.html", student.login, school["passwords"][student.login]
+    )
+    period = next(p for p in data.periods if p.start <= TODAY <= p.end)
+    before = {g.id for g in web.current_period.grades}
+    assert before == {e.id for e in visible(data, student, period, TODAY)}
+    later = TODAY + datetime.timedelta(days=4)
+    dc.cli("clock", "advance", f"{later.isoformat()}T17:00")  # 19:00 in Paris
+    after = {g.id for g in web.current_period.grades}  # pronotepy logs in again by itself
+    new = {e.id for e in visible(data, student, period, later) if e.visible_from > TODAY}
+    assert new, "some of the student's marks are published in those four days"
+    assert after - before == new and before <= after
 
 
 def test_school_show_gives_each_espace_url(fleet: dict[str, Any]) -> None:

@@ -56,8 +56,8 @@ def test_the_live_state_is_read_at_each_scrape() -> None:
     assert not any(name.endswith("_created") for name, _ in second)
 
 
-def test_the_unlimited_formula_has_an_infinite_enseignant_capacity() -> None:
-    policy = LicencePolicy(4, enseignant_capacity=None)
+def test_the_unlimited_formula_has_an_infinite_teacher_capacity() -> None:
+    policy = LicencePolicy(4, teacher_capacity=None)
     slot = SchoolSlot()
     slot.fill(make_server(SimulatedClock(START), Saves(), licence_policy=policy))
     capacity = scrape(slot)[("pronote_licences_capacity", (("licence", "enseignant"),))]

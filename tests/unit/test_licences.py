@@ -48,7 +48,7 @@ def admit(
 
 
 def test_modification_licences_fill_up_to_capacity_then_refuse() -> None:
-    policy = LicencePolicy(administratif_capacity=4, enseignant_capacity=None)
+    policy = LicencePolicy(administratif_capacity=4, teacher_capacity=None)
     sessions: list[Session] = []
     for _ in range(4):
         admit(policy, sessions)
@@ -57,21 +57,21 @@ def test_modification_licences_fill_up_to_capacity_then_refuse() -> None:
 
 
 def test_edt_sessions_take_modification_licences_too() -> None:
-    policy = LicencePolicy(administratif_capacity=2, enseignant_capacity=None)
+    policy = LicencePolicy(administratif_capacity=2, teacher_capacity=None)
     sessions = [session(Mode.EDT), session(Mode.ADMINISTRATIF)]
     with pytest.raises(LicencesExhausted):
         admit(policy, sessions, Mode.EDT)
 
 
 def test_full_modification_licences_refuse_administration_too() -> None:
-    policy = LicencePolicy(administratif_capacity=2, enseignant_capacity=None)
+    policy = LicencePolicy(administratif_capacity=2, teacher_capacity=None)
     sessions = [session(Mode.ADMINISTRATIF), session(Mode.ADMINISTRATIF)]
     with pytest.raises(LicencesExhausted):
         admit(policy, sessions, administration=True)
 
 
 def test_enseignant_and_vie_scolaire_do_not_take_modification_licences() -> None:
-    policy = LicencePolicy(administratif_capacity=1, enseignant_capacity=None)
+    policy = LicencePolicy(administratif_capacity=1, teacher_capacity=None)
     sessions = [session(Mode.ENSEIGNANT), session(Mode.VIE_SCOLAIRE)]
     admit(policy, sessions)
     assert usage(policy, sessions).administratif_in_use == 1
@@ -159,7 +159,7 @@ def test_with_reserved_refuses_out_of_bounds(count: int) -> None:
 
 
 def test_teachers_are_capped_by_the_formula() -> None:
-    policy = LicencePolicy(4, enseignant_capacity=2)
+    policy = LicencePolicy(4, teacher_capacity=2)
     sessions: list[Session] = []
     admit(policy, sessions, Mode.ENSEIGNANT, login="prof.a")
     admit(policy, sessions, Mode.ENSEIGNANT, login="prof.b")
@@ -168,7 +168,7 @@ def test_teachers_are_capped_by_the_formula() -> None:
 
 
 def test_a_teacher_connected_twice_uses_one_licence() -> None:
-    policy = LicencePolicy(4, enseignant_capacity=2)
+    policy = LicencePolicy(4, teacher_capacity=2)
     sessions: list[Session] = []
     admit(policy, sessions, Mode.ENSEIGNANT, login="prof.a")
     admit(policy, sessions, Mode.ENSEIGNANT, login="prof.a")
@@ -180,7 +180,7 @@ def test_a_teacher_connected_twice_uses_one_licence() -> None:
 
 
 def test_unlimited_formula_never_refuses_a_teacher() -> None:
-    policy = LicencePolicy(4, enseignant_capacity=None)
+    policy = LicencePolicy(4, teacher_capacity=None)
     sessions: list[Session] = []
     for number in range(200):
         admit(policy, sessions, Mode.ENSEIGNANT, login=f"prof{number}")
@@ -188,7 +188,7 @@ def test_unlimited_formula_never_refuses_a_teacher() -> None:
 
 
 def test_teachers_in_other_modes_do_not_count_as_teachers() -> None:
-    policy = LicencePolicy(4, enseignant_capacity=1)
+    policy = LicencePolicy(4, teacher_capacity=1)
     sessions = [session(Mode.VIE_SCOLAIRE, "cpe"), session(Mode.ADMINISTRATIF, "secr")]
     admit(policy, sessions, Mode.ENSEIGNANT, login="prof.a")
 
@@ -197,7 +197,7 @@ def test_teachers_in_other_modes_do_not_count_as_teachers() -> None:
 
 
 def test_vie_scolaire_is_never_capped() -> None:
-    policy = LicencePolicy(1, enseignant_capacity=1)
+    policy = LicencePolicy(1, teacher_capacity=1)
     sessions: list[Session] = []
     for _ in range(50):
         admit(policy, sessions, Mode.VIE_SCOLAIRE)

@@ -62,7 +62,7 @@ def make_server(
 ) -> SchoolServer:
     return SchoolServer(
         identity=SchoolIdentity(uai="0750655E", name="Collège Test"),
-        licence_policy=licence_policy or LicencePolicy(2, enseignant_capacity=1),
+        licence_policy=licence_policy or LicencePolicy(2, teacher_capacity=1),
         security_policy=SECURITY,
         idle_timeout_seconds=IDLE_SECONDS,
         clock=clock,

@@ -31,7 +31,7 @@ def saves() -> Saves:
 
 @pytest.fixture
 def server(saves: Saves) -> SchoolServer:
-    unlimited = LicencePolicy(4, enseignant_capacity=None)
+    unlimited = LicencePolicy(4, teacher_capacity=None)
     server = make_server(SimulatedClock(START), saves, licence_policy=unlimited)
     base = server.create_base(YEAR, seed=UAI, resources=EXAMPLE)
     server.put_in_service(base.id, spr_login="spr", spr_password="spr-password")

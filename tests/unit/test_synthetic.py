@@ -14,7 +14,7 @@ import pytest
 
 from vm_agent.domain import synthetic
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
-from vm_agent.domain.school_data import PersonKind, SchoolData, Student
+from vm_agent.domain.school_data import MarkKind, PersonKind, SchoolData, Student
 
 YEAR = "2026-2027"
 # DOMAIN.md's example base.
@@ -161,8 +161,9 @@ def test_marks_stay_within_the_scale(school: SchoolData) -> None:
         assert set(subjects.values()) == {3}
     for evaluation in school.evaluations:
         for mark in evaluation.marks.values():
-            assert mark is None or 0 <= mark <= evaluation.out_of
-    assert any(mark is None for e in school.evaluations for mark in e.marks.values())
+            assert isinstance(mark, MarkKind) or 0 <= mark <= evaluation.out_of
+    given = {mark for e in school.evaluations for mark in e.marks.values()}
+    assert set(MarkKind) <= given, "every special mark PRONOTE has is given somewhere"
 
 
 def test_homework_is_due_after_it_is_given(school: SchoolData) -> None:

@@ -73,7 +73,7 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 def _licences(school: SchoolServer) -> Iterator[Metric]:
     usage = school.licences()
-    enseignant_capacity = usage.enseignant_capacity
+    teacher_capacity = usage.enseignant_capacity
     in_use = GaugeMetricFamily(
         "pronote_licences_in_use",
         "Licences held now: 'modification' (Administratif and Client EDT) and 'enseignant' "
@@ -89,9 +89,7 @@ def _licences(school: SchoolServer) -> Iterator[Metric]:
         labels=["licence"],
     )
     capacity.add_metric(["modification"], usage.administratif_capacity)
-    capacity.add_metric(
-        ["enseignant"], math.inf if enseignant_capacity is None else enseignant_capacity
-    )
+    capacity.add_metric(["enseignant"], math.inf if teacher_capacity is None else teacher_capacity)
     yield capacity
     reserved = GaugeMetricFamily(
         "pronote_licences_reserved",

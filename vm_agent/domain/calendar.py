@@ -8,10 +8,19 @@ winter and spring, and the fixed public holidays.
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 
 from vm_agent.domain.school_data import Holiday, Period
 
 _DAY = datetime.timedelta(days=1)
+SCHOOL_TIMEZONE = zoneinfo.ZoneInfo("Europe/Paris")
+
+
+def school_now(epoch_seconds: float) -> datetime.datetime:
+    """The Clock's instant as the time on the school's walls: naive, in Europe/Paris (CET/CEST),
+    so "today" changes at midnight in France, not at midnight UTC (22:00 or 23:00 UTC)."""
+    moment = datetime.datetime.fromtimestamp(epoch_seconds, tz=SCHOOL_TIMEZONE)
+    return moment.replace(tzinfo=None)
 
 
 def start_year(school_year: str) -> int:

@@ -46,14 +46,14 @@ def resources_of(counters: BaseCounters) -> tuple[int, ...]:
 MAX_RESOURCES = {name: 5000 if name == "eleves" else 1000 for name in RESOURCE_FIELDS}
 
 
-def check_resources(resources: BaseCounters, enseignant_capacity: int | None) -> None:
+def check_resources(resources: BaseCounters, teacher_capacity: int | None) -> None:
     """Ressources counters a synthetic school can be generated with."""
     for name, limit in MAX_RESOURCES.items():
         value = getattr(resources, name)
         if not 0 <= value <= limit:
             raise InvalidArgument(f"{name} = {value} is out of range: give 0 to {limit}")
-    if enseignant_capacity is not None and resources.professeurs > enseignant_capacity:
+    if teacher_capacity is not None and resources.professeurs > teacher_capacity:
         raise InvalidArgument(
-            f"{resources.professeurs} professeurs exceed this formula's {enseignant_capacity} "
+            f"{resources.professeurs} professeurs exceed this formula's {teacher_capacity} "
             "teachers; ask for fewer or order a larger formula"
         )

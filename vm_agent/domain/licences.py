@@ -21,7 +21,7 @@ from vm_agent.domain.sessions import Session
 @dataclass(frozen=True)
 class LicencePolicy:
     administratif_capacity: int
-    enseignant_capacity: int | None  # None: the unlimited formula
+    teacher_capacity: int | None  # None: the unlimited formula
     reserved_for_administration: int = 0
 
     def with_reserved(self, count: int) -> LicencePolicy:
@@ -30,7 +30,7 @@ class LicencePolicy:
                 f"cannot reserve {count} licences: choose between 0 and the "
                 f"{self.administratif_capacity} administratif licences of this school"
             )
-        return LicencePolicy(self.administratif_capacity, self.enseignant_capacity, count)
+        return LicencePolicy(self.administratif_capacity, self.teacher_capacity, count)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def usage(policy: LicencePolicy, sessions: Iterable[Session]) -> LicenceUsage:
         administratif_capacity=policy.administratif_capacity,
         reserved_for_administration=policy.reserved_for_administration,
         enseignant_in_use=len({s.login for s in sessions if s.mode is Mode.ENSEIGNANT}),
-        enseignant_capacity=policy.enseignant_capacity,
+        enseignant_capacity=policy.teacher_capacity,
         vie_scolaire_in_use=sum(1 for s in sessions if s.mode is Mode.VIE_SCOLAIRE),
         edt_in_use=sum(1 for s in sessions if s.mode is Mode.EDT),
     )
@@ -68,11 +68,11 @@ def check_admission(
     sessions = list(sessions)
     if mode.modifies:
         _check_modification_licence(policy, sessions, in_administration_group)
-    elif mode is Mode.ENSEIGNANT and policy.enseignant_capacity is not None:
+    elif mode is Mode.ENSEIGNANT and policy.teacher_capacity is not None:
         teachers = {s.login for s in sessions if s.mode is Mode.ENSEIGNANT}
-        if login not in teachers and len(teachers) >= policy.enseignant_capacity:
+        if login not in teachers and len(teachers) >= policy.teacher_capacity:
             raise LicencesExhausted(
-                f"all {policy.enseignant_capacity} teacher licences of this formula are in use; "
+                f"all {policy.teacher_capacity} teacher licences of this formula are in use; "
                 "wait for a teacher to disconnect, or move the school to a larger formula"
             )
 

@@ -216,7 +216,7 @@ class SchoolServer:
             )
         base = new_base(school_year, self._clock.now())
         if seed:
-            capacity = self.licence_policy.enseignant_capacity
+            capacity = self.licence_policy.teacher_capacity
             wanted = resources or synthetic.typical_counters(seed, capacity)
             check_resources(wanted, capacity)
             base.seed = seed

@@ -14,6 +14,9 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from vm_agent.domain.competences import CompetenceEvaluation
+from vm_agent.domain.vie_scolaire import VieScolaire
+
 
 class PersonKind(enum.Enum):
     ELEVE = "eleve"
@@ -116,9 +119,30 @@ class Homework:
     description: str
 
 
+class MarkKind(enum.Enum):
+    """A mark that is not a number, with PRONOTE's own code (sent as "|<code>", read by
+    pronotepy's `Util.grade_translate` and pawnote's `GradeKind`). The "zéro" kinds count as 0
+    in averages, the others are left out (`vm_agent.domain.marks`)."""
+
+    ABSENT = 1
+    DISPENSE = 2
+    NON_NOTE = 3
+    INAPTE = 4
+    NON_RENDU = 5
+    ABSENT_ZERO = 6
+    NON_RENDU_ZERO = 7
+
+
+Mark = float | MarkKind  # points out of the devoir's `out_of`, or a special mark
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """A "devoir" with its marks: student id -> mark out of `out_of` (None: absent)."""
+    """A "devoir" with its marks: student id -> points out of `out_of`, or a MarkKind.
+
+    Families see it from `published_on` (the teacher's publication date; None: its `date`).
+    An optional mark counts only if it raises the average; of a bonus mark only the points
+    above 10/20 count (`vm_agent.domain.marks`)."""
 
     id: str
     subject_id: str
@@ -128,7 +152,14 @@ class Evaluation:
     out_of: float
     coefficient: float
     comment: str
-    marks: dict[str, float | None] = field(default_factory=dict, hash=False, compare=False)
+    marks: dict[str, Mark] = field(default_factory=dict, hash=False, compare=False)
+    published_on: datetime.date | None = None
+    is_optional: bool = False
+    is_bonus: bool = False
+
+    @property
+    def visible_from(self) -> datetime.date:
+        return self.published_on or self.date
 
 
 @dataclass(frozen=True)
@@ -146,6 +177,11 @@ class NewsItem:
     question: str = ""
     choices: tuple[str, ...] = ()
 
+    @property
+    def created_at(self) -> datetime.datetime:
+        """When it was written (8:00 on its date): nobody sees it before."""
+        return datetime.datetime.combine(self.date, datetime.time(8))
+
 
 @dataclass(frozen=True)
 class Message:
@@ -160,6 +196,13 @@ class Discussion:
     subject: str
     participant_ids: tuple[str, ...]  # Person ids
     messages: tuple[Message, ...]
+
+    def as_of(self, now: datetime.datetime) -> Discussion | None:
+        """The discussion as it stood at `now`: its messages sent by then (None: not started)."""
+        sent = tuple(m for m in self.messages if m.sent_at <= now)
+        if len(sent) == len(self.messages):
+            return self
+        return Discussion(self.id, self.subject, self.participant_ids, sent) if sent else None
 
 
 @dataclass(frozen=True)
@@ -219,6 +262,8 @@ class SchoolData:
     classes_end: datetime.date | None = None  # the day after the last day of classes
     teacher_absences: frozenset[tuple[str, datetime.date]] = frozenset()  # (teacher id, day)
     cancellations: frozenset[tuple[str, datetime.date]] = frozenset()  # (weekly lesson id, day)
+    vie_scolaire: VieScolaire = field(default_factory=VieScolaire)  # absences, punitions…
+    competences: tuple[CompetenceEvaluation, ...] = ()  # évaluations de compétences
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -265,6 +310,11 @@ class SchoolData:
             day += _DAY
         return lessons
 
+    def weekly_lessons(self, person_id: str, weekday: int) -> list[WeeklyLesson]:
+        """A student's or teacher's slots of the weekly timetable on a weekday, by time."""
+        weekly = self._weekly_by_person.get(person_id)
+        return weekly[weekday] if weekly else []
+
     def _lesson_on(self, slot: WeeklyLesson, day: datetime.date) -> Lesson:
         status, cancelled = "", False
         if (slot.teacher_id, day) in self.teacher_absences:
@@ -305,6 +355,10 @@ class SchoolData:
             for e in self._evaluations_by_class.get(student.class_id, [])
             if e.period_id == period_id and student_id in e.marks
         ]
+
+    def class_evaluations(self, class_id: str, period_id: str) -> list[Evaluation]:
+        """The evaluations of a period for a class and its groups (every mark, any date)."""
+        return [e for e in self._evaluations_by_class.get(class_id, []) if e.period_id == period_id]
 
     def news_for(self, person: Person) -> list[NewsItem]:
         return [item for item in self.news if person.kind in item.audience]

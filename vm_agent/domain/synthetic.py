@@ -6,10 +6,11 @@ which it matches exactly. Nothing of it is saved: a base keeps only its seed and
 the data is regenerated when read (an LRU keeps the last few schools).
 
 The Scolarité and Vie scolaire counters are computed from the data (`counters_of`):
-devoirs = evaluations (graded "devoirs"), notes = marks given (absent students excluded),
+devoirs = evaluations (graded "devoirs"), notes = numeric marks (special marks excluded),
 cahiers de textes = homework entries (the "travail à faire" of the cahier de textes),
-absences = students absent at an evaluation; appréciations, documents joints, évaluations
-(compétences), sanctions, punitions, retards and suivis are not modelled and stay 0.
+évaluations = évaluations de compétences, absences, retards, punitions and sanctions = the
+vie scolaire's records (`synthetic_vie_scolaire`, each on its own random stream);
+appréciations, documents joints and suivis are not modelled and stay 0.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ from vm_agent.domain import synthetic_people as people
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters, resources_of
 from vm_agent.domain.errors import InvalidArgument
 from vm_agent.domain.school_data import (
+    MarkKind,
     Person,
     PersonKind,
     Responsable,
     SchoolData,
 )
+from vm_agent.domain.synthetic_competences import competence_evaluations
 from vm_agent.domain.synthetic_life import life_counts, school_life
 from vm_agent.domain.synthetic_timetable import build_timetable
+from vm_agent.domain.synthetic_vie_scolaire import absent_at_devoirs, vie_scolaire
 
 __all__ = [
     "FirstPeople",
@@ -73,19 +77,19 @@ def empty(school_year: str) -> SchoolData:
     )
 
 
-def typical_counters(seed: str, enseignant_capacity: int | None) -> BaseCounters:
+def typical_counters(seed: str, teacher_capacity: int | None) -> BaseCounters:
     """Plausible Ressources counters for a school (around DOMAIN.md's example: 35 professeurs,
     46 matières, 16 classes, 60 groupes, 422 élèves, 38 salles), never more teachers than
-    the formula's `enseignant_capacity` (None: unlimited)."""
+    the formula's `teacher_capacity` (None: unlimited)."""
     rng = random.Random(f"typical|{seed}")
     eleves_per_teacher = rng.uniform(11.0, 13.5)
     eleves = rng.randint(250, 700)
-    if enseignant_capacity is not None:  # a school orders the formula that fits its size
-        eleves = min(eleves, round(enseignant_capacity * eleves_per_teacher))
+    if teacher_capacity is not None:  # a school orders the formula that fits its size
+        eleves = min(eleves, round(teacher_capacity * eleves_per_teacher))
     classes = max(4, round(eleves / rng.uniform(24.0, 28.0)))
     professeurs = max(1, round(eleves / eleves_per_teacher))
-    if enseignant_capacity is not None:
-        professeurs = min(professeurs, enseignant_capacity)
+    if teacher_capacity is not None:
+        professeurs = min(professeurs, teacher_capacity)
     return BaseCounters(
         professeurs=professeurs,
         matieres=rng.randint(30, 50),
@@ -99,12 +103,7 @@ def typical_counters(seed: str, enseignant_capacity: int | None) -> BaseCounters
 def counters_of(data: SchoolData) -> BaseCounters:
     """Every counter the console shows, counted in the data (see the module docstring)."""
     marks = [mark for e in data.evaluations for mark in e.marks.values()]
-    absent_days = {
-        (student_id, e.date)
-        for e in data.evaluations
-        for student_id, mark in e.marks.items()
-        if mark is None
-    }
+    office = data.vie_scolaire
     return BaseCounters(
         professeurs=len(data.teachers),
         matieres=len(data.subjects),
@@ -113,9 +112,13 @@ def counters_of(data: SchoolData) -> BaseCounters:
         eleves=len(data.students),
         salles=len(data.rooms),
         devoirs=len(data.evaluations),
-        notes=sum(1 for mark in marks if mark is not None),
+        notes=sum(1 for mark in marks if not isinstance(mark, MarkKind)),
         cahiers_de_textes=len(data.homework),
-        absences=len(absent_days),
+        evaluations=len(data.competences),
+        absences=len(office.absences),
+        retards=len(office.delays),
+        punitions=office.punitions,
+        sanctions=office.sanctions,
     )
 
 
@@ -128,20 +131,31 @@ def count(seed: str, school_year: str, counters: BaseCounters) -> BaseCounters:
         return BaseCounters()
     with _no_collections():
         rng, data = _structure(seed, school_year, resources_of(counters))
-        homework, evaluations, marks, absences = life_counts(rng, data)
+        homework, evaluations, marks, absent_days = life_counts(rng, data)
+        office = vie_scolaire(seed, data, absent_days)
+        competences = len(competence_evaluations(seed, data))
     return dataclasses.replace(
         counters_of(data),
         devoirs=evaluations,
         notes=marks,
         cahiers_de_textes=homework,
-        absences=absences,
+        evaluations=competences,
+        absences=len(office.absences),
+        retards=len(office.delays),
+        punitions=office.punitions,
+        sanctions=office.sanctions,
     )
 
 
 @functools.lru_cache(maxsize=CACHED_SCHOOLS)
 def _generate(seed: str, school_year: str, resources: tuple[int, ...]) -> SchoolData:
     with _no_collections():
-        return school_life(*_structure(seed, school_year, resources))
+        data = school_life(*_structure(seed, school_year, resources))
+        return dataclasses.replace(
+            data,
+            vie_scolaire=vie_scolaire(seed, data, absent_at_devoirs(data)),
+            competences=competence_evaluations(seed, data),
+        )
 
 
 @contextlib.contextmanager

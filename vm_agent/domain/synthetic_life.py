@@ -14,6 +14,8 @@ from vm_agent.domain.school_data import (
     Discussion,
     Evaluation,
     Homework,
+    Mark,
+    MarkKind,
     Message,
     NewsItem,
     Person,
@@ -24,7 +26,20 @@ from vm_agent.domain.school_data import (
 
 HOMEWORK_PROBABILITY = 0.3
 EVALUATIONS_PER_PERIOD = 3
-ABSENT_PROBABILITY = 0.04
+ABSENT_PROBABILITY = 0.05  # a special mark instead of points, split as SPECIAL_MARKS says
+SPECIAL_MARKS = (  # (cumulated share of ABSENT_PROBABILITY, kind)
+    (0.55, MarkKind.ABSENT),
+    (0.65, MarkKind.ABSENT_ZERO),
+    (0.75, MarkKind.DISPENSE),
+    (0.85, MarkKind.NON_RENDU),
+    (0.9, MarkKind.NON_RENDU_ZERO),
+    (0.95, MarkKind.INAPTE),
+    (1.0, MarkKind.NON_NOTE),
+)
+ABSENT_KINDS = frozenset({MarkKind.ABSENT, MarkKind.ABSENT_ZERO})  # the student was away
+OPTIONAL_PROBABILITY = 0.08
+BONUS_PROBABILITY = 0.04
+PUBLICATION_DELAYS = (0, 0, 0, 1, 2, 3, 7)  # days between the devoir and its marks online
 TEACHER_ABSENT_PROBABILITY = 0.015
 CANCELLED_PROBABILITY = 0.005
 _HALF_POINTS = tuple(i / 2 for i in range(41))  # 0.0 .. 20.0, shared by every mark
@@ -55,9 +70,12 @@ def school_life(rng: random.Random, data: SchoolData) -> SchoolData:
     )
 
 
-def life_counts(rng: random.Random, data: SchoolData) -> tuple[int, int, int, int]:
-    """(homework, evaluations, marks given, absences) of `school_life`, counted as they are
-    made and dropped: the counters of a school cost no memory for its data."""
+def life_counts(
+    rng: random.Random, data: SchoolData
+) -> tuple[int, int, int, set[tuple[str, datetime.date]]]:
+    """(homework, evaluations, marks given, (student, day) absent at a devoir) of
+    `school_life`, counted as they are made and dropped: the counters of a school cost no
+    memory for its data."""
     days = _school_days(data)
     by_class = _by_class(data)
     homework = sum(1 for _ in _homework(rng, data, days, by_class))
@@ -66,11 +84,11 @@ def life_counts(rng: random.Random, data: SchoolData) -> tuple[int, int, int, in
     for evaluation in _evaluations(rng, data, days, by_class):
         evaluations += 1
         for student_id, mark in evaluation.marks.items():
-            if mark is None:
+            if mark in ABSENT_KINDS:
                 absent_days.add((student_id, evaluation.date))
-            else:
+            elif not isinstance(mark, MarkKind):
                 marks += 1
-    return homework, evaluations, marks, len(absent_days)
+    return homework, evaluations, marks, absent_days
 
 
 def _by_class(data: SchoolData) -> dict[str, list[WeeklyLesson]]:
@@ -169,10 +187,11 @@ def _evaluations(
                     ]
                     out_of = 10.0 if rng.random() < 0.2 else 20.0
                     difficulty = rng.gauss(0.0, 1.5)
-                    marks: dict[str, float | None] = {}
+                    marks: dict[str, Mark] = {}
                     for student_id in students:
-                        if rng.random() < ABSENT_PROBABILITY:
-                            marks[student_id] = None
+                        draw = rng.random()
+                        if draw < ABSENT_PROBABILITY:
+                            marks[student_id] = _special_mark(draw)
                             continue
                         on_20 = ability[student_id] + difficulty + rng.gauss(0.0, 2.5)
                         half_points = min(40, max(0, round(on_20 * 2)))
@@ -180,6 +199,8 @@ def _evaluations(
                             half_points //= 2
                         marks[student_id] = _HALF_POINTS[half_points]
                     last = rank == EVALUATIONS_PER_PERIOD - 1
+                    kind = rng.random()  # the last devoir of a period is never optional/bonus
+                    text = rng.choice(names.EVALUATION_TEXTS)
                     count += 1
                     yield Evaluation(
                         id=f"EV{count}",
@@ -188,10 +209,26 @@ def _evaluations(
                         period_id=period.id,
                         date=day,
                         out_of=out_of,
-                        coefficient=2.0 if last else 1.0,
-                        comment=f"{rng.choice(names.EVALUATION_TEXTS)} {rank + 1}",
+                        coefficient=_coefficient(text, last),
+                        comment=f"{text} {rank + 1}",
                         marks=marks,
+                        published_on=day + rng.choice(PUBLICATION_DELAYS) * _DAY,
+                        is_optional=not last and kind < OPTIONAL_PROBABILITY,
+                        is_bonus=not last and 1 - kind < BONUS_PROBABILITY,
                     )
+
+
+def _coefficient(text: str, last: bool) -> float:
+    """The trimestre's last devoir counts double, a devoir maison half."""
+    if last:
+        return 2.0
+    return 0.5 if text == "Devoir maison" else 1.0
+
+
+def _special_mark(draw: float) -> MarkKind:
+    """The special mark of a draw below ABSENT_PROBABILITY."""
+    share = draw / ABSENT_PROBABILITY
+    return next((kind for bound, kind in SPECIAL_MARKS if share < bound), MarkKind.NON_NOTE)
 
 
 def _news(data: SchoolData) -> tuple[NewsItem, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from typing import Any
 
@@ -10,7 +9,15 @@ from aiohttp import web
 
 from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
-from vm_agent.adapters.pronote_net import communication, login, page, schooling
+from vm_agent.adapters.pronote_net import (
+    communication,
+    evaluations,
+    grades,
+    login,
+    page,
+    presence,
+    schooling,
+)
 from vm_agent.adapters.pronote_net.calls import Call, Handler
 from vm_agent.adapters.pronote_net.envelope import (
     BAD_REQUEST,
@@ -23,6 +30,7 @@ from vm_agent.adapters.pronote_net.envelope import (
     seal_reply,
 )
 from vm_agent.adapters.slot import NotReady, SchoolSlot
+from vm_agent.domain import calendar
 from vm_agent.domain.errors import Forbidden, NotFound
 from vm_agent.domain.pronote_net import PageUnavailable, PronoteNet
 from vm_agent.domain.publication import Espace
@@ -40,7 +48,9 @@ FUNCTIONS: dict[str, Handler] = {
     "ParametresUtilisateur": login.parametres_utilisateur,
     "PageEmploiDuTemps": schooling.timetable,
     "PageCahierDeTexte": schooling.homework,
-    "DernieresNotes": schooling.grades,
+    "DernieresNotes": grades.grades,
+    "PagePresence": presence.presence,
+    "DernieresEvaluations": evaluations.evaluations,
     "PageActualites": communication.news,
     "ListeMessagerie": communication.discussions,
     "ListeMessages": communication.messages,
@@ -149,8 +159,8 @@ class PronoteNetApp:
         )
         if handler is None:
             raise CallError(BAD_REQUEST, "Requête invalide", f"unknown or unauthorised call {name}")
-        today = datetime.datetime.fromtimestamp(self._clock.now(), tz=datetime.UTC).date()
-        data = handler(Call(self.pronote_net, session, base, state, payload, today))
+        now = calendar.school_now(self._clock.now())  # the school's own today (Paris)
+        data = handler(Call(self.pronote_net, session, base, state, payload, now.date(), now))
         return seal_reply(state, number, name, order, data)
 
     def _forget_closed_pages(self) -> None:

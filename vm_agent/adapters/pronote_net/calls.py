@@ -22,7 +22,8 @@ class Call:
     base: Base
     state: PageState
     payload: dict[str, Any]
-    today: datetime.date
+    today: datetime.date  # the school's date (Europe/Paris), `now`'s day
+    now: datetime.datetime  # the Clock's time on the school's walls (naive, Europe/Paris)
 
     @property
     def data(self) -> dict[str, Any]:

@@ -15,8 +15,7 @@ LABELS = [{"N": "ET_R", "G": 1, "L": "Reçus"}, {"N": "ET_T", "G": 5, "L": "Corb
 
 
 def news(call: Call) -> dict[str, Any]:
-    me = call.me
-    items = call.school.news_for(me) if me is not None else []
+    items = _news_for(call)
     detail = call.data.get("actualite")
     if isinstance(detail, dict):  # Information.content(): the questions of one item
         item = next((i for i in items if i.id == detail.get("N")), None)
@@ -33,6 +32,20 @@ def news(call: Call) -> dict[str, Any]:
     }
 
 
+def _news_for(call: Call) -> list[NewsItem]:
+    """The news of the user's audience written by the school's now."""
+    me = call.me
+    items = call.school.news_for(me) if me is not None else []
+    return [item for item in items if item.created_at <= call.now]
+
+
+def _discussions_for(call: Call) -> list[Discussion]:
+    """The user's discussions with the messages sent by the school's now."""
+    me = call.me
+    items = call.school.discussions_for(me.id) if me is not None else []
+    return [d for d in (item.as_of(call.now) for item in items) if d is not None]
+
+
 def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
     me = call.me
     start = datetime.datetime.combine(item.date, datetime.time())
@@ -46,7 +59,7 @@ def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
         "lue": False,
         "reponseAnonyme": False,
         "estModele": False,
-        "dateCreation": formats.moment(start + datetime.timedelta(hours=8)),
+        "dateCreation": formats.moment(item.created_at),
         "dateDebut": formats.moment(start),
         "dateFin": formats.moment(start + datetime.timedelta(days=30)),
         "nature": formats.wrapped(category),
@@ -82,8 +95,7 @@ def _category_id(category: str) -> str:
 
 
 def discussions(call: Call) -> dict[str, Any]:
-    me = call.me
-    items = call.school.discussions_for(me.id) if me is not None else []
+    items = _discussions_for(call)
     return {
         "listeEtiquettes": formats.wrapped(LABELS),
         "listeMessagerie": formats.wrapped([_discussion(d) for d in items]),
@@ -114,7 +126,7 @@ def messages(call: Call) -> dict[str, Any]:
     keys = (
         {p.get("N") for p in wanted if isinstance(p, dict)} if isinstance(wanted, list) else set()
     )
-    items = call.school.discussions_for(me.id) if me is not None else []
+    items = _discussions_for(call)
     found = [d for d in items if f"PM-{d.id}" in keys]
     rows = []
     for discussion in found:

@@ -6,6 +6,8 @@ import datetime
 import re
 from typing import Any
 
+from vm_agent.domain.school_data import Mark, MarkKind
+
 _DOMAIN = re.compile(r"^\[([0-9.,\s]*)\]$")
 _DATE_IN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
 
@@ -34,6 +36,14 @@ def grade(value: float | None) -> dict[str, Any]:
     """ "15,50"; an absent student is the special grade "|1" (Absent)."""
     text = "|1" if value is None else f"{value:05.2f}".replace(".", ",")
     return {"_T": 10, "V": text}
+
+
+def mark(value: Mark | None) -> dict[str, Any]:
+    """A student's mark: points as "15,50", a special mark as "|<PRONOTE code>"
+    (pronotepy dataClasses.py:116-120 `grade_parse`; pawnote src/decoders/grade-value.ts:10)."""
+    if isinstance(value, MarkKind):
+        return {"_T": 10, "V": f"|{value.value}"}
+    return grade(value)
 
 
 def number(value: float) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def fonction_parametres(call: Call) -> dict[str, Any]:
             "PremierLundi": formats.date(school.first_monday),
             "PremiereDate": formats.date(first_day),
             "DerniereDate": formats.date(last_day),
-            "JourOuvre": formats.date(min(max(call.today, first_day), last_day)),
+            "JourOuvre": formats.date(_next_school_day(school, call.today, first_day, last_day)),
             "ListePeriodes": [_period(p) for p in school.periods],
             "ListeHeures": formats.wrapped([{"G": i, "L": h} for i, h in enumerate(starts)]),
             "ListeHeuresFin": formats.wrapped([{"G": i, "L": h} for i, h in enumerate(ends)]),
@@ -121,7 +121,7 @@ def authentification(call: Call) -> dict[str, Any]:
     return {
         "cle": cle,
         "libelleUtil": state.account.user.display_name,
-        "derniereConnexion": formats.moment(datetime.datetime.combine(call.today, datetime.time())),
+        "derniereConnexion": formats.moment(call.now.replace(microsecond=0)),
     }
 
 
@@ -210,7 +210,7 @@ def current_period(school: SchoolData, today: datetime.date) -> Period | None:
 def _period_tabs(school: SchoolData, today: datetime.date) -> dict[str, Any]:
     periods = [{"N": p.id, "L": p.name, "G": 2} for p in school.periods]
     tabs = []
-    for onglet in (198, 201):
+    for onglet in (198, 201, 19):  # grades, évaluations, vie scolaire (pawnote's tabs)
         tab: dict[str, Any] = {"G": onglet, "listePeriodes": formats.wrapped(periods)}
         default = current_period(school, today)
         if default is not None:
@@ -227,6 +227,17 @@ def _hours(school: SchoolData) -> tuple[list[str], list[str]]:
     fmt = "%Hh%M"
     ends = (ends + ends[-1:] * len(starts))[: len(starts)]
     return [t.strftime(fmt) for t in starts], [t.strftime(fmt) for t in ends]
+
+
+def _next_school_day(
+    school: SchoolData, today: datetime.date, first_day: datetime.date, last_day: datetime.date
+) -> datetime.date:
+    """pawnote's `nextBusinessDay`: today if it has classes, else the next day that does
+    (within the year's first and last days)."""
+    day = min(max(today, first_day), last_day)
+    while not school.is_school_day(day) and day < last_day:
+        day += datetime.timedelta(days=1)
+    return day
 
 
 def _last_day(school: SchoolData) -> datetime.date:

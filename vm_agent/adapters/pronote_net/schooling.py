@@ -1,16 +1,14 @@
-"""Timetable (onglet 16), homework (88, 89) and grades (198), read from the base's school data
-(spec §5.1-5.3)."""
+"""Timetable (onglet 16) and homework (88, 89), read from the base's school data (spec §5.1-5.2;
+grades, onglet 198, are in `grades`)."""
 
 from __future__ import annotations
 
 import datetime
-import statistics
-from collections import defaultdict
 from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
-from vm_agent.domain.school_data import Evaluation, Lesson, SchoolData, Teacher
+from vm_agent.domain.school_data import Lesson, SchoolData, Teacher
 
 WEEK = datetime.timedelta(days=7)
 COLOURS = ["#3C8DBC", "#F39C12", "#00A65A", "#DD4B39", "#605CA8", "#D81B60", "#39CCCC"]
@@ -45,8 +43,10 @@ def homework(call: Call) -> dict[str, Any]:
         }
     start = school.first_monday + (weeks[0] - 1) * WEEK
     end = school.first_monday + weeks[-1] * WEEK
-    items = [
-        h for h in school.homework_for(student.id, start, end) if school.week_of(h.due_on) in weeks
+    items = [  # given by the school's today: homework shows from the lesson it is given at
+        h
+        for h in school.homework_for(student.id, start, end)
+        if school.week_of(h.due_on) in weeks and h.given_on <= call.today
     ]
     subjects = {s.id: s for s in school.subjects}
     return {
@@ -75,94 +75,6 @@ def homework(call: Call) -> dict[str, Any]:
             ]
         )
     }
-
-
-def grades(call: Call) -> dict[str, Any]:
-    school = call.school
-    period_ref = call.data.get("Periode")
-    period_id = period_ref.get("N") if isinstance(period_ref, dict) else None
-    period = next((p for p in school.periods if p.id == period_id), None)
-    student = call.student()
-    if period is None or student is None:
-        return {"listeDevoirs": formats.wrapped([]), "listeServices": formats.wrapped([])}
-    evaluations = sorted(school.evaluations_for(student.id, period.id), key=lambda e: e.date)
-    subjects = {s.id: s for s in school.subjects}
-    devoirs = [_devoir(e, student.id, subjects, period) for e in evaluations]
-    services = []
-    own: dict[str, float | None] = {}
-    by_subject: dict[str, list[Evaluation]] = defaultdict(list)
-    for evaluation in evaluations:
-        by_subject[evaluation.subject_id].append(evaluation)
-    for subject_id, items in by_subject.items():
-        others = [a for a in (_average(items, s) for s in _students(items)) if a is not None]
-        own[subject_id] = _average(items, student.id)
-        services.append(
-            {
-                "N": subject_id,
-                "L": _name(subjects, subject_id),
-                "couleur": _colour(subject_id),
-                "moyEleve": formats.grade(own[subject_id]),
-                "baremeMoyEleve": formats.number(20),
-                "baremeMoyEleveParDefault": formats.number(20),
-                "baremeMoyEleveParDefaut": formats.number(20),
-                "moyClasse": formats.grade(statistics.fmean(others) if others else None),
-                "moyMin": formats.grade(min(others) if others else None),
-                "moyMax": formats.grade(max(others) if others else None),
-            }
-        )
-    marked = [a for a in own.values() if a is not None]
-    reply: dict[str, Any] = {
-        "listeDevoirs": formats.wrapped(devoirs),
-        "listeServices": formats.wrapped(services),
-    }
-    if marked:
-        reply["moyGenerale"] = formats.grade(statistics.fmean(marked))
-    return reply
-
-
-def _devoir(
-    evaluation: Evaluation, student_id: str, subjects: dict[str, Any], period: Any
-) -> dict[str, Any]:
-    marks = [m for m in evaluation.marks.values() if m is not None]
-    return {
-        "N": evaluation.id,
-        "G": 60,
-        "note": formats.grade(evaluation.marks.get(student_id)),
-        "bareme": formats.number(evaluation.out_of),
-        "baremeParDefaut": formats.number(evaluation.out_of),
-        "date": formats.date(evaluation.date),
-        "service": formats.wrapped(
-            {
-                "N": evaluation.subject_id,
-                "L": _name(subjects, evaluation.subject_id),
-                "couleur": _colour(evaluation.subject_id),
-            }
-        ),
-        "periode": formats.wrapped({"N": period.id, "L": period.name}),
-        "moyenne": formats.grade(statistics.fmean(marks) if marks else None),
-        "noteMax": formats.grade(max(marks) if marks else None),
-        "noteMin": formats.grade(min(marks) if marks else None),
-        "coefficient": evaluation.coefficient,
-        "commentaire": evaluation.comment,
-        "estBonus": False,
-        "estFacultatif": False,
-        "estRamenerSur20": False,
-    }
-
-
-def _average(items: list[Evaluation], student_id: str) -> float | None:
-    total = weights = 0.0
-    for evaluation in items:
-        mark = evaluation.marks.get(student_id)
-        if mark is None or evaluation.out_of <= 0:
-            continue
-        total += mark * 20 / evaluation.out_of * evaluation.coefficient
-        weights += evaluation.coefficient
-    return total / weights if weights else None
-
-
-def _students(items: list[Evaluation]) -> set[str]:
-    return {student for evaluation in items for student in evaluation.marks}
 
 
 def _lesson(school: SchoolData, lesson: Lesson) -> dict[str, Any]:

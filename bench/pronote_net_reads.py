@@ -1,0 +1,155 @@
+"""A student's dated reads per second across 10 schools (marks and averages, vie scolaire,
+évaluations de compétences), beside a bare HTTP request to the same servers, in the same run.
+
+`python -m bench.pronote_net_reads [--schools N] [--seconds S] [--concurrency C] [--json]`:
+
+1. a fresh data-center (`pronote-dc up --demo N`, real clock) as `bench.pronote_net_logins`;
+2. C students log in once (round-robin over the schools; encryption and compression on);
+3. phases, alternated for R rounds, medians reported: bare `GET /pronote/` (the baseline),
+   `DernieresNotes` of the current period (every average computed from the marks visible
+   today), `PagePresence` (absences, retards, punitions until now) and `DernieresEvaluations`.
+
+Everything is stopped at the end; every phase is bounded by --seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.pronote_net_logins import PRONOTE_NET_PORT, start_fleet
+from bench.running import measure_rate, say
+from loadtest.web_client import WebClient
+
+READS = {  # function -> onglet; each gets the current period as the clients send it
+    "DernieresNotes": 198,
+    "PagePresence": 19,
+    "DernieresEvaluations": 201,
+}
+
+
+def _period(client: WebClient) -> dict[str, Any]:
+    tabs = client.user["ressource"]["listeOngletsPourPeriodes"]["V"]
+    period = next(t["periodeParDefaut"]["V"] for t in tabs if t["G"] == 198)
+    return {"N": period["N"], "L": period["L"], "G": 2}
+
+
+async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    urls = [f"http://{s.address}:{PRONOTE_NET_PORT}/pronote" for s in schools]
+    clients = []
+    for index in range(args.concurrency):  # also generates each school's data (not timed)
+        school = schools[index % len(schools)]
+        student = next(a for a in school.sample_accounts if a.role == "eleve")
+        client = WebClient(http, f"{urls[index % len(urls)]}/eleve.html")
+        await client.open()
+        if not await client.login(student.login, student.password):
+            raise SystemExit(f"login refused for {student.login} at {school.address}")
+        clients.append(client)
+
+    def page_worker(index: int) -> Callable[[], Awaitable[int]]:
+        async def get() -> int:
+            async with http.get(f"{urls[index % len(urls)]}/") as response:
+                await response.read()
+                if response.status != 200:
+                    raise SystemExit(f"GET /pronote/: HTTP {response.status}")
+            return 1
+
+        return get
+
+    def read_worker(client: WebClient, name: str, onglet: int) -> Callable[[], Awaitable[int]]:
+        period = _period(client)
+        data = {"Periode": period} if name == "DernieresNotes" else {"periode": period}
+
+        async def read() -> int:
+            await client.call(name, data, onglet=onglet)
+            return 1
+
+        return read
+
+    phases = {"bare_get": [page_worker(i) for i in range(args.concurrency)]}
+    for name, onglet in READS.items():
+        phases[name] = [read_worker(c, name, onglet) for c in clients]
+    results: dict[str, list[float]] = {name: [] for name in phases}
+    for workers in phases.values():  # warm-up
+        await measure_rate(0.5, workers)
+    for round_number in range(args.rounds):
+        for name, workers in phases.items():
+            results[name].append(await measure_rate(args.seconds, workers))
+            say(f"round {round_number + 1}: {name} {results[name][-1]:.1f}/s")
+    await http.close()
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    return {
+        "schools": len(schools),
+        "concurrency": args.concurrency,
+        "seconds_per_phase": args.seconds,
+        "rounds": args.rounds,
+        "requests_per_second": {name: round(value, 1) for name, value in medians.items()},
+        "vs_bare_get": {
+            name: round(value / medians["bare_get"], 3) for name, value in medians.items()
+        },
+        "cpus": os.cpu_count(),
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [
+        f"PRONOTE.net dated reads across {report['schools']} schools ({report['concurrency']} "
+        f"students in flight; median of {report['rounds']} x {report['seconds_per_phase']} s)"
+    ]
+    for name, rate in report["requests_per_second"].items():
+        label = "bare GET /pronote/ (baseline)" if name == "bare_get" else name
+        lines.append(
+            f"  {label:32} {rate:8.1f} requests/s = {report['vs_bare_get'][name]:.2f}x baseline"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--schools", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per phase and round")
+    parser.add_argument("--concurrency", type=int, default=10, help="students in flight")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pool", default="", help="loopback addresses (default: in 127.130/16)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if not (
+        1 <= args.schools <= 30
+        and 0 < args.seconds <= 60
+        and 1 <= args.concurrency <= 200
+        and 1 <= args.rounds <= 10
+    ):
+        parser.error("keep it bounded: --schools 1-30, --seconds 0-60, --concurrency 1-200")
+    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
+        controller, env = None, dict(os.environ)
+        try:
+            controller, env, schools = start_fleet(Path(tmp), args.schools, args.pool)
+            report = asyncio.run(bench(args, schools[: args.schools]))
+        finally:
+            if controller is not None:
+                controller.terminate()
+                controller.wait(timeout=20)
+                subprocess.run(
+                    [sys.executable, "-m", "datacenter.cli", "down"],
+                    env=env,
+                    capture_output=True,
+                    timeout=120,
+                )
+    print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
