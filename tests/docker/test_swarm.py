@@ -183,6 +183,14 @@ def backed_up_and_copied(dc: Datacenter, uais: list[str], when: str) -> None:
     wait_for(copied, 60, "every sauvegarde copied off its node")
 
 
+def refused(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [*PRONOTE_DC, *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0, result.stdout
+    return " ".join(result.stderr.split())
+
+
 def test_thirty_schools_spread_over_the_workers_and_pronotepy_logs_in_on_each_node(
     lab: dict[str, Any], dc: Datacenter
 ) -> None:
@@ -280,6 +288,11 @@ def test_nodes_drain_moves_schools_with_their_data(lab: dict[str, Any], dc: Data
     print(f"node1 drained: {len(moving)} schools moved in {time.monotonic() - started:.1f} s")
     nodes = {n["hostname"]: n for n in json.loads(dc.cli("nodes", "list", "--json").stdout)}
     assert nodes["node1"]["availability"] == "drain" and nodes["node1"]["schools"] == 0
+    # A node still up is not removed without --force; the lost one is.
+    assert "is still up" in refused(dc.env, "nodes", "remove", "node1")
+    dc.cli("nodes", "remove", "node2")
+    listed = {n["hostname"] for n in json.loads(dc.cli("nodes", "list", "--json").stdout)}
+    assert listed == {"node0", "node1"}
 
 
 def test_a_restarted_controller_adopts_every_service_with_no_duplicate(
@@ -295,14 +308,6 @@ def test_a_restarted_controller_adopts_every_service_with_no_duplicate(
     services = lab["manager"].api.services(filters={"label": f"{LABEL}.school"})
     assert len(services) == SCHOOLS
     assert placement(lab["manager"]) == before
-
-
-def refused(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [*PRONOTE_DC, *args], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode != 0, result.stdout
-    return " ".join(result.stderr.split())
 
 
 def test_bad_nodes_are_refused_clearly_and_nothing_joins(
