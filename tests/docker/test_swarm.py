@@ -7,7 +7,7 @@ moves schools with their data, a restarted controller adopts every service with 
 and `clean` + `lab down` leave nothing.
 
 The tests run in this order on one lab and one controller (module fixtures): each step starts
-from the state the previous one left, as an ops rehearsal does. Bounded: ~5 min here.
+from the state the previous one left, as an ops rehearsal does. Bounded: ~3.5 min here.
 Image: PRONOTE_DC_AGENT_IMAGE (default pronote-dc/agent:latest, what `make docker-images`
 builds from this checkout)."""
 
