@@ -58,6 +58,7 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.synthetic_school
 	$(BIN)/python -m bench.pronote_net_logins
 	$(BIN)/python -m bench.pronote_net_reads
+	$(BIN)/python -m bench.messaging
 	$(BIN)/python -m bench.base_upload
 	$(BIN)/python -m bench.school_startup --no-docker
 

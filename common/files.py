@@ -26,8 +26,11 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
     _fsync_directory(path.parent)
 
 
-def write_json_atomically(path: Path, value: Any, mode: int = 0o644) -> None:
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def write_json_atomically(
+    path: Path, value: Any, mode: int = 0o644, indent: int | None = 2
+) -> None:
+    """`indent=None`: compact, for state written often (C encoder, ~5x faster)."""
+    text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
     write_atomically(path, text.encode("utf-8"), mode)
 
 

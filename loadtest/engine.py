@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import grpc
 
+from loadtest import mobile_app
 from loadtest.plan import WEB_MODES, LoadPlan
 from loadtest.relay import Relay
 from loadtest.stats import Recorder
@@ -102,7 +103,10 @@ class LoadRun:
         if user.mode in WEB_MODES:
             self.running += 1
             try:
-                await self._browse(user)
+                if self.plan.scenario == "mobile":
+                    await self._app(user)
+                else:
+                    await self._browse(user)
             finally:
                 self.running -= 1
             return
@@ -188,6 +192,31 @@ class LoadRun:
 
     # -- a PRONOTE.net user (students and parents) ----------------------------------------
 
+    async def _app(self, user: VirtualUser) -> None:
+        """The mobile scenario: what a pawnote-based app does at 7 pm, session after session
+        with the device's token (loadtest.mobile_app)."""
+        local = (user.source_ip, 0) if user.source_ip else None
+        connector = aiohttp.TCPConnector(local_addr=local, force_close=False)
+        timeout = aiohttp.ClientTimeout(total=RPC_TIMEOUT_SECONDS)
+        device = mobile_app.Device(f"pronote-dc-load-{user.number}")
+
+        async def step(operation: str, call: Awaitable[Any]) -> bool:
+            return (await self._web(user, operation, call)).code == "OK"
+
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            if not await self._pause(self.plan.ramp_up_seconds * user.number / self._legit):
+                return
+            while not self._stop.is_set() and self._take_session():
+                url = mobile_app.mobile_url(user.target.espace_url(user.mode))
+                client = WebClient(http, url)
+                await step("app_instance", mobile_app.instance(client))
+                log_in = mobile_app.log_in(client, device, user.account.login, user.password)
+                if await self._web_login(client, user, log_in, "app_login"):
+                    await mobile_app.evening(client, step)
+                    self.recorder.active -= 1
+                if not await self._pause(self._think()):
+                    return
+
     async def _browse(self, user: VirtualUser) -> None:
         """Log in to the espace, read this week's timetable and the grades, re-read the grades
         every think time for the session length, then leave (web sessions just expire)."""
@@ -210,19 +239,25 @@ class LoadRun:
                 if not await self._pause(self._think()):
                     return
 
-    async def _web_login(self, client: WebClient, user: VirtualUser) -> bool:
-        async def log_in() -> bool:
+    async def _web_login(
+        self,
+        client: WebClient,
+        user: VirtualUser,
+        log_in: Awaitable[bool] | None = None,
+        operation: str = "web_login",
+    ) -> bool:
+        async def with_password() -> bool:
             await client.open()
             return await client.login(user.account.login, user.password)
 
-        outcome = await self._web(user, "web_login", log_in())
+        outcome = await self._web(user, operation, log_in or with_password())
         self.recorder.connect(
             user.target.uai,
             outcome.code,
             outcome.details,
             user.source_ip or "",
             user.attacker,
-            operation="web_login",
+            operation=operation,
         )
         return outcome.code == "OK"
 
@@ -237,7 +272,8 @@ class LoadRun:
             outcome = Outcome("UNAVAILABLE", str(error) or type(error).__name__, None)
         else:
             outcome = Outcome("OK", "", reply)
-        if operation == "web_login" and outcome.code == "OK" and not outcome.reply:
+        login = operation in ("web_login", "app_login")
+        if login and outcome.code == "OK" and not outcome.reply:
             outcome = Outcome("UNAUTHENTICATED", "Identifiant ou mot de passe incorrect", None)
         self.recorder.rpc(
             user.target.uai, operation, time.perf_counter() - start, outcome.code, outcome.details

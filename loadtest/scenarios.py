@@ -66,6 +66,20 @@ SCENARIOS = {
                 session_length_seconds=8.0,
             ),
         ),
+        Scenario(
+            "mobile",
+            "7 p.m. on the phones: students and parents open the PRONOTE app, which reads "
+            "infoMobileApp.json, logs in with the device's token (the first time with the "
+            "password), then reads the home page, the week's timetable, the marks and the "
+            "messages, marks a news read and ticks a homework done (refused for parents); "
+            "latencies per call (app_*), refusals with the server's reason.",
+            LoadPlan(
+                "mobile",
+                mix=(("eleve", 1.0), ("parent", 2.0)),
+                ramp_up_seconds=10.0,
+                think_time_seconds=2.0,
+            ),
+        ),
     ]
 }
 

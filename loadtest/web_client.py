@@ -45,6 +45,7 @@ class WebClient:
     order: int = -1
     user: dict[str, Any] = field(default_factory=dict)
     general: dict[str, Any] = field(default_factory=dict)
+    auth: dict[str, Any] = field(default_factory=dict)
 
     @property
     def root(self) -> str:
@@ -69,14 +70,17 @@ class WebClient:
         )
         self.general = reply.get("General", {})
 
-    async def login(self, login: str, password: str) -> bool:
-        """Identification then Authentification; False on a bad password."""
+    async def login(self, login: str, password: str, **mobile: Any) -> bool:
+        """Identification then Authentification; False on a bad password. `mobile` sets the
+        app's flags (enConnexionAppliMobile, uuidAppliMobile...); a token then replaces the
+        password, and the next token is kept in `auth`."""
         ident = await self.call(
             "Identification",
             {"genreConnexion": 0, "genreEspace": int(self.genre), "identifiant": login,
              "pourENT": False, "enConnexionAuto": False, "demandeConnexionAuto": False,
              "demandeConnexionAppliMobile": False, "demandeConnexionAppliMobileJeton": False,
-             "enConnexionAppliMobile": False, "uuidAppliMobile": "", "loginTokenSAV": ""},
+             "enConnexionAppliMobile": False, "uuidAppliMobile": "", "loginTokenSAV": "",
+             **mobile},
         )  # fmt: skip
         key = user_key(login, password_digest(str(ident.get("alea", "")), password))
         iv = self.cipher.iv
@@ -88,6 +92,7 @@ class WebClient:
         auth = await self.call(
             "Authentification", {"connexion": 0, "challenge": answer, "espace": int(self.genre)}
         )
+        self.auth = auth
         if "cle" not in auth:
             return False
         session_key = parse_key_list(aes_decrypt(key, iv, bytes.fromhex(auth["cle"])).decode())
@@ -116,7 +121,8 @@ class WebClient:
         if "Erreur" in reply:
             error = reply["Erreur"]
             codes = {10: "EXPIRED", 11: "SUSPENDED", 1: "UNAVAILABLE"}
-            raise WebError(codes.get(error.get("G"), "ERROR"), str(error.get("Titre")))
+            why = f"{error.get('Titre')}: {error.get('Message')}" if error.get("Message") else ""
+            raise WebError(codes.get(error.get("G"), "ERROR"), why or str(error.get("Titre")))
         if name == "FonctionParametres":
             self.cipher.start_session_iv()
         try:

@@ -39,7 +39,7 @@ def root() -> None:
     """PRONOTE schools for tests, for any language (Python has the pytest plugin)."""
 
 
-def describe(school: School) -> dict[str, Any]:
+def describe(datacenter: EmbeddedDatacenter, school: School) -> dict[str, Any]:
     return {
         "uai": school.uai,
         "name": school.name,
@@ -54,7 +54,7 @@ def describe(school: School) -> dict[str, Any]:
             role: {"login": a.login, "password": a.password, "espaces": list(a.espaces)}
             for role, a in school.accounts.items()
         },
-        "env": {"PRONOTE_DC_STATE_DIR": str(school.datacenter.state_dir)},
+        "env": {"PRONOTE_DC_STATE_DIR": str(datacenter.state_dir)},
     }
 
 
@@ -83,7 +83,7 @@ def school(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     try:
-        print(json.dumps(describe(datacenter.add_school(uai))), flush=True)
+        print(json.dumps(describe(datacenter, datacenter.add_school(uai))), flush=True)
         threading.Thread(target=_set_at_eof, args=(stop,), daemon=True).start()
         stop.wait()
     except DatacenterError as error:

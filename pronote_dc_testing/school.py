@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -15,8 +15,18 @@ from common.relay import SourceAddressRelay
 from pronote_dc_testing.dates import Moment
 from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2
 
-if TYPE_CHECKING:
-    from pronote_dc_testing.embedded import EmbeddedDatacenter
+
+class SchoolHost(Protocol):
+    """What a school needs of its data-center (`embedded.EmbeddedDatacenter` provides it): the
+    clock, the operator's console API and the controller's settings."""
+
+    console: Any
+    settings: dict[str, str]
+
+    def now(self) -> datetime.datetime: ...
+
+    def advance_clock(self, when: Moment | datetime.timedelta) -> datetime.datetime: ...
+
 
 SUSPEND_ATTEMPTS_MAX = 100
 
@@ -49,7 +59,7 @@ class School:
     """A running demo school. `address` is its own loopback address, `port` 49300 (Client
     PRONOTE), `url(espace)` a PRONOTE.net page, `account(role)` a sample account."""
 
-    def __init__(self, datacenter: EmbeddedDatacenter, details: dict[str, Any]) -> None:
+    def __init__(self, datacenter: SchoolHost, details: dict[str, Any]) -> None:
         self.datacenter = datacenter
         self.details = details
         self.uai: str = details["uai"]
@@ -176,8 +186,9 @@ class School:
         allow_direct_login: bool = False,
     ) -> None:
         """Déléguer l'authentification of `espaces` to an ENT of the catalogue (its id, e.g.
-        ecollege31, or educonnect); with allow_direct_login=False PRONOTE.net's own login form
-        is refused there. The publication is stopped for the change and published again."""
+        ecollege31, or educonnect): their pages answer a 302 to the ENT's login; with
+        allow_direct_login=False PRONOTE.net's own form (`?login=true`) redirects too. The
+        publication is stopped for the change and published again."""
         delegation = common_pb2.Delegation(
             ent=ent, espaces=list(espaces), allow_direct_authentication=allow_direct_login
         )

@@ -26,4 +26,4 @@ class StateStore:
             ) from None
 
     def save(self, state: dict[str, Any]) -> None:
-        write_json_atomically(self.path, state, mode=0o600)
+        write_json_atomically(self.path, state, mode=0o600, indent=None)  # after each write

@@ -99,8 +99,8 @@ def load(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Simulate many Client PRONOTE (and, --scenario evening, PRONOTE.net) users across the
-    fleet; bounded by --duration and/or
+    """Simulate many Client PRONOTE (and, --scenario evening or mobile, PRONOTE.net) users
+    across the fleet; bounded by --duration and/or
     --sessions; prints live progress, then a report."""
     settings = cli_state(ctx).settings()
     try:

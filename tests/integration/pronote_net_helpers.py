@@ -29,6 +29,7 @@ from vm_agent.domain.security import SecurityPolicy
 
 PAWNOTE_VERSION = "1.6.2"
 PAWNOTE_SCRIPT = Path(__file__).parent / "pawnote" / "check.mjs"
+ACTS_SCRIPT = Path(__file__).parent / "pawnote" / "acts.mjs"  # what an app does (issue 14)
 PROJECT_CACHE = Path(__file__).resolve().parents[2] / ".cache"
 YEAR = "2026-2027"
 # A Tuesday evening in the first trimestre (UTC): report cards are out, families log in.
@@ -158,6 +159,11 @@ def run_pawnote(modules: Path, script: Path = PAWNOTE_SCRIPT, **args: Any) -> di
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def run_acts(modules: Path, **args: Any) -> dict[str, Any]:
+    """tests/integration/pawnote/acts.mjs: what a pawnote-based app does, as one JSON line."""
+    return run_pawnote(modules, ACTS_SCRIPT, **args)
 
 
 # -- what the synthetic school says a client reads, with PRONOTE's rules written out again --

@@ -219,7 +219,9 @@ def test_an_espace_delegated_to_an_ent_refuses_direct_logins_unless_allowed(
     school.publication.delegate(new_delegation("", "ecollege31", {}, ["eleve"], False))
     school.publication.start()
     login = espaces.login_of("eleve.")
-    assert not student_client(espaces).logged_in  # the right password, through the ENT only
+    # PRONOTE's own form is not served: the page redirects to the ENT (test_pronote_net_ent.py)
+    with pytest.raises(urllib.error.HTTPError, match="302"):
+        urllib.request.build_opener(_NoRedirect).open(espaces.url("eleve.html", "?login=true"))
     assert school.suspended_ips() == [] and school.authentication_failures == 0
     parent = espaces.login_of("parent.")
     url = espaces.url("parent.html")
@@ -228,7 +230,13 @@ def test_an_espace_delegated_to_an_ent_refuses_direct_logins_unless_allowed(
     school.publication.stop()
     school.publication.delegate(new_delegation("", "ecollege31", {}, ["eleve"], True))
     school.publication.start()
-    assert pronotepy.Client(espaces.url("eleve.html"), login, espaces.passwords[login]).logged_in
+    direct = espaces.url("eleve.html", "?login=true")
+    assert pronotepy.Client(direct, login, espaces.passwords[login]).logged_in
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def test_the_page_commune_links_the_open_espaces_and_follows_the_publication(

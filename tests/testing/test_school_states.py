@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pronotepy
 import pytest
+import requests
 
 from pronote_dc_testing.embedded import to_dict
 from pronote_dc_testing.school import School
@@ -73,7 +74,10 @@ def test_stop_server(pronote_school: School) -> None:
 
 def test_delegate_to_ent(pronote_school: School) -> None:
     pronote_school.delegate_to_ent("ecollege31", espaces=("eleve",))
-    assert not student(pronote_school).logged_in  # PRONOTE.net's own form refuses it
+    for query in ("", "?login=true"):  # the ENT's CAS login, also for PRONOTE.net's own form
+        page = requests.get(pronote_school.url("eleve") + query, allow_redirects=False, timeout=10)
+        assert page.status_code == 302
+        assert page.headers["Location"].startswith("https://cas.ecollege31.example.net/cas/login")
     teacher = pronote_school.account("enseignant")
     assert pronotepy.Client(
         pronote_school.url("professeur"), teacher.login, teacher.password

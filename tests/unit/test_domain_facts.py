@@ -242,6 +242,10 @@ FACTS: dict[str, list[tuple[str, str]]] = {
             "the hosting licence expires on a date",
             "unit/test_ordering.py::test_the_licence_runs_one_year",
         ),
+        (
+            "the formula caps teachers, Espace Professeurs included",
+            "integration/test_pronote_net_acts_fleet.py::test_teachers_on_the_espace_professeurs_take_teacher_licences",
+        ),
     ],
     "PRONOTE.net and the ENT": [
         (
@@ -284,11 +288,19 @@ FACTS: dict[str, list[tuple[str, str]]] = {
             "a delegated espace refuses direct logins unless allowed",
             "integration/test_pronote_net_clients.py::test_an_espace_delegated_to_an_ent_refuses_direct_logins_unless_allowed",
         ),
+        (
+            "a delegated espace redirects to the ENT's CAS login",
+            "integration/test_pronote_net_ent.py::test_a_delegated_espace_redirects_to_the_ent_s_cas_login",
+        ),
     ],
     "Security": [
         (
             "a bad PRONOTE.net password counts toward the same suspension",
             "integration/test_pronote_net_fleet.py::test_a_bad_web_password_suspends_the_ip_for_port_49300_too",
+        ),
+        (
+            "an expired QR code or a used token counts like a bad password",
+            "integration/test_pronote_net_mobile.py::test_an_expired_or_used_qr_code_and_a_forged_one_are_refused_and_counted",
         ),
         (
             "too many failed logins suspend the IP",

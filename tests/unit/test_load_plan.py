@@ -40,7 +40,7 @@ def test_bounds_never_exceed_the_hard_limits() -> None:
 
 
 def test_scenarios_set_defaults_that_options_override() -> None:
-    assert set(SCENARIOS) == {"steady", "rush", "licences", "bruteforce", "evening"}
+    assert set(SCENARIOS) == {"steady", "rush", "licences", "bruteforce", "evening", "mobile"}
     evening = build_plan("evening", sessions=1)
     assert dict(evening.mix) == {"eleve": 1.0, "parent": 2.0}  # PRONOTE.net users only
     rush = build_plan("rush", sessions=1, think_time_seconds=None)

@@ -3,6 +3,8 @@ clock, refusals, the connection rows, and no licence taken."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from common.clock import SimulatedClock
@@ -62,7 +64,7 @@ def test_web_sessions_expire_on_the_clock(school: SchoolServer, clock: Simulated
         web.session(page.number, IP)
 
 
-def test_logged_in_users_show_under_one_pronote_net_row_without_licences(
+def test_logged_in_users_show_under_one_pronote_net_row_a_teacher_with_a_licence(
     school: SchoolServer, clock: SimulatedClock
 ) -> None:
     web = PronoteNet(school, clock)
@@ -78,8 +80,11 @@ def test_logged_in_users_show_under_one_pronote_net_row_without_licences(
         "PRONOTE.net 2026 - Espace Professeurs",
     ]
     assert rows[1].user == "PROF A" and rows[1].source_ip == IP and rows[1].id == page.id
-    assert school.licences() == before and school.connections() == []
+    # A teacher on the Espace Professeurs holds a teacher licence (issue 14), no session.
+    assert school.licences() == dataclasses.replace(before, enseignant_in_use=1)
+    assert school.connections() == []
     school.disconnect(page.id)  # the console's Disconnect works on web sessions too
+    assert school.licences() == before
     with pytest.raises(NotFound):
         web.session(page.number, IP)
 

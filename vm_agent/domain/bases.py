@@ -11,6 +11,7 @@ from typing import Any
 
 from common import secrets
 from vm_agent.domain import synthetic
+from vm_agent.domain.activity import Activity
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.errors import AlreadyExists, BadCredentials, InvalidArgument, NotFound
 from vm_agent.domain.modes import ADMINISTRATION_GROUP, UserKind
@@ -81,6 +82,8 @@ class Base:
 
     records: dict[str, int] = field(default_factory=dict)
     """Records per data kind of vm_agent.domain.rentree (what last year can carry over)."""
+    activity: Activity = field(default_factory=Activity)
+    """What its users wrote through PRONOTE.net (vm_agent.domain.activity)."""
 
     @property
     def name(self) -> str:
@@ -127,7 +130,8 @@ def find_base(bases: list[Base], base_id: str) -> Base:
 
 
 def base_to_dict(base: Base) -> dict[str, Any]:
-    data = dataclasses.asdict(base)
+    data = dataclasses.asdict(dataclasses.replace(base, activity=Activity()))
+    data["activity"] = base.activity.to_dict()  # the part that grows: copied by hand
     for user in data["users"].values():
         user["kind"] = user["kind"].value
     return data
@@ -150,4 +154,5 @@ def base_from_dict(data: dict[str, Any]) -> Base:
         edt=data.get("edt", {}),
         seed=data.get("seed", ""),  # states saved before synthetic schools have none
         records={str(k): int(v) for k, v in data.get("records", {}).items()},
+        activity=Activity.from_dict(data.get("activity", {})),
     )

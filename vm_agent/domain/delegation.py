@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from common.ent_catalogue import CatalogueError, Protocol, find_ent, parse_protocol
 from vm_agent.domain.errors import InvalidArgument
@@ -27,6 +27,20 @@ class Delegation:
 
     def delegates(self, espace: Espace) -> bool:
         return espace in self.espaces
+
+    def login_url(self, service_url: str) -> str:
+        """Where PRONOTE.net sends a visitor of a delegated espace: the ENT's CAS login
+        `<server_url>/login?service=<URL-encoded espace URL>` (the catalogue's stand-in
+        host, never contacted); for the other protocols the identity provider's address."""
+        service = quote(service_url, safe="")
+        parameters = self.parameters
+        if self.protocol is Protocol.CAS:
+            return f"{parameters['server_url'].rstrip('/')}/login?service={service}"
+        if self.protocol is Protocol.WS_FEDERATION:
+            realm = quote(parameters["realm"], safe="")
+            return f"{parameters['endpoint_url']}?wa=wsignin1.0&wtrealm={realm}&wreply={service}"
+        origin = urlsplit(parameters["metadata_url"])
+        return f"{origin.scheme}://{origin.netloc}/login?service={service}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,9 @@
   school's "administrateurs et modifiants" count; `reserved` of them are kept for the
   Administration group (and the SPR), so those users can always connect: everyone else shares
   the other `capacity - reserved`.
-- Enseignant counts distinct teachers, capped by the formula (30/50/80, or unlimited).
+- Enseignant counts distinct teachers, capped by the formula (30/50/80, or unlimited), whether
+  connected by Client PRONOTE in Mode enseignant, on the Espace Professeurs, or both (Index
+  Education's FAQ: teachers connected "en Mode enseignant (ou à l'Espace Professeurs)").
 - Vie scolaire is counted, not capped.
 """
 
@@ -44,13 +46,16 @@ class LicenceUsage:
     edt_in_use: int
 
 
-def usage(policy: LicencePolicy, sessions: Iterable[Session]) -> LicenceUsage:
+def usage(
+    policy: LicencePolicy, sessions: Iterable[Session], web_teachers: Iterable[str] = ()
+) -> LicenceUsage:
+    """`web_teachers`: logins of the teachers on the Espace Professeurs now."""
     sessions = list(sessions)
     return LicenceUsage(
         administratif_in_use=sum(1 for s in sessions if s.mode.modifies),
         administratif_capacity=policy.administratif_capacity,
         reserved_for_administration=policy.reserved_for_administration,
-        enseignant_in_use=len({s.login for s in sessions if s.mode is Mode.ENSEIGNANT}),
+        enseignant_in_use=len(_teachers(sessions, web_teachers)),
         enseignant_capacity=policy.teacher_capacity,
         vie_scolaire_in_use=sum(1 for s in sessions if s.mode is Mode.VIE_SCOLAIRE),
         edt_in_use=sum(1 for s in sessions if s.mode is Mode.EDT),
@@ -63,18 +68,29 @@ def check_admission(
     mode: Mode,
     login: str,
     in_administration_group: bool,
+    web_teachers: Iterable[str] = (),
 ) -> None:
     """Raise LicencesExhausted if one more session in `mode` would go over a limit."""
     sessions = list(sessions)
     if mode.modifies:
         _check_modification_licence(policy, sessions, in_administration_group)
-    elif mode is Mode.ENSEIGNANT and policy.teacher_capacity is not None:
-        teachers = {s.login for s in sessions if s.mode is Mode.ENSEIGNANT}
-        if login not in teachers and len(teachers) >= policy.teacher_capacity:
-            raise LicencesExhausted(
-                f"all {policy.teacher_capacity} teacher licences of this formula are in use; "
-                "wait for a teacher to disconnect, or move the school to a larger formula"
-            )
+    elif mode is Mode.ENSEIGNANT:
+        check_teacher(policy, _teachers(sessions, web_teachers), login)
+
+
+def check_teacher(policy: LicencePolicy, teachers: set[str], login: str) -> None:
+    """Raise LicencesExhausted if `login` would be one teacher more than the formula."""
+    capacity = policy.teacher_capacity
+    if capacity is not None and login not in teachers and len(teachers) >= capacity:
+        raise LicencesExhausted(
+            f"all {capacity} teacher licences of this formula are in use (Client PRONOTE and "
+            "Espace Professeurs); wait for a teacher to disconnect, or move the school to a "
+            "larger formula"
+        )
+
+
+def _teachers(sessions: list[Session], web_teachers: Iterable[str]) -> set[str]:
+    return {s.login for s in sessions if s.mode is Mode.ENSEIGNANT} | set(web_teachers)
 
 
 def _check_modification_licence(

@@ -54,6 +54,9 @@ class PronoteNet:
         self.school = school
         self._clock = clock
 
+    def now(self) -> float:
+        return self._clock.now()
+
     @property
     def application(self) -> str:
         return f"PRONOTE.net {self.school.identity.pronote_version}"
@@ -91,12 +94,33 @@ class PronoteNet:
             return None
         return WebAccount(user, *verifier)
 
+    def ent_redirect(self, espace: Espace, service_url: str, direct_asked: bool) -> str | None:
+        """The ENT login an espace's page redirects to (302), or None to serve the page: a
+        delegated espace redirects unless `?login=true` asks for PRONOTE's own form and
+        "Autoriser l'authentification directe" is checked."""
+        delegation = self.school.publication.delegation_for(espace)
+        if delegation is None or (direct_asked and delegation.allow_direct_authentication):
+            return None
+        return delegation.login_url(service_url)
+
     def direct_login_allowed(self, espace: Espace) -> bool:
         """False when the espace's logins are delegated to an ENT without "Autoriser
         l'authentification directe": PRONOTE.net's own form then refuses every login."""
         return self.school.publication.direct_login_allowed(espace)
 
     def logged_in(self, session: WebSession, user: User) -> None:
+        """The page's user is `user`. A page this client left behind by logging in again
+        (pronotepy does after any refused call, sending back its identifiantNav) from the
+        same address to the same espace and account is closed, so no ghost session stays in
+        the console; another browser or app of the same person stays. On the Espace
+        Professeurs the teacher takes a teacher licence: LicencesExhausted past the formula."""
+        me = (user.login, session.source_ip, session.espace, session.navigator)
+        for other in self.school.web_sessions.logged_in():
+            same = (other.login, other.source_ip, other.espace, other.navigator)
+            if other is not session and session.navigator and same == me:
+                self.school.web_sessions.remove(other.id)
+        if session.espace is Espace.PROFESSEUR:
+            self.school.admit_web_teacher(user.login)
         session.login = user.login
         session.display_name = user.display_name
 

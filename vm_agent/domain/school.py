@@ -42,7 +42,7 @@ from vm_agent.domain.modes import (
     Mode,
     UserKind,
 )
-from vm_agent.domain.publication import Publication
+from vm_agent.domain.publication import Espace, Publication
 from vm_agent.domain.rentree import Recovered, YearSwitch
 from vm_agent.domain.school_data import PersonKind, SchoolData
 from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
@@ -347,7 +347,21 @@ class SchoolServer:
 
     def licences(self) -> LicenceUsage:
         self.expire_idle()
-        return licences.usage(self.licence_policy, self.sessions)
+        return licences.usage(self.licence_policy, self.sessions, self.web_teachers())
+
+    def web_teachers(self) -> set[str]:
+        """Teachers logged in to the Espace Professeurs: each holds a teacher licence."""
+        return {s.login for s in self.web_sessions.logged_in() if s.espace is Espace.PROFESSEUR}
+
+    def admit_web_teacher(self, login: str) -> None:
+        """LicencesExhausted when a teacher's web login would go over the formula."""
+        self.expire_idle()
+        teachers = {s.login for s in self.sessions if s.mode is Mode.ENSEIGNANT}
+        try:
+            licences.check_teacher(self.licence_policy, teachers | self.web_teachers(), login)
+        except LicencesExhausted:
+            self.refusals["licences_exhausted"] += 1
+            raise
 
     def reserve_licences(self, count: int) -> LicenceUsage:
         self.licence_policy = self.licence_policy.with_reserved(count)
@@ -420,7 +434,12 @@ class SchoolServer:
         self.expire_idle()
         try:
             licences.check_admission(
-                self.licence_policy, self.sessions, mode, user.login, user.in_administration_group
+                self.licence_policy,
+                self.sessions,
+                mode,
+                user.login,
+                user.in_administration_group,
+                self.web_teachers(),
             )
         except LicencesExhausted:
             self.refusals["licences_exhausted"] += 1

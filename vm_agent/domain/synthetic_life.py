@@ -23,6 +23,7 @@ from vm_agent.domain.school_data import (
     SchoolData,
     WeeklyLesson,
 )
+from vm_agent.domain.synthetic_discussions import everyday_discussions
 
 HOMEWORK_PROBABILITY = 0.3
 EVALUATIONS_PER_PERIOD = 3
@@ -331,4 +332,4 @@ def _discussions(
                 [cpe, absent, *parents_of[absent.id]],
                 [(cpe, "Bonjour, merci de justifier l'absence de ce matin.")],
             )
-    return tuple(discussions)
+    return tuple(discussions) + everyday_discussions(data, days[:15], len(discussions) + 1)

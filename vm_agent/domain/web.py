@@ -44,6 +44,7 @@ class WebSession:
     last_seen_seconds: float
     login: str = ""
     display_name: str = ""
+    navigator: str = ""  # identifiantNav: one browser or app, sent back when it logs in again
 
     @property
     def id(self) -> str:

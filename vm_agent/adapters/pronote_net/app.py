@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from common.clock import Clock
 from common.pronote_net import Cipherer, dumps
 from vm_agent.adapters.pronote_net import (
+    acts,
     communication,
     evaluations,
     grades,
+    homepage,
     login,
+    messaging,
+    mobile,
     page,
     presence,
     schooling,
@@ -52,12 +58,19 @@ FUNCTIONS: dict[str, Handler] = {
     "PagePresence": presence.presence,
     "DernieresEvaluations": evaluations.evaluations,
     "PageActualites": communication.news,
-    "ListeMessagerie": communication.discussions,
-    "ListeMessages": communication.messages,
+    "ListeMessagerie": messaging.discussions,
+    "ListeMessages": messaging.messages,
+    "SaisieMessage": messaging.write,
+    "SaisiePublicMessage": messaging.participants,
+    "ListeRessourcesPourCommunication": messaging.recipients,
+    "SaisieActualites": acts.news_acts,
+    "SaisieTAFFaitEleve": acts.homework_done,
     "Navigation": communication.nothing,
     "Presence": communication.nothing,
     "PageInfosPerso": communication.personal_details,
     "ListeRessources": communication.class_students,
+    "JetonAppliMobile": mobile.qr_code,
+    "PageAccueil": homepage.page,
 }
 
 
@@ -80,6 +93,7 @@ class PronoteNetApp:
         self._pronote_net: PronoteNet | None = None
         self._states: dict[int, PageState] = {}
         self._pages_opened = 0
+        self._flush: asyncio.Future[None] | None = None  # the next group commit
 
     @property
     def pronote_net(self) -> PronoteNet:
@@ -91,6 +105,8 @@ class PronoteNetApp:
         app.router.add_get(f"{PREFIX}/", self.commune)
         app.router.add_get(PREFIX, self.commune)
         app.router.add_get(PREFIX + "/{page:[a-z.]+\\.html}", self.espace)
+        for name in ("infoMobileApp.json", "InfoMobileApp.json"):
+            app.router.add_get(f"{PREFIX}/{name}", self.info_mobile_app)
         app.router.add_post(PREFIX + "/appelfonction/{a}/{h}/{no}", self.call)
 
     async def commune(self, request: web.Request) -> web.Response:
@@ -106,6 +122,14 @@ class PronoteNetApp:
         ]  # only the espaces a visitor can open now
         return _html(page.commune_page(school.identity.name, links))
 
+    async def info_mobile_app(self, request: web.Request) -> web.Response:
+        """What the mobile app reads first (pawnote `instance()`): the school and its espaces."""
+        try:
+            info = mobile.info_mobile_app(self.pronote_net, self._clock.now())
+        except NotReady:
+            return web.json_response({"erreur": "le serveur démarre, réessayez"}, status=503)
+        return web.json_response(info)
+
     async def espace(self, request: web.Request) -> web.Response:
         found = PAGES.get(request.match_info["page"])
         if found is None:
@@ -113,6 +137,12 @@ class PronoteNetApp:
             return _html(page.unavailable_page(f"cette page n'existe pas ({known})"), 404)
         espace, genre = found
         try:
+            self.pronote_net.check_open(espace, request.remote or "")
+            ent = self.pronote_net.ent_redirect(
+                espace, str(request.url.with_query(None)), _direct_asked(request)
+            )
+            if ent is not None:  # PRONOTE's front end: the delegated espace's CAS login
+                raise web.HTTPFound(URL(ent, encoded=True))  # keep the %-encoding
             session = self.pronote_net.open_page(espace, request.remote or "")
         except NotReady:
             return _html(page.unavailable_page("le serveur démarre, réessayez"), 503)
@@ -131,13 +161,37 @@ class PronoteNetApp:
             body = await request.json()
         except ValueError:
             body = None
+        wrote = False
         try:
-            reply = self._answer(request.match_info["h"], body, request.remote or "")
+            reply, wrote = self._answer(request.match_info["h"], body, request.remote or "")
         except CallError as error:
             reply = error.body()
+        if wrote:
+            await self._durable()
         return web.Response(body=dumps(reply), content_type="application/json")
 
-    def _answer(self, h: str, body: Any, source_ip: str) -> dict[str, Any]:
+    async def _durable(self) -> None:
+        """Group commit: the calls that wrote in this round of the event loop wait for one
+        save of the school's state (atomic, fsync) made right after them, then answer: one
+        save for the messages of many users at once, and nothing answered before it is on
+        disk. A save that fails fails every waiting call."""
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._save_now)  # after this round of calls
+        await asyncio.shield(self._flush)
+
+    def _save_now(self) -> None:
+        flush, self._flush = self._flush, None
+        if flush is None:
+            return
+        try:
+            self.pronote_net.school.commit_saved()
+        except Exception as error:  # every waiting call fails with it (HTTP 500)
+            flush.set_exception(error)
+        else:
+            flush.set_result(None)
+
+    def _answer(self, h: str, body: Any, source_ip: str) -> tuple[dict[str, Any], bool]:
         number = int(h) if h.isdigit() else -1
         state = self._states.get(number)
         try:
@@ -160,8 +214,9 @@ class PronoteNetApp:
         if handler is None:
             raise CallError(BAD_REQUEST, "Requête invalide", f"unknown or unauthorised call {name}")
         now = calendar.school_now(self._clock.now())  # the school's own today (Paris)
-        data = handler(Call(self.pronote_net, session, base, state, payload, now.date(), now))
-        return seal_reply(state, number, name, order, data)
+        call = Call(self.pronote_net, session, base, state, payload, now.date(), now)
+        data = handler(call)
+        return seal_reply(state, number, name, order, data), call.wrote
 
     def _forget_closed_pages(self) -> None:
         """Drop the protocol state of pages the domain expired (now and then, not per call)."""
@@ -171,6 +226,12 @@ class PronoteNetApp:
         alive = {s.number for s in self.pronote_net.school.web_sessions}
         for number in [n for n in self._states if n not in alive]:
             del self._states[number]
+
+
+def _direct_asked(request: web.Request) -> bool:
+    """`?login=true` (pronotepy, the browser) or pawnote's `bydlg` asks for PRONOTE's own form."""
+    query = request.query
+    return query.get("login", "").lower() == "true" or "bydlg" in query
 
 
 def _html(text: str, status: int = 200) -> web.Response:

@@ -24,6 +24,12 @@ class Call:
     payload: dict[str, Any]
     today: datetime.date  # the school's date (Europe/Paris), `now`'s day
     now: datetime.datetime  # the Clock's time on the school's walls (naive, Europe/Paris)
+    wrote: bool = False  # the handler changed what must be saved before the answer goes out
+
+    def saved(self) -> None:
+        """What the user wrote must be durable before the answer: the app saves the school's
+        state once for all the calls of a moment (group commit), then answers them."""
+        self.wrote = True
 
     @property
     def data(self) -> dict[str, Any]:

@@ -9,9 +9,7 @@ from typing import Any
 
 from vm_agent.adapters.pronote_net import formats
 from vm_agent.adapters.pronote_net.calls import Call
-from vm_agent.domain.school_data import Discussion, NewsItem
-
-LABELS = [{"N": "ET_R", "G": 1, "L": "Reçus"}, {"N": "ET_T", "G": 5, "L": "Corbeille"}]
+from vm_agent.domain.school_data import NewsItem
 
 
 def news(call: Call) -> dict[str, Any]:
@@ -39,13 +37,6 @@ def _news_for(call: Call) -> list[NewsItem]:
     return [item for item in items if item.created_at <= call.now]
 
 
-def _discussions_for(call: Call) -> list[Discussion]:
-    """The user's discussions with the messages sent by the school's now."""
-    me = call.me
-    items = call.school.discussions_for(me.id) if me is not None else []
-    return [d for d in (item.as_of(call.now) for item in items) if d is not None]
-
-
 def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
     me = call.me
     start = datetime.datetime.combine(item.date, datetime.time())
@@ -56,7 +47,7 @@ def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
         "estInformation": not item.is_survey,
         "estSondage": item.is_survey,
         "auteur": item.author,
-        "lue": False,
+        "lue": me is not None and call.base.activity.has_read(me.id, item.id),
         "reponseAnonyme": False,
         "estModele": False,
         "dateCreation": formats.moment(item.created_at),
@@ -67,8 +58,18 @@ def _news_item(call: Call, item: NewsItem) -> dict[str, Any]:
         "public": formats.wrapped(
             {"N": me.id if me else "", "G": 4, "L": me.display_name if me else ""}
         ),
-        "listeQuestions": formats.wrapped([_question(item)]),
+        "listeQuestions": formats.wrapped([_answered(call, item, _question(item))]),
     }
+
+
+def _answered(call: Call, item: NewsItem, question: dict[str, Any]) -> dict[str, Any]:
+    """The survey question with the caller's recorded answer (SaisieActualites), if any."""
+    me = call.me
+    answers = call.base.activity.answers(me.id, item.id) if me is not None else None
+    if answers is not None:
+        domain = "[" + ",".join(str(a) for a in answers) + "]"
+        question["reponse"]["V"].update(avecReponse=True, valeurReponse={"_T": 8, "V": domain})
+    return question
 
 
 def _question(item: NewsItem) -> dict[str, Any]:
@@ -94,59 +95,6 @@ def _category_id(category: str) -> str:
     return f"K-{sum(category.encode()) % 10_000}"
 
 
-def discussions(call: Call) -> dict[str, Any]:
-    items = _discussions_for(call)
-    return {
-        "listeEtiquettes": formats.wrapped(LABELS),
-        "listeMessagerie": formats.wrapped([_discussion(d) for d in items]),
-    }
-
-
-def _discussion(discussion: Discussion) -> dict[str, Any]:
-    first = discussion.messages[0] if discussion.messages else None
-    last = discussion.messages[-1] if discussion.messages else None
-    return {
-        "N": discussion.id,
-        "estUneDiscussion": True,
-        "profondeur": 0,
-        "objet": discussion.subject,
-        "initiateur": first.author if first else "",
-        "nbNonLus": 0,
-        "ferme": False,
-        "libelleDate": last.sent_at.strftime("%d/%m/%Y") if last else "",
-        "messagePourParticipants": formats.wrapped({"N": f"MP-{discussion.id}"}),
-        "listePossessionsMessages": formats.wrapped([{"N": f"PM-{discussion.id}"}]),
-        "listeEtiquettes": formats.wrapped([]),
-    }
-
-
-def messages(call: Call) -> dict[str, Any]:
-    me = call.me
-    wanted = call.data.get("listePossessionsMessages")
-    keys = (
-        {p.get("N") for p in wanted if isinstance(p, dict)} if isinstance(wanted, list) else set()
-    )
-    items = _discussions_for(call)
-    found = [d for d in items if f"PM-{d.id}" in keys]
-    rows = []
-    for discussion in found:
-        for n, message in enumerate(discussion.messages):
-            mine = me is not None and message.author == me.display_name
-            row: dict[str, Any] = {
-                "N": f"M-{discussion.id}-{n}",
-                "possessionMessage": formats.wrapped({"N": f"PM-{discussion.id}"}),
-                "emetteur": mine,
-                "public_gauche": message.author,
-                "lu": True,
-                "date": formats.moment(message.sent_at),
-                "estHTML": True,
-                "contenu": formats.wrapped(f"<p>{html.escape(message.content)}</p>", 21),
-                "messageSource": formats.wrapped({"N": f"M-{discussion.id}-{n}"}),
-            }
-            rows.append(row)
-    return {"listeMessages": formats.wrapped(rows), "listeBoutons": formats.wrapped([])}
-
-
 def nothing(call: Call) -> dict[str, Any]:
     """Navigation and Presence: keep-alive, nothing to say."""
     return {}
@@ -155,7 +103,9 @@ def nothing(call: Call) -> dict[str, Any]:
 def personal_details(call: Call) -> dict[str, Any]:
     keys = ["adresse1", "adresse2", "adresse3", "adresse4", "codePostal", "ville", "province",
             "pays", "eMail", "indicatifTel", "telephonePortable", "numeroINE"]  # fmt: skip
-    return {"Informations": dict.fromkeys(keys, "")}
+    # securisation.mode 1: no double authentication (pawnote DoubleAuthMode.MGDA_Inactive);
+    # pronotepy's qrcode_login then logs in again with the new token (clients.py:224-240).
+    return {"Informations": dict.fromkeys(keys, ""), "securisation": {"mode": 1}}
 
 
 def class_students(call: Call) -> dict[str, Any]:

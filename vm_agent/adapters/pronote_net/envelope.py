@@ -35,6 +35,11 @@ class CallError(Exception):
         return {"Erreur": {"G": self.code, "Titre": self.title, "Message": self.message}}
 
 
+def invalid(reason: str) -> CallError:
+    """`Requête invalide`, what PRONOTE answers a call it refuses; the message says why."""
+    return CallError(BAD_REQUEST, "Requête invalide", reason)
+
+
 def expired() -> CallError:
     return CallError(
         EXPIRED, "La page a expiré !", "La page a expiré : rechargez l'espace pour continuer."
@@ -55,6 +60,10 @@ class PageState:
     pending_key: bytes | None = None  # switched to after the Authentification response
     authenticated: bool = False
     child_ids: list[str] = field(default_factory=list)
+    mobile: str = ""  # "qr" or "token": how the mobile app logs in (adapters.pronote_net.mobile)
+    device: str = ""  # uuidAppliMobile
+    wants_token: bool = False  # the app asked for jetonConnexionAppliMobile
+    failure_counted: bool = False  # a refused QR login, counted at Identification already
 
 
 def open_call(state: PageState, body: Any) -> tuple[str, int, dict[str, Any]]:

@@ -18,9 +18,10 @@ from common.pronote_net import (
     scramble,
     user_key,
 )
-from vm_agent.adapters.pronote_net import formats
+from vm_agent.adapters.pronote_net import formats, mobile
 from vm_agent.adapters.pronote_net.calls import Call
 from vm_agent.adapters.pronote_net.envelope import BAD_REQUEST, CallError
+from vm_agent.domain.errors import LicencesExhausted
 from vm_agent.domain.publication import Espace
 from vm_agent.domain.school_data import (
     Period,
@@ -44,12 +45,15 @@ def fonction_parametres(call: Call) -> dict[str, Any]:
     if len(iv_temp) != 16:
         raise CallError(BAD_REQUEST, "Requête invalide", "Uuid must be 16 bytes in base64")
     call.state.cipher.iv_temp = iv_temp
+    known = call.data.get("identifiantNav")  # a client logging in again sends it back
+    navigator = known if isinstance(known, str) and 0 < len(known) <= 64 else ""
+    call.session.navigator = navigator or f"SIM-{secrets.token_hex(6)}"
     school = call.school
     starts, ends = _hours(school)
     first_day = school.classes_start or school.first_monday
     last_day = _last_day(school)
     return {
-        "identifiantNav": f"SIM-{secrets.token_hex(6)}",
+        "identifiantNav": call.session.navigator,
         "General": {
             "versionPN": VERSION,
             "PremierLundi": formats.date(school.first_monday),
@@ -74,12 +78,17 @@ DELEGATED_ONLY = "Connectez-vous par votre ENT : l'authentification directe est 
 def identification(call: Call) -> dict[str, Any]:
     login = str(call.data.get("identifiant", ""))
     state = call.state
-    account = call.pronote_net.account(call.session.espace, login)
+    mobile.read_login_kind(state, call.data)
+    if state.mobile:  # a QR jeton or a device token instead of the password
+        account = mobile.token_account(call, call.session.espace, login)
+    else:
+        account = call.pronote_net.account(call.session.espace, login)
     if account is None:  # still a challenge, so the failure shows in Authentification
         alea, state.user_key = secrets.token_hex(8), secrets.token_bytes(16)
     else:
         alea, state.user_key = account.alea, user_key(login, account.digest)
     state.account = account
+    state.failure_counted = mobile.refused_qr(call, account)
     state.challenge_plain = "".join(secrets.choice("0123456789") for _ in range(16))
     cipher = state.cipher
     state.challenge_hex = aes_encrypt(
@@ -111,17 +120,22 @@ def authentification(call: Call) -> dict[str, Any]:
         # Not a bad password: no failure counted. Acces 9 + a message (spec §4.3).
         return {"Acces": 9, "AccesMessage": {"message": DELEGATED_ONLY}}
     if state.account is None or not accepted:
-        call.pronote_net.login_failed(call.session)
+        if not state.failure_counted:
+            call.pronote_net.login_failed(call.session)
         return {"Acces": 1, "AccesMessage": {"message": "Identifiant ou mot de passe incorrect"}}
+    try:
+        call.pronote_net.logged_in(call.session, state.account.user)
+    except LicencesExhausted as refusal:  # Acces 9 + message: pawnote AuthenticateError
+        return {"Acces": 9, "AccesMessage": {"message": str(refusal)}}
     session_key = secrets.token_bytes(16)
     cle = aes_encrypt(state.user_key, state.cipher.iv, key_list(session_key).encode()).hex()
     state.pending_key = session_key
     state.authenticated = True
-    call.pronote_net.logged_in(call.session, state.account.user)
     return {
         "cle": cle,
         "libelleUtil": state.account.user.display_name,
         "derniereConnexion": formats.moment(call.now.replace(microsecond=0)),
+        **mobile.next_token(call, state.account.user),
     }
 
 

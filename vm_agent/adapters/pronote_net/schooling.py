@@ -55,7 +55,7 @@ def homework(call: Call) -> dict[str, Any]:
                 {
                     "N": item.id,
                     "descriptif": formats.wrapped(f"<div>{_escape(item.description)}</div>", 21),
-                    "TAFFait": False,
+                    "TAFFait": call.base.activity.is_done(student.id, item.id),
                     "Matiere": formats.wrapped(
                         {
                             "N": item.subject_id,
