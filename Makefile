@@ -71,9 +71,17 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.school_startup --no-docker
 	$(BIN)/python -m bench.console_web
 
-.PHONY: help install demo down reset protos check test tiers unit faults fuzz bench docker-images bench-docker
+.PHONY: help install demo down reset protos check test tiers unit faults fuzz bench docker-images \
+	bench-docker swarm-lab swarm-lab-down bench-swarm
 
 docker-images: $(STAMP) ## Docker engine (installed/started if missing) and the offline-built agent image
 	scripts/docker-engine.sh && PYTHON=$(BIN)/python scripts/docker-images.sh
 bench-docker: docker-images ## 100 schools as containers beside 100 raw `docker run` of the same image
 	$(BIN)/python -m bench.provision_docker
+LAB_NODES ?= 3
+swarm-lab: docker-images ## A Docker Swarm lab of Docker-in-Docker nodes (LAB_NODES=3; pronote-dc lab up)
+	$(BIN)/pronote-dc lab up --nodes $(LAB_NODES)
+swarm-lab-down: $(STAMP) ## Remove the Swarm lab: its nodes, volumes, bridge and routes (by label)
+	$(BIN)/pronote-dc lab down
+bench-swarm: docker-images ## 100 schools on a 3-node Swarm lab beside raw `docker service create`; failover
+	$(BIN)/python -m bench.provision_swarm

@@ -21,10 +21,11 @@ from common.clock import Clock, school_year_of
 from common.fail2ban import SecurityPolicy
 from common.files import make_private, write_json_atomically
 from datacenter.adapters.agents import AgentDirectory
+from datacenter.adapters.backup_copies import BackupCopies
 from datacenter.adapters.console.service import ConsoleService
 from datacenter.adapters.console_web import console_web_app
 from datacenter.adapters.http import controller_app, serve_http
-from datacenter.adapters.metrics import ControllerMetrics
+from datacenter.adapters.metrics import BackupCopiesCollector, ControllerMetrics
 from datacenter.core.auth import ConsoleAuth
 from datacenter.core.demo import demo_orders, sample_accounts
 from datacenter.core.errors import DatacenterError, Unavailable, WrongState
@@ -90,6 +91,11 @@ class Controller:
         self.scheduler = Scheduler(
             self.fleet, self.agents, self.clock, clock_file(settings), self.year_cycle
         )
+        if self.runtime.moves_schools:  # swarm://: data outlives its node
+            self.backup_copies = BackupCopies(self.fleet, self.agents, settings.backups_dir)
+            self.scheduler.backup_listeners.append(self.backup_copies.copy_off)
+            self.fleet.start_hooks.append(self.backup_copies.resume_if_lost)
+            self.metrics.registry.register(BackupCopiesCollector(self.backup_copies))
         await self._serve_console()
         console_web = console_web_app(
             lambda: self.console_address,

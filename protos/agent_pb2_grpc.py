@@ -130,6 +130,11 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.BackupRef.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.BackupContent.FromString,
                 _registered_method=True)
+        self.ResumeFromBackup = channel.unary_unary(
+                '/pronote.agent.v1.Agent/ResumeFromBackup',
+                request_serializer=protos_dot_agent__pb2.ResumeRequest.SerializeToString,
+                response_deserializer=protos_dot_common__pb2.Bases.FromString,
+                _registered_method=True)
         self.GetPublication = channel.unary_unary(
                 '/pronote.agent.v1.Agent/GetPublication',
                 request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
@@ -310,6 +315,15 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResumeFromBackup(self, request, context):
+        """Reprise sur sauvegarde: a server that came back empty on another host (swarm://) takes
+        the whole state of this backup, copied off its old host by the controller (checked
+        against info.sha256), and resumes serving the base that was in service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPublication(self, request, context):
         """PRONOTE.net panel (seed 004 Fiches 8-9): changes need the publication stopped.
         """
@@ -478,6 +492,11 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.ReadBackup,
                     request_deserializer=protos_dot_agent__pb2.BackupRef.FromString,
                     response_serializer=protos_dot_common__pb2.BackupContent.SerializeToString,
+            ),
+            'ResumeFromBackup': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeFromBackup,
+                    request_deserializer=protos_dot_agent__pb2.ResumeRequest.FromString,
+                    response_serializer=protos_dot_common__pb2.Bases.SerializeToString,
             ),
             'GetPublication': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPublication,
@@ -1048,6 +1067,33 @@ class Agent:
             '/pronote.agent.v1.Agent/ReadBackup',
             protos_dot_agent__pb2.BackupRef.SerializeToString,
             protos_dot_common__pb2.BackupContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeFromBackup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/ResumeFromBackup',
+            protos_dot_agent__pb2.ResumeRequest.SerializeToString,
+            protos_dot_common__pb2.Bases.FromString,
             options,
             channel_credentials,
             insecure,

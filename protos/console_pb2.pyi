@@ -214,6 +214,7 @@ class School(_message.Message):
     PID_FIELD_NUMBER: _builtins.int
     PRONOTE_NET_FIELD_NUMBER: _builtins.int
     ESPACES_FIELD_NUMBER: _builtins.int
+    NODE_FIELD_NUMBER: _builtins.int
     uai: _builtins.str
     name: _builtins.str
     formula: Global___Formula.ValueType
@@ -229,6 +230,10 @@ class School(_message.Message):
     pronote_net: _builtins.str
     """PRONOTE.net, asked of the school's server: "published", "stopped", or "unknown" when it
     does not answer (then `espaces` is empty).
+    """
+    node: _builtins.str
+    """The host its server was last seen running on, for runtimes over several (swarm://);
+    empty otherwise.
     """
     @_builtins.property
     def responsable(self) -> Global___Responsable: ...
@@ -254,10 +259,11 @@ class School(_message.Message):
         pid: _builtins.int = ...,
         pronote_net: _builtins.str = ...,
         espaces: _abc.Iterable[_common_pb2.EspaceAddress] | None = ...,
+        node: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["responsable", b"responsable"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "administratif_licences", b"administratif_licences", "client_port", b"client_port", "created_at_seconds", b"created_at_seconds", "espaces", b"espaces", "formula", b"formula", "hosting_number", b"hosting_number", "invoice_number", b"invoice_number", "name", b"name", "pid", b"pid", "pronote_net", b"pronote_net", "responsable", b"responsable", "sample_accounts", b"sample_accounts", "state", b"state", "uai", b"uai"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "administratif_licences", b"administratif_licences", "client_port", b"client_port", "created_at_seconds", b"created_at_seconds", "espaces", b"espaces", "formula", b"formula", "hosting_number", b"hosting_number", "invoice_number", b"invoice_number", "name", b"name", "node", b"node", "pid", b"pid", "pronote_net", b"pronote_net", "responsable", b"responsable", "sample_accounts", b"sample_accounts", "state", b"state", "uai", b"uai"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -100,6 +100,7 @@ def _labels(**values: str) -> dict[str, str]:
 
 class DockerRuntime:
     start_waits_for_ready = False  # start waits for the port; the fleet checks gRPC health
+    moves_schools = False
 
     def __init__(self, url: str = "docker://") -> None:
         self.url = url

@@ -16,7 +16,12 @@ def open_runtime(url: str) -> Runtime:
         from provisioning.docker import DockerRuntime
 
         return DockerRuntime(url)
+    if scheme == "swarm":
+        from provisioning.swarm import SwarmRuntime
+
+        return SwarmRuntime(url)
     raise UnsupportedRuntime(
         f"runtime {url!r} is not supported here; use local:// (the embedded default), "
-        "docker:// (the local Docker engine) or ssh://user@host (a remote Docker engine)"
+        "docker:// (the local Docker engine), ssh://user@host (a remote Docker engine) or "
+        "swarm://MANAGER:2375 (a Docker Swarm)"
     )

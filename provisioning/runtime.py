@@ -52,6 +52,11 @@ class SchoolSpec:
 class Observed:
     running: bool
     pid: int | None = None
+    address: str | None = None
+    """Where the school answers when the runtime chose it (swarm://: its task's overlay
+    address, which changes when Swarm moves it); None: the address the controller leased."""
+    node: str | None = None
+    """The host it runs on, for runtimes spread over several (swarm://)."""
 
 
 class Runtime(Protocol):
@@ -59,6 +64,9 @@ class Runtime(Protocol):
     start_waits_for_ready: bool
     """True if `start` returns only once the school serves (its own readiness signal);
     otherwise the caller waits for the school's gRPC health check."""
+    moves_schools: bool
+    """True if a school may come back on another host without its data (swarm://): the
+    controller then copies its backups off as they are made and resumes it from the latest."""
 
     async def prepare(self, pool: str) -> frozenset[str]:
         """Get ready to start schools of address `pool` quickly (e.g. warm the parent process).

@@ -13,7 +13,9 @@ if ! command -v dockerd >/dev/null 2>&1; then
     apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
 fi
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+# Only a dockerd of this host's PID namespace counts: the Swarm lab's Docker-in-Docker nodes
+# run dockerd too (visible here as host processes), and must not hide a dead host engine.
+if ! pgrep --ns $$ --nslist pid -x dockerd >/dev/null 2>&1; then
     echo "docker-engine: starting dockerd (log: $LOG)" >&2
     nohup dockerd >>"$LOG" 2>&1 </dev/null &
 fi

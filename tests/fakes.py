@@ -26,10 +26,13 @@ class FakeRuntime:
 
     def __init__(self, start_waits_for_ready: bool = False) -> None:
         self.start_waits_for_ready = start_waits_for_ready
+        self.moves_schools = False
         self.running: dict[str, int] = {}  # uai -> pid
         self.started: list[str] = []
         self.removed: list[str] = []
         self.failing: set[str] = set()  # schools whose start fails
+        # Where the runtime placed a school, as swarm:// does (uai -> (address, node)).
+        self.placed: dict[str, tuple[str, str]] = {}
         self._next_pid = 1000
 
     def kill(self, uai: str) -> None:
@@ -55,7 +58,8 @@ class FakeRuntime:
 
     def observe(self, spec: SchoolSpec) -> Observed:
         pid = self.running.get(spec.uai)
-        return Observed(running=pid is not None, pid=pid)
+        address, node = self.placed.get(spec.uai, (None, None))
+        return Observed(running=pid is not None, pid=pid, address=address, node=node)
 
     def log_tail(self, spec: SchoolSpec, lines: int = 20) -> list[str]:
         return [f"{spec.uai}: last line"][-lines:]

@@ -225,6 +225,40 @@ class BackupStore:
                 "was changed"
             ) from None
 
+    def adopt(self, backup: Backup, data: bytes) -> dict[str, Any]:
+        """Take a backup made elsewhere (this school's, on the host it was lost with), after
+        checking `data` against its SHA-256 and size; returns its state. Raises Corrupt (nothing
+        written) or InvalidArgument (not a backup name)."""
+        if not backup_plan.is_safe_name(backup.name):
+            raise InvalidArgument(f"{backup.name!r} is not a backup name (a plain *.sauvs name)")
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != backup.sha256 or len(data) != backup.size:
+            raise Corrupt(
+                f"backup {backup.name!r} arrived damaged: its SHA-256 is {actual[:12]}…, it was "
+                f"{backup.sha256[:12]}… when made ({len(data)} of {backup.size} bytes); nothing "
+                "was changed, resume from another copy"
+            )
+        after = {**self._entries, backup.name: backup}
+        index = {
+            "format": INDEX_FORMAT,
+            "backups": {
+                n: {
+                    "kind": b.kind.value,
+                    "made_at_seconds": b.made_at_seconds,
+                    "size": b.size,
+                    "sha256": b.sha256,
+                }
+                for n, b in after.items()
+            },
+        }
+        self._written.update(
+            _write_all_atomically(
+                self.directory, {backup.name: data}, (INDEX, json.dumps(index).encode("utf-8"))
+            )
+        )
+        self._entries = after
+        return self.load_state(backup.name)
+
     def _find(self, name: str) -> Backup:
         if not backup_plan.is_safe_name(name):
             raise InvalidArgument(

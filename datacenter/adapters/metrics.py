@@ -19,6 +19,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from datacenter.adapters.backup_copies import BackupCopies
 from datacenter.core.fleet import Fleet, SchoolStatus
 from protos import console_pb2
 
@@ -67,6 +68,41 @@ class FleetCollector(Collector):
         for action, count in self._fleet.reconcile_actions.items():
             actions.add_metric([action], count)
         yield actions
+        if self._fleet.nodes:  # runtimes spread over several hosts (swarm://)
+            per_node = GaugeMetricFamily(
+                "pronote_fleet_schools_per_node",
+                "Schools whose server was last seen running on each node.",
+                labels=["node"],
+            )
+            counts_per_node: dict[str, int] = {}
+            for node in self._fleet.nodes.values():
+                counts_per_node[node] = counts_per_node.get(node, 0) + 1
+            for node, count in sorted(counts_per_node.items()):
+                per_node.add_metric([node], count)
+            yield per_node
+
+
+class BackupCopiesCollector(Collector):
+    """Backups copied off their node and reprises sur sauvegarde (swarm://)."""
+
+    def __init__(self, copies: BackupCopies) -> None:
+        self._copies = copies
+
+    def collect(self) -> Iterator[Metric]:
+        copies = CounterMetricFamily(
+            "pronote_backup_copies",
+            "Backups copied off a school's node to the data-center's store, and failed copies.",
+            labels=["result"],
+        )
+        copies.add_metric(["copied"], self._copies.copied)
+        copies.add_metric(["failed"], self._copies.copy_failures)
+        yield copies
+        yield CounterMetricFamily(
+            "pronote_school_resumptions",
+            "Schools that came back empty on another node and resumed from their latest "
+            "sauvegarde (Historique: Reprise sur sauvegarde).",
+            value=self._copies.resumptions,
+        )
 
 
 class ControllerMetrics:

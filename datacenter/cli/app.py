@@ -23,7 +23,9 @@ from datacenter.cli import (
     client,
     clock,
     console,
+    lab,
     load,
+    nodes,
     orders,
     schools,
     year,
@@ -56,6 +58,8 @@ app.command()(clean.clean)
 app.add_typer(orders.app, name="order")
 app.add_typer(year.app, name="year")  # the yearly cycle (datacenter/cli/year.py)
 app.add_typer(hnot_app, name="hnot")
+app.add_typer(nodes.app, name="nodes")  # swarm:// hosts
+app.add_typer(lab.app, name="lab")  # a Swarm of Docker-in-Docker nodes on this machine
 
 SCHOOL_COLUMNS = ["uai", "name", "address", "port", "state"]
 

@@ -3,7 +3,8 @@ Docker engine (found by their `pronote-dc.*` labels). Backups stay unless --purg
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -27,13 +28,22 @@ def clean(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Remove every container, network and volume pronote-dc created (backups kept)."""
-    from provisioning import docker_clean as docker
-
     if runtime is None:
         configured = cli_state(ctx).settings().runtime
-        runtime = configured if configured.startswith(("docker:", "ssh:")) else "docker://"
+        runtime = (
+            configured if configured.startswith(("docker:", "ssh:", "swarm:")) else "docker://"
+        )
     try:
-        found = docker.leftovers(runtime, purge_backups)
+        if runtime.startswith("swarm:"):  # its backups are in the data-center's store
+            from provisioning import swarm_clean
+
+            found: list[Any] = list(swarm_clean.leftovers(runtime))
+            remove: Callable[[], None] = lambda: swarm_clean.remove_leftovers(runtime, found)  # noqa: E731
+        else:
+            from provisioning import docker_clean
+
+            found = list(docker_clean.leftovers(runtime, purge_backups))
+            remove = lambda: docker_clean.remove_leftovers(runtime, found)  # noqa: E731
         rows = [{"kind": f.kind, "name": f.name, "detail": f.detail} for f in found]
         if not found:
             emit([], as_json, title=f"nothing of pronote-dc on {runtime}")
@@ -41,11 +51,17 @@ def clean(
         if not yes:
             emit(rows, as_json=False, title=f"to remove from {runtime}")
             typer.confirm(f"remove these {len(found)} items?", abort=True)
-        docker.remove_leftovers(runtime, found)
+        remove()
     except RuntimeFailure as error:
         fail(str(error))
     if as_json:
         emit(rows, as_json=True)
     else:
+        if runtime.startswith("swarm:"):
+            console.print(
+                f"removed {len(found)} services, containers, networks, volumes and routes "
+                "(backups stay in the data-center's store, the state directory's backups/)"
+            )
+            return
         kept = "" if purge_backups else " (backups kept: --purge-backups removes them)"
         console.print(f"removed {len(found)} containers, networks and volumes{kept}")

@@ -23,6 +23,7 @@ def _row(school: dict[str, object]) -> dict[str, object]:
         "state": school["state"],
         "formula": str(school["formula"]).removeprefix("FORMULA_").lower(),
         "hosting_number": school["hosting_number"],
+        **({"node": school["node"]} if school.get("node") else {}),  # swarm://: its host
     }
 
 

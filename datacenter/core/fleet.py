@@ -30,7 +30,7 @@ from datacenter.core.ipam import AddressPool
 from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.core.settings import Settings
 from datacenter.core.uai import validate_uai
-from provisioning.runtime import Runtime, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, Runtime, SchoolSpec, StartFailed
 
 log = logging.getLogger("datacenter.core.fleet")
 
@@ -113,7 +113,13 @@ class Fleet:
         self.pids: dict[str, int] = {}
         self._busy: set[str] = set()
         self._retry_at: dict[str, tuple[float, float]] = {}  # uai -> (when, backoff)
-        self.reconcile_actions: dict[str, int] = {"adopted": 0, "restarted": 0, "failed": 0}
+        self.reconcile_actions: dict[str, int] = {
+            "adopted": 0,
+            "restarted": 0,
+            "failed": 0,
+            "moved": 0,
+        }
+        self.nodes: dict[str, str] = {}  # uai -> node it runs on (runtimes over several hosts)
         # Called with the seconds a successful provisioning took (metrics listen here).
         self.provision_listeners: list[Callable[[float], None]] = []
         # Awaited once a school's server (re)starts, before it is used (the simulated clock).
@@ -210,6 +216,7 @@ class Fleet:
             pid = await self.runtime.start(spec, timeout)
         except StartFailed as error:
             raise Unavailable(str(error)) from error
+        record = await self._follow(record, self.runtime.observe(spec))
         if not self.runtime.start_waits_for_ready:
             try:
                 await self._agents.wait_healthy(record, timeout)
@@ -221,6 +228,21 @@ class Fleet:
         for hook in self.start_hooks:
             await hook(record)
         self.statuses[record.uai] = SchoolStatus.RUNNING
+
+    async def _follow(self, record: SchoolRecord, observed: Observed) -> SchoolRecord:
+        """Where the runtime placed the school (swarm://: its task's address and node): the
+        lease follows it, and a channel to the old address is dropped."""
+        placed_before = record.uai in self.nodes
+        if observed.node is not None:
+            self.nodes[record.uai] = observed.node
+        if observed.address is None or observed.address == record.address:
+            return record
+        self.registry.move_lease(record.uai, observed.address, self._clock.now())
+        await self._agents.forget(record.uai)
+        if placed_before:  # not its first placement: the runtime moved it
+            self.reconcile_actions["moved"] += 1
+            log.info("school %s answers at %s on %s", record.uai, observed.address, observed.node)
+        return self.registry.get(record.uai)
 
     async def _undo(self, record: SchoolRecord, spec: SchoolSpec) -> None:
         await asyncio.shield(self._remove(record, spec))
@@ -334,6 +356,7 @@ class Fleet:
                 continue
             observed = self.runtime.observe(self.spec(record))
             if observed.running:
+                record = await self._follow(record, observed)
                 if self.statuses.get(record.uai) is None:
                     self.reconcile_actions["adopted"] += 1
                     log.info("adopted school %s (pid %s)", record.uai, observed.pid)

@@ -339,6 +339,25 @@ class Registry:
     def add_lease(self, address: str, uai: str, now_seconds: float, db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO leases VALUES (?, ?, ?)", (address, uai, now_seconds))
 
+    def move_lease(self, uai: str, address: str, now_seconds: float) -> None:
+        """The school now answers at `address` (a runtime that chooses addresses, swarm://,
+        moved it). A school still holding `address` in the registry (its own task is gone and
+        not yet observed elsewhere) takes this school's old address until it is observed: every
+        school keeps exactly one lease, no two share one."""
+        with self.transaction() as db:
+            row = db.execute("SELECT address FROM leases WHERE uai=?", (uai,)).fetchone()
+            if row is None or row["address"] == address:
+                return
+            old = row["address"]
+            holder = db.execute("SELECT uai FROM leases WHERE address=?", (address,)).fetchone()
+            if holder is not None:
+                db.execute("UPDATE leases SET address=? WHERE uai=?", (f"~{uai}", holder["uai"]))
+            db.execute(
+                "UPDATE leases SET address=?, leased_at=? WHERE uai=?", (address, now_seconds, uai)
+            )
+            if holder is not None:
+                db.execute("UPDATE leases SET address=? WHERE uai=?", (old, holder["uai"]))
+
 
 _SELECT = "SELECT s.*, l.address FROM schools s JOIN leases l ON l.uai = s.uai"
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -113,6 +113,8 @@ class Scheduler:
         self._pushed: dict[str, int] = {}  # uai -> pid that has our simulated time
         self._lock = asyncio.Lock()
         self.totals = Summary()
+        # Awaited after a school made backups (swarm://: they are copied off its node).
+        self.backup_listeners: list[Callable[[SchoolRecord], Awaitable[None]]] = []
         fleet.start_hooks.append(self.push_clock)
 
     async def push_clock(self, record: SchoolRecord) -> None:
@@ -202,6 +204,9 @@ class Scheduler:
                         fault_point("scheduler.backups_made")
                         if needs_clock:
                             self._pushed[record.uai], needs_clock = pid, False
+                        if not reply.skipped and part:
+                            for listener in self.backup_listeners:
+                                await listener(record)
                         if not reply.skipped:
                             backups = sum(d.kind is Kind.SAUVEGARDE for d in part)
                             summary.backups_due += backups

@@ -1,11 +1,14 @@
-"""One contract for every runtime: what the fleet relies on, run against local:// and docker://.
+"""One contract for every runtime: what the fleet relies on, run against local://, docker://
+and swarm:// (a one-node Swarm lab of Docker-in-Docker, started once for this module).
 
-The docker cases need an engine and the agent image: skipped without them outside CI, failed
-in CI (tests/docker/engine.py)."""
+A school serves at the address `observe` reports when the runtime chose it (swarm://: its
+task's), else at the address it was given. The docker and swarm cases need an engine and the
+agent image: skipped without them outside CI, failed in CI (tests/docker/engine.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import random
@@ -35,6 +38,10 @@ class Case:
     new_address: Callable[[], str]
     kill: Callable[[SchoolSpec], None]
     schools_dir: Path
+
+    def where(self, spec: SchoolSpec) -> str:
+        """Where the school answers: the runtime's choice if it made one, else its address."""
+        return self.runtime.observe(spec).address or spec.address
 
     def spec(self, uai: str) -> SchoolSpec:
         spec = SchoolSpec(uai, self.new_address(), self.schools_dir / uai)
@@ -72,7 +79,37 @@ def kill_local(spec: SchoolSpec) -> None:
     os.kill(int(json.loads(spec.pid_file.read_text())["pid"]), signal.SIGKILL)
 
 
-@pytest.fixture(params=["local", "docker"])
+@pytest.fixture(scope="module")
+def swarm_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A one-node swarm (the manager alone) of the lab; its runtime URL. Gone with this module
+    (the Docker tier's `clean` on docker:// removes every pronote-dc container, labs too)."""
+    from provisioning import swarm_lab as lab
+    from tests.docker.engine import engine_or_skip
+
+    engine = engine_or_skip()
+    image = os.environ.get("PRONOTE_DC_AGENT_IMAGE", "pronote-dc/agent:latest")
+    name = f"contract{random.randrange(16**4):04x}"
+    used = [
+        ipaddress.ip_network(c["Subnet"])
+        for n in engine.api.networks()
+        for c in (n.get("IPAM") or {}).get("Config") or []
+        if ":" not in c.get("Subnet", ":")
+    ]
+    subnet = next(
+        s
+        for s in (ipaddress.ip_network(f"172.29.{i}.0/24") for i in range(40, 100))
+        if not any(s.overlaps(u) for u in used)
+    )
+    lab_dir = tmp_path_factory.mktemp("contract-lab")
+    try:
+        nodes = lab.up(name, 1, str(subnet), lab_dir)
+        url = lab.form_swarm(nodes, lab_dir, image)
+        yield f"{url}?image={image}"
+    finally:
+        lab.down(name)
+
+
+@pytest.fixture(params=["local", "docker", "swarm"])
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
     loop = asyncio.new_event_loop()
     schools_dir = tmp_path / "state" / "schools"
@@ -81,6 +118,31 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
         loop.run_until_complete(runtime.prepare("127.72.0.0/16"))
         case = Case(runtime, free_loopback, kill_local, schools_dir)
         cleanup: Callable[[], None] = lambda: None  # noqa: E731
+    elif request.param == "swarm":
+        url = request.getfixturevalue("swarm_lab")
+        runtime = open_runtime(url)
+        pool = f"10.{random.randrange(200, 250)}.{random.randrange(256)}.0/24"
+        reserved = loop.run_until_complete(runtime.prepare(pool))
+        lower = (str(a) for a in ipaddress.ip_network(pool).hosts() if str(a) not in reserved)
+        manager = url.split("?")[0].replace("swarm://", "tcp://")
+
+        def kill_task(spec: SchoolSpec) -> None:
+            import docker
+
+            node = docker.DockerClient(base_url=manager, timeout=30)  # the only node
+            for container in node.api.containers(
+                filters={"label": f"pronote-dc.school={spec.uai}"}
+            ):
+                node.api.kill(container["Id"])
+            node.close()
+
+        case = Case(runtime, lambda: next(lower), kill_task, schools_dir)
+
+        def cleanup() -> None:
+            from provisioning import swarm_clean
+
+            swarm_clean.remove_leftovers(url, swarm_clean.leftovers(url))
+
     else:
         from tests.docker.engine import engine_or_skip, free_subnet, remove_everything_of
 
@@ -88,8 +150,6 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
         subnet = free_subnet(engine, 28)
         runtime = open_runtime("docker://")
         reserved = loop.run_until_complete(runtime.prepare(subnet))
-        import ipaddress
-
         free = (str(a) for a in ipaddress.ip_network(subnet).hosts() if str(a) not in reserved)
 
         def kill_container(spec: SchoolSpec) -> None:
@@ -114,19 +174,19 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
         cleanup()
 
 
-def wait_serving(spec: SchoolSpec, timeout: float = 30.0) -> None:
+def wait_serving(case: Case, spec: SchoolSpec, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     status = ""
     while time.monotonic() < deadline:
-        status = check(f"{spec.address}:49300", 2.0)
+        status = check(f"{case.where(spec)}:49300", 2.0)
         if status == "SERVING":
             return
         time.sleep(0.05)
     raise AssertionError(f"{spec.uai} is not serving: {status}")
 
 
-def agent(spec: SchoolSpec) -> tuple[grpc.Channel, agent_pb2_grpc.AgentStub]:
-    channel = grpc.insecure_channel(f"{spec.address}:49301")
+def agent(case: Case, spec: SchoolSpec) -> tuple[grpc.Channel, agent_pb2_grpc.AgentStub]:
+    channel = grpc.insecure_channel(f"{case.where(spec)}:49301")
     return channel, agent_pb2_grpc.AgentStub(channel)
 
 
@@ -137,21 +197,22 @@ def test_a_started_school_serves_on_its_address_and_stops(case: Case) -> None:
     spec = case.spec("0750501W")
     pid = case.run(case.runtime.start(spec, 30))
     assert isinstance(pid, int)
-    wait_serving(spec)
+    wait_serving(case, spec)
     assert case.runtime.observe(spec).running
     assert isinstance(case.runtime.log_tail(spec), list)
+    where = case.where(spec)
 
     case.run(case.runtime.stop(spec))
     assert not case.runtime.observe(spec).running
-    assert check(f"{spec.address}:49300", 1.0) != "SERVING"
+    assert check(f"{where}:49300", 1.0) != "SERVING"
     case.run(case.runtime.stop(spec))  # stopping a stopped school is fine
 
 
 def test_a_killed_school_starts_again_with_its_data(case: Case) -> None:
     spec = case.spec("0750502X")
     case.run(case.runtime.start(spec, 30))
-    wait_serving(spec)
-    channel, stub = agent(spec)
+    wait_serving(case, spec)
+    channel, stub = agent(case, spec)
     with channel:
         base = stub.CreateBase(
             agent_pb2.CreateBaseRequest(school_year="2026-2027"), metadata=AUTH, timeout=10
@@ -159,8 +220,8 @@ def test_a_killed_school_starts_again_with_its_data(case: Case) -> None:
 
     case.kill(spec)
     case.run(case.runtime.start(spec, 30))
-    wait_serving(spec)
-    channel, stub = agent(spec)
+    wait_serving(case, spec)
+    channel, stub = agent(case, spec)
     with channel:
         bases = stub.ListBases(agent_pb2.Empty(), metadata=AUTH, timeout=10)
     assert [b.id for b in bases.bases] == [base.id]
@@ -181,7 +242,8 @@ def test_a_school_that_cannot_start_fails_with_the_reason_and_leaves_nothing(
 def test_a_removed_school_is_gone(case: Case) -> None:
     spec = case.spec("0750504Z")
     case.run(case.runtime.start(spec, 30))
-    wait_serving(spec)
+    wait_serving(case, spec)
+    where = case.where(spec)
     case.run(case.runtime.remove(spec))
     assert not case.runtime.observe(spec).running
-    assert check(f"{spec.address}:49300", 1.0) != "SERVING"
+    assert check(f"{where}:49300", 1.0) != "SERVING"

@@ -57,3 +57,17 @@ def test_a_damaged_or_changed_backup_is_written_again(tmp_path: Path) -> None:
     changed = {**STATE, "reserved_licences": 1}
     assert day(store, "2026-09-03T04:00", "2026-09-03T08:00", changed) == 3  # 04:33, 06:00, 08:00
     assert store.load_state(f"Base année {YEAR}05.sauvs") == changed
+
+
+def test_a_backup_made_elsewhere_is_adopted_only_if_its_checksum_matches(tmp_path: Path) -> None:
+    """A sauvegarde copied off a lost node is checked before it is taken (swarm://)."""
+    origin = BackupStore(tmp_path / "node2", UAI)
+    day(origin, "2026-09-01", "2026-09-01T02:00")
+    (made,) = origin.listing()
+    data = (tmp_path / "node2" / made.name).read_bytes()
+    fresh = BackupStore(tmp_path / "node0", UAI)
+    with pytest.raises(Corrupt, match="arrived damaged"):
+        fresh.adopt(made, data[:-1])
+    assert fresh.listing() == [] and not (tmp_path / "node0" / made.name).exists()
+    assert fresh.adopt(made, data) == STATE
+    assert BackupStore(tmp_path / "node0", UAI).listing() == [made]  # in its index

@@ -61,7 +61,7 @@ def test_a_dead_school_is_restarted_and_the_others_left_alone(world: World) -> N
     assert world.fleet.pids[victim] == world.runtime.running[victim] != pids[victim]
     assert world.runtime.running[other] == pids[other]
     assert world.runtime.started.count(victim) == 2 and world.runtime.started.count(other) == 1
-    assert world.fleet.reconcile_actions == {"adopted": 0, "restarted": 1, "failed": 0}
+    assert world.fleet.reconcile_actions == {"adopted": 0, "restarted": 1, "failed": 0, "moved": 0}
 
 
 def test_a_school_that_keeps_failing_is_retried_with_a_growing_backoff(world: World) -> None:
@@ -95,7 +95,7 @@ def test_a_restarted_controller_adopts_running_schools_without_starting_them(
     assert all(fleet.status(uai) is SchoolStatus.RUNNING for uai in UAIS)
     assert fleet.pids == world.runtime.running
     assert world.runtime.started == started  # nothing started twice
-    assert fleet.reconcile_actions == {"adopted": 2, "restarted": 0, "failed": 0}
+    assert fleet.reconcile_actions == {"adopted": 2, "restarted": 0, "failed": 0, "moved": 0}
     asyncio.run(fleet.reconcile())
     assert fleet.reconcile_actions["adopted"] == 2  # adopted once
 
@@ -150,3 +150,27 @@ def test_orphan_directories_and_temp_files_are_removed_at_recovery(world: World)
     assert not (schools / "0750999Z").exists() and not leftover.exists()
     assert (schools / UAIS[0]).exists()
     assert any("0750999Z" in action for action in actions)
+
+
+def test_the_lease_follows_a_school_the_runtime_moved_and_no_two_schools_share_one(
+    world: World,
+) -> None:
+    """swarm://: Swarm chooses a task's address; when it moves a school to another node the
+    registry follows, and a school still recorded at that address takes the old one."""
+    first, second = UAIS
+    old_first = world.registry.get(first).address
+    old_second = world.registry.get(second).address
+    world.runtime.placed[first] = (old_first, "node1")  # where it first ran
+    asyncio.run(world.fleet.reconcile())
+    assert world.fleet.reconcile_actions["moved"] == 0
+    world.runtime.placed[first] = (old_second, "node2")  # Swarm reused the second's address
+    asyncio.run(world.fleet.reconcile())
+    assert world.registry.get(first).address == old_second
+    assert world.registry.get(second).address == old_first  # swapped, until observed
+    assert world.fleet.nodes[first] == "node2"
+    assert world.fleet.reconcile_actions["moved"] == 1
+    assert first in world.agents.forgotten  # no channel to the old address
+    world.runtime.placed[second] = ("127.110.255.6", "node1")
+    asyncio.run(world.fleet.reconcile())
+    assert world.registry.addresses() == {first: old_second, second: "127.110.255.6"}
+    assert world.fleet.reconcile_actions["moved"] == 1  # the second's first placement is none

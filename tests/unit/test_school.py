@@ -467,3 +467,28 @@ def test_expired_bans_are_not_saved(
 def test_saved_state_of_another_format_is_refused(clock: SimulatedClock, saves: Saves) -> None:
     with pytest.raises(InvalidArgument, match="format"):
         make_server(clock, saves, saved_state={"format": 99, "bases": []})
+
+
+def test_an_empty_server_resumes_from_a_backup_in_service_and_says_so(
+    serving: SchoolServer, clock: SimulatedClock
+) -> None:
+    """Reprise sur sauvegarde (swarm://: a school back on another node, empty): the backup's
+    bases, base in service and Historique are taken whole, and the reprise is recorded."""
+    serving.reserve_licences(1)
+    state = serving.snapshot()
+    before = serving.base_in_service
+    assert before is not None
+    fresh = make_server(clock, Saves())
+    fresh.resume_from(state, "serveur reparti sur node1 ; données de la sauvegarde X.sauvs")
+    assert fresh.base_in_service is not None and fresh.base_in_service.id == before.id
+    assert fresh.server_state is ServerState.SERVING
+    assert fresh.licences().reserved_for_administration == 1
+    last = fresh.history.entries()[-1]
+    assert (last.action.label, last.detail) == (
+        "Reprise sur sauvegarde",
+        "serveur reparti sur node1 ; données de la sauvegarde X.sauvs",
+    )
+    assert len(fresh.history.entries()) == len(serving.history.entries()) + 1
+    connect(fresh, Mode.ENSEIGNANT, "prof.a", "a-pw", ip="10.0.0.9")
+    with pytest.raises(WrongState, match="already holds bases"):
+        fresh.resume_from(state, "twice")

@@ -287,6 +287,24 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         return self._bases()
 
     @translated
+    async def ResumeFromBackup(
+        self, request: agent_pb2.ResumeRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Bases:
+        info, data = request.backup.info, request.backup.data
+        try:
+            kind = Kind(info.kind)
+        except ValueError:
+            raise InvalidArgument(f"backup kind {info.kind!r} is unknown") from None
+        async with self._backup_lock:
+            state = await asyncio.to_thread(
+                self._backups.adopt,
+                Backup(info.name, kind, info.made_at_seconds, info.size, info.sha256),
+                data,
+            )
+        self._slot.school.resume_from(state, request.detail or f"sauvegarde {info.name}")
+        return self._bases()
+
+    @translated
     async def ReadBackup(
         self, request: agent_pb2.BackupRef, context: grpc.aio.ServicerContext
     ) -> common_pb2.BackupContent:

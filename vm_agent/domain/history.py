@@ -22,6 +22,7 @@ class Action(enum.Enum):
     SERVER_STOPPED = "server_stopped"
     BACKUP_OPENED = "backup_opened"
     PUBLICATION_CHANGED = "publication_changed"
+    RESUMED_FROM_BACKUP = "resumed_from_backup"
 
     @property
     def label(self) -> str:
@@ -39,6 +40,7 @@ _LABELS = {
     Action.SERVER_STOPPED: "Arrêt du serveur",
     Action.BACKUP_OPENED: "Ouverture d'une sauvegarde",
     Action.PUBLICATION_CHANGED: "Paramètres de publication modifiés",
+    Action.RESUMED_FROM_BACKUP: "Reprise sur sauvegarde",
 }
 
 

@@ -167,6 +167,36 @@ class SchoolServer:
         self._sketches.clear()
         self.commit(Action.BACKUP_OPENED, f"{len(bases)} base(s) restored")
 
+    def resume_from(self, state: dict[str, Any], detail: str) -> None:
+        """Reprise sur sauvegarde: this server lost its data (its host was lost and it came
+        back on another, empty) and takes a backup's whole state: bases, the base that was in
+        service (in service again), reservations, publication and Historique, which records
+        the reprise with `detail`. Only a server holding no base may resume (else: refused)."""
+        if self.bases:
+            raise WrongState(
+                "this server already holds bases: open the backup instead (Ouvrir une sauvegarde)"
+            )
+        if state.get("format") != STATE_FORMAT:
+            raise InvalidArgument(
+                f"the backup has state format {state.get('format')!r}, this server reads "
+                f"{STATE_FORMAT}; resume it with a matching pronote-dc"
+            )
+        try:
+            bases = [base_from_dict(b) for b in state.get("bases", [])]
+            policy = self.licence_policy.with_reserved(int(state.get("reserved_licences", 0)))
+            publication = Publication.from_dict(state.get("publication", {}))
+            history = History.from_list(state.get("history", []))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidArgument(f"the backup's state cannot be read ({error})") from None
+        in_service = state.get("in_service")
+        self.bases = bases
+        self._in_service_id = in_service if any(b.id == in_service for b in bases) else None
+        self.licence_policy = policy
+        self.publication = publication
+        self.history = history
+        self._sketches.clear()
+        self.commit(Action.RESUMED_FROM_BACKUP, detail)
+
     # -- Serveur PRONOTE panel -------------------------------------------------------------
 
     def create_base(

@@ -55,6 +55,7 @@ def school_message(record: SchoolRecord, fleet: Fleet, client_port: int) -> cons
         ],
         created_at_seconds=record.created_at,
         pid=fleet.pids.get(record.uai, 0),
+        node=fleet.nodes.get(record.uai, ""),
     )
 
 
