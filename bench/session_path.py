@@ -33,7 +33,8 @@ from typing import Any
 
 import grpc
 
-from bench.running import measure_rate, say
+from bench.fleet import stop_fleet
+from bench.running import measure_rounds, print_report
 from loadtest.relay import Relay
 from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2, console_pb2_grpc
 
@@ -112,13 +113,14 @@ async def bench(
         ),
         "session_path_relayed": _session_workers(relayed, account.login, account.password),
     }
-    results: dict[str, list[float]] = {name: [] for name in phases}
-    for _, workers in phases.values():  # warm-up: connections, caches
-        await measure_rate(0.5, workers)
-    for round_number in range(args.rounds):
-        for name, (_, workers) in phases.items():
-            results[name].append(await measure_rate(args.seconds, workers))
-            say(f"round {round_number + 1}: {name} {results[name][-1]:.0f} RPC/s")
+    results = await measure_rounds(  # warm-up: connections, caches
+        {name: workers for name, (_, workers) in phases.items()},
+        args.rounds,
+        args.seconds,
+        warm_up=0.5,
+        unit=" RPC/s",
+        digits=0,
+    )
     for channels, _ in phases.values():
         for channel in channels:
             await channel.close()
@@ -223,16 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             echo.terminate()
             echo.wait(timeout=10)
-            if controller is not None:
-                controller.terminate()
-                controller.wait(timeout=20)
-                subprocess.run(
-                    [sys.executable, "-m", "datacenter.cli", "down"],
-                    env=env,
-                    capture_output=True,
-                    timeout=120,
-                )
-    print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+            stop_fleet(controller, env)
+    print_report(report, args.json, render)
     return 0
 
 

@@ -1,0 +1,123 @@
+"""What the PRONOTE.net benchmarks share: a fresh data-center of demo schools started and
+stopped, each school's page and sample student, the bare `GET /pronote/` baseline, and the
+bounded command-line options of a run in phases."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import grpc
+
+from protos import console_pb2, console_pb2_grpc
+
+PRONOTE_NET_PORT = 8080
+PHASE_BOUNDS = "keep it bounded: --schools 1-30, --seconds 0-60, --concurrency 1-200"
+
+
+def start_fleet(
+    tmp: Path, count: int, pool: str = ""
+) -> tuple[subprocess.Popen[bytes], dict[str, str], list[Any]]:
+    """`pronote-dc up --demo COUNT` on `pool` (default: a random /27 of 127.130/16), console
+    and HTTP on free ports; (controller, its environment, the ready schools)."""
+    pool = pool or f"127.130.{random.randrange(256)}.{random.randrange(0, 256, 32)}/27"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")},
+        "PRONOTE_DC_STATE_DIR": str(tmp / "state"),
+        "PRONOTE_DC_ADDRESS_POOL": pool,
+        "PRONOTE_DC_HTTP_ADDRESS": "127.0.0.1:0",
+    }
+    log = open(tmp / "controller.log", "wb")  # noqa: SIM115
+    command = [sys.executable, "-m", "datacenter.cli", "up", "--console-address", "127.0.0.1:0"]
+    controller = subprocess.Popen([*command, "--demo", str(count)], env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if controller.poll() is not None:
+            raise SystemExit(f"controller exited: {(tmp / 'controller.log').read_text()[-2000:]}")
+        try:
+            address = json.loads((tmp / "state" / "controller.json").read_text())["console_address"]
+            token = (tmp / "state" / "operator.token").read_text().strip()
+            stub = console_pb2_grpc.ConsoleStub(grpc.insecure_channel(address))
+            schools = stub.ListSchools(
+                console_pb2.ListSchoolsRequest(),
+                metadata=(("authorization", f"Bearer {token}"),),
+                timeout=5,
+            ).schools
+            ready = [s for s in schools if any(a.role == "eleve" for a in s.sample_accounts)]
+            if len(ready) >= count:
+                return controller, env, ready
+        except (FileNotFoundError, ValueError, KeyError, grpc.RpcError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{count} demo schools with student accounts were not ready within 180 s")
+
+
+def stop_fleet(controller: subprocess.Popen[bytes] | None, env: dict[str, str]) -> None:
+    """Stop the controller (when it was started) and take its schools down."""
+    if controller is None:
+        return
+    controller.terminate()
+    controller.wait(timeout=20)
+    subprocess.run(
+        [sys.executable, "-m", "datacenter.cli", "down"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def pronote_url(school: Any) -> str:
+    """The school's PRONOTE.net root, without the trailing slash."""
+    return f"http://{school.address}:{PRONOTE_NET_PORT}/pronote"
+
+
+def sample_student(school: Any) -> Any:
+    """The school's sample student account."""
+    return next(a for a in school.sample_accounts if a.role == "eleve")
+
+
+def bare_get_worker(
+    http: aiohttp.ClientSession, urls: Sequence[str], index: int, rotate: bool = True
+) -> Callable[[], Awaitable[int]]:
+    """The baseline: `GET {url}/` (the page commune), the worker's next school each time
+    (`rotate`) or always the same one; a non-200 status stops the benchmark."""
+    turn = [index]
+
+    async def get() -> int:
+        url = f"{urls[turn[0] % len(urls)]}/"
+        if rotate:
+            turn[0] += 1
+        async with http.get(url) as response:
+            await response.read()
+            if response.status != 200:
+                raise SystemExit(f"GET {url}: HTTP {response.status}")
+        return 1
+
+    return get
+
+
+def add_phase_arguments(parser: argparse.ArgumentParser, in_flight: str) -> None:
+    """--schools, --seconds, --concurrency (`in_flight` says of what) and --rounds."""
+    parser.add_argument("--schools", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per phase and round")
+    parser.add_argument("--concurrency", type=int, default=10, help=f"{in_flight} in flight")
+    parser.add_argument("--rounds", type=int, default=3)
+
+
+def phases_bounded(args: argparse.Namespace) -> bool:
+    """Whether the options of `add_phase_arguments` are within their bounds."""
+    return bool(
+        1 <= args.schools <= 30
+        and 0 < args.seconds <= 60
+        and 1 <= args.concurrency <= 200
+        and 1 <= args.rounds <= 10
+    )
