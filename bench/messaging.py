@@ -26,7 +26,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,11 @@ import grpc
 from bench.fleet import (
     add_phase_arguments,
     bare_get_worker,
+    demo_fleet,
     phases_bounded,
+    phases_run,
     pronote_url,
     sample_student,
-    start_fleet,
-    stop_fleet,
 )
 from bench.running import measure_rounds, print_report, say
 from loadtest.web_client import WebClient
@@ -152,10 +151,7 @@ async def bench(args: argparse.Namespace, accounts: list[dict[str, Any]]) -> dic
     medians = {name: statistics.median(values) for name, values in results.items()}
     requests = medians["messages"] * REQUESTS_PER_MESSAGE
     return {
-        "schools": len(accounts),
-        "concurrency": args.concurrency,
-        "seconds_per_phase": args.seconds,
-        "rounds": args.rounds,
+        **phases_run(args, len(accounts)),
         "bare_page_requests_per_second": round(medians["page_requests"], 1),
         "messages_sent_and_read_per_second": round(medians["messages"], 1),
         "messaging_http_requests_per_second": round(requests, 1),
@@ -239,16 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--mobile-users 1-200, --mobile-seconds 1-120"
         )
     pool = f"127.84.{random.randrange(200)}.{random.randrange(0, 256, 32)}/27"
-    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        controller, env = None, dict[str, str]()
-        try:
-            controller, env, schools = start_fleet(Path(tmp), args.schools, pool)
-            accounts = pairs(env, schools[: args.schools])
-            report = asyncio.run(bench(args, accounts))
-            say("mobile scenario...")
-            report.update(mobile_scenario(env, args))
-        finally:
-            stop_fleet(controller, env)
+    with demo_fleet(args.schools, pool) as (env, schools):
+        accounts = pairs(env, schools[: args.schools])
+        report = asyncio.run(bench(args, accounts))
+        say("mobile scenario...")
+        report.update(mobile_scenario(env, args))
     print_report(report, args.json, render)
     return 0
 

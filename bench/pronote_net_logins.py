@@ -20,9 +20,7 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,11 +29,11 @@ from bench.fleet import (
     PHASE_BOUNDS,
     add_phase_arguments,
     bare_get_worker,
+    demo_fleet,
     phases_bounded,
+    phases_run,
     pronote_url,
     sample_student,
-    start_fleet,
-    stop_fleet,
 )
 from bench.running import measure_rounds, print_report
 from loadtest.web_client import WebClient
@@ -81,10 +79,7 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     medians = {name: statistics.median(values) for name, values in results.items()}
     login_requests = medians["logins"] * REQUESTS_PER_LOGIN
     return {
-        "schools": len(schools),
-        "concurrency": args.concurrency,
-        "seconds_per_phase": args.seconds,
-        "rounds": args.rounds,
+        **phases_run(args, len(schools)),
         "bare_page_requests_per_second": round(medians["page_requests"], 1),
         "logins_per_second": round(medians["logins"], 1),
         "login_http_requests_per_second": round(login_requests, 1),
@@ -115,13 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not phases_bounded(args):
         parser.error(PHASE_BOUNDS)
-    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        controller, env = None, dict(os.environ)
-        try:
-            controller, env, schools = start_fleet(Path(tmp), args.schools)
-            report = asyncio.run(bench(args, schools[: args.schools]))
-        finally:
-            stop_fleet(controller, env)
+    with demo_fleet(args.schools) as (_, schools):
+        report = asyncio.run(bench(args, schools[: args.schools]))
     print_report(report, args.json, render)
     return 0
 

@@ -19,9 +19,7 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,11 +28,11 @@ from bench.fleet import (
     PHASE_BOUNDS,
     add_phase_arguments,
     bare_get_worker,
+    demo_fleet,
     phases_bounded,
+    phases_run,
     pronote_url,
     sample_student,
-    start_fleet,
-    stop_fleet,
 )
 from bench.running import measure_rounds, print_report
 from loadtest.web_client import WebClient
@@ -84,10 +82,7 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     await http.close()
     medians = {name: statistics.median(values) for name, values in results.items()}
     return {
-        "schools": len(schools),
-        "concurrency": args.concurrency,
-        "seconds_per_phase": args.seconds,
-        "rounds": args.rounds,
+        **phases_run(args, len(schools)),
         "requests_per_second": {name: round(value, 1) for name, value in medians.items()},
         "vs_bare_get": {
             name: round(value / medians["bare_get"], 3) for name, value in medians.items()
@@ -117,13 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not phases_bounded(args):
         parser.error(PHASE_BOUNDS)
-    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        controller, env = None, dict(os.environ)
-        try:
-            controller, env, schools = start_fleet(Path(tmp), args.schools, args.pool)
-            report = asyncio.run(bench(args, schools[: args.schools]))
-        finally:
-            stop_fleet(controller, env)
+    with demo_fleet(args.schools, args.pool) as (_, schools):
+        report = asyncio.run(bench(args, schools[: args.schools]))
     print_report(report, args.json, render)
     return 0
 

@@ -24,9 +24,7 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -36,11 +34,11 @@ from bench.fleet import (
     PHASE_BOUNDS,
     add_phase_arguments,
     bare_get_worker,
+    demo_fleet,
     phases_bounded,
+    phases_run,
     pronote_url,
     sample_student,
-    start_fleet,
-    stop_fleet,
 )
 from bench.running import measure_rounds, print_report
 from loadtest.web_client import WebClient, WebError
@@ -124,10 +122,7 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     per_morning = statistics.median(requests_per_morning)
     morning_requests = medians["mornings"] * per_morning
     return {
-        "schools": len(schools),
-        "concurrency": args.concurrency,
-        "seconds_per_phase": args.seconds,
-        "rounds": args.rounds,
+        **phases_run(args, len(schools)),
         "bare_page_requests_per_second": round(medians["page_requests"], 1),
         "mornings_per_second": round(medians["mornings"], 2),
         "http_requests_per_morning": per_morning,
@@ -174,18 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not phases_bounded(args):
         parser.error(PHASE_BOUNDS)
-    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        controller, env = None, dict(os.environ)
-        try:
-            controller, env, schools = start_fleet(Path(tmp), args.schools + 1, pool=_pool())
-            read, unread = schools[: args.schools], schools[args.schools]
-            report = asyncio.run(bench(args, read))
-            report["read_school_pss_mib"] = round(
-                statistics.median(pss_mib(s.pid) for s in read), 1
-            )
-            report["unread_school_pss_mib"] = round(pss_mib(unread.pid), 1)
-        finally:
-            stop_fleet(controller, env)
+    with demo_fleet(args.schools + 1, pool=_pool()) as (_, schools):
+        read, unread = schools[: args.schools], schools[args.schools]
+        report = asyncio.run(bench(args, read))
+        report["read_school_pss_mib"] = round(statistics.median(pss_mib(s.pid) for s in read), 1)
+        report["unread_school_pss_mib"] = round(pss_mib(unread.pid), 1)
     print_report(report, args.json, render)
     return 0
 
