@@ -42,49 +42,17 @@ from typing import Any
 import aiohttp
 import grpc
 
+from bench.registered import register_schools
 from bench.running import say
-from common import secrets
 from datacenter.controller import Controller
-from datacenter.core.demo import demo_orders, sample_accounts
 from datacenter.core.fleet import Fleet, SchoolStatus
-from datacenter.core.ipam import AddressPool
-from datacenter.core.registry import Registry, SchoolRecord
+from datacenter.core.registry import Registry
 from datacenter.core.settings import load_settings
 from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2, console_pb2_grpc
 
 FLEET_POOL = "127.86.0.0/20"  # never bound: the fleet's schools are registered, not started
 CLIENTS_POOL = "127.85.200.0/29"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
-
-def register_schools(registry: Registry, count: int) -> list[SchoolRecord]:
-    """`count` demo schools in the registry, each with its address and sample accounts."""
-    pool = AddressPool(FLEET_POOL, registry)
-    now = time.time()
-    orders = demo_orders(set())
-    records = []
-    for _ in range(count):
-        order = next(orders)
-        hosting_number = registry.next_hosting_number(now)
-        with registry.transaction() as db:
-            record = SchoolRecord(
-                uai=order.uai,
-                name=order.name,
-                formula=order.formula,
-                responsable=order.responsable,
-                administratif_licences=4,
-                hosting_number=hosting_number,
-                console_password_hash=secrets.hash_secret("x"),
-                invoice_number=f"{hosting_number[-6:]}BENCH",
-                first_login_done=False,
-                agent_secret=secrets.new_token(),
-                address=pool.allocate(order.uai, now, db),
-                created_at=now,
-            )
-            registry.add_school(record, db)
-        registry.set_sample_accounts(order.uai, sample_accounts())
-        records.append(record)
-    return records
 
 
 def figures(seconds: list[float]) -> dict[str, float]:
@@ -178,7 +146,7 @@ async def fleet_page(schools: int, loads: int, directory: Path, chromium: Any) -
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     registry = Registry(settings.registry_path)
     say(f"registering {schools} schools (not started)")
-    records = register_schools(registry, schools)
+    records = register_schools(registry, schools, FLEET_POOL)
     registry.close()
 
     async def no_reconcile(self: Fleet) -> None:

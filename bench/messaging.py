@@ -26,7 +26,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,16 @@ from typing import Any
 import aiohttp
 import grpc
 
-from bench.pronote_net_logins import PRONOTE_NET_PORT, start_fleet
-from bench.running import measure_rate, say
+from bench.fleet import (
+    add_phase_arguments,
+    bare_get_worker,
+    demo_fleet,
+    phases_bounded,
+    phases_run,
+    pronote_url,
+    sample_student,
+)
+from bench.running import measure_rounds, print_report, say
 from loadtest.web_client import WebClient
 from protos import console_pb2, console_pb2_grpc
 from vm_agent.domain import synthetic
@@ -59,7 +66,7 @@ def pairs(env: dict[str, str], schools: list[Any]) -> list[dict[str, Any]]:
         base = next(b for b in stub.ListBases(ref, metadata=metadata).bases if b.in_service)
         counters = BaseCounters(**{f: getattr(base.counters, f) for f in RESOURCE_FIELDS})
         data = synthetic.generate(base.synthetic_seed, base.school_year, counters)
-        account = next(a for a in school.sample_accounts if a.role == "eleve")
+        account = sample_student(school)
         student = data.person(account.login)
         assert student is not None
         for discussion in data.discussions_for(student.id):
@@ -76,10 +83,9 @@ def pairs(env: dict[str, str], schools: list[Any]) -> list[dict[str, Any]]:
             ),
             metadata=metadata,
         )
-        url = f"http://{school.address}:{PRONOTE_NET_PORT}/pronote"
         found.append(
             {
-                "url": url,
+                "url": pronote_url(school),
                 "student": (account.login, account.password),
                 "teacher": (teacher.login, password),
                 "subject": discussion.subject,
@@ -98,20 +104,7 @@ async def logged_in(http: aiohttp.ClientSession, page: str, login: str, password
 
 async def bench(args: argparse.Namespace, accounts: list[dict[str, Any]]) -> dict[str, Any]:
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-
-    def page_worker(index: int) -> Callable[[], Awaitable[int]]:
-        turn = [index]
-
-        async def get() -> int:
-            url = f"{accounts[turn[0] % len(accounts)]['url']}/"
-            turn[0] += 1
-            async with http.get(url) as response:
-                await response.read()
-                if response.status != 200:
-                    raise SystemExit(f"GET {url}: HTTP {response.status}")
-            return 1
-
-        return get
+    urls = [account["url"] for account in accounts]
 
     async def message_worker(index: int) -> Callable[[], Awaitable[int]]:
         school = accounts[index % len(accounts)]
@@ -150,24 +143,15 @@ async def bench(args: argparse.Namespace, accounts: list[dict[str, Any]]) -> dic
 
     messaging = await asyncio.gather(*(message_worker(i) for i in range(args.concurrency)))
     phases = {
-        "page_requests": [page_worker(i) for i in range(args.concurrency)],
+        "page_requests": [bare_get_worker(http, urls, i) for i in range(args.concurrency)],
         "messages": list(messaging),
     }
-    results: dict[str, list[float]] = {name: [] for name in phases}
-    for workers in phases.values():
-        await measure_rate(1.0, workers)  # warm-up
-    for round_number in range(args.rounds):
-        for name, workers in phases.items():
-            results[name].append(await measure_rate(args.seconds, workers))
-            say(f"round {round_number + 1}: {name} {results[name][-1]:.1f}/s")
+    results = await measure_rounds(phases, args.rounds, args.seconds, warm_up=1.0)
     await http.close()
     medians = {name: statistics.median(values) for name, values in results.items()}
     requests = medians["messages"] * REQUESTS_PER_MESSAGE
     return {
-        "schools": len(accounts),
-        "concurrency": args.concurrency,
-        "seconds_per_phase": args.seconds,
-        "rounds": args.rounds,
+        **phases_run(args, len(accounts)),
         "bare_page_requests_per_second": round(medians["page_requests"], 1),
         "messages_sent_and_read_per_second": round(medians["messages"], 1),
         "messaging_http_requests_per_second": round(requests, 1),
@@ -238,46 +222,25 @@ def render(report: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--schools", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=3.0, help="per phase and round")
-    parser.add_argument("--concurrency", type=int, default=10, help="pairs in flight")
-    parser.add_argument("--rounds", type=int, default=3)
+    add_phase_arguments(parser, "pairs")
     parser.add_argument("--mobile-users", type=int, default=20)
     parser.add_argument("--mobile-seconds", type=int, default=10)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not (
-        1 <= args.schools <= 30
-        and 0 < args.seconds <= 60
-        and 1 <= args.concurrency <= 200
-        and 1 <= args.rounds <= 10
-        and 1 <= args.mobile_users <= 200
-        and 1 <= args.mobile_seconds <= 120
+        phases_bounded(args) and 1 <= args.mobile_users <= 200 and 1 <= args.mobile_seconds <= 120
     ):
         parser.error(
             "keep it bounded: --schools 1-30, --seconds 0-60, --concurrency 1-200, "
             "--mobile-users 1-200, --mobile-seconds 1-120"
         )
     pool = f"127.84.{random.randrange(200)}.{random.randrange(0, 256, 32)}/27"
-    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        controller, env = None, dict[str, str]()
-        try:
-            controller, env, schools = start_fleet(Path(tmp), args.schools, pool)
-            accounts = pairs(env, schools[: args.schools])
-            report = asyncio.run(bench(args, accounts))
-            say("mobile scenario...")
-            report.update(mobile_scenario(env, args))
-        finally:
-            if controller is not None:
-                controller.terminate()
-                controller.wait(timeout=20)
-                subprocess.run(
-                    [sys.executable, "-m", "datacenter.cli", "down"],
-                    env=env,
-                    capture_output=True,
-                    timeout=120,
-                )
-    print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+    with demo_fleet(args.schools, pool) as (env, schools):
+        accounts = pairs(env, schools[: args.schools])
+        report = asyncio.run(bench(args, accounts))
+        say("mobile scenario...")
+        report.update(mobile_scenario(env, args))
+    print_report(report, args.json, render)
     return 0
 
 

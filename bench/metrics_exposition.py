@@ -39,14 +39,13 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from common import secrets
+from bench.registered import register_schools
 from common.clock import SimulatedClock, SystemClock
 from datacenter.adapters.http import controller_app, target_group
 from datacenter.adapters.metrics import ControllerMetrics
-from datacenter.core.demo import demo_orders, sample_accounts
 from datacenter.core.fleet import Fleet, SchoolStatus
 from datacenter.core.ipam import AddressPool
-from datacenter.core.registry import Registry, SchoolRecord
+from datacenter.core.registry import Registry
 from datacenter.core.settings import Settings
 from provisioning.factory import open_runtime
 from vm_agent.adapters.metrics import school_registry
@@ -59,36 +58,6 @@ from vm_agent.domain.security import SecurityPolicy
 EXPOSITION_TARGET_SECONDS = 0.3
 SERIES_TARGET = 300
 POOL = "127.80.0.0/20"  # never bound: the schools are registered, not started
-
-
-def register_schools(registry: Registry, count: int) -> list[SchoolRecord]:
-    pool = AddressPool(POOL, registry)
-    now = time.time()
-    orders = demo_orders(set())
-    records = []
-    for _ in range(count):
-        order = next(orders)
-        uai = order.uai
-        hosting_number = registry.next_hosting_number(now)
-        with registry.transaction() as db:
-            record = SchoolRecord(
-                uai=uai,
-                name=order.name,
-                formula=order.formula,
-                responsable=order.responsable,
-                administratif_licences=4,
-                hosting_number=hosting_number,
-                console_password_hash=secrets.hash_secret("x"),
-                invoice_number=f"{hosting_number[-6:]}BENCH",
-                first_login_done=False,
-                agent_secret=secrets.new_token(),
-                address=pool.allocate(uai, now, db),
-                created_at=now,
-            )
-            registry.add_school(record, db)
-        registry.set_sample_accounts(uai, sample_accounts())
-        records.append(record)
-    return records
 
 
 async def timed_gets(url: str, requests: int) -> tuple[list[float], bytes]:
@@ -161,7 +130,7 @@ def summary(seconds: list[float]) -> dict[str, float]:
 async def bench(schools: int, requests: int, directory: Path) -> dict[str, Any]:
     settings = Settings(state_dir=directory)
     registry = Registry(settings.registry_path)
-    records = register_schools(registry, schools)
+    records = register_schools(registry, schools, POOL)
     fleet = Fleet(
         settings,
         registry,

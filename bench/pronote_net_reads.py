@@ -16,20 +16,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.pronote_net_logins import PRONOTE_NET_PORT, start_fleet
-from bench.running import measure_rate, say
+from bench.fleet import (
+    PHASE_BOUNDS,
+    add_phase_arguments,
+    bare_get_worker,
+    demo_fleet,
+    phases_bounded,
+    phases_run,
+    pronote_url,
+    sample_student,
+)
+from bench.running import measure_rounds, print_report
 from loadtest.web_client import WebClient
 
 READS = {  # function -> onglet; each gets the current period as the clients send it
@@ -47,26 +52,16 @@ def _period(client: WebClient) -> dict[str, Any]:
 
 async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-    urls = [f"http://{s.address}:{PRONOTE_NET_PORT}/pronote" for s in schools]
+    urls = [pronote_url(s) for s in schools]
     clients = []
     for index in range(args.concurrency):  # also generates each school's data (not timed)
         school = schools[index % len(schools)]
-        student = next(a for a in school.sample_accounts if a.role == "eleve")
+        student = sample_student(school)
         client = WebClient(http, f"{urls[index % len(urls)]}/eleve.html")
         await client.open()
         if not await client.login(student.login, student.password):
             raise SystemExit(f"login refused for {student.login} at {school.address}")
         clients.append(client)
-
-    def page_worker(index: int) -> Callable[[], Awaitable[int]]:
-        async def get() -> int:
-            async with http.get(f"{urls[index % len(urls)]}/") as response:
-                await response.read()
-                if response.status != 200:
-                    raise SystemExit(f"GET /pronote/: HTTP {response.status}")
-            return 1
-
-        return get
 
     def read_worker(client: WebClient, name: str, onglet: int) -> Callable[[], Awaitable[int]]:
         period = _period(client)
@@ -78,23 +73,16 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
 
         return read
 
-    phases = {"bare_get": [page_worker(i) for i in range(args.concurrency)]}
+    phases = {
+        "bare_get": [bare_get_worker(http, urls, i, rotate=False) for i in range(args.concurrency)]
+    }
     for name, onglet in READS.items():
         phases[name] = [read_worker(c, name, onglet) for c in clients]
-    results: dict[str, list[float]] = {name: [] for name in phases}
-    for workers in phases.values():  # warm-up
-        await measure_rate(0.5, workers)
-    for round_number in range(args.rounds):
-        for name, workers in phases.items():
-            results[name].append(await measure_rate(args.seconds, workers))
-            say(f"round {round_number + 1}: {name} {results[name][-1]:.1f}/s")
+    results = await measure_rounds(phases, args.rounds, args.seconds, warm_up=0.5)
     await http.close()
     medians = {name: statistics.median(values) for name, values in results.items()}
     return {
-        "schools": len(schools),
-        "concurrency": args.concurrency,
-        "seconds_per_phase": args.seconds,
-        "rounds": args.rounds,
+        **phases_run(args, len(schools)),
         "requests_per_second": {name: round(value, 1) for name, value in medians.items()},
         "vs_bare_get": {
             name: round(value / medians["bare_get"], 3) for name, value in medians.items()
@@ -118,36 +106,15 @@ def render(report: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--schools", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=3.0, help="per phase and round")
-    parser.add_argument("--concurrency", type=int, default=10, help="students in flight")
-    parser.add_argument("--rounds", type=int, default=3)
+    add_phase_arguments(parser, "students")
     parser.add_argument("--pool", default="", help="loopback addresses (default: in 127.130/16)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if not (
-        1 <= args.schools <= 30
-        and 0 < args.seconds <= 60
-        and 1 <= args.concurrency <= 200
-        and 1 <= args.rounds <= 10
-    ):
-        parser.error("keep it bounded: --schools 1-30, --seconds 0-60, --concurrency 1-200")
-    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        controller, env = None, dict(os.environ)
-        try:
-            controller, env, schools = start_fleet(Path(tmp), args.schools, args.pool)
-            report = asyncio.run(bench(args, schools[: args.schools]))
-        finally:
-            if controller is not None:
-                controller.terminate()
-                controller.wait(timeout=20)
-                subprocess.run(
-                    [sys.executable, "-m", "datacenter.cli", "down"],
-                    env=env,
-                    capture_output=True,
-                    timeout=120,
-                )
-    print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+    if not phases_bounded(args):
+        parser.error(PHASE_BOUNDS)
+    with demo_fleet(args.schools, args.pool) as (_, schools):
+        report = asyncio.run(bench(args, schools[: args.schools]))
+    print_report(report, args.json, render)
     return 0
 
 

@@ -37,3 +37,30 @@ def print_figures(result: Mapping[str, Any], as_json: bool) -> None:
     width = max(len(key) for key in result)
     for key, value in result.items():
         print(f"{key:{width}} {value}")
+
+
+async def measure_rounds(
+    phases: Mapping[str, Sequence[Callable[[], Awaitable[int]]]],
+    rounds: int,
+    seconds: float,
+    warm_up: float,
+    unit: str = "/s",
+    digits: int = 1,
+) -> dict[str, list[float]]:
+    """Each phase once for `warm_up` seconds (not counted), then the phases in turn for
+    `rounds` rounds of `seconds` each; every phase's rates, round by round."""
+    results: dict[str, list[float]] = {name: [] for name in phases}
+    for workers in phases.values():
+        await measure_rate(warm_up, workers)
+    for round_number in range(rounds):
+        for name, workers in phases.items():
+            results[name].append(await measure_rate(seconds, workers))
+            say(f"round {round_number + 1}: {name} {results[name][-1]:.{digits}f}{unit}")
+    return results
+
+
+def print_report(
+    report: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], str]
+) -> None:
+    """The figures on stdout: JSON, or the benchmark's own rendering."""
+    print(json.dumps(report, indent=2) if as_json else render(report), flush=True)

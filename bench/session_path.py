@@ -19,23 +19,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from bench.running import measure_rate, say
+from bench.fleet import start_controller, stop_fleet
+from bench.running import measure_rounds, print_report
 from loadtest.relay import Relay
-from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2, console_pb2_grpc
+from protos import client_pb2, client_pb2_grpc, common_pb2
 
 RATIO_TARGET = 0.6
 OPTIONS = [("grpc.use_local_subchannel_pool", 1), ("grpc.enable_http_proxy", 0)]
@@ -112,13 +111,14 @@ async def bench(
         ),
         "session_path_relayed": _session_workers(relayed, account.login, account.password),
     }
-    results: dict[str, list[float]] = {name: [] for name in phases}
-    for _, workers in phases.values():  # warm-up: connections, caches
-        await measure_rate(0.5, workers)
-    for round_number in range(args.rounds):
-        for name, (_, workers) in phases.items():
-            results[name].append(await measure_rate(args.seconds, workers))
-            say(f"round {round_number + 1}: {name} {results[name][-1]:.0f} RPC/s")
+    results = await measure_rounds(  # warm-up: connections, caches
+        {name: workers for name, (_, workers) in phases.items()},
+        args.rounds,
+        args.seconds,
+        warm_up=0.5,
+        unit=" RPC/s",
+        digits=0,
+    )
     for channels, _ in phases.values():
         for channel in channels:
             await channel.close()
@@ -140,34 +140,13 @@ async def bench(
 
 def start_fleet(tmp: Path, block: str) -> tuple[subprocess.Popen[bytes], dict[str, str], Any]:
     pool = f"{block}.{random.randrange(0, 256, 8)}/29"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")},
-        "PRONOTE_DC_STATE_DIR": str(tmp / "state"),
-        "PRONOTE_DC_ADDRESS_POOL": pool,
-        "PRONOTE_DC_HTTP_ADDRESS": "127.0.0.1:0",  # never the default port of a running demo
-    }
-    log = open(tmp / "controller.log", "wb")  # noqa: SIM115
-    command = [sys.executable, "-m", "datacenter.cli", "up", "--console-address", "127.0.0.1:0"]
-    controller = subprocess.Popen([*command, "--demo", "1"], env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if controller.poll() is not None:
-            raise SystemExit(f"controller exited: {(tmp / 'controller.log').read_text()[-2000:]}")
-        try:
-            address = json.loads((tmp / "state" / "controller.json").read_text())["console_address"]
-            token = (tmp / "state" / "operator.token").read_text().strip()
-            stub = console_pb2_grpc.ConsoleStub(grpc.insecure_channel(address))
-            schools = stub.ListSchools(
-                console_pb2.ListSchoolsRequest(),
-                metadata=(("authorization", f"Bearer {token}"),),
-                timeout=5,
-            ).schools
-            if schools and schools[0].sample_accounts:
-                return controller, env, schools[0]
-        except (FileNotFoundError, ValueError, KeyError, grpc.RpcError):
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the demo school was not ready within 60 s")
+
+    def ready(schools: Sequence[Any]) -> list[Any] | None:
+        return [schools[0]] if schools and schools[0].sample_accounts else None
+
+    not_ready = "the demo school was not ready within 60 s"
+    controller, env, picked = start_controller(tmp, 1, pool, ready, 60, 0.1, not_ready)
+    return controller, env, picked[0]
 
 
 def render(report: dict[str, Any]) -> str:
@@ -223,16 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             echo.terminate()
             echo.wait(timeout=10)
-            if controller is not None:
-                controller.terminate()
-                controller.wait(timeout=20)
-                subprocess.run(
-                    [sys.executable, "-m", "datacenter.cli", "down"],
-                    env=env,
-                    capture_output=True,
-                    timeout=120,
-                )
-    print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+            stop_fleet(controller, env)
+    print_report(report, args.json, render)
     return 0
 
 

@@ -20,25 +20,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psutil
 
-from bench.pronote_net_logins import start_fleet
-from bench.running import measure_rate, say
+from bench.fleet import (
+    PHASE_BOUNDS,
+    add_phase_arguments,
+    bare_get_worker,
+    demo_fleet,
+    phases_bounded,
+    phases_run,
+    pronote_url,
+    sample_student,
+)
+from bench.running import measure_rounds, print_report
 from loadtest.web_client import WebClient, WebError
 
-PRONOTE_NET_PORT = 8080
 MIB = 1024 * 1024
 
 
@@ -90,24 +94,10 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     mornings = []
     for school in schools:
-        student = next(a for a in school.sample_accounts if a.role == "eleve")
-        url = f"http://{school.address}:{PRONOTE_NET_PORT}/pronote"
-        mornings.append(Morning(http, url, student.login, student.password))
+        student = sample_student(school)
+        mornings.append(Morning(http, pronote_url(school), student.login, student.password))
+    urls = [m.url for m in mornings]
     requests_per_morning: list[int] = []
-
-    def page_worker(index: int) -> Callable[[], Awaitable[int]]:
-        turn = [index]
-
-        async def get() -> int:
-            url = f"{mornings[turn[0] % len(mornings)].url}/"
-            turn[0] += 1
-            async with http.get(url) as response:
-                await response.read()
-                if response.status != 200:
-                    raise SystemExit(f"GET {url}: HTTP {response.status}")
-            return 1
-
-        return get
 
     def morning_worker(index: int) -> Callable[[], Awaitable[int]]:
         turn = [index]
@@ -121,27 +111,18 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
         return morning
 
     phases = {
-        "page_requests": [page_worker(i) for i in range(args.concurrency)],
+        "page_requests": [bare_get_worker(http, urls, i) for i in range(args.concurrency)],
         "mornings": [morning_worker(i) for i in range(args.concurrency)],
     }
-    results: dict[str, list[float]] = {name: [] for name in phases}
     # Warm-up: each school generates its synthetic school on first read; not in the figures.
     await asyncio.gather(*(m.run() for m in mornings))
-    for workers in phases.values():
-        await measure_rate(1.0, workers)
-    for round_number in range(args.rounds):
-        for name, workers in phases.items():
-            results[name].append(await measure_rate(args.seconds, workers))
-            say(f"round {round_number + 1}: {name} {results[name][-1]:.1f}/s")
+    results = await measure_rounds(phases, args.rounds, args.seconds, warm_up=1.0)
     await http.close()
     medians = {name: statistics.median(values) for name, values in results.items()}
     per_morning = statistics.median(requests_per_morning)
     morning_requests = medians["mornings"] * per_morning
     return {
-        "schools": len(schools),
-        "concurrency": args.concurrency,
-        "seconds_per_phase": args.seconds,
-        "rounds": args.rounds,
+        **phases_run(args, len(schools)),
         "bare_page_requests_per_second": round(medians["page_requests"], 1),
         "mornings_per_second": round(medians["mornings"], 2),
         "http_requests_per_morning": per_morning,
@@ -183,40 +164,17 @@ def render(report: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--schools", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=3.0, help="per phase and round")
-    parser.add_argument("--concurrency", type=int, default=10, help="clients in flight")
-    parser.add_argument("--rounds", type=int, default=3)
+    add_phase_arguments(parser, "clients")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if not (
-        1 <= args.schools <= 30
-        and 0 < args.seconds <= 60
-        and 1 <= args.concurrency <= 200
-        and 1 <= args.rounds <= 10
-    ):
-        parser.error("keep it bounded: --schools 1-30, --seconds 0-60, --concurrency 1-200")
-    with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        controller, env = None, dict(os.environ)
-        try:
-            controller, env, schools = start_fleet(Path(tmp), args.schools + 1, pool=_pool())
-            read, unread = schools[: args.schools], schools[args.schools]
-            report = asyncio.run(bench(args, read))
-            report["read_school_pss_mib"] = round(
-                statistics.median(pss_mib(s.pid) for s in read), 1
-            )
-            report["unread_school_pss_mib"] = round(pss_mib(unread.pid), 1)
-        finally:
-            if controller is not None:
-                controller.terminate()
-                controller.wait(timeout=20)
-                subprocess.run(
-                    [sys.executable, "-m", "datacenter.cli", "down"],
-                    env=env,
-                    capture_output=True,
-                    timeout=120,
-                )
-    print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+    if not phases_bounded(args):
+        parser.error(PHASE_BOUNDS)
+    with demo_fleet(args.schools + 1, pool=_pool()) as (_, schools):
+        read, unread = schools[: args.schools], schools[args.schools]
+        report = asyncio.run(bench(args, read))
+        report["read_school_pss_mib"] = round(statistics.median(pss_mib(s.pid) for s in read), 1)
+        report["unread_school_pss_mib"] = round(pss_mib(unread.pid), 1)
+    print_report(report, args.json, render)
     return 0
 
 

@@ -50,10 +50,7 @@ class ServeurPanel(ConsolePanel):
     async def PutBaseInService(
         self, request: console_pb2.PutBaseInServiceRequest, context: Context
     ) -> common_pb2.Base:
-        forwarded = agent_pb2.PutInServiceRequest(
-            base_id=request.base_id, spr_login=request.spr_login, spr_password=request.spr_password
-        )
-        return await self._forward(context, request.uai, "PutInService", forwarded)
+        return await self._forward(context, request.uai, "PutInService", _in_service(request))
 
     @translated
     async def StopServer(
@@ -135,10 +132,7 @@ class ServeurPanel(ConsolePanel):
         request: console_pb2.PutBaseInServiceRequest,
         context: Context,
     ) -> common_pb2.Base:
-        forwarded = agent_pb2.PutInServiceRequest(
-            base_id=request.base_id, spr_login=request.spr_login, spr_password=request.spr_password
-        )
-        return await self._forward(context, request.uai, "OpenBase", forwarded)
+        return await self._forward(context, request.uai, "OpenBase", _in_service(request))
 
     @translated
     async def GetHistory(
@@ -196,3 +190,11 @@ def _chain(
             yield chunk
 
     return [replay(), rest]
+
+
+def _in_service(request: console_pb2.PutBaseInServiceRequest) -> agent_pb2.PutInServiceRequest:
+    """What the agent is asked for both PutBaseInService and OpenBase: the base, and the SPR
+    login and password given the first time."""
+    return agent_pb2.PutInServiceRequest(
+        base_id=request.base_id, spr_login=request.spr_login, spr_password=request.spr_password
+    )

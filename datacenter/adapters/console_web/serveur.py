@@ -5,6 +5,7 @@ historique."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -47,43 +48,46 @@ async def serveur(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def create_base(request: web.Request) -> web.StreamResponse:
+async def _on_base(
+    request: web.Request, method: str, message: Callable[[Any], Any], outcome: str
+) -> web.StreamResponse:
+    """The Serveur tab's form, `method` called with the message built from its fields, and
+    the base's name with `outcome` said back."""
     data = await form(request, "serveur")
-    base = await call(
-        request,
-        "CreateBase",
-        console_pb2.CreateBaseRequest(
+    base = await call(request, method, message(data))
+    return done(request, f"{base.name} {outcome}")
+
+
+async def create_base(request: web.Request) -> web.StreamResponse:
+    def message(data: Any) -> console_pb2.CreateBaseRequest:
+        return console_pb2.CreateBaseRequest(
             uai=uai_of(request),
             school_year=str(data.get("school_year", "")).strip(),
             synthetic_seed=str(data.get("synthetic_seed", "")).strip(),
-        ),
-    )
-    return done(request, f"{base.name} créée.")
+        )
+
+    return await _on_base(request, "CreateBase", message, "créée.")
 
 
 async def put_in_service(request: web.Request) -> web.StreamResponse:
-    data = await form(request, "serveur")
-    base = await call(
-        request,
-        "PutBaseInService",
-        console_pb2.PutBaseInServiceRequest(
+    def message(data: Any) -> console_pb2.PutBaseInServiceRequest:
+        return console_pb2.PutBaseInServiceRequest(
             uai=uai_of(request),
             base_id=str(data.get("base_id", "")),
             spr_login=str(data.get("spr_login", "")).strip(),
             spr_password=str(data.get("spr_password", "")),
-        ),
-    )
-    return done(request, f"{base.name} est en service.")
+        )
+
+    return await _on_base(request, "PutBaseInService", message, "est en service.")
 
 
 async def open_base(request: web.Request) -> web.StreamResponse:
-    data = await form(request, "serveur")
-    base = await call(
-        request,
-        "OpenBase",
-        console_pb2.PutBaseInServiceRequest(uai=uai_of(request), base_id=str(data.get("base_id"))),
-    )
-    return done(request, f"{base.name} est ouverte.")
+    def message(data: Any) -> console_pb2.PutBaseInServiceRequest:
+        return console_pb2.PutBaseInServiceRequest(
+            uai=uai_of(request), base_id=str(data.get("base_id"))
+        )
+
+    return await _on_base(request, "OpenBase", message, "est ouverte.")
 
 
 async def stop_server(request: web.Request) -> web.StreamResponse:

@@ -3,7 +3,8 @@ parameters of Client PRONOTE and Client EDT, licences, connections, suspended IP
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
 import typer
 
@@ -77,27 +78,36 @@ def reserve_licences(
     console.print(f"{usage.reserved_for_administration} licences reserved for the administrators")
 
 
+def _emit_rows(
+    messages: Iterable[Any],
+    row: Callable[[dict[str, Any]], dict[str, Any]],
+    as_json: bool,
+    title: str,
+) -> None:
+    """A listing: each message as its JSON fields, or (for people) as `row` shows it."""
+    rows = [to_dict(m) for m in messages]
+    emit(rows if as_json else [row(r) for r in rows], as_json, title=title)
+
+
 @app.command()
 def connections(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = False) -> None:
     """Suivi des connexions: every live connection."""
     reply = open_console(ctx).ListConnections(console_pb2.SchoolRef(uai=uai))
-    rows = [to_dict(c) for c in reply.connections]
-    if not as_json:
-        rows = [
-            {
-                "poste": c["poste"],
-                "application": c["application"],
-                "état": c["state"],
-                "mode": str(c["mode"]).removeprefix("MODE_").replace("_", " ").title()
-                if c["mode"] != "MODE_UNSPECIFIED"  # PRONOTE.net: no Client mode
-                else "",
-                "utilisateur": c["user"],
-                "base": c["base"],
-                "session": c["session_id"],
-            }
-            for c in rows
-        ]
-    emit(rows, as_json, title="connexions")
+
+    def row(c: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "poste": c["poste"],
+            "application": c["application"],
+            "état": c["state"],
+            "mode": str(c["mode"]).removeprefix("MODE_").replace("_", " ").title()
+            if c["mode"] != "MODE_UNSPECIFIED"  # PRONOTE.net: no Client mode
+            else "",
+            "utilisateur": c["user"],
+            "base": c["base"],
+            "session": c["session_id"],
+        }
+
+    _emit_rows(reply.connections, row, as_json, title="connexions")
 
 
 @app.command()
@@ -116,18 +126,16 @@ def disconnect(
 def suspended_ips(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = False) -> None:
     """Sécurité: IPs suspended after too many failed logins."""
     reply = open_console(ctx).ListSuspendedIps(console_pb2.SchoolRef(uai=uai))
-    rows = [to_dict(s) for s in reply.suspended_ips]
-    if not as_json:
-        rows = [
-            {
-                "ip": s["ip"],
-                "failures": s["failures"],
-                "since": when(s["suspended_at_seconds"]),
-                "until": when(s["suspended_until_seconds"]),
-            }
-            for s in rows
-        ]
-    emit(rows, as_json, title="suspended IPs")
+
+    def row(s: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ip": s["ip"],
+            "failures": s["failures"],
+            "since": when(s["suspended_at_seconds"]),
+            "until": when(s["suspended_until_seconds"]),
+        }
+
+    _emit_rows(reply.suspended_ips, row, as_json, title="suspended IPs")
 
 
 @app.command()

@@ -118,11 +118,25 @@ def issue_password(
     emit_object(issued, as_json, title="password issued")
 
 
+SprLogin = Annotated[str, typer.Option(help="SPR login: first mise en service only.")]
+
+
+def _in_service_request(
+    uai: str, base_id: str, spr_login: str, spr_password: str, password_stdin: bool
+) -> console_pb2.PutBaseInServiceRequest:
+    """What `put-in-service` and `open-base` send: the base, and the SPR's login and password
+    (from the option, its environment variable or stdin; needed the first time only)."""
+    spr_password = resolve(spr_password, password_stdin, "SPR password", required=False)
+    return console_pb2.PutBaseInServiceRequest(
+        uai=uai, base_id=base_id, spr_login=spr_login, spr_password=spr_password
+    )
+
+
 @app.command("put-in-service")
 def put_in_service(
     ctx: typer.Context,
     base_id: Annotated[str, typer.Argument(help="The base's id (see `console bases`).")],
-    spr_login: Annotated[str, typer.Option(help="SPR login: first mise en service only.")] = "",
+    spr_login: SprLogin = "",
     spr_password: Annotated[
         str, password_option("SPR password: first mise en service only.", SPR_PASSWORD_ENV)
     ] = "",
@@ -131,10 +145,7 @@ def put_in_service(
     as_json: JsonOption = False,
 ) -> None:
     """Mettre en service: make a base reachable by clients."""
-    spr_password = resolve(spr_password, password_stdin, "SPR password", required=False)
-    request = console_pb2.PutBaseInServiceRequest(
-        uai=uai, base_id=base_id, spr_login=spr_login, spr_password=spr_password
-    )
+    request = _in_service_request(uai, base_id, spr_login, spr_password, password_stdin)
     base = to_dict(open_console(ctx).PutBaseInService(request))
     emit_base(base, as_json, title="base in service (En service)")
 
@@ -271,7 +282,7 @@ def other_bases(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = F
 def open_base(
     ctx: typer.Context,
     base_id: Annotated[str, typer.Argument(help="From `console other-bases`.")],
-    spr_login: Annotated[str, typer.Option(help="SPR login: first mise en service only.")] = "",
+    spr_login: SprLogin = "",
     spr_password: Annotated[
         str, password_option("SPR password: first time only.", SPR_PASSWORD_ENV)
     ] = "",
@@ -280,10 +291,7 @@ def open_base(
     as_json: JsonOption = False,
 ) -> None:
     """Ouvrir cette base (server stopped first): it is put in service."""
-    spr_password = resolve(spr_password, password_stdin, "SPR password", required=False)
-    request = console_pb2.PutBaseInServiceRequest(
-        uai=uai, base_id=base_id, spr_login=spr_login, spr_password=spr_password
-    )
+    request = _in_service_request(uai, base_id, spr_login, spr_password, password_stdin)
     emit_base(to_dict(open_console(ctx).OpenBase(request)), as_json, title="base opened")
 
 
