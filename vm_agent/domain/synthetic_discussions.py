@@ -111,12 +111,18 @@ def everyday_discussions(
 
 
 def _sample_people(data: SchoolData) -> set[str]:
-    """Who the sample accounts are: the first person of each kind and the first family."""
+    """Who the sample accounts may be: the first person of each kind, the first family, and the
+    demo's sample family (the parent with the most children and their children, as
+    `synthetic._sample_order` picks them: its élève is one of those children)."""
     ids = {data.students[0].id, data.teachers[0].id}
     if data.responsables:
         ids.add(data.responsables[0].id)
-    family = next((r for r in data.responsables if r.child_ids), None)
-    if family is not None:
-        ids.add(family.id)
-        ids.update(family.child_ids)
+        families = [
+            next((r for r in data.responsables if r.child_ids), None),
+            max(data.responsables, key=lambda r: len(r.child_ids)),
+        ]
+        for family in families:
+            if family is not None and family.child_ids:
+                ids.add(family.id)
+                ids.update(family.child_ids)
     return ids
