@@ -132,7 +132,7 @@ def claim(block: str = DEFAULT_BLOCK, root: Path | None = None) -> Claim:
     if network.prefixlen > POOL_PREFIX_LENGTH:
         raise ValueError(f"{block!r} is smaller than one pool (/{POOL_PREFIX_LENGTH})")
     root = root or root_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    _private_root(root)
     candidates = list(network.subnets(new_prefix=POOL_PREFIX_LENGTH))
     random.shuffle(candidates)
     for pool in candidates:
@@ -151,3 +151,16 @@ def claim(block: str = DEFAULT_BLOCK, root: Path | None = None) -> Claim:
         f"every /{POOL_PREFIX_LENGTH} pool of {block} is taken by a running data-center; "
         f"stop some or give a larger block (--pronote-dc-block)"
     )
+
+
+def _private_root(root: Path) -> None:
+    """Make `root` (a predictable path under the temp dir) ours alone: created 0700, or refused
+    when another user made it first or others may write in it (they could plant a claim)."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = root.stat()
+    if info.st_uid != os.getuid():
+        raise RuntimeError(
+            f"{root} belongs to another user: set PRONOTE_DC_TESTING_ROOT to a directory of yours"
+        )
+    if info.st_mode & 0o077:
+        os.chmod(root, 0o700)

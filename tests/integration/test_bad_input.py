@@ -141,3 +141,21 @@ def test_the_cli_refuses_an_unknown_formula_before_calling_anyone(tmp_path: Path
         )  # fmt: skip
         assert result.returncode == 1, result.stderr
         assert "formula '40' does not exist: choose 30, 50, 80 or unlimited" in result.stderr
+
+
+def test_the_cli_refuses_what_it_cannot_send_with_a_reason(
+    datacenter: Datacenter, tmp_path: Path
+) -> None:
+    """Found by a fresh user: a directory as an upload ended in UNKNOWN, a licence count past
+    int32 in a traceback, an unblock of something that is no IP in '0 IP(s) unblocked'."""
+    school = datacenter.provision("0750801")
+    code = school.school.uai
+    for args, says in (
+        (("console", "serveur", "load-base", str(tmp_path), "--uai", code), "is not a file"),
+        (("console", "clients", "reserve-licences", "99999999999", "--uai", code), "2147483647"),
+        (("console", "clients", "unblock", "notanip", "--uai", code), "is not an IP address"),
+    ):
+        run = datacenter.cli(*args, check=False)
+        assert run.returncode != 0, args
+        assert says in run.stdout + run.stderr, (args, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr and "UNKNOWN" not in run.stderr

@@ -4,6 +4,8 @@ suspended after failed logins."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from datacenter.adapters.console.panel import ConsolePanel, Context, translated
 from datacenter.core import errors
 from protos import agent_pb2, common_pb2, console_pb2
@@ -65,5 +67,13 @@ class ClientsPanel(ConsolePanel):
         record = self._school(context, request.uai)  # who asks comes before what is asked
         if not request.all and not request.ip:
             raise errors.InvalidArgument("say which IP to unblock, or ask to unblock them all")
+        if request.ip:
+            try:
+                ipaddress.ip_address(request.ip)
+            except ValueError:
+                raise errors.InvalidArgument(
+                    f"{request.ip[:64]!r} is not an IP address: give one as "
+                    "`console clients suspended-ips` lists them, e.g. 192.0.2.7"
+                ) from None
         forwarded = agent_pb2.UnblockRequest(ip=request.ip, all=request.all)
         return await self._agents.call(record, "UnblockIps", forwarded)

@@ -69,7 +69,10 @@ def licences(ctx: typer.Context, uai: UaiOption = "", as_json: JsonOption = Fals
 @app.command("reserve-licences")
 def reserve_licences(
     ctx: typer.Context,
-    count: Annotated[int, typer.Argument(help="Licences kept for the Administration group.")],
+    count: Annotated[
+        int,
+        typer.Argument(help="Licences kept for the Administration group.", min=0, max=2**31 - 1),
+    ],
     uai: UaiOption = "",
 ) -> None:
     """Reserve licences en modification for the Administration group."""

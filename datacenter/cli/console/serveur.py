@@ -162,6 +162,8 @@ def _upload(ctx: typer.Context, path: Path, first: common_pb2.BaseFileChunk) -> 
         size = path.stat().st_size
     except OSError as error:
         fail(f"cannot read {path}: {error.strerror}")
+    if not path.is_file():
+        fail(f"{path} is not a file: give the path of the file to send")
     progress = Progress(
         TextColumn(f"envoi de {path.name}"), BarColumn(), DownloadColumn(), console=errors
     )
