@@ -3,13 +3,15 @@ operator token acts on the whole fleet. Only hashes are stored."""
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from common import secrets
 from common.clock import Clock
-from common.fail2ban import Guard, SecurityPolicy
+from common.fail2ban import Guard, SecurityPolicy, Suspension
 from common.files import write_atomically
 from datacenter.core.errors import Forbidden, Unauthenticated
 from datacenter.core.registry import Registry
@@ -24,6 +26,10 @@ class Principal:
     @property
     def is_operator(self) -> bool:
         return self.uai is None
+
+
+# The console login's suspensions, as JSON rows of `common.fail2ban.Suspension`.
+SUSPENSIONS_META = "console_login_suspensions"
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class ConsoleAuth:
         self._sessions: dict[str, tuple[str, float]] = {}  # token digest -> (uai, expiry)
         # Failed console logins per source address, the schools' fail2ban rules (issue 12, 6):
         # every console front end (the CLI's gRPC, the web console) logs in through here.
-        self.guard = Guard(policy or SecurityPolicy())
+        # Its suspensions survive a restart, as the schools' do (kept in the registry's meta).
+        self.guard = Guard(policy or SecurityPolicy(), self._saved_suspensions())
         # The controller's own web console calls the API from the controller's address; with
         # this token (in memory, never written) it may name the browser's address instead, so
         # its users are throttled one by one rather than all together as the controller.
@@ -56,6 +63,19 @@ class ConsoleAuth:
     def trusts_front_end(self, token: str) -> bool:
         """True when `token` is this controller's front-end token (constant-time compare)."""
         return bool(token) and hmac.compare_digest(token, self.front_end_token)
+
+    def _saved_suspensions(self) -> list[Suspension]:
+        saved = self._registry.get_meta(SUSPENSIONS_META)
+        try:
+            return [Suspension(**row) for row in json.loads(saved or "[]")]
+        except (TypeError, ValueError):  # unreadable: start with none rather than not start
+            return []
+
+    def _failed(self, source_ip: str, now: float) -> None:
+        """Count a failed login; a new suspension is saved before the refusal is sent."""
+        if self.guard.record_failure(source_ip, now) is not None:
+            rows = [dataclasses.asdict(s) for s in self.guard.suspensions(now)]
+            self._registry.set_meta(SUSPENSIONS_META, json.dumps(rows))
 
     def ensure_operator_token(self, path: Path) -> str:
         """The operator token lives in a 0600 file beside the registry; its hash in the registry."""
@@ -84,7 +104,7 @@ class ConsoleAuth:
             )
         record = self._registry.by_hosting_number(hosting_number.strip())
         if record is None or not secrets.verify(password, record.console_password_hash):
-            self.guard.record_failure(source_ip, now)
+            self._failed(source_ip, now)
             raise Unauthenticated(
                 "wrong hosting number or password; they were sent by e-mail and SMS at activation"
             )
@@ -94,7 +114,7 @@ class ConsoleAuth:
                     "the first login also needs the invoice number sent by e-mail; give it"
                 )
             if not hmac.compare_digest(invoice_number.strip(), record.invoice_number):
-                self.guard.record_failure(source_ip, now)
+                self._failed(source_ip, now)
                 raise Unauthenticated("wrong invoice number; use the one sent by e-mail")
             self._registry.mark_first_login(record.uai)
         token = secrets.new_token()

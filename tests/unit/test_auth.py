@@ -198,3 +198,22 @@ def test_wrong_passwords_suspend_the_source_address_like_a_school(
     assert auth.login(HOSTING_NUMBER, PASSWORD, INVOICE, "10.0.0.10").uai == UAI  # others: no
     clock.advance(601.0)
     assert auth.login(HOSTING_NUMBER, PASSWORD, "", "10.0.0.9").uai == UAI  # the ban expired
+
+
+def test_a_console_suspension_survives_a_controller_restart(
+    registry: Registry, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    """Found by a fresh user: a restart lifted the ban (the schools' suspensions survive)."""
+    policy = SecurityPolicy(3, 600.0, 600.0)
+    auth = ConsoleAuth(registry, clock, SESSION_SECONDS, policy)
+    for _ in range(3):
+        with pytest.raises(Unauthenticated):
+            auth.login(HOSTING_NUMBER, "wrong", INVOICE, "10.0.0.9")
+    registry.close()
+    reopened = Registry(tmp_path / "registry.sqlite3")  # what the next controller opens
+    again = ConsoleAuth(reopened, clock, SESSION_SECONDS, policy)
+    with pytest.raises(Forbidden, match=r"too many failed console logins from 10\.0\.0\.9"):
+        again.login(HOSTING_NUMBER, PASSWORD, INVOICE, "10.0.0.9")
+    clock.advance(601.0)
+    assert again.login(HOSTING_NUMBER, PASSWORD, INVOICE, "10.0.0.9").uai == UAI
+    reopened.close()
