@@ -9,7 +9,8 @@ row), no stuck order (an activated order has its school and its credentials, any
 activated), no lost backup period (each school's backups reach the clock's last 2-hour slot),
 every listed backup verifies, no orphan or duplicate school process, unique leases, no
 temporary file. PRONOTE_DC_FAULT_INJECTIONS (default 200) and PRONOTE_DC_FAULT_BUDGET_SECONDS
-(default 600: 200 injections at ~2.5 s each on a quiet 2-core machine) bound the run; it prints its rate.
+(default 600: 200 injections at ~2.5 s each on a quiet 2-core machine) bound the run; it
+prints its rate.
 """
 
 from __future__ import annotations
