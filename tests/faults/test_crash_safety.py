@@ -33,6 +33,7 @@ import pytest
 from common import backup_plan
 from protos import console_pb2
 from tests.integration.harness import Datacenter, free_pool, uai
+from tests.rates import report
 
 START = datetime.datetime(2026, 10, 5, 9, 0, tzinfo=datetime.UTC).timestamp()
 NAMED = {
@@ -280,8 +281,8 @@ def test_every_operation_is_all_or_nothing_across_kill_9(dc: Datacenter) -> None
     dc.start()
     run.check()
     elapsed = time.monotonic() - started
-    print(
-        f"\nfault injection: {injections} SIGKILLs ({len(seen)} kinds) in {elapsed:.0f} s: "
+    report(
+        f"fault injection: {injections} SIGKILLs ({len(seen)} kinds) in {elapsed:.0f} s: "
         f"{injections / elapsed * 60:.0f} injections per minute"
     )
     assert injections >= min(wanted, 20)

@@ -40,6 +40,7 @@ from common.pronote_net import Cipherer, aes_encrypt, deflate_raw
 from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2
 from tests.integration.harness import Datacenter, free_pool, running_datacenter
 from tests.integration.pronote_net_helpers import NOW, issue_sample_passwords, new_school
+from tests.rates import report
 from vm_agent.adapters.pronote_net.app import pronote_net_app
 from vm_agent.adapters.slot import SchoolSlot
 
@@ -79,8 +80,8 @@ class Budget:
 
     def report(self) -> None:
         elapsed = time.monotonic() - self.started
-        print(f"\nfuzz {self.name}: {self.cases} cases in {elapsed:.1f} s: "
-              f"{self.cases / elapsed:.0f} cases per second")  # fmt: skip
+        report(f"fuzz {self.name}: {self.cases} cases in {elapsed:.1f} s: "
+               f"{self.cases / elapsed:.0f} cases per second")  # fmt: skip
 
 
 def mutations(data: bytes) -> st.SearchStrategy[bytes]:
