@@ -158,22 +158,8 @@ class BackupStore:
                 files[name] = payload
             after[name] = Backup(name, d.kind, d.at_seconds, len(payload), digest)
         if planned.keys() & kept or after.keys() != existing.keys():
-            index = {
-                "format": INDEX_FORMAT,
-                "backups": {
-                    n: {
-                        "kind": b.kind.value,
-                        "made_at_seconds": b.made_at_seconds,
-                        "size": b.size,
-                        "sha256": b.sha256,
-                    }
-                    for n, b in after.items()
-                },
-            }
             self._written.update(
-                _write_all_atomically(
-                    self.directory, files, (INDEX, json.dumps(index).encode("utf-8")), links
-                )
+                _write_all_atomically(self.directory, files, (INDEX, _index_bytes(after)), links)
             )
             self._entries = after
         deleted = 0
@@ -239,22 +225,8 @@ class BackupStore:
                 "was changed, resume from another copy"
             )
         after = {**self._entries, backup.name: backup}
-        index = {
-            "format": INDEX_FORMAT,
-            "backups": {
-                n: {
-                    "kind": b.kind.value,
-                    "made_at_seconds": b.made_at_seconds,
-                    "size": b.size,
-                    "sha256": b.sha256,
-                }
-                for n, b in after.items()
-            },
-        }
         self._written.update(
-            _write_all_atomically(
-                self.directory, {backup.name: data}, (INDEX, json.dumps(index).encode("utf-8"))
-            )
+            _write_all_atomically(self.directory, {backup.name: data}, (INDEX, _index_bytes(after)))
         )
         self._entries = after
         return self.load_state(backup.name)
@@ -343,3 +315,20 @@ def sync_filesystem(directory: Path) -> None:
         os.sync()
     finally:
         os.close(fd)
+
+
+def _index_bytes(entries: dict[str, Backup]) -> bytes:
+    """The store's index file: every backup by name with its kind, date, size and SHA-256."""
+    index = {
+        "format": INDEX_FORMAT,
+        "backups": {
+            n: {
+                "kind": b.kind.value,
+                "made_at_seconds": b.made_at_seconds,
+                "size": b.size,
+                "sha256": b.sha256,
+            }
+            for n, b in entries.items()
+        },
+    }
+    return json.dumps(index).encode("utf-8")

@@ -76,6 +76,19 @@ def add(
     console.print(f"{url} joined the swarm as node {node_id[:12]}")
 
 
+def _set_availability(
+    ctx: typer.Context, node: str, runtime: str | None, availability: str
+) -> None:
+    """Swarm's availability of `node` ("drain" or "active"); a refusal ends the command."""
+    from provisioning import swarm_nodes
+
+    swarm = _runtime(ctx, runtime)
+    try:
+        swarm_nodes.set_availability(swarm.client, node, availability)
+    except RuntimeFailure as error:
+        fail(str(error))
+
+
 @app.command()
 def drain(
     ctx: typer.Context,
@@ -83,13 +96,7 @@ def drain(
     runtime: RuntimeOption = None,
 ) -> None:
     """Move the node's schools elsewhere (each restores its latest sauvegarde) and keep it empty."""
-    from provisioning import swarm_nodes
-
-    swarm = _runtime(ctx, runtime)
-    try:
-        swarm_nodes.set_availability(swarm.client, node, "drain")
-    except RuntimeFailure as error:
-        fail(str(error))
+    _set_availability(ctx, node, runtime, "drain")
     console.print(f"node {node} drained: its schools move to the other nodes")
 
 
@@ -100,13 +107,7 @@ def activate(
     runtime: RuntimeOption = None,
 ) -> None:
     """Let a drained node take schools again."""
-    from provisioning import swarm_nodes
-
-    swarm = _runtime(ctx, runtime)
-    try:
-        swarm_nodes.set_availability(swarm.client, node, "active")
-    except RuntimeFailure as error:
-        fail(str(error))
+    _set_availability(ctx, node, runtime, "active")
     console.print(f"node {node} active")
 
 
