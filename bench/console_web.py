@@ -42,6 +42,7 @@ from typing import Any
 import aiohttp
 import grpc
 
+from bench.addresses import free_pool
 from bench.registered import register_schools
 from bench.running import say
 from datacenter.controller import Controller
@@ -51,7 +52,7 @@ from datacenter.core.settings import load_settings
 from protos import client_pb2, client_pb2_grpc, common_pb2, console_pb2, console_pb2_grpc
 
 FLEET_POOL = "127.86.0.0/20"  # never bound: the fleet's schools are registered, not started
-CLIENTS_POOL = "127.85.200.0/29"
+CLIENTS_OCTET = 85  # the Clients tab's school: a free /29 of 127.85/16
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
@@ -199,9 +200,9 @@ def start_controller(
     directory: Path,
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any], dict[str, str]]:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")},
         "PRONOTE_DC_STATE_DIR": str(directory),
-        "PRONOTE_DC_ADDRESS_POOL": CLIENTS_POOL,
+        "PRONOTE_DC_ADDRESS_POOL": free_pool(CLIENTS_OCTET, 1),
         "PRONOTE_DC_CONSOLE_ADDRESS": "127.0.0.1:0",
         "PRONOTE_DC_HTTP_ADDRESS": "127.0.0.1:0",
     }

@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 import aiohttp
 import grpc
 
+from bench.addresses import free_pool
 from protos import console_pb2, console_pb2_grpc
 
 PRONOTE_NET_PORT = 8080
@@ -72,9 +72,9 @@ def start_controller(
 def start_fleet(
     tmp: Path, count: int, pool: str = ""
 ) -> tuple[subprocess.Popen[bytes], dict[str, str], list[Any]]:
-    """`pronote-dc up --demo COUNT` on `pool` (default: a random /27 of 127.130/16), console
+    """`pronote-dc up --demo COUNT` on `pool` (default: a free block of 127.130/16), console
     and HTTP on free ports; (controller, its environment, the ready schools)."""
-    pool = pool or f"127.130.{random.randrange(256)}.{random.randrange(0, 256, 32)}/27"
+    pool = pool or free_pool(130, count)
 
     def ready(schools: Sequence[Any]) -> list[Any] | None:
         found = [s for s in schools if any(a.role == "eleve" for a in s.sample_accounts)]

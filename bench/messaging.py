@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 import grpc
 
+from bench.addresses import free_pool
 from bench.fleet import (
     add_phase_arguments,
     bare_get_worker,
@@ -48,6 +49,8 @@ from protos import console_pb2, console_pb2_grpc
 from vm_agent.domain import synthetic
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.school_data import PersonKind
+
+SOURCE_POOL = "127.84.250.0/24"  # the mobile scenario's clients, outside the fleet's pool
 
 REQUESTS_PER_MESSAGE = 4
 
@@ -180,7 +183,7 @@ def mobile_scenario(env: dict[str, str], args: argparse.Namespace) -> dict[str, 
         "--think-time",
         "0",
         "--source-pool",
-        "127.84.250.0/24",
+        SOURCE_POOL,
     ]
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=args.mobile_seconds + 120
@@ -234,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "keep it bounded: --schools 1-30, --seconds 0-60, --concurrency 1-200, "
             "--mobile-users 1-200, --mobile-seconds 1-120"
         )
-    pool = f"127.84.{random.randrange(200)}.{random.randrange(0, 256, 32)}/27"
+    pool = free_pool(84, args.schools, exclude=SOURCE_POOL)
     with demo_fleet(args.schools, pool) as (env, schools):
         accounts = pairs(env, schools[: args.schools])
         report = asyncio.run(bench(args, accounts))

@@ -11,9 +11,10 @@ one school target exposes, beside a baseline measured in the same run.
    own benchmark, bench/provision_local.py).
 2. The controller's real aiohttp app on 127.0.0.1:<free port>: R sequential GETs of /metrics
    and of /sd/schools, client wall time per request (median and max).
-3. Baselines in the same process: prometheus_client's exposition of as many plain gauge
-   samples as the controller page holds, served by the same aiohttp stack; and json.dumps of
-   N ready-made target groups for SD.
+3. Baselines in the same process, served by the same aiohttp stack and fetched by the same
+   client: prometheus_client's exposition of as many plain gauge samples as the controller
+   page holds; and, for SD, `json.dumps` of N ready-made target groups (the same groups the
+   controller answers, built once) on each GET.
 4. One school target: the samples of a school's /metrics (its collector on a live school with
    a base in service and one session per mode, plus its process metrics).
 
@@ -82,6 +83,21 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 def sample_count(text: str) -> int:
     return sum(len(f.samples) for f in text_string_to_metric_families(text))
+
+
+def _canonical(body: bytes) -> list[str]:
+    return sorted(json.dumps(group, sort_keys=True) for group in json.loads(body))
+
+
+def baseline_sd_app(groups: list[dict[str, Any]]) -> web.Application:
+    """The SD floor: the same target groups, already built, dumped to JSON on each GET."""
+
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(body=json.dumps(groups).encode(), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/sd/schools", page)
+    return app
 
 
 def baseline_app(samples: int) -> web.Application:
@@ -159,11 +175,13 @@ async def bench(schools: int, requests: int, directory: Path) -> dict[str, Any]:
     finally:
         await runner.cleanup()
     groups = [target_group(r.uai, r.address, settings.school_metrics_port) for r in records]
-    dumps_seconds = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        json.dumps(groups)
-        dumps_seconds.append(time.perf_counter() - started)
+    runner, base = await serve(baseline_sd_app(groups))
+    try:
+        dumps_seconds, dumps_body = await timed_gets(f"{base}/sd/schools", requests)
+    finally:
+        await runner.cleanup()
+    if _canonical(dumps_body) != _canonical(sd_body):
+        raise SystemExit("the SD baseline does not serve what the controller serves")
     registry.close()
     return {
         "schools": schools,
@@ -171,7 +189,7 @@ async def bench(schools: int, requests: int, directory: Path) -> dict[str, Any]:
         "controller_metrics": {**summary(metrics_seconds), "samples": controller_samples},
         "baseline_plain_gauges": {**summary(baseline_seconds), "samples": controller_samples},
         "sd": {**summary(sd_seconds), "bytes": len(sd_body)},
-        "baseline_json_dumps": summary(dumps_seconds),
+        "baseline_json_over_http": {**summary(dumps_seconds), "bytes": len(dumps_body)},
         "series_per_school_target": one_school_series(),
         "targets": {
             "exposition_s": EXPOSITION_TARGET_SECONDS,
@@ -185,7 +203,7 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"{result['schools']} registered schools, {result['requests']} requests each")
     rows = [
         ("controller /metrics", result["controller_metrics"], "baseline_plain_gauges"),
-        ("controller /sd/schools", result["sd"], "baseline_json_dumps"),
+        ("controller /sd/schools", result["sd"], "baseline_json_over_http"),
     ]
     for label, figures, baseline_key in rows:
         baseline = result[baseline_key]

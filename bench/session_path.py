@@ -31,6 +31,7 @@ from typing import Any
 
 import grpc
 
+from bench.addresses import free_pool
 from bench.fleet import start_controller, stop_fleet
 from bench.running import measure_rounds, print_report
 from loadtest.relay import Relay
@@ -138,8 +139,7 @@ async def bench(
     }
 
 
-def start_fleet(tmp: Path, block: str) -> tuple[subprocess.Popen[bytes], dict[str, str], Any]:
-    pool = f"{block}.{random.randrange(0, 256, 8)}/29"
+def start_fleet(tmp: Path, pool: str) -> tuple[subprocess.Popen[bytes], dict[str, str], Any]:
 
     def ready(schools: Sequence[Any]) -> list[Any] | None:
         return [schools[0]] if schools and schools[0].sample_accounts else None
@@ -184,9 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 1 <= args.pool_octet <= 254:
         parser.error("--pool-octet: 1 to 254 (everything runs on 127.<N>.0.0/16)")
     with tempfile.TemporaryDirectory(prefix="pronote-dc-bench-") as tmp:
-        # three distinct /24 of 127.N/16: the school, the echo, the relays
-        school_block, echo_block, relay_block = (
-            f"127.{args.pool_octet}.{third}" for third in random.sample(range(256), 3)
+        # the school on a free /29 of 127.N/16, the echo and the relays on two other /24
+        school_pool = free_pool(args.pool_octet, 1)
+        school_third = int(school_pool.split(".")[2])
+        echo_block, relay_block = (
+            f"127.{args.pool_octet}.{third}"
+            for third in random.sample([t for t in range(256) if t != school_third], 2)
         )
         echo_ip = f"{echo_block}.250"
         echo = subprocess.Popen(
@@ -197,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             assert echo.stdout is not None
             echo_address = f"{echo_ip}:{int(echo.stdout.readline())}"
-            controller, env, school = start_fleet(Path(tmp), school_block)
+            controller, env, school = start_fleet(Path(tmp), school_pool)
             report = asyncio.run(bench(args, school, echo_address, relay_block))
         finally:
             echo.terminate()

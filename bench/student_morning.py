@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import statistics
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +29,7 @@ from typing import Any
 import aiohttp
 import psutil
 
+from bench.addresses import free_pool
 from bench.fleet import (
     PHASE_BOUNDS,
     add_phase_arguments,
@@ -134,9 +134,9 @@ async def bench(args: argparse.Namespace, schools: list[Any]) -> dict[str, Any]:
     }
 
 
-def _pool() -> str:
-    """A random /27 of 127.83/16: this benchmark's own addresses."""
-    return f"127.83.{random.randrange(256)}.{random.randrange(0, 256, 32)}/27"
+def _pool(schools: int) -> str:
+    """A free block of 127.83/16: this benchmark's own addresses."""
+    return free_pool(83, schools)
 
 
 def pss_mib(pid: int) -> float:
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not phases_bounded(args):
         parser.error(PHASE_BOUNDS)
-    with demo_fleet(args.schools + 1, pool=_pool()) as (_, schools):
+    with demo_fleet(args.schools + 1, pool=_pool(args.schools + 1)) as (_, schools):
         read, unread = schools[: args.schools], schools[args.schools]
         report = asyncio.run(bench(args, read))
         report["read_school_pss_mib"] = round(statistics.median(pss_mib(s.pid) for s in read), 1)
