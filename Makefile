@@ -40,8 +40,11 @@ check: $(STAMP) ## Lint, format check, types, import contracts (layers, no circl
 # With CI=true the Docker, Prometheus, pawnote and browser tiers must run, so `make test` sets them up
 # first. The Docker tier's clean-up removes EVERY pronote-dc container, network and volume on the
 # engine (its labels, not its own run): do not run it beside a Docker fleet you want to keep.
-test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers)
+test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers and bench-short)
 	$(BIN)/pytest -q
+ifeq ($(CI),true)
+	$(MAKE) bench-short
+endif
 
 tiers: docker-images ## Set up the Docker, Prometheus, pawnote and browser tiers (install what is missing)
 	.ci/setup-prometheus.sh
@@ -57,21 +60,17 @@ faults: $(STAMP) ## Fault injection: SIGKILL the controller at every fault point
 fuzz: $(STAMP) ## Fuzz (Hypothesis) through the real edges, PRONOTE_DC_FUZZ_SECONDS a target
 	$(BIN)/pytest -q -s tests/fuzz
 
-bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
-	$(BIN)/python -m bench.provision_local
-	$(BIN)/python -m bench.session_path
-	$(BIN)/python -m bench.metrics_exposition
-	$(BIN)/python -m bench.school_year
-	$(BIN)/python -m bench.synthetic_school
-	$(BIN)/python -m bench.pronote_net_logins
-	$(BIN)/python -m bench.student_morning
-	$(BIN)/python -m bench.pronote_net_reads
-	$(BIN)/python -m bench.messaging
-	$(BIN)/python -m bench.base_upload
-	$(BIN)/python -m bench.school_startup --no-docker
-	$(BIN)/python -m bench.console_web
+# The list of benchmarks is bench/suite.py's BENCHMARKS; BENCH_FLAGS adds e.g. `--docker`,
+# `--only school_year` or `--lock /tmp/pronote-dc-big.lock` (a shared machine's lock, per benchmark).
+BENCH_FLAGS ?=
+bench: $(STAMP) ## Every benchmark to its end, each beside its same-run baseline (~25 min)
+	$(BIN)/python -m bench.suite $(BENCH_FLAGS)
 
-.PHONY: help install demo down reset protos check test tiers unit faults fuzz bench docker-images \
+# In CI (called by `make test` with CI=true) the Docker one too: `tiers` built its image.
+bench-short: $(STAMP) ## Every benchmark at small sizes (~4 min): a broken one fails the run
+	$(BIN)/python -m bench.suite --short $(if $(filter true,$(CI)),--docker) $(BENCH_FLAGS)
+
+.PHONY: help install demo down reset protos check test tiers unit faults fuzz bench bench-short docker-images \
 	bench-docker swarm-lab swarm-lab-down bench-swarm
 
 docker-images: $(STAMP) ## Docker engine (installed/started if missing) and the offline-built agent image

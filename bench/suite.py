@@ -204,7 +204,7 @@ def render(rows: Sequence[dict[str, Any]], short: bool, total: float) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, benchmarks: Sequence[Benchmark] = BENCHMARKS) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--short", action="store_true", help="small sizes (CI): a few minutes")
     parser.add_argument("--only", default="", help="comma-separated benchmarks (see --list)")
@@ -215,9 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="the closing summary as JSON")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
-    chosen = selected(BENCHMARKS, only, args.docker)
+    chosen = selected(benchmarks, only, args.docker)
     if args.list:
-        for benchmark in BENCHMARKS:
+        for benchmark in benchmarks:
             docker = "  (--docker)" if benchmark.docker else ""
             print(f"{benchmark.label}{docker}: {' '.join(command(benchmark, args.short)[1:])}")
         return 0

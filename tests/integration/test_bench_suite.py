@@ -1,0 +1,88 @@
+"""`make bench` / `make bench-short` (bench/suite.py): every benchmark is in the list, a
+benchmark that fails or hangs fails the suite (and so `make test` in CI, which runs
+bench-short) while the others still run, and each benchmark takes loopback addresses nobody
+holds. Real benchmark processes, real sockets."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import suite
+from bench.addresses import free_pool, is_free, prefix_for
+from bench.suite import Benchmark
+
+BENCH = Path(suite.__file__).parent
+# A real benchmark at its smallest: about a second.
+QUICK = Benchmark("metrics_exposition", short=("--schools", "1", "--requests", "1"))
+
+
+def test_every_runnable_benchmark_is_in_the_suite_or_excluded_with_a_reason() -> None:
+    runnable = {
+        path.stem
+        for path in BENCH.glob("*.py")
+        if re.search(r'^if __name__ == "__main__":', path.read_text(), re.MULTILINE)
+    }
+    listed = {b.module for b in suite.BENCHMARKS}
+    assert runnable - listed == set(suite.NOT_IN_SUITE), (
+        "add the new benchmark to bench/suite.py's BENCHMARKS (full and short arguments), "
+        "or to NOT_IN_SUITE with the reason"
+    )
+    assert listed <= runnable  # nothing listed that does not run
+
+
+def test_a_failing_benchmark_fails_the_suite_and_the_others_still_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = Benchmark("school_year", short=("--schools", "0"))  # refused: exits 1
+    assert suite.main(["--short"], benchmarks=(broken, QUICK)) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"school_year\s+[\d.]+ s\s+failed \(exit 1\)", out)
+    assert re.search(r"metrics_exposition\s+[\d.]+ s\s+ok", out)
+    assert "controller /sd/schools" in out  # the good one's figures were shown
+    assert "FAILED: school_year" in out
+
+
+def test_a_suite_of_working_benchmarks_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert suite.main(["--short", "--json"], benchmarks=(QUICK,)) == 0
+    assert '"outcome": "ok"' in capsys.readouterr().out
+
+
+def test_a_benchmark_past_its_bound_is_interrupted_and_fails() -> None:
+    slow = Benchmark("synthetic_school", full=("--repeat", "50"), seconds=1.0)
+    rows = suite.run_suite([slow], short=False, out=io.StringIO())
+    assert rows[0]["outcome"] == "timed out after 1 s"
+    assert rows[0]["seconds"] < 60  # SIGINT stopped it; no SIGKILL wait
+
+
+def test_an_unknown_benchmark_is_refused_with_the_choices() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.suite", "--only", "nope"], capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "no benchmark named nope; choose among: provision_local" in done.stderr
+
+
+def test_the_pool_is_sized_for_the_fleet() -> None:
+    assert prefix_for(1) == 29
+    assert prefix_for(250) == 24
+    assert prefix_for(1000) == 22
+    assert prefix_for(2000) == 21
+    with pytest.raises(ValueError):
+        prefix_for(70_000)
+
+
+def test_a_block_with_a_bound_address_is_not_free() -> None:
+    block = ipaddress.IPv4Network(free_pool(94, 6))  # a /29 of 127.94/16
+    assert is_free(block)
+    with socket.socket() as holder:
+        holder.bind((str(list(block.hosts())[-1]), 49300))
+        holder.listen()
+        assert not is_free(block)
