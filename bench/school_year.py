@@ -152,24 +152,27 @@ def newest_sauvegarde(backups: Path) -> tuple[str, dict[str, Any]]:
     return str(content["uai"]), dict(content["state"])
 
 
-def measure_baseline(tmp: Path, schools: int, step_days: int, state: dict[str, Any]) -> float:
+def measure_baseline(
+    tmp: Path, schools: int, step_days: int, state: dict[str, Any]
+) -> tuple[float, int]:
     """The same backups of `state` made by a real `BackupStore` per school, in one process,
-    day step by day step as the year advanced: seconds."""
+    day step by day step as the year advanced: (seconds, backup files really written)."""
     directory = tmp / "baseline"
     school_year = f"{START.year}-{START.year + 1}"
     stores = [BackupStore(directory / f"{i:07d}B", f"{i:07d}B") for i in range(schools)]
     last_day = datetime.date(START.year + 1, 8, 31)
     last = datetime.datetime.combine(START, datetime.time(), tzinfo=datetime.UTC).timestamp()
     started = time.perf_counter()
+    written = 0
     day = START
     while day < last_day:
         day = min(day + datetime.timedelta(days=step_days), last_day)
         moment = datetime.datetime.combine(day, datetime.time(23, 59), tzinfo=datetime.UTC)
         due = backup_plan.due_between(last, moment.timestamp())
         for store in stores:
-            store.make(due, school_year, state)
+            written += store.make(due, school_year, state).files_written
         last = moment.timestamp()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, written
 
 
 def main() -> None:
@@ -198,7 +201,9 @@ def main() -> None:
         say(f"  schools on {pool}")
         year = measure_year(tmp, args.schools, args.step_days, args.timeout, pool)
         say("baseline: the same backups by one process's BackupStores…")
-        baseline = measure_baseline(tmp, year["running"], args.step_days, year["state"])
+        baseline, baseline_written = measure_baseline(
+            tmp, year["running"], args.step_days, year["state"]
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     running = max(1, year["running"])
@@ -210,6 +215,7 @@ def main() -> None:
         "backups_made": year["backups"],
         "archives_made": year["archives"],
         "files_written": year["files_written"],
+        "baseline_files_written": baseline_written,
         "files_on_disk": year["files_on_disk"],
         "july_archives": year["july"],
         "august_switches": year["switches"],
