@@ -86,8 +86,15 @@ def measure_year(
     try:
         deadline = time.monotonic() + timeout
         while b"ready." not in (tmp / "controller.log").read_bytes():
-            if controller.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit((tmp / "controller.log").read_text(errors="replace")[-2000:])
+            if controller.poll() is not None:
+                log_tail = (tmp / "controller.log").read_text(errors="replace")[-2000:]
+                raise SystemExit(f"the controller exited ({controller.returncode}):\n{log_tail}")
+            if time.monotonic() > deadline:
+                started = sum(1 for _ in (state / "schools").glob("*")) if state.exists() else 0
+                raise SystemExit(
+                    f"`up --demo {schools}` was not ready within {timeout:.0f} s ({started} "
+                    "school directories made): a loaded machine; give a longer --timeout"
+                )
             time.sleep(0.2)
         address = json.loads((state / "controller.json").read_text())["console_address"]
         token = (state / "operator.token").read_text().strip()
