@@ -10,8 +10,10 @@
    (expected: N x (12 + 30 + 1 July archive)), and the switch outcomes;
 2. baseline: the same disk work in one process, no RPC, no scheduler, no school process: a
    real `BackupStore` per school (vm_agent/backups.py, the schools' own code) makes the same
-   due backups of the same state (a real school's newest sauvegarde from step 1) for the same
-   D-day steps: the same backup files, hard links, daily `index.json` rewrites and syncs.
+   due backups of the same states (a real school's July archive until its August switch,
+   its newest sauvegarde after) for the same D-day steps: the same backup files, hard links,
+   daily `index.json` rewrites and syncs (the files it really wrote printed beside the
+   fleet's).
 
 Both are also given per school (seconds of the year / N): the figure to compare across fleet
 sizes (the target: 400 schools within 10 % of 100). N is 1 to 2000; the schools take a free
@@ -40,6 +42,7 @@ from bench.addresses import free_pool
 from bench.running import print_figures, say
 from common import backup_plan
 from datacenter.cli.clock import run_school_year, year_report
+from datacenter.core import year_cycle
 from protos import console_pb2, console_pb2_grpc
 from vm_agent.backups import BackupStore
 
@@ -90,9 +93,9 @@ def measure_year(
                 log_tail = (tmp / "controller.log").read_text(errors="replace")[-2000:]
                 raise SystemExit(f"the controller exited ({controller.returncode}):\n{log_tail}")
             if time.monotonic() > deadline:
-                started = sum(1 for _ in (state / "schools").glob("*")) if state.exists() else 0
+                made = sum(1 for _ in (state / "schools").glob("*")) if state.exists() else 0
                 raise SystemExit(
-                    f"`up --demo {schools}` was not ready within {timeout:.0f} s ({started} "
+                    f"`up --demo {schools}` was not ready within {timeout:.0f} s ({made} "
                     "school directories made): a loaded machine; give a longer --timeout"
                 )
             time.sleep(0.2)
@@ -133,7 +136,7 @@ def measure_year(
         channel.close()
         on_disk = sum(1 for p in (state / "backups").rglob("*") if p.suffix in {".sauvs", ".archs"})
         year_end = len(list((state / "backups").rglob("*fin d'année.archs")))
-        _, sample = newest_sauvegarde(state / "backups")
+        uais, before, after = sample_states(state / "backups")
         return {
             **totals,
             "running": running,
@@ -141,7 +144,9 @@ def measure_year(
             "files_on_disk": on_disk,
             "july": year_end,
             "switches": outcomes,
-            "state": sample,
+            "uais": uais,
+            "before": before,
+            "after": after,
         }
     finally:
         pronote_dc(env, "down", timeout=120)
@@ -149,25 +154,35 @@ def measure_year(
         log.close()
 
 
-def newest_sauvegarde(backups: Path) -> tuple[str, dict[str, Any]]:
-    """(uai, state) of the newest sauvegarde of the fleet's backups: a real school's state, for
-    the baseline to write the same bytes."""
+def sample_states(backups: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """The fleet's UAIs, and a real school's state before its August switch (its July
+    year-end archive) and after it (its newest sauvegarde): for the baseline to write the same
+    bytes under the same names."""
+    uais = sorted(p.name for p in backups.iterdir() if p.is_dir())
+    year_end = sorted(backups.rglob("*fin d'année.archs"))
     newest = max(backups.rglob("*.sauvs"), key=lambda p: p.stat().st_mtime_ns, default=None)
-    if newest is None:
-        raise SystemExit("the year made no sauvegarde: nothing to compare the baseline with")
-    content = json.loads(newest.read_bytes())
-    return str(content["uai"]), dict(content["state"])
+    if not year_end or newest is None:
+        raise SystemExit("the year made no July archive or no sauvegarde: no baseline to run")
+    return uais, _state(year_end[0]), _state(newest)
+
+
+def _state(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_bytes())["state"])
 
 
 def measure_baseline(
-    tmp: Path, schools: int, step_days: int, state: dict[str, Any]
+    tmp: Path, uais: list[str], step_days: int, before: dict[str, Any], after: dict[str, Any]
 ) -> tuple[float, int]:
-    """The same backups of `state` made by a real `BackupStore` per school, in one process,
-    day step by day step as the year advanced: (seconds, backup files really written)."""
+    """The same backups made by a real `BackupStore` per school (the fleet's UAIs), in one
+    process, day step by day step as the year advanced, the state `before` until the school's
+    August switch and `after` from it, under the new school year's names (as the scheduler
+    splits a step at a switch): (seconds, backup files really written)."""
     directory = tmp / "baseline"
-    school_year = f"{START.year}-{START.year + 1}"
-    stores = [BackupStore(directory / f"{i:07d}B", f"{i:07d}B") for i in range(schools)]
-    last_day = datetime.date(START.year + 1, 8, 31)
+    year = START.year + 1
+    old_year, new_year = year_cycle.new_school_year(START.year), year_cycle.new_school_year(year)
+    stores = {uai: BackupStore(directory / uai, uai) for uai in uais}
+    switch_at = {uai: year_cycle.at(year_cycle.automatic_day(uai, year)) for uai in uais}
+    last_day = datetime.date(year, 8, 31)
     last = datetime.datetime.combine(START, datetime.time(), tzinfo=datetime.UTC).timestamp()
     started = time.perf_counter()
     written = 0
@@ -176,8 +191,14 @@ def measure_baseline(
         day = min(day + datetime.timedelta(days=step_days), last_day)
         moment = datetime.datetime.combine(day, datetime.time(23, 59), tzinfo=datetime.UTC)
         due = backup_plan.due_between(last, moment.timestamp())
-        for store in stores:
-            written += store.make(due, school_year, state).files_written
+        for uai, store in stores.items():
+            switch = switch_at[uai]
+            for part, state, school_year in (
+                ([d for d in due if d.at_seconds < switch], before, old_year),
+                ([d for d in due if d.at_seconds >= switch], after, new_year),
+            ):
+                if part:
+                    written += store.make(part, school_year, state).files_written
         last = moment.timestamp()
     return time.perf_counter() - started, written
 
@@ -209,7 +230,7 @@ def main() -> None:
         year = measure_year(tmp, args.schools, args.step_days, args.timeout, pool)
         say("baseline: the same backups by one process's BackupStores…")
         baseline, baseline_written = measure_baseline(
-            tmp, year["running"], args.step_days, year["state"]
+            tmp, year["uais"], args.step_days, year["before"], year["after"]
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
