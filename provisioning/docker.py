@@ -34,7 +34,7 @@ import paramiko
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import Mount
 
-from provisioning.runtime import Observed, RuntimeFailure, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, OnStop, RuntimeFailure, SchoolSpec, StartFailed
 
 DEFAULT_IMAGE = "pronote-dc/agent:latest"
 DEFAULT_POOL = "172.30.0.0/22"
@@ -372,6 +372,11 @@ class DockerRuntime:
         self._remove_container(spec)
         with contextlib.suppress(NotFound):
             self.client.volumes.get(self._name(spec, "-data")).remove(force=True)
+
+    def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
+        """No event: Docker restarts a dead container itself (restart policy unless-stopped); the
+        controller observes the containers on its interval (one listing per pass)."""
+        return False
 
     def observe(self, spec: SchoolSpec) -> Observed:
         if time.monotonic() - self._snapshot_at > SNAPSHOT_SECONDS:
