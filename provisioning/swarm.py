@@ -480,8 +480,8 @@ class SwarmRuntime:
         await asyncio.to_thread(remove_volumes, self.client, self.image, self.service_name(spec))
 
     def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
-        """No event: Swarm moves and restarts tasks itself; the controller follows them by observing (a
-        services and tasks listing per pass), which also sees a task that moved."""
+        """No event: Swarm moves and restarts tasks itself; the controller follows them by
+        observing (a services and tasks listing per pass), which also sees a task that moved."""
         return False
 
     def observe(self, spec: SchoolSpec) -> Observed:

@@ -109,7 +109,11 @@ class Settings:
         default=0.0, metadata=_doc("Simulated seconds per real second (0: moves on advance only).")
     )
     scheduler_interval_seconds: float = field(
-        default=1.0, metadata=_doc("How often (real seconds) due backups and archives are made.")
+        default=1.0,
+        metadata=_doc(
+            "Real seconds before a school whose due backups failed is asked again (passes "
+            "otherwise run at the due times only)."
+        ),
     )
     max_upload_bytes: int = field(
         default=512 * 1024 * 1024,
