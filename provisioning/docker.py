@@ -384,8 +384,8 @@ class DockerRuntime:
             self.client.volumes.get(self._name(spec, "-data")).remove(force=True)
 
     def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
-        """The engine's events stream, filtered by the project's labels: one `die` of the
-        school's container calls `on_stop` (DESIGN decision 31). One stream for the whole
+        """The engine's events stream, filtered by the project's labels: a `die` (or `destroy`)
+        of the school's container calls `on_stop` (DESIGN decision 31). One stream for the whole
         fleet, read by a thread; once subscribed, the thread also looks whether the container
         runs at all (it may have died before). A broken stream (engine restarted) reports
         every watched school, which the fleet observes and watches again."""
@@ -407,7 +407,13 @@ class DockerRuntime:
         try:
             stream = self.client.events(
                 decode=True,
-                filters={"type": "container", "event": ["die"], "label": f"{LABEL}.school"},
+                # `destroy` too: a container removed by force is still listed as running when
+                # its `die` comes, so the fleet may watch it again; its `destroy` then tells.
+                filters={
+                    "type": "container",
+                    "event": ["die", "destroy"],
+                    "label": f"{LABEL}.school",
+                },
             )
         except (DockerException, OSError) as error:
             self._stream_broken(str(error))

@@ -274,6 +274,8 @@ class Fleet:
         record = self.registry.get(uai)
         if await self._needs_restart(record):
             await self._restart(record, self._restarts)
+        else:
+            log.info("school %s runs: watched again", uai)
 
     async def _follow(self, record: SchoolRecord, observed: Observed) -> SchoolRecord:
         """Where the runtime placed the school (swarm://: its task's address and node): the
