@@ -254,7 +254,7 @@ class Controller:
             self._reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconciler
-        await self.fleet.close()
+            await self.fleet.close()  # its restart timers and the restarts under way
         if self._server is not None:
             await self._server.stop(grace=1.0)
         if self._http is not None:

@@ -125,6 +125,7 @@ class Fleet:
         self._revivals: set[asyncio.Task[None]] = set()
         self._retries: dict[str, asyncio.TimerHandle] = {}
         self.unwatched_appeared = asyncio.Event()  # a school no event covers: poll it
+        self._closed = False
         self.reconcile_actions: dict[str, int] = {
             "adopted": 0,
             "restarted": 0,
@@ -257,7 +258,7 @@ class Fleet:
         """The runtime's event: this school's server stopped. Restarted at once, unless an
         operation on it is under way (which owns its process) or it is gone."""
         self.watched.discard(uai)
-        if uai in self._busy or not self.registry.exists(uai):
+        if self._closed or uai in self._busy or not self.registry.exists(uai):
             return
         log.info("school %s stopped", uai)
         task = asyncio.get_running_loop().create_task(self._revive(uai))
@@ -468,6 +469,7 @@ class Fleet:
 
     async def close(self) -> None:
         """Cancel the timers and the restarts under way (the controller stops)."""
+        self._closed = True
         for retry in self._retries.values():
             retry.cancel()
         self._retries.clear()
