@@ -70,6 +70,7 @@ bench: $(STAMP) ## Benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m bench.base_upload
 	$(BIN)/python -m bench.school_startup --no-docker
 	$(BIN)/python -m bench.console_web
+	$(BIN)/python -m bench.idle_fleet
 
 .PHONY: help install demo down reset protos check test tiers unit faults fuzz bench docker-images \
 	bench-docker swarm-lab swarm-lab-down bench-swarm
