@@ -126,8 +126,8 @@ class Scheduler:
         fleet.start_hooks.append(self.push_clock)
         fleet.start_hooks.append(self._catch_up_soon)
         self._woken = asyncio.Event()
-        self._pass_wanted = True  # the first pass catches up what a stopped controller missed
-        self._retry_wanted = False
+        self._pass_wanted = False
+        self._retry_wanted = True  # the first pass catches up what a stopped controller missed
         self.passes = 0  # how many passes ran (what an idle fleet must keep at zero)
         self._last_pass_at = float("-inf")
 
@@ -204,7 +204,10 @@ class Scheduler:
         return None if sleep is None else max(0.0, sleep)
 
     async def forever(self, retry_seconds: float) -> None:
-        """Pass at the due times, never in between (see the module's docstring)."""
+        """Pass at the due times, never in between (see the module's docstring). The first
+        pass, which catches up what a stopped controller missed, is a retry: it comes
+        `retry_seconds` after the start (or at the first due time, if sooner), as every pass
+        did before (a test that sets an hour gets none until it advances the clock)."""
         while True:
             now = self.clock.now()
             due = self._next_due_after(now)

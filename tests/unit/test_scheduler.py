@@ -167,9 +167,11 @@ def test_an_idle_fleet_on_a_frozen_clock_gets_one_catch_up_pass_and_no_other(
     cycle: Cycle,
 ) -> None:
     async def idle() -> None:
-        task = asyncio.create_task(cycle.scheduler.forever(0.05))
-        await asyncio.sleep(0.5)
-        assert cycle.scheduler.passes == 1  # the first one, after a (re)start
+        task = asyncio.create_task(cycle.scheduler.forever(0.2))
+        await asyncio.sleep(0.1)
+        assert cycle.scheduler.passes == 0  # the first one comes one interval after the start
+        await asyncio.sleep(0.4)
+        assert cycle.scheduler.passes == 1  # and catches up what a stopped controller missed
         await cycle.scheduler.advance_to(at("2026-09-01T02:00"))  # its own pass, then asleep
         await asyncio.sleep(0.3)
         assert cycle.scheduler.passes == 2
@@ -184,7 +186,7 @@ def test_a_moving_clock_wakes_the_scheduler_at_the_due_slot_only(cycle: Cycle) -
 
     clock = SimulatedClock(at("2026-09-01T01:59:59.7"), speed=1.0)
     scheduler = Scheduler(cycle.fleet, cycle.agents, clock)
-    scheduler._pass_wanted = False  # as after the first pass: the test watches the slot's
+    scheduler._retry_wanted = False  # as after the first pass: the test watches the slot's
 
     async def run() -> None:
         task = asyncio.create_task(scheduler.forever(60))
