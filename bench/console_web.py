@@ -150,7 +150,7 @@ async def fleet_page(schools: int, loads: int, directory: Path, chromium: Any) -
     records = register_schools(registry, schools, FLEET_POOL)
     registry.close()
 
-    async def no_reconcile(self: Fleet) -> None:
+    async def no_reconcile(self: Fleet, full: bool = True) -> None:
         return None
 
     original = Fleet.reconcile

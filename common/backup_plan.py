@@ -78,6 +78,21 @@ def due_between(after_seconds: float, until_seconds: float) -> list[Due]:
     return due
 
 
+def next_due_after(after_seconds: float) -> float:
+    """When the first backup or archive after `after_seconds` is due (the next 2-hour slot or
+    the next 04:33): what a scheduler sleeps until instead of polling."""
+    slot = (int(after_seconds) // BACKUP_EVERY_SECONDS + 1) * BACKUP_EVERY_SECONDS
+    return min(float(slot), next_daily_after(after_seconds, ARCHIVE_TIME))
+
+
+def next_daily_after(after_seconds: float, time: datetime.time) -> float:
+    """The first `time` of a day (UTC) strictly after `after_seconds`."""
+    day = _dt(after_seconds).date()
+    while (at := datetime.datetime.combine(day, time, tzinfo=_UTC).timestamp()) <= after_seconds:
+        day += datetime.timedelta(days=1)
+    return at
+
+
 def name_for(kind: Kind, school_year: str, at_seconds: float) -> str:
     """The file name of a backup of the base of `school_year` made at `at_seconds`."""
     when = _dt(at_seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -72,11 +73,20 @@ class DrivenClock:
 
     def __init__(self) -> None:
         self._clock: Clock = SystemClock()
+        # Called after each `drive`: timers set on this clock's time are set again.
+        self.on_drive: list[Callable[[], None]] = []
 
     def now(self) -> float:
         return self._clock.now()
+
+    @property
+    def speed(self) -> float:
+        """Seconds of this clock per real second (0: it moves only when driven)."""
+        return self._clock.speed if isinstance(self._clock, SimulatedClock) else 1.0
 
     def drive(self, now_seconds: float, speed: float) -> None:
         if now_seconds <= 0 or speed < 0:
             raise ValueError("give a positive time and a speed of 0 or more")
         self._clock = SimulatedClock(now_seconds, speed)
+        for listener in self.on_drive:
+            listener()

@@ -194,10 +194,27 @@ class Controller:
         self._lock_file = lock_file
 
     async def _reconcile_forever(self) -> None:
+        """The passes that back the runtime's events up (DESIGN decision 31): the schools it
+        cannot watch every `reconcile_interval_seconds` (a pass with none costs a wake-up and
+        nothing else), every school every `reconcile_full_interval_seconds`."""
+        settings = self.settings
+        loop = asyncio.get_running_loop()
+        next_full = loop.time() + settings.reconcile_full_interval_seconds
         while True:
-            await asyncio.sleep(self.settings.reconcile_interval_seconds)
+            until_full = max(0.0, next_full - loop.time())
+            if self.fleet.unwatched():
+                await asyncio.sleep(min(settings.reconcile_interval_seconds, until_full))
+            else:  # every school is watched: asleep until the full pass or an unwatched one
+                self.fleet.unwatched_appeared.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.fleet.unwatched_appeared.wait(), until_full)
+                if loop.time() < next_full:
+                    continue
+            full = loop.time() >= next_full
+            if full:
+                next_full = loop.time() + settings.reconcile_full_interval_seconds
             try:
-                await self.fleet.reconcile()
+                await self.fleet.reconcile(full=full)
             except Exception:
                 log.exception("reconcile pass failed")
 
@@ -237,6 +254,7 @@ class Controller:
             self._reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconciler
+            await self.fleet.close()  # its restart timers and the restarts under way
         if self._server is not None:
             await self._server.stop(grace=1.0)
         if self._http is not None:

@@ -34,7 +34,7 @@ import paramiko
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import Mount
 
-from provisioning.runtime import Observed, RuntimeFailure, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, OnStop, RuntimeFailure, SchoolSpec, StartFailed
 
 DEFAULT_IMAGE = "pronote-dc/agent:latest"
 DEFAULT_POOL = "172.30.0.0/22"
@@ -117,6 +117,14 @@ class DockerRuntime:
         self._network_lock = threading.Lock()
         self._snapshot: dict[tuple[str, str], dict[str, Any]] = {}
         self._snapshot_at = 0.0
+        # (instance, uai) -> (on_stop, its loop): who hears of a container's death
+        self._watchers: dict[tuple[str, str], tuple[OnStop, asyncio.AbstractEventLoop]] = {}
+        self._unchecked: set[tuple[str, str]] = set()
+        self._watch_lock = threading.Lock()
+        self._events: threading.Thread | None = None
+        self._stream: Any = None
+        self._subscribed = False
+        self._closing = False
 
     # -- engine ----------------------------------------------------------------------------
 
@@ -348,6 +356,7 @@ class DockerRuntime:
         self._snapshot.pop((self.instance(spec), spec.uai), None)
 
     async def stop(self, spec: SchoolSpec) -> None:
+        self._unwatch(spec)
         await asyncio.to_thread(self._stop, spec)
 
     def _stop(self, spec: SchoolSpec) -> None:
@@ -359,6 +368,7 @@ class DockerRuntime:
 
     async def remove(self, spec: SchoolSpec) -> None:
         """Remove the school's container and data; its backups volume stays until purged."""
+        self._unwatch(spec)
         await asyncio.to_thread(self._remove, spec)
 
     def _remove(self, spec: SchoolSpec) -> None:
@@ -372,6 +382,94 @@ class DockerRuntime:
         self._remove_container(spec)
         with contextlib.suppress(NotFound):
             self.client.volumes.get(self._name(spec, "-data")).remove(force=True)
+
+    def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
+        """The engine's events stream, filtered by the project's labels: a `die` (or `destroy`)
+        of the school's container calls `on_stop` (DESIGN decision 31). One stream for the whole
+        fleet, read by a thread; once subscribed, the thread also looks whether the container
+        runs at all (it may have died before). A broken stream (engine restarted) reports
+        every watched school, which the fleet observes and watches again."""
+        loop = asyncio.get_running_loop()
+        key = (self.instance(spec), spec.uai)
+        with self._watch_lock:
+            self._watchers[key] = (on_stop, loop)
+            self._unchecked.add(key)
+            if self._events is None or not self._events.is_alive():
+                self._events = threading.Thread(
+                    target=self._follow_events, name="docker-events", daemon=True
+                )
+                self._events.start()
+            elif self._subscribed:
+                loop.run_in_executor(None, self._check_running)
+        return True
+
+    def _follow_events(self) -> None:
+        try:
+            stream = self.client.events(
+                decode=True,
+                # `destroy` too: a container removed by force is still listed as running when
+                # its `die` comes, so the fleet may watch it again; its `destroy` then tells.
+                filters={
+                    "type": "container",
+                    "event": ["die", "destroy"],
+                    "label": f"{LABEL}.school",
+                },
+            )
+        except (DockerException, OSError) as error:
+            self._stream_broken(str(error))
+            return
+        with self._watch_lock:
+            self._stream, self._subscribed = stream, True
+        self._check_running()
+        try:
+            for event in stream:
+                labels = (event.get("Actor") or {}).get("Attributes") or {}
+                self._report((labels.get(f"{LABEL}.instance", ""), labels.get(f"{LABEL}.school")))
+        except (DockerException, OSError, ValueError) as error:
+            self._stream_broken(str(error))
+            return
+        if not self._closing:
+            self._stream_broken("the engine closed the events stream")
+
+    def _check_running(self) -> None:
+        """The containers watched since the last look: any not running is reported."""
+        with self._watch_lock:
+            keys, self._unchecked = self._unchecked, set()
+        if not keys:
+            return
+        try:
+            running = {
+                (c["Labels"].get(f"{LABEL}.instance", ""), c["Labels"][f"{LABEL}.school"])
+                for c in self.client.api.containers(filters={"label": f"{LABEL}.school"})
+                if c["State"] == "running"
+            }
+        except (DockerException, OSError):
+            running = set()  # reported: the fleet looks again
+        for key in keys - running:
+            self._report(key)
+
+    def _report(self, key: tuple[str, str | None]) -> None:
+        with self._watch_lock:
+            watcher = self._watchers.pop(key, None)  # type: ignore[arg-type]
+        if watcher is None:
+            return
+        self._snapshot_at = 0.0  # observe() must not answer from before the death
+        on_stop, loop = watcher
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+            loop.call_soon_threadsafe(on_stop, key[1] or "")
+
+    def _stream_broken(self, why: str) -> None:
+        with self._watch_lock:
+            self._stream, self._subscribed = None, False
+            keys = list(self._watchers)
+        if self._closing:
+            return
+        for key in keys:
+            self._report(key)
+
+    def _unwatch(self, spec: SchoolSpec) -> None:
+        with self._watch_lock:
+            self._watchers.pop((self.instance(spec), spec.uai), None)
 
     def observe(self, spec: SchoolSpec) -> Observed:
         if time.monotonic() - self._snapshot_at > SNAPSHOT_SECONDS:
@@ -396,6 +494,15 @@ class DockerRuntime:
         return []
 
     async def close(self) -> None:
+        self._closing = True
+        with self._watch_lock:
+            self._watchers.clear()
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+        if self._events is not None:
+            await asyncio.to_thread(self._events.join, 5)
         if self._client is not None:
             self._client.close()
             self._client = None

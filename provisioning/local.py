@@ -2,7 +2,8 @@
 
 Schools are forked by a warm parent (`python -m vm_agent.zygote`, DESIGN decision 4) and
 detached, so they outlive the controller; a pid file with the process start time finds them
-again after a controller restart.
+again after a controller restart. A school's exit is an event: `watch` holds a pidfd of its
+process on the controller's event loop (DESIGN decision 31), so nothing polls the pid files.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections import deque
 
 from common.processes import PidFile
-from provisioning.runtime import Observed, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed
 
 STOP_GRACE_SECONDS = 5.0
 
@@ -34,6 +35,8 @@ class LocalRuntime:
         self._answers: dict[int, asyncio.Future[dict[str, object]]] = {}
         self._ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
+        # uai -> (pidfd registered with the loop, or None if already gone; its call)
+        self._watches: dict[str, tuple[int | None, asyncio.Handle | None]] = {}
 
     async def prepare(self, pool: str) -> frozenset[str]:
         await self._ensure_zygote()
@@ -106,7 +109,41 @@ class LocalRuntime:
             return Observed(running=False)
         return Observed(running=True, pid=pid_file.pid)
 
+    def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
+        """A pidfd of the school's process, readable once it exits (Linux >= 5.3). Opened
+        first, then checked against the pid file's start time: a pid the kernel gave to
+        another process since is never watched in its place."""
+        self._unwatch(spec.uai)
+        loop = asyncio.get_running_loop()
+        pid_file = PidFile.read(spec.pid_file)
+        pidfd = None
+        if pid_file is not None and pid_file.name == spec.uai:
+            with contextlib.suppress(ProcessLookupError):
+                pidfd = os.pidfd_open(pid_file.pid)
+            if pidfd is not None and not pid_file.is_alive():  # that pid is someone else's
+                os.close(pidfd)
+                pidfd = None
+        if pidfd is None:  # nothing of it runs: say so, as an exit would
+            self._watches[spec.uai] = (None, loop.call_soon(self._stopped, spec.uai, on_stop))
+            return True
+        loop.add_reader(pidfd, self._stopped, spec.uai, on_stop)
+        self._watches[spec.uai] = (pidfd, None)
+        return True
+
+    def _stopped(self, uai: str, on_stop: OnStop) -> None:
+        self._unwatch(uai)
+        on_stop(uai)
+
+    def _unwatch(self, uai: str) -> None:
+        pidfd, handle = self._watches.pop(uai, (None, None))
+        if handle is not None:
+            handle.cancel()
+        if pidfd is not None:
+            asyncio.get_running_loop().remove_reader(pidfd)
+            os.close(pidfd)
+
     async def stop(self, spec: SchoolSpec) -> None:
+        self._unwatch(spec.uai)
         pid_file = PidFile.read(spec.pid_file)
         if pid_file is None or not pid_file.is_alive():
             spec.pid_file.unlink(missing_ok=True)
@@ -132,6 +169,8 @@ class LocalRuntime:
             return []
 
     async def close(self) -> None:
+        for uai in list(self._watches):
+            self._unwatch(uai)
         zygote, self._zygote = self._zygote, None
         if zygote is None or zygote.returncode is not None:
             return

@@ -3,9 +3,13 @@ implementation is chosen from a URL in provisioning/factory.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+OnStop = Callable[[str], None]
+"""Called with a school's UAI when its server stopped (see `Runtime.watch`)."""
 
 
 class RuntimeFailure(Exception):
@@ -88,6 +92,15 @@ class Runtime(Protocol):
         ...
 
     def observe(self, spec: SchoolSpec) -> Observed: ...
+
+    def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
+        """Call `on_stop(spec.uai)` once, on the running event loop, when the server of this
+        school that runs now stops by itself (it exits, is killed, its container dies); soon if
+        none runs now. A later `watch` of the school replaces this one; `stop`, `remove` and
+        `close` end it without a call. Returns False, and never calls, when the runtime has no
+        such event (swarm://): the caller then observes the school on its own interval (DESIGN
+        decision 31). Never blocks: no engine call, no file written."""
+        ...
 
     def log_tail(self, spec: SchoolSpec, lines: int = 20) -> list[str]: ...
 

@@ -50,7 +50,7 @@ from docker.types import (
     TaskTemplate,
 )
 
-from provisioning.runtime import Observed, RuntimeFailure, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, OnStop, RuntimeFailure, SchoolSpec, StartFailed
 
 DEFAULT_IMAGE = "pronote-dc/agent:latest"
 GATEWAY_IMAGE = "pronote-dc/swarm-node:latest"
@@ -478,6 +478,11 @@ class SwarmRuntime:
         """Remove the school's service and its volume on every node (a one-shot global job)."""
         await asyncio.to_thread(self._remove_service, spec)
         await asyncio.to_thread(remove_volumes, self.client, self.image, self.service_name(spec))
+
+    def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
+        """No event: Swarm moves and restarts tasks itself; the controller follows them by
+        observing (a services and tasks listing per pass), which also sees a task that moved."""
+        return False
 
     def observe(self, spec: SchoolSpec) -> Observed:
         with self._lock:

@@ -9,6 +9,8 @@ are tested through real processes (tests/integration, tests/contract).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +18,7 @@ from common.backup_plan import Due
 from datacenter.core.errors import Unavailable
 from datacenter.core.gateway import BackupsMade, SimulatedTime, YearSwitched
 from datacenter.core.registry import SchoolRecord
-from provisioning.runtime import Observed, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed
 
 
 class FakeRuntime:
@@ -34,9 +36,29 @@ class FakeRuntime:
         # Where the runtime placed a school, as swarm:// does (uai -> (address, node)).
         self.placed: dict[str, tuple[str, str]] = {}
         self._next_pid = 1000
+        self.watchable = True  # False: a runtime with no stop event (swarm://)
+        self.watches: dict[str, OnStop] = {}
 
     def kill(self, uai: str) -> None:
+        """The school's server dies: its watcher hears of it (on the running loop, if any)."""
         del self.running[uai]
+        on_stop = self.watches.pop(uai, None)
+        if on_stop is not None:
+            with contextlib.suppress(RuntimeError):  # no loop runs: only a pass will see it
+                asyncio.get_running_loop().call_soon(on_stop, uai)
+
+    def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
+        if not self.watchable:
+            return False
+        self.watches[spec.uai] = on_stop
+        if spec.uai not in self.running:
+            asyncio.get_running_loop().call_soon(self.kill_watch, spec.uai)
+        return True
+
+    def kill_watch(self, uai: str) -> None:
+        on_stop = self.watches.pop(uai, None)
+        if on_stop is not None:
+            on_stop(uai)
 
     async def prepare(self, pool: str) -> frozenset[str]:
         return frozenset()
@@ -50,9 +72,11 @@ class FakeRuntime:
         return self._next_pid
 
     async def stop(self, spec: SchoolSpec) -> None:
+        self.watches.pop(spec.uai, None)
         self.running.pop(spec.uai, None)
 
     async def remove(self, spec: SchoolSpec) -> None:
+        self.watches.pop(spec.uai, None)
         self.running.pop(spec.uai, None)
         self.removed.append(spec.uai)
 

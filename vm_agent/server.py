@@ -22,6 +22,7 @@ from common.processes import PidFile
 from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
 from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
 from vm_agent.adapters.client_service import ClientService
+from vm_agent.adapters.expiry import IdleExpiry
 from vm_agent.adapters.http import HttpBindError, metrics_app, start_http
 from vm_agent.adapters.metrics import school_registry
 from vm_agent.adapters.pronote_net.app import pronote_net_app
@@ -38,7 +39,6 @@ log = logging.getLogger("vm_agent")
 
 # A second server on a taken address must fail, not share it (PERFORMANCE.md, traps).
 SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
-EXPIRY_SWEEP_MAX_SECONDS = 30.0
 
 
 class BindError(Exception):
@@ -147,16 +147,16 @@ async def serve(
     if on_ready is not None:
         on_ready()
 
+    expiry = IdleExpiry(school, clock) if isinstance(clock, DrivenClock) else None
+    if expiry is not None:
+        expiry.rearm()  # sessions of a state loaded from disk: none today, but never polled
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    sweep_seconds = min(config.idle_timeout_seconds / 4, EXPIRY_SWEEP_MAX_SECONDS)
-    while not stopping.is_set():
-        try:
-            await asyncio.wait_for(stopping.wait(), timeout=sweep_seconds)
-        except TimeoutError:
-            school.expire_idle()
+    await stopping.wait()  # nothing periodic: idle sessions expire on their own timer
+    if expiry is not None:
+        expiry.close()
 
     for health_servicer in (client_health, agent_health):
         await health_servicer.enter_graceful_shutdown()

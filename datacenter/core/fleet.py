@@ -1,5 +1,10 @@
 """The fleet of schools: provision, deprovision, observe and reconcile (DESIGN decision 7).
 
+A dead school is noticed by an event (DESIGN decision 31): the runtime watches each school's
+server (`Runtime.watch`: a pidfd on local://) and the fleet restarts it when it stops. Schools
+a runtime cannot watch (swarm://) are observed by the frequent pass (`reconcile(full=False)`);
+every school by the slow safety-net pass (`reconcile()`).
+
 Provisioning is all-or-nothing: a school that fails to start leaves no registry row, no lease,
 no files and no process behind. Across a crash too (DESIGN decision 21): every multi-step
 operation commits an intent row with its first write and deletes it with its last, and
@@ -112,7 +117,15 @@ class Fleet:
         self.statuses: dict[str, SchoolStatus] = {}
         self.pids: dict[str, int] = {}
         self._busy: set[str] = set()
-        self._retry_at: dict[str, tuple[float, float]] = {}  # uai -> (when, backoff)
+        # uai -> (when, on `monotonic`; backoff seconds): a school that did not restart
+        self._retry_at: dict[str, tuple[float, float]] = {}
+        self.monotonic: Callable[[], float] = time.monotonic  # real time, even when simulated
+        self.watched: set[str] = set()  # schools whose stop the runtime reports (an event)
+        self._restarts = asyncio.Semaphore(settings.provision_parallelism)
+        self._revivals: set[asyncio.Task[None]] = set()
+        self._retries: dict[str, asyncio.TimerHandle] = {}
+        self.unwatched_appeared = asyncio.Event()  # a school no event covers: poll it
+        self._closed = False
         self.reconcile_actions: dict[str, int] = {
             "adopted": 0,
             "restarted": 0,
@@ -228,6 +241,42 @@ class Fleet:
         for hook in self.start_hooks:
             await hook(record)
         self.statuses[record.uai] = SchoolStatus.RUNNING
+        self._watch(spec)
+
+    def _watch(self, spec: SchoolSpec) -> None:
+        if self.runtime.watch(spec, self._stopped):
+            self.watched.add(spec.uai)
+        else:
+            self.watched.discard(spec.uai)
+            self.unwatched_appeared.set()
+
+    def unwatched(self) -> bool:
+        """True if some school known to the fleet has no event to report its stop."""
+        return any(uai not in self.watched for uai in self.statuses)
+
+    def _stopped(self, uai: str) -> None:
+        """The runtime's event: this school's server stopped. Restarted at once, unless an
+        operation on it is under way (which owns its process) or it is gone."""
+        self.watched.discard(uai)
+        if self._closed or uai in self._busy or not self.registry.exists(uai):
+            return
+        log.info("school %s stopped", uai)
+        task = asyncio.get_running_loop().create_task(self._revive(uai))
+        self._revivals.add(task)
+        task.add_done_callback(self._revivals.discard)
+
+    async def _revive(self, uai: str) -> None:
+        """Look at one school as the pass would, now."""
+        self._retries.pop(uai, None)
+        if uai in self._busy or not self.registry.exists(uai):
+            return
+        if any(intent.uai == uai for intent in self.registry.intents()):
+            return  # half-made or half-removed: `recover` owns it
+        record = self.registry.get(uai)
+        if await self._needs_restart(record):
+            await self._restart(record, self._restarts)
+        else:
+            log.info("school %s runs: watched again", uai)
 
     async def _follow(self, record: SchoolRecord, observed: Observed) -> SchoolRecord:
         """Where the runtime placed the school (swarm://: its task's address and node): the
@@ -259,6 +308,10 @@ class Fleet:
         self.statuses.pop(record.uai, None)
         self.pids.pop(record.uai, None)
         self._retry_at.pop(record.uai, None)
+        self.watched.discard(record.uai)
+        retry = self._retries.pop(record.uai, None)
+        if retry is not None:
+            retry.cancel()
 
     def _agent_config(self, record: SchoolRecord, spec: SchoolSpec) -> AgentConfig:
         settings = self._settings
@@ -347,26 +400,39 @@ class Fleet:
 
     # -- reconciliation --------------------------------------------------------------------
 
-    async def reconcile(self) -> None:
-        """Adopt running school servers; restart dead ones, backing off when they keep failing."""
+    async def reconcile(self, full: bool = True) -> None:
+        """Adopt running school servers (and watch them); restart dead ones, backing off when
+        they keep failing. `full=False`: only the schools no runtime event covers."""
+        if not full and not self.unwatched():
+            return  # nothing to look at: no query, no file read
         dead = []
         pending = {intent.uai for intent in self.registry.intents()}  # never restart half-made
         for record in self.registry.all():
             if record.uai in self._busy or record.uai in pending:
                 continue
-            observed = self.runtime.observe(self.spec(record))
-            if observed.running:
-                record = await self._follow(record, observed)
-                if self.statuses.get(record.uai) is None:
-                    self.reconcile_actions["adopted"] += 1
-                    log.info("adopted school %s (pid %s)", record.uai, observed.pid)
-                self.statuses[record.uai] = SchoolStatus.RUNNING
-                self.pids[record.uai] = observed.pid or 0
-            elif self._retry_at.get(record.uai, (0.0, 0.0))[0] <= self._clock.now():
+            if not full and record.uai in self.watched:
+                continue
+            if await self._needs_restart(record):
                 dead.append(record)
         if dead:
-            limit = asyncio.Semaphore(self._settings.provision_parallelism)
-            await asyncio.gather(*(self._restart(record, limit) for record in dead))
+            await asyncio.gather(*(self._restart(record, self._restarts) for record in dead))
+
+    async def _needs_restart(self, record: SchoolRecord) -> bool:
+        """Adopt the school if it runs (and watch it); else True once its backoff has passed."""
+        spec = self.spec(record)
+        observed = self.runtime.observe(spec)
+        if not observed.running:  # the safety net caught what no event reported
+            self.watched.discard(record.uai)
+            return self._retry_at.get(record.uai, (0.0, 0.0))[0] <= self.monotonic()
+        record = await self._follow(record, observed)
+        if self.statuses.get(record.uai) is None:
+            self.reconcile_actions["adopted"] += 1
+            log.info("adopted school %s (pid %s)", record.uai, observed.pid)
+        self.statuses[record.uai] = SchoolStatus.RUNNING
+        self.pids[record.uai] = observed.pid or 0
+        if record.uai not in self.watched:
+            self._watch(spec)
+        return False
 
     async def _restart(self, record: SchoolRecord, limit: asyncio.Semaphore) -> None:
         async with limit:
@@ -385,7 +451,28 @@ class Fleet:
                 backoff = min(
                     self._retry_at.get(record.uai, (0.0, 0.5))[1] * 2, RESTART_BACKOFF_MAX_SECONDS
                 )
-                self._retry_at[record.uai] = (self._clock.now() + backoff, backoff)
+                self._retry_at[record.uai] = (self.monotonic() + backoff, backoff)
+                self._retry_later(record.uai, backoff)
+                self.unwatched_appeared.set()
                 log.warning("school %s did not restart: %s", record.uai, error)
             finally:
                 self._busy.discard(record.uai)
+
+    def _retry_later(self, uai: str, delay_seconds: float) -> None:
+        """A timer, not a poll: the school is looked at again once its backoff has passed."""
+        old = self._retries.pop(uai, None)
+        if old is not None:
+            old.cancel()
+        self._retries[uai] = asyncio.get_running_loop().call_later(
+            delay_seconds, self._stopped, uai
+        )
+
+    async def close(self) -> None:
+        """Cancel the timers and the restarts under way (the controller stops)."""
+        self._closed = True
+        for retry in self._retries.values():
+            retry.cancel()
+        self._retries.clear()
+        for task in list(self._revivals):
+            task.cancel()
+        await asyncio.gather(*self._revivals, return_exceptions=True)

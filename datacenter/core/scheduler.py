@@ -6,6 +6,12 @@ to <date>". The scheduler asks each serving school for the backups and archives 
 last pass, in order, with their times on that clock; when the clock is simulated it first
 pushes the simulated time to the school (Agent.SetClock), so what the school dates itself
 (backups, suspensions, idle sessions) follows the same time.
+
+Passes are not polled (DESIGN decision 31): `forever` sleeps until the next moment something
+may be due (a 2-hour slot, 04:33, a switch's 03:00), converted to real seconds at the clock's
+speed (a frozen simulated clock: until woken), and is woken early when a school that missed
+a pass starts again or the clock is advanced; a school whose pass failed is tried again after
+the retry interval.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ PARALLEL_SCHOOLS = 16
 # One school's agent call in a pass (its backups, its switch): past this it is reported as not
 # done and caught up at the next pass, and the pass goes on with the others (issue 12, point 7).
 SCHOOL_CALL_TIMEOUT_SECONDS = 60.0
+# The longest sleep on a real clock: a wall clock stepped (NTP) is noticed within this.
+MAX_SLEEP_SECONDS = 300.0
 
 
 def clock_from_settings(settings: Settings) -> Clock:
@@ -116,6 +124,12 @@ class Scheduler:
         # Awaited after a school made backups (swarm://: they are copied off its node).
         self.backup_listeners: list[Callable[[SchoolRecord], Awaitable[None]]] = []
         fleet.start_hooks.append(self.push_clock)
+        fleet.start_hooks.append(self._catch_up_soon)
+        self._woken = asyncio.Event()
+        self._pass_wanted = False
+        self._retry_wanted = True  # the first pass catches up what a stopped controller missed
+        self.passes = 0  # how many passes ran (what an idle fleet must keep at zero)
+        self._last_pass_at = float("-inf")
 
     async def push_clock(self, record: SchoolRecord) -> None:
         """Give a school that just started the simulated time, before anything is dated."""
@@ -151,7 +165,10 @@ class Scheduler:
             self._pushed.clear()  # every school gets the new time
             self.save_clock()  # safe first: each school's last pass is saved (point 2)
             fault_point("advance.clock_saved")
-            return await self._pass()
+            summary = await self._pass()
+            self._retry_wanted = bool(summary.not_done)
+            self._woken.set()  # `forever` sleeps until the new next due time
+            return summary
 
     def save_clock(self) -> None:
         if self.simulated and self._saved_clock is not None:
@@ -161,16 +178,56 @@ class Scheduler:
         async with self._lock:
             return await self._pass()
 
-    async def forever(self, interval_seconds: float) -> None:
+    async def _catch_up_soon(self, record: SchoolRecord) -> None:
+        """A school (re)started: if a pass went by while it was down, one runs now for it."""
+        last = self._last_run.get(record.uai, record.created_at)
+        if self._next_due_after(last) <= self.clock.now():
+            self._pass_wanted = True
+            self._woken.set()
+
+    def _next_due_after(self, seconds: float) -> float:
+        due = backup_plan.next_due_after(seconds)
+        if self.year_cycle is not None:
+            due = min(due, year_cycle.next_switch_after(seconds))
+        return due
+
+    def _sleep_seconds(self, now: float, retry_seconds: float) -> float | None:
+        """Real seconds until the next due moment (None: only a wake-up will do)."""
+        if self._pass_wanted:
+            return 0.0
+        if self.simulated:
+            sleep = (self._next_due_after(now) - now) / self.speed if self.speed > 0 else None
+        else:
+            sleep = min(self._next_due_after(now) - now, MAX_SLEEP_SECONDS)
+        if self._retry_wanted:
+            sleep = retry_seconds if sleep is None else min(sleep, retry_seconds)
+        return None if sleep is None else max(0.0, sleep)
+
+    async def forever(self, retry_seconds: float) -> None:
+        """Pass at the due times, never in between (see the module's docstring). The first
+        pass, which catches up what a stopped controller missed, is a retry: it comes
+        `retry_seconds` after the start (or at the first due time, if sooner), as every pass
+        did before (a test that sets an hour gets none until it advances the clock)."""
         while True:
-            await asyncio.sleep(interval_seconds)
+            now = self.clock.now()
+            due = self._next_due_after(now)
+            self._woken.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self._sleep_seconds(now, retry_seconds))
+            reached = self._last_pass_at < due <= self.clock.now()  # not by an advance's pass
+            if not (self._pass_wanted or self._retry_wanted or reached):
+                continue  # woken to sleep again, for a new time (an advance)
+            self._pass_wanted = False
             try:
-                await self.run_due()
+                summary = await self.run_due()
+                self._retry_wanted = bool(summary.not_done)
             except Exception:
+                self._retry_wanted = True
                 log.exception("scheduler pass failed")
 
     async def _pass(self) -> Summary:
-        now = self.clock.now()
+        self.passes += 1
+        now = self._last_pass_at = self.clock.now()
         limit = asyncio.Semaphore(PARALLEL_SCHOOLS)
         records = [
             r
@@ -215,8 +272,9 @@ class Scheduler:
                     if switch is not None:
                         await _bounded(record, self._switch(record, switch))
                         summary.switches += 1
-                self._fleet.registry.set_last_run(record.uai, now)
-                self._last_run[record.uai] = now
+                if due or switches:  # nothing due: (last, now] holds nothing to remember
+                    self._fleet.registry.set_last_run(record.uai, now)
+                    self._last_run[record.uai] = now
                 fault_point("scheduler.school_done")
                 return summary
             except Unavailable as error:  # made/switched at the next pass, in order

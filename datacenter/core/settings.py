@@ -45,7 +45,14 @@ class Settings:
     client_port: int = field(default=49300, metadata=_doc("Client PRONOTE port of every school."))
     agent_port: int = field(default=49301, metadata=_doc("Management port of every school."))
     reconcile_interval_seconds: float = field(
-        default=1.0, metadata=_doc("How often dead school servers are looked for.")
+        default=1.0,
+        metadata=_doc(
+            "How often schools the runtime cannot watch (swarm://, docker://) are observed."
+        ),
+    )
+    reconcile_full_interval_seconds: float = field(
+        default=60.0,
+        metadata=_doc("How often every school is observed (a safety net: deaths are events)."),
     )
     start_timeout_seconds: float = field(
         default=20.0, metadata=_doc("How long a school server may take to become ready.")
@@ -102,7 +109,11 @@ class Settings:
         default=0.0, metadata=_doc("Simulated seconds per real second (0: moves on advance only).")
     )
     scheduler_interval_seconds: float = field(
-        default=1.0, metadata=_doc("How often (real seconds) due backups and archives are made.")
+        default=1.0,
+        metadata=_doc(
+            "Real seconds before a school whose due backups failed is asked again (passes "
+            "otherwise run at the due times only)."
+        ),
     )
     max_upload_bytes: int = field(
         default=512 * 1024 * 1024,

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from common import backup_plan
 from common.backup_plan import Due
 from common.files import read_json, write_json_atomically
 from datacenter.core.errors import InvalidArgument, WrongState
@@ -50,6 +51,12 @@ def day_of(seconds: float) -> datetime.date:
 def at(day: datetime.date) -> float:
     """The moment a switch due on `day` happens."""
     return datetime.datetime.combine(day, SWITCH_TIME, tzinfo=_UTC).timestamp()
+
+
+def next_switch_after(after_seconds: float) -> float:
+    """The first moment after `after_seconds` a switch may be due: any school's switch (its
+    August day, or the date it deferred to) happens at SWITCH_TIME of a day."""
+    return backup_plan.next_daily_after(after_seconds, SWITCH_TIME)
 
 
 def cycle_year(day: datetime.date) -> int:

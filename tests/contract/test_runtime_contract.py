@@ -247,3 +247,45 @@ def test_a_removed_school_is_gone(case: Case) -> None:
     case.run(case.runtime.remove(spec))
     assert not case.runtime.observe(spec).running
     assert check(f"{where}:49300", 1.0) != "SERVING"
+
+
+def test_a_watched_school_that_dies_is_reported_once_and_a_stopped_one_never(
+    case: Case,
+) -> None:
+    """`watch` (DESIGN decision 31): the event the fleet restarts a dead school on. A runtime
+    without such an event says so (False) and never calls."""
+    killed, stopped = case.spec("0750505A"), case.spec("0750506B")
+    reported: list[str] = []
+
+    async def scenario() -> bool:
+        for spec in (killed, stopped):
+            await case.runtime.start(spec, 30)
+        watching = [case.runtime.watch(spec, reported.append) for spec in (killed, stopped)]
+        if not any(watching):
+            return False
+        assert all(watching)
+        case.kill(killed)
+        deadline = time.monotonic() + 10
+        while not reported and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await case.runtime.stop(stopped)  # a stop the caller asked for is not an event
+        await asyncio.sleep(0.3)
+        return True
+
+    watching = case.run(scenario())
+    assert reported == ([killed.uai] if watching else [])  # without events: never called
+
+
+def test_a_watch_on_a_school_that_does_not_run_reports_it_soon(case: Case) -> None:
+    """Also when its pid file names a process that is not it (a pid the kernel reused)."""
+    spec = case.spec("0750507C")
+    spec.pid_file.write_text(json.dumps({"pid": os.getpid(), "start_ticks": 1, "name": spec.uai}))
+    reported: list[str] = []
+
+    async def scenario() -> bool:
+        watching = case.runtime.watch(spec, reported.append)
+        await asyncio.sleep(0.2)
+        return watching
+
+    watching = case.run(scenario())
+    assert reported == ([spec.uai] if watching else [])

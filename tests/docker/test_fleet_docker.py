@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -14,7 +15,14 @@ import pytest
 
 from protos import common_pb2, console_pb2
 from tests.docker.engine import containers, instance_of, volumes
-from tests.integration.harness import PRONOTE_DC, Datacenter, account, client, wait_for
+from tests.integration.harness import (
+    PRONOTE_DC,
+    Datacenter,
+    account,
+    client,
+    running_datacenter,
+    wait_for,
+)
 
 SCHOOLS = 20
 
@@ -156,3 +164,31 @@ def test_clean_removes_what_the_project_created_and_keeps_backups(
         check=True,
     )
     assert result.stdout.strip() == ""
+
+
+def test_a_container_removed_by_hand_is_recreated_on_the_engines_event(
+    engine: docker.DockerClient, tmp_path: Path, subnet: str
+) -> None:
+    """DESIGN decision 31: the passes are an hour apart, so only the events stream (a `die`
+    of a container with the project's labels) can bring the school back."""
+    hour = "3600"
+    settings = {
+        "runtime": "docker://",
+        "start_timeout_seconds": "60",
+        "reconcile_interval_seconds": hour,
+        "reconcile_full_interval_seconds": hour,
+    }
+    with running_datacenter(tmp_path, subnet, **settings) as dc:
+        school = dc.provision("0750190", demo=False).school
+        (old,) = [c for c in containers(engine, dc.state_dir) if c["State"] == "running"]
+        engine.api.remove_container(old["Id"], force=True)  # Docker will not bring it back
+
+        def recreated() -> bool:
+            now = [c for c in containers(engine, dc.state_dir) if c["State"] == "running"]
+            return len(now) == 1 and now[0]["Id"] != old["Id"]
+
+        wait_for(recreated, timeout=60)
+        ref = console_pb2.SchoolRef(uai=school.uai)
+        wait_for(lambda: dc.operator().GetSchool(ref).state == "running", timeout=60)
+        with client(school.address) as c:
+            assert c.info().uai == school.uai

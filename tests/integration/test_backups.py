@@ -24,6 +24,7 @@ from tests.integration.harness import (
     client,
     free_pool,
     rpc_error,
+    wait_for,
 )
 from tests.integration.metrics_helpers import samples, value
 
@@ -218,3 +219,32 @@ def test_a_restarted_controller_goes_on_from_its_simulated_time(dc: Datacenter) 
     reply = advance(dc, "2026-09-02T02:00")
     assert (reply.backups_due, reply.archives_due) == (1, 0)  # nothing made twice
     assert len([b for b in backups(dc, school.uai) if b.kind == "sauvegarde"]) == 12
+
+
+def test_a_moving_clock_makes_each_backup_at_its_slot_with_no_advance(tmp_path: Path) -> None:
+    """DESIGN decision 31: the scheduler sleeps until the next slot (here 10 simulated
+    minutes a real second) and is not polled; its retry interval is an hour, so only that
+    timer can make the 02:00 sauvegarde."""
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    dc = Datacenter(
+        state_dir,
+        free_pool(first_octets="127.100"),
+        clock="simulated",
+        clock_start="2026-09-01T01:00",
+        clock_speed="600",
+        scheduler_interval_seconds="3600",
+    )
+    dc.start()
+    try:
+        school = dc.provision("0751009").school  # a base in service: it has something to save
+        made = wait_for(lambda: backups(dc, school.uai), timeout=30)  # a slot: 12 s real
+        # made at its slot (02:00, or 04:00 if provisioning ran past 02:00 on a busy box)
+        assert {b.kind for b in made} == {"sauvegarde"}
+        assert all(b.made_at_seconds % 7200 == 0 for b in made)
+        assert min(b.made_at_seconds for b in made) in (
+            at("2026-09-01T02:00"),
+            at("2026-09-01T04:00"),
+        )
+    finally:
+        dc.down()

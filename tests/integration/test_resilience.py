@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import psutil
 
 from protos import common_pb2, console_pb2
-from tests.integration.harness import Datacenter, account, client, wait_for
+from tests.integration.harness import (
+    Datacenter,
+    account,
+    client,
+    free_pool,
+    running_datacenter,
+    wait_for,
+)
 
 
 def listening_pids(address: str) -> set[int]:
@@ -77,3 +85,31 @@ def test_schools_started_by_a_previous_controller_are_restarted_if_dead(
     assert listening_pids(school.address) == {new_pid}
     listed = datacenter.operator().GetSchool(console_pb2.SchoolRef(uai=school.uai))
     assert listed.state == "running"
+
+
+def test_a_killed_school_is_restarted_on_its_exit_event_with_no_pass_to_wait_for(
+    tmp_path: Path,
+) -> None:
+    """DESIGN decision 31: the passes are an hour apart here, so only the pidfd's event can
+    restart the school; after a controller restart too (the pidfds are opened at adoption)."""
+    hour = "3600"
+    with running_datacenter(
+        tmp_path,
+        free_pool(),
+        reconcile_interval_seconds=hour,
+        reconcile_full_interval_seconds=hour,
+    ) as dc:
+        school = dc.provision("0750051", demo=False).school
+        for controller_restarted in (False, True):
+            if controller_restarted:
+                dc.stop()
+                dc.start()  # adopts the school, and watches it again
+            old_pid = dc.school_pid(school.uai)
+            os.kill(old_pid, signal.SIGKILL)
+            new_pid = wait_for(
+                lambda old=old_pid: (pid := dc.school_pid(school.uai)) not in (0, old) and pid,
+                timeout=10,
+            )
+            assert listening_pids(school.address) == {new_pid}
+            state = dc.operator().GetSchool(console_pb2.SchoolRef(uai=school.uai)).state
+            assert state == "running"

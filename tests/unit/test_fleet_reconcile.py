@@ -65,21 +65,24 @@ def test_a_dead_school_is_restarted_and_the_others_left_alone(world: World) -> N
 
 
 def test_a_school_that_keeps_failing_is_retried_with_a_growing_backoff(world: World) -> None:
+    """The backoff is real time (a frozen simulated clock must not stop the retries)."""
     victim = UAIS[0]
+    now = [1000.0]
+    world.fleet.monotonic = lambda: now[0]
     world.runtime.kill(victim)
     world.runtime.failing.add(victim)
     asyncio.run(world.fleet.reconcile())
     assert world.fleet.status(victim) is SchoolStatus.DOWN
     asyncio.run(world.fleet.reconcile())  # within its backoff: not tried again
     assert world.fleet.reconcile_actions["failed"] == 1
-    world.clock.advance_to(world.clock.now() + 1.0)  # the first backoff is 1 s
-    asyncio.run(world.fleet.reconcile())
+    now[0] += 1.0  # the first backoff is 1 s
+    asyncio.run(world.fleet.reconcile(full=False))  # a DOWN school is polled, watched or not
     assert world.fleet.reconcile_actions["failed"] == 2
-    world.clock.advance_to(world.clock.now() + 1.0)  # now 2 s: still waiting
+    now[0] += 1.0  # now 2 s: still waiting
     asyncio.run(world.fleet.reconcile())
     assert world.fleet.reconcile_actions["failed"] == 2
     world.runtime.failing.clear()
-    world.clock.advance_to(world.clock.now() + 1.0)
+    now[0] += 1.0
     asyncio.run(world.fleet.reconcile())
     assert world.fleet.status(victim) is SchoolStatus.RUNNING
     assert world.fleet.reconcile_actions["restarted"] == 1
@@ -174,3 +177,64 @@ def test_the_lease_follows_a_school_the_runtime_moved_and_no_two_schools_share_o
     asyncio.run(world.fleet.reconcile())
     assert world.registry.addresses() == {first: old_second, second: "127.110.255.6"}
     assert world.fleet.reconcile_actions["moved"] == 1  # the second's first placement is none
+
+
+# -- dead schools noticed by an event (DESIGN decision 31) --------------------------------------
+
+
+def test_a_dead_school_is_restarted_on_its_stop_event_without_any_pass(world: World) -> None:
+    victim, other = UAIS
+
+    async def kill_and_wait() -> None:
+        fleet = world.new_fleet()
+        await fleet.reconcile()  # adopts, and watches, both
+        assert fleet.watched == set(UAIS)
+        world.runtime.kill(victim)
+        for _ in range(200):  # the config is written in a thread: a few loop turns
+            await asyncio.sleep(0.01)
+            if fleet.reconcile_actions["restarted"]:
+                break
+        assert fleet.status(victim) is SchoolStatus.RUNNING
+        assert fleet.reconcile_actions["restarted"] == 1
+        assert fleet.watched == set(UAIS)  # the new server is watched in its turn
+        await fleet.reconcile(full=False)  # every school watched: the frequent pass looks at none
+        await fleet.close()
+
+    asyncio.run(kill_and_wait())
+    assert world.runtime.started.count(other) == 1
+
+
+def test_a_school_that_fails_to_restart_is_retried_by_a_timer(world: World) -> None:
+    victim = UAIS[0]
+
+    async def kill_and_wait() -> None:
+        fleet = world.new_fleet()
+        await fleet.reconcile()
+        world.runtime.failing.add(victim)
+        world.runtime.kill(victim)
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if fleet.reconcile_actions["failed"]:
+                break
+        assert fleet.status(victim) is SchoolStatus.DOWN and fleet.unwatched()
+        world.runtime.failing.clear()
+        await asyncio.sleep(1.0)  # the first backoff (1 s) passes: its timer restarts it
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if fleet.reconcile_actions["restarted"]:
+                break
+        assert fleet.status(victim) is SchoolStatus.RUNNING
+        assert fleet.reconcile_actions == {"adopted": 2, "restarted": 1, "failed": 1, "moved": 0}
+        await fleet.close()
+
+    asyncio.run(kill_and_wait())
+
+
+def test_schools_a_runtime_cannot_watch_are_left_to_the_passes(world: World) -> None:
+    world.runtime.watchable = False
+    fleet = world.new_fleet()
+    asyncio.run(fleet.reconcile())
+    assert fleet.watched == set() and fleet.unwatched()
+    world.runtime.kill(UAIS[0])
+    asyncio.run(fleet.reconcile(full=False))
+    assert fleet.reconcile_actions["restarted"] == 1

@@ -158,3 +158,66 @@ def test_a_period_a_dead_controller_never_passed_over_is_caught_up_after_restart
     asyncio.run(restarted.run_due())
     due = backup_plan.due_between(at("2026-09-02"), at("2026-09-04"))
     assert all(cycle.agents.backups[uai] == due for uai in UAIS)
+
+
+# -- passes at the due times, not polled (DESIGN decision 31) ----------------------------------
+
+
+def test_an_idle_fleet_on_a_frozen_clock_gets_one_catch_up_pass_and_no_other(
+    cycle: Cycle,
+) -> None:
+    async def idle() -> None:
+        task = asyncio.create_task(cycle.scheduler.forever(0.2))
+        await asyncio.sleep(0.1)
+        assert cycle.scheduler.passes == 0  # the first one comes one interval after the start
+        await asyncio.sleep(0.4)
+        assert cycle.scheduler.passes == 1  # and catches up what a stopped controller missed
+        await cycle.scheduler.advance_to(at("2026-09-01T02:00"))  # its own pass, then asleep
+        await asyncio.sleep(0.3)
+        assert cycle.scheduler.passes == 2
+        task.cancel()
+
+    asyncio.run(idle())
+    assert all(d.at_seconds == at("2026-09-01T02:00") for d in cycle.agents.backups[UAIS[0]])
+
+
+def test_a_moving_clock_wakes_the_scheduler_at_the_due_slot_only(cycle: Cycle) -> None:
+    from common.clock import SimulatedClock
+
+    clock = SimulatedClock(at("2026-09-01T01:59:59.7"), speed=1.0)
+    scheduler = Scheduler(cycle.fleet, cycle.agents, clock)
+    scheduler._retry_wanted = False  # as after the first pass: the test watches the slot's
+
+    async def run() -> None:
+        task = asyncio.create_task(scheduler.forever(60))
+        await asyncio.sleep(0.1)
+        assert scheduler.passes == 0  # 02:00 is not reached yet: asleep, not polling
+        await asyncio.sleep(0.6)
+        assert scheduler.passes == 1  # woken at 02:00 (the next due moment is 04:00)
+        await asyncio.sleep(0.3)
+        assert scheduler.passes == 1
+        task.cancel()
+
+    asyncio.run(run())
+    assert [d.at_seconds for d in cycle.agents.backups[UAIS[0]]] == [at("2026-09-01T02:00")]
+
+
+def test_a_school_that_was_down_at_a_due_slot_is_caught_up_when_it_starts(cycle: Cycle) -> None:
+    victim, other = UAIS
+
+    async def run() -> None:
+        task = asyncio.create_task(cycle.scheduler.forever(60))
+        await asyncio.sleep(0.05)
+        cycle.fleet.statuses[victim] = SchoolStatus.DOWN  # as while it restarts
+        await cycle.scheduler.advance_to(at("2026-09-01T02:00"))
+        assert victim not in cycle.agents.backups and other in cycle.agents.backups
+        passes = cycle.scheduler.passes
+        await cycle.fleet.reconcile()  # it runs again (adopted): nothing is due for it yet
+        cycle.runtime.kill(victim)
+        await cycle.fleet.reconcile()  # restarted: its start hook wakes the scheduler
+        await asyncio.sleep(0.2)
+        assert cycle.scheduler.passes == passes + 1
+        task.cancel()
+
+    asyncio.run(run())
+    assert [d.at_seconds for d in cycle.agents.backups[victim]] == [at("2026-09-01T02:00")]

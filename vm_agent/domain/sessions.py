@@ -46,6 +46,8 @@ class IdleTable(Generic[Key, Entry]):
         self.idle_timeout_seconds = idle_timeout_seconds
         self._key = key
         self._entries: dict[Key, Entry] = {}
+        # Called after an entry is added: whoever expires them learns a deadline came.
+        self.on_added: Callable[[], None] | None = None
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(list(self._entries.values()))
@@ -55,6 +57,16 @@ class IdleTable(Generic[Key, Entry]):
 
     def is_idle(self, entry: Entry, now_seconds: float) -> bool:
         return entry.last_seen_seconds <= now_seconds - self.idle_timeout_seconds
+
+    def next_expiry(self) -> float | None:
+        """When the first entry expires if nobody uses it (seconds, the clock's); None if empty."""
+        if not self._entries:
+            return None
+        return min(e.last_seen_seconds for e in self._entries.values()) + self.idle_timeout_seconds
+
+    def _added(self) -> None:
+        if self.on_added is not None:
+            self.on_added()
 
     def clear(self) -> int:
         count = len(self._entries)
@@ -76,6 +88,7 @@ class SessionTable(IdleTable[str, Session]):
 
     def add(self, session: Session) -> None:
         self._entries[session.id] = session
+        self._added()
 
     def touch(self, session_id: str, now_seconds: float) -> Session:
         session = self.get(session_id)

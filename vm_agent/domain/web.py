@@ -63,6 +63,7 @@ class WebSessionTable(IdleTable[int, WebSession]):
             number = secrets.randbelow(9 * 10**8) + 10**8
         session = WebSession(number, espace, source_ip, now_seconds, now_seconds)
         self._entries[number] = session
+        self._added()
         return session
 
     def touch(self, number: int, now_seconds: float) -> WebSession:
