@@ -129,14 +129,20 @@ class AgentDirectory:
         child; returns every sample account."""
         spr = next(a for a in accounts if a.role == "spr")
         request = agent_pb2.CreateBaseRequest(
-            school_year=school_year, synthetic_seed=record.uai, sample_records=True
+            school_year=school_year,
+            synthetic_seed=record.uai,
+            sample_records=True,
+            count_later=True,  # nobody reads them now; the first listing counts (DESIGN 30)
         )
         base = await self.call(record, "CreateBase", request)
         await self.call(
             record,
             "PutInService",
             agent_pb2.PutInServiceRequest(
-                base_id=base.id, spr_login=spr.login, spr_password=spr.password
+                base_id=base.id,
+                spr_login=spr.login,
+                spr_password=spr.password,
+                spr_password_generated=True,  # drawn by sample_accounts(): cheap verifier
             ),
         )
         for account in accounts:

@@ -75,6 +75,8 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         self._backup_lock = asyncio.Lock()
 
     def _bases(self) -> common_pb2.Bases:
+        """Every base, each with all its counters (the ones left to count are counted now)."""
+        self._slot.school.count_pending()
         in_service = self._slot.school.base_in_service
         return common_pb2.Bases(
             server_state=convert.STATE_TO_PROTO[self._slot.school.server_state],
@@ -114,7 +116,11 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
             else None
         )
         base = self._slot.school.create_base(
-            request.school_year, request.synthetic_seed, resources, request.sample_records
+            request.school_year,
+            request.synthetic_seed,
+            resources,
+            request.sample_records,
+            request.count_later,
         )
         return convert.base(base, in_service=False)
 
@@ -123,7 +129,10 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         self, request: agent_pb2.PutInServiceRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Base:
         base = self._slot.school.put_in_service(
-            request.base_id, request.spr_login, request.spr_password
+            request.base_id,
+            request.spr_login,
+            request.spr_password,
+            request.spr_password_generated,
         )
         return convert.base(base, in_service=True)
 

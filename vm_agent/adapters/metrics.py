@@ -21,6 +21,7 @@ from vm_agent.domain.espaces import PAGES
 from vm_agent.domain.modes import Mode
 from vm_agent.domain.school import REFUSAL_REASONS, SchoolServer
 from vm_agent.domain.web import ESPACE_GENRES
+from vm_agent.isolated import HELPER_KINDS, helpers_started
 
 
 def package_version() -> str:
@@ -63,8 +64,21 @@ class SchoolCollector(Collector):
         yield from _security(school)
         yield from _bases(school)
         yield from _publication(school)
+        yield _helpers()
         if self._backups is not None:
             yield from _backups(self._backups)
+
+
+def _helpers() -> Metric:
+    started = CounterMetricFamily(
+        "pronote_school_helpers_started",
+        "Helper processes that generated (part of) the synthetic school away from this one's "
+        "memory, by who made them: a fork of the warm parent or a fresh interpreter.",
+        labels=["made_by"],
+    )
+    for kind in HELPER_KINDS:
+        started.add_metric([kind], helpers_started[kind])
+    return started
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
