@@ -13,6 +13,8 @@ end closing (it exited) closes ours.
 Protocol on stdin/stdout, one JSON object per line:
   -> {"id": 1, "config": "/…/agent.json", "pid_file": "/…/agent.pid", "log": "/…/agent.log"}
   <- {"id": 1, "ok": true, "pid": 4242}   or   {"id": 1, "ok": false, "error": "…"}
+  -> {"id": 1, "cancel": true}   (the controller stopped waiting: the school, not ready yet, is
+                                  killed and never answered for)
 """
 
 from __future__ import annotations
@@ -34,17 +36,20 @@ from vm_agent.__main__ import run
 PR_SET_NAME = 15
 
 
-def _spawn(request: dict[str, str]) -> tuple[int, socket.socket | None]:
-    """Fork a school server in its own session; returns the read end of its readiness pipe
-    and our end of its helper socket (None if no socket could be made: it then starts its
-    helpers as fresh interpreters)."""
+def _spawn(request: dict[str, str]) -> tuple[int, int, socket.socket | None]:
+    """Fork a school server in its own session; returns its pid, the read end of its
+    readiness pipe and our end of its helper socket (None if no socket could be made: it then
+    starts its helpers as fresh interpreters)."""
     read_fd, write_fd = os.pipe()
+    ours: socket.socket | None
+    its: socket.socket | None
     try:
         ours, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     except OSError as error:  # out of descriptors: the school works without
         print(f"no helper socket for {request['config']}: {error}", file=sys.stderr)
         ours = its = None
-    if os.fork() == 0:
+    pid = os.fork()
+    if pid == 0:
         try:
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -54,7 +59,7 @@ def _spawn(request: dict[str, str]) -> tuple[int, socket.socket | None]:
     os.close(write_fd)
     if its is not None:
         its.close()
-    return read_fd, ours
+    return pid, read_fd, ours
 
 
 def _become_school(request: dict[str, str], ready_fd: int, helper_fd: int | None) -> None:
@@ -121,6 +126,7 @@ def main() -> int:
     selector.register(stdin_fd, selectors.EVENT_READ, None)
     requests = b""
     pending: dict[int, tuple[object, bytes]] = {}
+    starting: dict[object, tuple[int, int]] = {}  # request id -> (pid, readiness fd)
     while True:
         for key, _ in selector.select():
             if key.data is None:
@@ -131,7 +137,16 @@ def main() -> int:
                 *lines, requests = requests.split(b"\n")
                 for line in lines:
                     request = json.loads(line)
-                    read_fd, helper_socket = _spawn(request)
+                    if request.get("cancel"):
+                        if request["id"] in starting:
+                            pid, read_fd = starting.pop(request["id"])
+                            os.kill(pid, signal.SIGKILL)
+                            selector.unregister(read_fd)
+                            os.close(read_fd)
+                            del pending[read_fd]
+                        continue
+                    pid, read_fd, helper_socket = _spawn(request)
+                    starting[request["id"]] = (pid, read_fd)
                     pending[read_fd] = (request["id"], b"")
                     selector.register(read_fd, selectors.EVENT_READ, "ready")
                     if helper_socket is not None:
@@ -152,6 +167,7 @@ def main() -> int:
             selector.unregister(read_fd)
             os.close(read_fd)
             del pending[read_fd]
+            starting.pop(request_id, None)
             print(json.dumps(_answer(request_id, buffered)), flush=True)
 
 

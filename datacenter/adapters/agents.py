@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.backup_plan import Due
 from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
-from datacenter.core.errors import Unavailable
+from datacenter.core.errors import TimedOut, Unavailable
 from datacenter.core.gateway import BackupsMade, SimulatedTime, YearSwitched
 from datacenter.core.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
@@ -116,7 +116,7 @@ class AgentDirectory:
                 return
             status = "NOT_SERVING"
             await asyncio.sleep(0.05)
-        raise Unavailable(
+        raise TimedOut(
             f"school {record.uai} at {record.address} did not answer its health check within "
             f"{timeout_seconds:.0f} s ({status})"
         )
@@ -127,6 +127,14 @@ class AgentDirectory:
         """A base for this school year in service holding the synthetic school seeded by the
         UAI, with the sample accounts, and passwords for a teacher, a CPE, a parent and their
         child; returns every sample account."""
+        try:
+            return await self._populate_demo(record, school_year, accounts)
+        except grpc.aio.AioRpcError as error:  # e.g. a school too loaded to answer in time
+            raise _unavailable(record, error) from error
+
+    async def _populate_demo(
+        self, record: SchoolRecord, school_year: str, accounts: list[SampleAccount]
+    ) -> list[SampleAccount]:
         spr = next(a for a in accounts if a.role == "spr")
         request = agent_pb2.CreateBaseRequest(
             school_year=school_year,
@@ -202,3 +210,12 @@ class AgentDirectory:
     async def close(self) -> None:
         for uai in list(self._channels):
             await self.forget(uai)
+
+
+def _unavailable(record: SchoolRecord, error: grpc.aio.AioRpcError) -> Unavailable:
+    """A school's refusal or silence as the core's error: TimedOut if it did not answer in
+    time (the fleet then tries once more), Unavailable otherwise."""
+    detail = error.details() or str(error.code())
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return TimedOut(f"school {record.uai} did not answer in time ({detail})")
+    return Unavailable(f"school {record.uai}: {detail}")
