@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import resource
 import select
 import signal
 import socket
@@ -39,6 +40,7 @@ _warm_parent: socket.socket | None = None
 # Helpers started since this process started, by who made them (the school's /metrics).
 HELPER_KINDS = ("warm_parent", "fresh_interpreter")
 helpers_started = dict.fromkeys(HELPER_KINDS, 0)
+helpers_cpu_seconds = dict.fromkeys(HELPER_KINDS, 0.0)  # as each helper measured itself
 
 
 def use_warm_parent(fd: int) -> None:
@@ -53,12 +55,13 @@ def run_isolated(function: Callable[..., T], *args: Any) -> T:
     (the controller's log) or, from a fresh interpreter, this process's (the school's log)."""
     payload, warm = _compute(function, args, warm=_warm_parent is not None)
     if not payload and warm:  # the warm parent went away with the request: once more, fresh
-        payload, _ = _compute(function, args, warm=False)
+        payload, warm = _compute(function, args, warm=False)
     if not payload:
         raise RuntimeError(
             f"the helper computing {function.__name__} failed; see this school's log"
         )
-    ok, value = pickle.loads(payload)
+    ok, value, cpu_seconds = pickle.loads(payload)
+    helpers_cpu_seconds["warm_parent" if warm else "fresh_interpreter"] += cpu_seconds
     if not ok:
         raise value
     return value  # type: ignore[no-any-return]
@@ -133,15 +136,17 @@ def _read_all(fd: int, deadline: float, name: str) -> bytes:
 
 def answer(request_fd: int, answer_fd: int) -> None:
     """The helper's work: read (function, args) from `request_fd`, write (ok, result or
-    exception) to `answer_fd`, pickled; both are closed after."""
+    exception, the helper's CPU seconds so far) to `answer_fd`, pickled; both are closed
+    after. A fork's CPU count starts at its fork; a fresh interpreter's counts its start."""
     with os.fdopen(request_fd, "rb") as request:
         function, args = pickle.load(request)
     try:
         result = (True, function(*args))
     except Exception as error:  # a refusal travels back to the caller
         result = (False, error)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     with os.fdopen(answer_fd, "wb") as out:
-        pickle.dump(result, out)
+        pickle.dump((*result, usage.ru_utime + usage.ru_stime), out)
 
 
 def main() -> int:

@@ -58,6 +58,8 @@ def test_a_demo_school_is_made_cheaply_and_counted_when_first_listed(demo: Datac
     page = samples(metrics)
     assert value(page, helpers, made_by="warm_parent") == 1  # the first people
     assert value(page, helpers, made_by="fresh_interpreter") == 0
+    cpu = "pronote_school_helpers_cpu_seconds_total"
+    assert 0 < value(page, cpu, made_by="warm_parent") < 2  # a fork, not a fresh interpreter
     (base,) = cli_json(demo, "console", "bases", "--uai", school.uai)["bases"]
     assert base["counters"]["notes"] > 1000 and not base.get("counters_pending", False)
     (saved,) = json.loads(state_file.read_text())["bases"]
