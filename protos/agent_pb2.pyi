@@ -393,6 +393,120 @@ class People(_message.Message):
 Global___People: _TypeAlias = People  # noqa: Y015
 
 @_typing.final
+class PopulateDemoRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PasswordsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
+    SPR_LOGIN_FIELD_NUMBER: _builtins.int
+    SPR_PASSWORD_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
+    PASSWORDS_FIELD_NUMBER: _builtins.int
+    CHILD_PASSWORD_FIELD_NUMBER: _builtins.int
+    school_year: _builtins.str
+    synthetic_seed: _builtins.str
+    """the base holds this synthetic school, counted later"""
+    spr_login: _builtins.str
+    spr_password: _builtins.str
+    """drawn by the data-center: the cheap verifier"""
+    child_password: _builtins.str
+    """the first responsable's first child's, if one is asked"""
+    @_builtins.property
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddUserRequest]:
+        """added once the base is in service"""
+
+    @_builtins.property
+    def passwords(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Person kind ("professeur", "vie_scolaire", "responsable") -> the password the school's
+        first person of that kind gets (the sample order of ListPeople).
+        """
+
+    def __init__(
+        self,
+        *,
+        school_year: _builtins.str = ...,
+        synthetic_seed: _builtins.str = ...,
+        spr_login: _builtins.str = ...,
+        spr_password: _builtins.str = ...,
+        users: _abc.Iterable[Global___AddUserRequest] | None = ...,
+        passwords: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        child_password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["child_password", b"child_password", "passwords", b"passwords", "school_year", b"school_year", "spr_login", b"spr_login", "spr_password", b"spr_password", "synthetic_seed", b"synthetic_seed", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PopulateDemoRequest: _TypeAlias = PopulateDemoRequest  # noqa: Y015
+
+@_typing.final
+class PopulateDemoReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LoginsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    BASE_FIELD_NUMBER: _builtins.int
+    LOGINS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.Base: ...
+    @_builtins.property
+    def logins(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Person kind -> the login given that kind's password; "eleve": the responsable's child."""
+
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.Base | None = ...,
+        logins: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "logins", b"logins"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PopulateDemoReply: _TypeAlias = PopulateDemoReply  # noqa: Y015
+
+@_typing.final
 class SetReservedLicencesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.backup_plan import Due
+from common.secrets import new_password
 from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
 from datacenter.core.errors import TimedOut, Unavailable
 from datacenter.core.gateway import BackupsMade, SimulatedTime, YearSwitched
@@ -136,46 +137,36 @@ class AgentDirectory:
         self, record: SchoolRecord, school_year: str, accounts: list[SampleAccount]
     ) -> list[SampleAccount]:
         spr = next(a for a in accounts if a.role == "spr")
-        request = agent_pb2.CreateBaseRequest(
+        role_of = {SYNTHETIC_ROLES[role][0]: role for role in _DEMO_PEOPLE}
+        passwords = {kind: new_password() for kind in role_of}
+        child_password = new_password()
+        request = agent_pb2.PopulateDemoRequest(
             school_year=school_year,
             synthetic_seed=record.uai,
-            sample_records=True,
-            count_later=True,  # nobody reads them now; the first listing counts (DESIGN 30)
-        )
-        base = await self.call(record, "CreateBase", request)
-        await self.call(
-            record,
-            "PutInService",
-            agent_pb2.PutInServiceRequest(
-                base_id=base.id,
-                spr_login=spr.login,
-                spr_password=spr.password,
-                spr_password_generated=True,  # drawn by sample_accounts(): cheap verifier
-            ),
-        )
-        for account in accounts:
-            if account.role == "spr":
-                continue
-            display_name, kind, group = _DEMO_USERS[account.role]
-            await self.call(
-                record,
-                "AddUser",
+            spr_login=spr.login,
+            spr_password=spr.password,  # drawn by sample_accounts(): the cheap verifier
+            users=[
                 agent_pb2.AddUserRequest(
                     login=account.login,
                     password=account.password,
-                    display_name=display_name,
-                    kind=kind,
-                    group=group,
-                ),
-            )
-        role_of = {SYNTHETIC_ROLES[role][0]: role for role in _DEMO_PEOPLE}
-        found = await self.people(record, list(role_of), 1)
-        people = []
-        for person in found.people:
-            people.append(synthetic_account(role_of[person.kind], person.login))
-            if person.kind == "responsable" and person.child_logins:
-                people.append(synthetic_account("eleve", person.child_logins[0]))
-        await self.issue_passwords(record, people)
+                    display_name=_DEMO_USERS[account.role][0],
+                    kind=_DEMO_USERS[account.role][1],
+                    group=_DEMO_USERS[account.role][2],
+                )
+                for account in accounts
+                if account.role != "spr"
+            ],
+            passwords=passwords,
+            child_password=child_password,
+        )
+        reply = await self.call(record, "PopulateDemo", request)  # one call (DESIGN 30)
+        people = [
+            synthetic_account(role, reply.logins[kind], passwords[kind])
+            for kind, role in role_of.items()
+            if kind in reply.logins
+        ]
+        if "eleve" in reply.logins:
+            people.append(synthetic_account("eleve", reply.logins["eleve"], child_password))
         return [*accounts, *people]
 
     async def people(self, record: SchoolRecord, kinds: list[str], limit: int) -> agent_pb2.People:

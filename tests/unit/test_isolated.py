@@ -156,3 +156,38 @@ def test_without_its_warm_parent_a_school_starts_fresh_interpreters() -> None:
     assert not run_isolated(_forked_from_this_process)
     assert isolated._warm_parent is None  # not asked again
     assert isolated.helpers_started["fresh_interpreter"] == before["fresh_interpreter"] + 1
+
+
+def test_a_demo_school_is_populated_in_one_step_saved_once() -> None:
+    calls: list[str] = []
+
+    def counting(function: Any, *args: Any) -> Any:
+        calls.append(function.__name__)
+        return function(*args)
+
+    saves = Saves()
+    server = make_server(SimulatedClock(START), saves, licence_policy=LicencePolicy(4, None))
+    server._isolate = counting
+    kinds = [PersonKind.PROFESSEUR, PersonKind.VIE_SCOLAIRE, PersonKind.RESPONSABLE]
+    base, logins = server.populate_demo(
+        YEAR,
+        "0750655E",
+        ("spr", "drawn-spr"),
+        [("admin.durand", "drawn-admin", "DURAND Claire", UserKind.PERSONNEL, "Administration")],
+        {kind: f"pw-{kind.value}" for kind in kinds},
+        child_password="pw-child",
+    )
+    assert calls == ["first_people"] and len(saves.states) == 1  # one helper, one save
+    assert not base.counted and server.base_in_service is base
+    data = synthetic.roster("0750655E", YEAR, base.synthetic_resources)
+    first = server.people(kinds, 1)
+    assert logins == {
+        **{p.kind.value: p.login for p in first.people},
+        "eleve": first.child_logins[first.people[-1].child_ids[0]],  # type: ignore[attr-defined]
+    }
+    for kind in kinds:
+        assert base.users[logins[kind.value]].check_password(f"pw-{kind.value}")
+    assert data.person(logins["eleve"]) in data.students
+    assert base.users[logins["eleve"]].check_password("pw-child")
+    assert base.users["admin.durand"].check_password("drawn-admin")
+    assert saves.last["bases"][0]["users"]["spr"]["password_hash"].startswith("sha256$")

@@ -169,20 +169,33 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
     async def ListPeople(
         self, request: agent_pb2.ListPeopleRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.People:
-        kinds = []
-        for name in request.kinds:
-            try:
-                kinds.append(PersonKind(name))
-            except ValueError:
-                raise InvalidArgument(
-                    f"kind {name!r} does not exist: choose "
-                    + ", ".join(k.value for k in PersonKind)
-                ) from None
+        kinds = [_person_kind(name) for name in request.kinds]
         found = self._slot.school.people(kinds, request.limit)
         return agent_pb2.People(
             people=[convert.person(p, found.child_logins) for p in found.people],
             totals={kind.value: total for kind, total in found.totals.items()},
         )
+
+    @translated
+    async def PopulateDemo(
+        self, request: agent_pb2.PopulateDemoRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.PopulateDemoReply:
+        users = []
+        for user in request.users:
+            kind = convert.USER_KIND_FROM_PROTO.get(user.kind)
+            if kind is None:
+                raise InvalidArgument(f"say what kind of user {user.login!r} is")
+            users.append((user.login, user.password, user.display_name, kind, user.group))
+        passwords = {_person_kind(name): password for name, password in request.passwords.items()}
+        base, logins = self._slot.school.populate_demo(
+            request.school_year,
+            request.synthetic_seed,
+            (request.spr_login, request.spr_password),
+            users,
+            passwords,
+            request.child_password,
+        )
+        return agent_pb2.PopulateDemoReply(base=convert.base(base, in_service=True), logins=logins)
 
     @translated
     async def GetLicences(
@@ -375,3 +388,12 @@ def _backup_info(backup: Backup) -> common_pb2.BackupInfo:
         size=backup.size,
         sha256=backup.sha256,
     )
+
+
+def _person_kind(name: str) -> PersonKind:
+    try:
+        return PersonKind(name)
+    except ValueError:
+        raise InvalidArgument(
+            f"kind {name!r} does not exist: choose " + ", ".join(k.value for k in PersonKind)
+        ) from None

@@ -6,8 +6,9 @@ through the store before the call returns; live sessions are not saved, as on a 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -49,7 +50,7 @@ from vm_agent.domain.modes import (
 )
 from vm_agent.domain.publication import Espace, Publication
 from vm_agent.domain.rentree import Recovered, YearSwitch
-from vm_agent.domain.school_data import PersonKind, SchoolData
+from vm_agent.domain.school_data import PersonKind, Responsable, SchoolData
 from vm_agent.domain.security import Guard, SecurityPolicy, Suspension
 from vm_agent.domain.sessions import Session, SessionTable, new_session_id
 from vm_agent.domain.web import WEB_SESSION_PREFIX, WebSession, WebSessionTable
@@ -105,6 +106,7 @@ class SchoolServer:
         self._sketches: dict[str, synthetic.FirstPeople] = {}
         self._clock = clock
         self._save = save
+        self._saves_held = self._save_due = False
         self.sessions = SessionTable(idle_timeout_seconds)
         self.web_sessions = WebSessionTable(idle_timeout_seconds)  # PRONOTE.net, no licence
         state = saved_state or {}
@@ -139,7 +141,22 @@ class SchoolServer:
         return find_base(self.bases, self._in_service_id)
 
     def _persist(self) -> None:
-        self._save(self.snapshot())
+        if self._saves_held:
+            self._save_due = True
+        else:
+            self._save(self.snapshot())
+
+    @contextlib.contextmanager
+    def _one_save(self) -> Iterator[None]:
+        """Changes in the block are saved once, at its end (also if it fails half-way: the
+        state saved is what was done)."""
+        self._saves_held, self._save_due = True, False
+        try:
+            yield
+        finally:
+            self._saves_held = False
+            if self._save_due:
+                self._save(self.snapshot())
 
     def snapshot(self) -> dict[str, Any]:
         """The state that survives a restart; a backup holds it too."""
@@ -364,6 +381,36 @@ class SchoolServer:
             base.users[user.login] = user
         self._persist()
         return users
+
+    def populate_demo(
+        self,
+        school_year: str,
+        seed: str,
+        spr: tuple[str, str],
+        users: list[tuple[str, str, str, UserKind, str]],
+        passwords: dict[PersonKind, str],
+        child_password: str = "",
+    ) -> tuple[Base, dict[str, str]]:
+        """A demo school in one step, saved once: a base of `seed`'s synthetic school with
+        sample records, counted later, in service with the SPR (`spr`: login and a generated
+        password), the `users` (login, password, display name, kind, group) added, and each
+        kind's first person given its password in `passwords` (the first responsable's first
+        child `child_password`). Returns the base and, per kind ("eleve": that child), the
+        login that got the password."""
+        with self._one_save():
+            base = self.create_base(school_year, seed, sample_records=True, count_later=True)
+            self.put_in_service(base.id, *spr, spr_password_generated=True)
+            for login, password, display_name, kind, group in users:
+                self.add_user(login, password, display_name, kind, group)
+            found = self.people(list(passwords), 1)
+            logins = {person.kind.value: person.login for person in found.people}
+            credentials = [(person.login, passwords[person.kind]) for person in found.people]
+            parent = next((p for p in found.people if isinstance(p, Responsable)), None)
+            if child_password and parent is not None and parent.child_ids:
+                logins[PersonKind.ELEVE.value] = found.child_logins[parent.child_ids[0]]
+                credentials.append((logins[PersonKind.ELEVE.value], child_password))
+            self.issue_passwords(credentials)
+        return base, logins
 
     def roster(self) -> SchoolData:
         """The people of the synthetic school in service (generated, not kept)."""
