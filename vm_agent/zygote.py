@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
-from vm_agent import isolated
+from vm_agent import isolated, warm_demo
 from vm_agent.__main__ import run
 
 PR_SET_NAME = 15
@@ -117,6 +117,7 @@ def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
 
 def main() -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    warm_demo.warm()  # a demo school's code, specialized here once rather than in each
     # The warm objects go to the permanent generation: a school's garbage collections then
     # never write to them, so their pages stay shared instead of being copied per school.
     gc.freeze()

@@ -390,15 +390,18 @@ class SchoolServer:
         users: list[tuple[str, str, str, UserKind, str]],
         passwords: dict[PersonKind, str],
         child_password: str = "",
+        resources: BaseCounters | None = None,
     ) -> tuple[Base, dict[str, str]]:
         """A demo school in one step, saved once: a base of `seed`'s synthetic school with
         sample records, counted later, in service with the SPR (`spr`: login and a generated
         password), the `users` (login, password, display name, kind, group) added, and each
         kind's first person given its password in `passwords` (the first responsable's first
         child `child_password`). Returns the base and, per kind ("eleve": that child), the
-        login that got the password."""
+        login that got the password. `resources`: as for `create_base`."""
         with self._one_save():
-            base = self.create_base(school_year, seed, sample_records=True, count_later=True)
+            base = self.create_base(
+                school_year, seed, resources, sample_records=True, count_later=True
+            )
             self.put_in_service(base.id, *spr, spr_password_generated=True)
             for login, password, display_name, kind, group in users:
                 self.add_user(login, password, display_name, kind, group)
