@@ -18,6 +18,7 @@ itself. Two ways, the cheaper first (DESIGN decision 30):
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import pickle
@@ -37,10 +38,20 @@ HELPER_REQUEST = b"helper"
 
 log = logging.getLogger("vm_agent.isolated")
 _warm_parent: socket.socket | None = None
+_LIBC = ctypes.CDLL(None)
 # Helpers started since this process started, by who made them (the school's /metrics).
 HELPER_KINDS = ("warm_parent", "fresh_interpreter")
 helpers_started = dict.fromkeys(HELPER_KINDS, 0)
 helpers_cpu_seconds = dict.fromkeys(HELPER_KINDS, 0.0)  # as each helper measured itself
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the kernel (glibc's malloc_trim; nothing where
+    there is none): what a school allocated for a moment, e.g. to populate a demo base, then
+    stops counting in its memory (measured: -0.3 MiB PSS after a demo population, ~1 ms)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def use_warm_parent(fd: int) -> None:

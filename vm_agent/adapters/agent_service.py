@@ -24,6 +24,7 @@ from vm_agent.domain import rentree
 from vm_agent.domain.errors import InvalidArgument, NotFound, WrongState
 from vm_agent.domain.pronote_net import PronoteNet
 from vm_agent.domain.school_data import PersonKind
+from vm_agent.isolated import release_free_memory
 
 AGENT_METHOD_PREFIX = "/pronote.agent.v1.Agent/"
 
@@ -76,7 +77,8 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
 
     def _bases(self) -> common_pb2.Bases:
         """Every base, each with all its counters (the ones left to count are counted now)."""
-        self._slot.school.count_pending()
+        if self._slot.school.count_pending():
+            release_free_memory()
         in_service = self._slot.school.base_in_service
         return common_pb2.Bases(
             server_state=convert.STATE_TO_PROTO[self._slot.school.server_state],
@@ -195,7 +197,9 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
             passwords,
             request.child_password,
         )
-        return agent_pb2.PopulateDemoReply(base=convert.base(base, in_service=True), logins=logins)
+        reply = agent_pb2.PopulateDemoReply(base=convert.base(base, in_service=True), logins=logins)
+        release_free_memory()  # the population's passing allocations (DESIGN decision 30)
+        return reply
 
     @translated
     async def GetLicences(

@@ -259,9 +259,10 @@ class SchoolServer:
         self.commit(Action.BASE_CREATED, base.name)
         return base
 
-    def count_pending(self) -> None:
+    def count_pending(self) -> bool:
         """Count the Scolarité and Vie scolaire counters of the synthetic bases created with
-        `count_later` (each in the helper, `synthetic.count`), and save them once counted."""
+        `count_later` (each in the helper, `synthetic.count`), and save them once counted;
+        True if there were any."""
         pending = [base for base in self.bases if not base.counted]
         for base in pending:
             counted = self._isolate(
@@ -272,6 +273,7 @@ class SchoolServer:
             base.counted = True
         if pending:
             self._persist()
+        return bool(pending)
 
     def put_in_service(
         self,
