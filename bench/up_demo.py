@@ -57,6 +57,7 @@ from datacenter.core.uai import make_uai
 
 GIB = 1024 * MIB
 CPU_RATIO_TARGET = 2.0
+IDLE_SECONDS = 5.0
 DEMO_TARGET_SCHOOLS = 1000
 DEMO_TARGET_SECONDS = 30.0
 DEMO_TARGET_GIB = 7.5
@@ -77,6 +78,10 @@ class Fleet:
     zygote_cpu_seconds: float  # over the provisioning
     schools_cpu_seconds: float  # the schools' whole lives (all began in the provisioning)
     helpers_cpu_seconds: float  # as the schools' helpers measured themselves
+    # What the schools already made cost while the others were provisioned, doing nothing:
+    # the fleet's idle CPU rate just after (IDLE_SECONDS), per school, times the seconds each
+    # school had lived by the measurement (a slower run pays more of it).
+    idle_cpu_seconds: float
     school_pss_mib: list[float]
     zygote_pss_mib: float
     controller_pss_mib: float
@@ -98,6 +103,11 @@ class Fleet:
     @property
     def cpu_ms_per_school(self) -> float:
         return self.cpu_seconds / self.schools * 1000
+
+    @property
+    def busy_cpu_ms_per_school(self) -> float:
+        """The fleet's CPU per school less the estimated idle cost."""
+        return (self.cpu_seconds - self.idle_cpu_seconds) / self.schools * 1000
 
 
 def machine_cpu_seconds() -> float:
@@ -158,23 +168,42 @@ def _helpers_cpu_seconds(school_dir: Path) -> float:
     )
 
 
-def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
+def _started_at(start_ticks: int) -> float:
+    """time.time() at which a process started (its start ticks since boot)."""
+    with open("/proc/uptime", encoding="ascii") as uptime:
+        up_seconds = float(uptime.read().split()[0])
+    return time.time() - up_seconds + start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _long_lived_cpu(processes: list[psutil.Process]) -> float:
+    return sum(_cpu(process) for process in processes)
+
+
+async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
     """PSS and CPU of every school process found by its agent.pid and of its helpers, of the
-    warm parent and of the controller."""
+    warm parent and of the controller; then the fleet's idle CPU rate over IDLE_SECONDS."""
     assert run.controller_pid is not None
     wall = time.perf_counter() - begun.at
+    measured_at = time.time()
     controller, zygote = psutil.Process(run.controller_pid), find_zygote(run.controller_pid)
     controller_cpu, zygote_cpu = _cpu(controller), _cpu(zygote)
-    school_pss, schools_cpu = [], 0.0
+    school_pss, schools_cpu, lived = [], 0.0, 0.0
+    schools: list[psutil.Process] = []
     school_dirs = sorted(path.parent for path in (run.state_dir / "schools").glob("*/agent.pid"))
     for school_dir in school_dirs:
         pid_file = PidFile.read(school_dir / "agent.pid")
         if pid_file is None or not pid_file.is_alive():
             raise BenchFailure(f"{school_dir.name} has no live process behind its agent.pid")
         school_pss.append(pss_mib(pid_file.pid))
-        schools_cpu += _cpu(psutil.Process(pid_file.pid))
+        schools.append(psutil.Process(pid_file.pid))
+        schools_cpu += _cpu(schools[-1])
+        lived += max(0.0, measured_at - _started_at(pid_file.start_ticks))
     with ThreadPoolExecutor(8) as scrapers:
         helpers_cpu = sum(scrapers.map(_helpers_cpu_seconds, school_dirs))
+    every = [controller, zygote, *schools]
+    before = _long_lived_cpu(every)
+    await asyncio.sleep(IDLE_SECONDS)
+    idle_rate = (_long_lived_cpu(every) - before) / IDLE_SECONDS / max(len(schools), 1)
     return Fleet(
         schools=len(school_pss),
         wall_seconds=wall,
@@ -184,6 +213,7 @@ def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
         zygote_cpu_seconds=zygote_cpu - begun.zygote_cpu,
         schools_cpu_seconds=schools_cpu,
         helpers_cpu_seconds=helpers_cpu,
+        idle_cpu_seconds=idle_rate * lived,
         school_pss_mib=school_pss,
         zygote_pss_mib=pss_mib(zygote.pid),
         controller_pss_mib=pss_mib(run.controller_pid),
@@ -207,7 +237,7 @@ async def plain_fleet(run: Run, count: int, parallelism: int, args: argparse.Nam
             f"{school.error}\n{run.log_tail()}"
         )
     say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
-    fleet = measure_fleet(run, begun, machine)
+    fleet = await measure_fleet(run, begun, machine)
     fleet.wall_seconds = provisioning.wall_seconds  # the client's: until the last is healthy
     return fleet
 
@@ -252,7 +282,7 @@ async def demo_fleet(run: Run, count: int, parallelism: int, args: argparse.Name
         failed = text.count(FAILED_LINE)
         raise BenchFailure(f"{failed} demo schools failed:\n{run.log_tail()}")
     say(f"  ready {ready - launched:.2f} s after its launch; measuring memory…")
-    fleet = measure_fleet(run, begun, machine)
+    fleet = await measure_fleet(run, begun, machine)
     fleet.wall_seconds = ready - begun.at
     return fleet
 
@@ -273,6 +303,7 @@ async def compare(args: argparse.Namespace, pronote_dc: str) -> dict[str, Any]:
                 raise BenchFailure("a fleet was not torn down cleanly")
     plain, demo = fleets["plain"], fleets["demo"]
     cpu_ratio = demo.cpu_ms_per_school / plain.cpu_ms_per_school
+    busy_ratio = demo.busy_cpu_ms_per_school / plain.busy_cpu_ms_per_school
     at_target_size = count == DEMO_TARGET_SCHOOLS
     demo_up_seconds = demo.start_seconds + demo.wall_seconds
     return {
@@ -283,15 +314,18 @@ async def compare(args: argparse.Namespace, pronote_dc: str) -> dict[str, Any]:
             **asdict(plain),
             "total_pss_mib": plain.total_pss_mib,
             "cpu_seconds": plain.cpu_seconds,
+            "busy_cpu_ms_per_school": plain.busy_cpu_ms_per_school,
         },
         "demo": {
             **asdict(demo),
             "total_pss_mib": demo.total_pss_mib,
             "cpu_seconds": demo.cpu_seconds,
+            "busy_cpu_ms_per_school": demo.busy_cpu_ms_per_school,
         },
         "demo_up_seconds": demo_up_seconds,
         "cpu_ratio": cpu_ratio,
         "cpu_ratio_pass": cpu_ratio <= CPU_RATIO_TARGET,
+        "busy_cpu_ratio": busy_ratio,
         "demo_up_pass": demo_up_seconds <= DEMO_TARGET_SECONDS if at_target_size else None,
         "demo_memory_pass": (
             demo.total_pss_mib <= DEMO_TARGET_GIB * 1024 if at_target_size else None
@@ -331,6 +365,12 @@ def render(report: dict[str, Any]) -> str:
             f"{per_school(demo):.1f} ms",
             f"x{report['cpu_ratio']:.2f} <= x{CPU_RATIO_TARGET:.0f}",
             verdict(report["cpu_ratio_pass"]),
+        ),
+        (
+            "  less the idle cost of schools made",
+            f"{plain['busy_cpu_ms_per_school']:.1f} ms",
+            f"{demo['busy_cpu_ms_per_school']:.1f} ms",
+            f"x{report['busy_cpu_ratio']:.2f}",
         ),
         (
             "  machine CPU per school",
