@@ -22,18 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import os
 import platform
-import random
 import resource
-import shutil
 import signal
 import statistics
-import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,158 +40,42 @@ from typing import Any, NoReturn
 
 import grpc
 import psutil
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench import up_demo
+from bench.local_fleet import (
+    CHANNEL_OPTIONS,
+    FIRST_UAI_DIGITS,
+    MAX_SCHOOLS,
+    MIB,
+    POOL_SECOND_OCTET,
+    BenchFailure,
+    Interrupted,
+    Run,
+    SchoolTimes,
+    _zygote_pid_file,
+    cleanup,
+    find_pronote_dc,
+    find_zygote,
+    pick_address_pool,
+    provision_all,
+    start_controller,
+    wait_serving,
+)
 from bench.running import say
-from common.processes import PidFile, start_ticks
+from common.processes import PidFile
 from datacenter.core.uai import make_uai
-from protos import console_pb2, console_pb2_grpc
 
-MIB = 1024 * 1024
+__all__ = [  # what the Docker and Swarm benchmarks take from here
+    "CHANNEL_OPTIONS",
+    "BenchFailure",
+    "Run",
+    "find_pronote_dc",
+    "provision_all",
+    "start_controller",
+    "wait_serving",
+]
 RATIO_TARGET = 0.25
 PSS_TARGET_MIB = 10.0
-CLIENT_PORT = 49300
-POOL_SECOND_OCTET = 61
-FIRST_UAI_DIGITS = 9_100_000
-# Client channels of the benchmark: no proxy may take loopback traffic elsewhere.
-CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "grpc_proxy", "all_proxy")
-DOWN_TIMEOUT_SECONDS = 120.0
-HEALTH_RPC_TIMEOUT_SECONDS = 2.0
-
-
-class BenchFailure(Exception):
-    """The benchmark could not measure what it should; the message says what went wrong."""
-
-
-class Interrupted(BaseException):
-    """SIGTERM, handled like Ctrl-C: clean up, then exit."""
-
-
-# -- the run and its leftovers ---------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """Everything the run created, so that `cleanup` can remove it whatever happened."""
-
-    pronote_dc: str
-    tmp_dir: Path | None = None
-    controller: subprocess.Popen[bytes] | None = None
-    controller_pid: int | None = None
-    zygote: PidFile | None = None
-
-    @property
-    def state_dir(self) -> Path:
-        assert self.tmp_dir is not None
-        return self.tmp_dir / "state"
-
-    @property
-    def controller_log(self) -> Path:
-        assert self.tmp_dir is not None
-        return self.tmp_dir / "controller.log"
-
-    def env(self, pool: str = "") -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key.lower() not in PROXY_VARIABLES and not key.startswith("PRONOTE_DC_")
-        }
-        env["PRONOTE_DC_STATE_DIR"] = str(self.state_dir)
-        env["PRONOTE_DC_CONSOLE_ADDRESS"] = "127.0.0.1:0"
-        env["PRONOTE_DC_HTTP_ADDRESS"] = "127.0.0.1:0"  # /metrics and SD: any free port
-        env["PRONOTE_DC_RUNTIME"] = "local://"
-        if pool:
-            env["PRONOTE_DC_ADDRESS_POOL"] = pool
-        return env
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.controller_log.read_text(encoding="utf-8", errors="replace")
-        except (FileNotFoundError, AssertionError):
-            return "(no controller log)"
-        tail = text.rstrip().splitlines()[-lines:]
-        return "\n".join(f"    {line}" for line in tail) or "    (empty)"
-
-
-def cleanup(run: Run) -> list[str]:
-    """`pronote-dc down` on the state directory, then whatever survived it, then the files.
-
-    Returns what went wrong; a process that survived `down` is killed and reported."""
-    problems: list[str] = []
-    if run.tmp_dir is None:
-        return problems
-    if run.zygote is None and run.controller_pid is not None:  # interrupted before it was noted
-        run.zygote = _zygote_pid_file(run.controller_pid)
-    if run.state_dir.exists():
-        started = time.monotonic()
-        try:
-            done = subprocess.run(
-                [run.pronote_dc, "down"],
-                env=run.env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=DOWN_TIMEOUT_SECONDS,
-                check=False,
-            )
-            if done.returncode != 0:
-                problems.append(f"`pronote-dc down` exited {done.returncode}: {done.stderr!r}")
-            else:
-                say(f"cleanup: `pronote-dc down` took {time.monotonic() - started:.1f} s")
-        except subprocess.TimeoutExpired:
-            problems.append(f"`pronote-dc down` did not finish within {DOWN_TIMEOUT_SECONDS:.0f} s")
-    if run.controller is not None:
-        if run.controller.poll() is None:
-            problems.append("the controller survived `pronote-dc down`; killed")
-            run.controller.kill()
-        run.controller.wait(10)
-    # The warm parent exits when the controller's pipe closes; a school it forked in the
-    # meantime (a request in flight at Ctrl-C) is found below by its log file.
-    if run.zygote is not None and not _gone(run.zygote, 5.0):
-        problems.append("the warm parent survived its controller; killed")
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(run.zygote.pid, signal.SIGKILL)
-    leftovers = _processes_writing_into(run.tmp_dir)
-    for pid in leftovers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    if leftovers:
-        problems.append(f"{len(leftovers)} school processes survived `pronote-dc down`; killed")
-    shutil.rmtree(run.tmp_dir, ignore_errors=True)
-    return problems
-
-
-def _zygote_pid_file(controller_pid: int) -> PidFile | None:
-    with contextlib.suppress(BenchFailure, psutil.Error):
-        pid = int(find_zygote(controller_pid).pid)
-        ticks = start_ticks(pid)
-        if ticks is not None:
-            return PidFile(pid, ticks, "zygote")
-    return None
-
-
-def _gone(process: PidFile, within_seconds: float) -> bool:
-    deadline = time.monotonic() + within_seconds
-    while process.is_alive():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _processes_writing_into(directory: Path) -> list[int]:
-    """Processes whose stdout or stderr is a file under `directory` (schools log there)."""
-    prefix = f"{directory}/"
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        for fd in ("1", "2"):
-            with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{entry}/fd/{fd}").startswith(prefix):
-                    found.append(int(entry))
-                    break
-    return found
 
 
 # -- phase 1: the baseline -------------------------------------------------------------------
@@ -237,189 +116,6 @@ async def measure_baseline(count: int, parallelism: int) -> Baseline:
     return Baseline(wall, cpu)
 
 
-# -- phase 2: the controller and the provisioning --------------------------------------------
-
-
-def pick_address_pool(second_octet: int = POOL_SECOND_OCTET) -> str:
-    """A loopback /24 in 127.<second_octet>.0.0/16 that no TCP socket uses right now."""
-    used = _loopback_addresses_in_use()
-    candidates = list(range(1, 255))
-    random.shuffle(candidates)
-    for third in candidates:
-        prefix = f"127.{second_octet}.{third}."
-        if not any(address.startswith(prefix) for address in used):
-            return f"{prefix}0/24"
-    raise BenchFailure(f"every /24 of 127.{second_octet}.0.0/16 has sockets in use")
-
-
-def _loopback_addresses_in_use() -> set[str]:
-    addresses: set[str] = set()
-    with contextlib.suppress(FileNotFoundError), open("/proc/net/tcp", encoding="ascii") as table:
-        next(table, None)  # the header
-        for line in table:
-            for endpoint in line.split()[1:3]:
-                raw = int(endpoint.partition(":")[0], 16)
-                addresses.add(".".join(str(b) for b in struct.pack("<I", raw)))
-    return addresses
-
-
-def find_pronote_dc() -> str:
-    beside = Path(sys.executable).parent / "pronote-dc"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("pronote-dc")
-    if found is None:
-        raise BenchFailure("no `pronote-dc` beside this Python nor on PATH: run `make install`")
-    return found
-
-
-async def start_controller(run: Run, pool: str, timeout: float) -> str:
-    """Start `pronote-dc up`; return its console address once controller.json says it."""
-    assert run.tmp_dir is not None
-    with run.controller_log.open("wb") as log:
-        run.controller = subprocess.Popen(
-            [run.pronote_dc, "up"],
-            env=run.env(pool),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the benchmark only; cleanup stops it
-        )
-    run.controller_pid = run.controller.pid
-    deadline = time.monotonic() + timeout
-    info_path = run.state_dir / "controller.json"
-    while True:
-        if run.controller.poll() is not None:
-            raise BenchFailure(
-                f"the controller exited ({run.controller.returncode}) before it was ready:\n"
-                + run.log_tail()
-            )
-        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-            run.controller_pid = int(info["pid"])
-            return str(info["console_address"])
-        if time.monotonic() > deadline:
-            raise BenchFailure(
-                f"the controller wrote no {info_path.name} within {timeout:.0f} s:\n"
-                + run.log_tail()
-            )
-        await asyncio.sleep(0.02)
-
-
-@dataclass
-class SchoolTimes:
-    """Wall-clock instants (time.time()) of one school's provisioning, seen by the client."""
-
-    uai: str
-    requested: float = 0.0
-    answered: float = 0.0
-    healthy: float = 0.0
-    address: str = ""
-    error: str = ""
-
-
-@dataclass
-class Provisioning:
-    wall_seconds: float
-    schools: list[SchoolTimes]
-    controller_cpu_seconds: float = 0.0
-    client_cpu_seconds: float = 0.0
-
-    @property
-    def failures(self) -> list[SchoolTimes]:
-        return [school for school in self.schools if school.error]
-
-
-def school_request(uai: str, index: int, demo: bool = False) -> console_pb2.ProvisionSchoolRequest:
-    return console_pb2.ProvisionSchoolRequest(
-        uai=uai,
-        name=f"Collège du banc d'essai {index}",
-        formula=console_pb2.FORMULA_50,
-        responsable=console_pb2.Responsable(
-            name="Responsable hébergement", mobile="0612345678", email="bench@example.org"
-        ),
-        demo=demo,  # a base in service holding the synthetic school, and sample accounts
-    )
-
-
-async def wait_serving(address: str, deadline: float) -> None:
-    """Until the standard health check at `address` says SERVING; raises past `deadline`."""
-    async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
-        stub: Any = health_pb2_grpc.HealthStub(channel)
-        last = "no answer"
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BenchFailure(f"{address} did not answer its health check ({last})")
-            try:
-                reply = await stub.Check(
-                    health_pb2.HealthCheckRequest(service=""),
-                    timeout=min(HEALTH_RPC_TIMEOUT_SECONDS, remaining),
-                )
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-                last = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-            except grpc.aio.AioRpcError as error:
-                last = f"{error.code().name}: {error.details()}"
-            await asyncio.sleep(0.02)
-
-
-async def provision_all(
-    console_address: str,
-    token: str,
-    uais: Sequence[str],
-    parallelism: int,
-    timeout: float,
-    demo: bool = False,
-) -> Provisioning:
-    metadata = (("authorization", f"Bearer {token}"),)
-    schools = [SchoolTimes(uai) for uai in uais]
-    limit = asyncio.Semaphore(parallelism)
-    async with grpc.aio.insecure_channel(console_address, options=CHANNEL_OPTIONS) as channel:
-        try:
-            await asyncio.wait_for(channel.channel_ready(), timeout)
-        except TimeoutError:
-            raise BenchFailure(f"no connection to the console at {console_address}") from None
-        console: Any = console_pb2_grpc.ConsoleStub(channel)
-        deadline = time.monotonic() + timeout
-
-        async def one(index: int, school: SchoolTimes) -> None:
-            try:
-                async with limit:
-                    school.requested = time.time()
-                    reply = await console.ProvisionSchool(
-                        school_request(school.uai, index, demo),
-                        metadata=metadata,
-                        timeout=max(deadline - time.monotonic(), 0.1),
-                    )
-                    school.answered = time.time()
-                port = reply.school.client_port or CLIENT_PORT
-                school.address = reply.school.address
-                await wait_serving(f"{reply.school.address}:{port}", deadline)
-                school.healthy = time.time()
-            except grpc.aio.AioRpcError as error:
-                school.error = f"ProvisionSchool: {error.code().name}: {error.details()}"
-            except BenchFailure as error:
-                school.error = str(error)
-
-        started, client_cpu = time.perf_counter(), time.process_time()
-        tasks = [asyncio.create_task(one(i, school)) for i, school in enumerate(schools)]
-        done, pending = await asyncio.wait(tasks, timeout=timeout + 1.0)
-        wall = time.perf_counter() - started
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        if pending:
-            healthy = sum(1 for school in schools if school.healthy)
-            raise BenchFailure(
-                f"provisioning did not finish within {timeout:.0f} s: {healthy}/{len(schools)} "
-                "schools provisioned and healthy"
-            )
-        for task in done:
-            task.result()  # an unexpected exception surfaces here
-    return Provisioning(wall, schools, client_cpu_seconds=time.process_time() - client_cpu)
-
-
 # -- phase 3: memory, CPU and where the time went ---------------------------------------------
 
 
@@ -437,14 +133,6 @@ class Memory:
 def _cpu_seconds(process: Any) -> float:
     times = process.cpu_times()
     return float(times.user + times.system + times.children_user + times.children_system)
-
-
-def find_zygote(controller_pid: int) -> Any:
-    for child in psutil.Process(controller_pid).children():
-        with contextlib.suppress(psutil.Error):
-            if any("vm_agent.zygote" in part for part in child.cmdline()):
-                return child
-    raise BenchFailure(f"the controller (pid {controller_pid}) has no warm parent process")
 
 
 def measure_memory(run: Run, uais: Sequence[str]) -> Memory:
@@ -523,12 +211,13 @@ def _summary(values: Sequence[float]) -> dict[str, float]:
 async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     count, parallelism, timeout = args.schools, args.parallelism, args.timeout
     load_at_start = os.getloadavg()[0]
-    pool = pick_address_pool(args.pool_octet)
+    pool = pick_address_pool(args.pool_octet, count)
     uais = [make_uai(f"{FIRST_UAI_DIGITS + i:07d}") for i in range(count)]
 
-    say(f'baseline: {count} x `python -c "import grpc"`, {parallelism} at a time…')
+    baseline_count = args.baseline_schools or count
+    say(f'baseline: {baseline_count} x `python -c "import grpc"`, {parallelism} at a time…')
     try:
-        baseline = await asyncio.wait_for(measure_baseline(count, parallelism), timeout)
+        baseline = await asyncio.wait_for(measure_baseline(baseline_count, parallelism), timeout)
     except TimeoutError:
         raise BenchFailure(f"the baseline did not finish within {timeout:.0f} s") from None
     say(f"  {baseline.wall_seconds:.2f} s")
@@ -566,7 +255,8 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     phases = [phase_durations(run, school) for school in provisioning.schools]
     latencies = [school.answered - school.requested for school in provisioning.schools]
 
-    ratio = provisioning.wall_seconds / baseline.wall_seconds
+    # Per school, so that a smaller baseline (--baseline-schools) compares like with like.
+    ratio = (provisioning.wall_seconds / count) / (baseline.wall_seconds / baseline_count)
     mean_pss = statistics.fmean(memory.school_pss_mib)
     pronote_cpu = (
         provisioning.controller_cpu_seconds + memory.zygote_cpu_seconds + memory.school_cpu_seconds
@@ -582,7 +272,11 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             "load_average_1min": {"start": load_at_start, "end": os.getloadavg()[0]},
         },
         "address_pool": pool,
-        "baseline": {"wall_seconds": baseline.wall_seconds, "cpu_seconds": baseline.cpu_seconds},
+        "baseline": {
+            "processes": baseline_count,
+            "wall_seconds": baseline.wall_seconds,
+            "cpu_seconds": baseline.cpu_seconds,
+        },
         "controller_start_seconds": controller_start_seconds,
         "provisioning": {
             "wall_seconds": provisioning.wall_seconds,
@@ -626,7 +320,12 @@ def render(report: dict[str, Any]) -> str:
         return "PASS" if ok else "MISS"
 
     rows = [
-        (f'baseline: {n} x python -c "import grpc"', f"{base['wall_seconds']:.2f} s", "", ""),
+        (
+            f'baseline: {base["processes"]} x python -c "import grpc"',
+            f"{base['wall_seconds']:.2f} s",
+            "",
+            "",
+        ),
         ("  CPU time, all processes", f"{base['cpu_seconds']:.2f} s", "", ""),
         (
             f"pronote-dc: {n} {'demo ' if report['demo'] else ''}schools provisioned, healthy",
@@ -641,7 +340,7 @@ def render(report: dict[str, Any]) -> str:
             "",
         ),
         (
-            "ratio pronote-dc / baseline",
+            "ratio pronote-dc / baseline, per school",
             f"{report['ratio']:.3f}x",
             f"<= {report['ratio_target']}x",
             verdict(report["ratio_pass"]),
@@ -705,11 +404,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="bound on each phase, in seconds (120)"
     )
+    parser.add_argument(
+        "--baseline-schools",
+        type=int,
+        default=0,
+        help="fresh interpreters in the baseline (default: as many as schools); the ratio is "
+        "then per school",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="provision demo schools: a base in service holding a synthetic school",
+        help="`pronote-dc up --demo N` beside N plain schools, in one run (bench.up_demo)",
     )
     parser.add_argument(
         "--pool-octet",
@@ -718,8 +424,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"schools on 127.<this>.x.0/24 ({POOL_SECOND_OCTET})",
     )
     args = parser.parse_args(argv)
-    if not 1 <= args.schools <= 250:
-        parser.error("--schools must be between 1 and 250 (one loopback /24)")
+    if not 1 <= args.schools <= MAX_SCHOOLS:
+        parser.error(f"--schools must be between 1 and {MAX_SCHOOLS}")
     if args.parallelism < 1:
         parser.error("--parallelism must be at least 1")
     return args
@@ -731,10 +437,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Run | None = None
     code = 0
     try:
-        run = Run(find_pronote_dc())
-        run.tmp_dir = Path(tempfile.mkdtemp(prefix="pronote-dc-bench-"))
-        report = asyncio.run(bench(args, run))
-        print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
+        if args.demo:  # two fleets, each with its own run and clean-up (bench.up_demo)
+            report = asyncio.run(up_demo.compare(args, find_pronote_dc()))
+            shown = json.dumps(report, indent=2) if args.json else up_demo.render(report)
+        else:
+            run = Run(find_pronote_dc())
+            run.tmp_dir = Path(tempfile.mkdtemp(prefix="pronote-dc-bench-"))
+            report = asyncio.run(bench(args, run))
+            shown = json.dumps(report, indent=2) if args.json else render(report)
+        print(shown, flush=True)
     except BenchFailure as error:
         say(f"benchmark failed: {error}")
         code = 1

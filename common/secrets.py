@@ -1,8 +1,10 @@
 """Hashing of passwords, secrets and tokens: nothing secret is stored in clear (DESIGN 9).
 
 Two costs, chosen by who picks the secret:
-- `hash_password`: a password a person chose (the SPR's). scrypt, ~50 ms, slows guessing.
-- `hash_secret`: a secret we generated (console and user passwords, agent secrets, tokens).
+- `hash_password`: a password a person chose (an SPR's set on the console). scrypt, ~50 ms,
+  slows guessing.
+- `hash_secret`: a secret we generated (console and user passwords, a demo school's SPR
+  password and every other sample account's, agent secrets, tokens).
   It carries >= 58 bits of entropy, so a salted SHA-256 is enough and keeps logins cheap,
   which matters when a load test opens thousands of Client PRONOTE sessions a minute.
 `verify` reads the scheme from the stored value.

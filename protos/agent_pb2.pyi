@@ -78,12 +78,19 @@ class CreateBaseRequest(_message.Message):
     SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
     SYNTHETIC_RESOURCES_FIELD_NUMBER: _builtins.int
     SAMPLE_RECORDS_FIELD_NUMBER: _builtins.int
+    COUNT_LATER_FIELD_NUMBER: _builtins.int
     school_year: _builtins.str
     """"2026-2027" """
     synthetic_seed: _builtins.str
     """Non-empty: the base holds a synthetic school generated from this seed (e.g. the UAI)."""
     sample_records: _builtins.bool
     """a demo base: records per data kind, as by the end of a year"""
+    count_later: _builtins.bool
+    """Leave the synthetic school's Scolarité and Vie scolaire counters to the first listing of
+    the bases (ListBases, StopServer...): counting them generates the whole year (~0.2 s of
+    CPU), which a demo school's population never reads. The reply then has
+    counters_pending set.
+    """
     @_builtins.property
     def synthetic_resources(self) -> _common_pb2.BaseCounters:
         """Its Ressources counters (professeurs..salles); unset: typical ones for the formula."""
@@ -95,10 +102,11 @@ class CreateBaseRequest(_message.Message):
         synthetic_seed: _builtins.str = ...,
         synthetic_resources: _common_pb2.BaseCounters | None = ...,
         sample_records: _builtins.bool = ...,
+        count_later: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["synthetic_resources", b"synthetic_resources"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["sample_records", b"sample_records", "school_year", b"school_year", "synthetic_resources", b"synthetic_resources", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count_later", b"count_later", "sample_records", b"sample_records", "school_year", b"school_year", "synthetic_resources", b"synthetic_resources", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -111,20 +119,26 @@ class PutInServiceRequest(_message.Message):
     BASE_ID_FIELD_NUMBER: _builtins.int
     SPR_LOGIN_FIELD_NUMBER: _builtins.int
     SPR_PASSWORD_FIELD_NUMBER: _builtins.int
+    SPR_PASSWORD_GENERATED_FIELD_NUMBER: _builtins.int
     base_id: _builtins.str
     spr_login: _builtins.str
     """Required at the first mise en service only: they define the SPR account."""
     spr_password: _builtins.str
+    spr_password_generated: _builtins.bool
+    """The data-center generated spr_password (>= 58 bits, a demo school's): it is stored with
+    the cheap verifier of generated secrets, not scrypt (DESIGN decision 12).
+    """
     def __init__(
         self,
         *,
         base_id: _builtins.str = ...,
         spr_login: _builtins.str = ...,
         spr_password: _builtins.str = ...,
+        spr_password_generated: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_id", b"base_id", "spr_login", b"spr_login", "spr_password", b"spr_password"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_id", b"base_id", "spr_login", b"spr_login", "spr_password", b"spr_password", "spr_password_generated", b"spr_password_generated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -377,6 +391,120 @@ class People(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___People: _TypeAlias = People  # noqa: Y015
+
+@_typing.final
+class PopulateDemoRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PasswordsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SCHOOL_YEAR_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_SEED_FIELD_NUMBER: _builtins.int
+    SPR_LOGIN_FIELD_NUMBER: _builtins.int
+    SPR_PASSWORD_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
+    PASSWORDS_FIELD_NUMBER: _builtins.int
+    CHILD_PASSWORD_FIELD_NUMBER: _builtins.int
+    school_year: _builtins.str
+    synthetic_seed: _builtins.str
+    """the base holds this synthetic school, counted later"""
+    spr_login: _builtins.str
+    spr_password: _builtins.str
+    """drawn by the data-center: the cheap verifier"""
+    child_password: _builtins.str
+    """the first responsable's first child's, if one is asked"""
+    @_builtins.property
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddUserRequest]:
+        """added once the base is in service"""
+
+    @_builtins.property
+    def passwords(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Person kind ("professeur", "vie_scolaire", "responsable") -> the password the school's
+        first person of that kind gets (the sample order of ListPeople).
+        """
+
+    def __init__(
+        self,
+        *,
+        school_year: _builtins.str = ...,
+        synthetic_seed: _builtins.str = ...,
+        spr_login: _builtins.str = ...,
+        spr_password: _builtins.str = ...,
+        users: _abc.Iterable[Global___AddUserRequest] | None = ...,
+        passwords: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        child_password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["child_password", b"child_password", "passwords", b"passwords", "school_year", b"school_year", "spr_login", b"spr_login", "spr_password", b"spr_password", "synthetic_seed", b"synthetic_seed", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PopulateDemoRequest: _TypeAlias = PopulateDemoRequest  # noqa: Y015
+
+@_typing.final
+class PopulateDemoReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LoginsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    BASE_FIELD_NUMBER: _builtins.int
+    LOGINS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.Base: ...
+    @_builtins.property
+    def logins(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Person kind -> the login given that kind's password; "eleve": the responsable's child."""
+
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.Base | None = ...,
+        logins: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "logins", b"logins"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PopulateDemoReply: _TypeAlias = PopulateDemoReply  # noqa: Y015
 
 @_typing.final
 class SetReservedLicencesRequest(_message.Message):

@@ -75,6 +75,11 @@ class AgentStub:
                 request_serializer=protos_dot_agent__pb2.ListPeopleRequest.SerializeToString,
                 response_deserializer=protos_dot_agent__pb2.People.FromString,
                 _registered_method=True)
+        self.PopulateDemo = channel.unary_unary(
+                '/pronote.agent.v1.Agent/PopulateDemo',
+                request_serializer=protos_dot_agent__pb2.PopulateDemoRequest.SerializeToString,
+                response_deserializer=protos_dot_agent__pb2.PopulateDemoReply.FromString,
+                _registered_method=True)
         self.GetLicences = channel.unary_unary(
                 '/pronote.agent.v1.Agent/GetLicences',
                 request_serializer=protos_dot_agent__pb2.Empty.SerializeToString,
@@ -241,6 +246,14 @@ class AgentServicer:
 
     def ListPeople(self, request, context):
         """The first people of each kind asked for in the synthetic school in service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PopulateDemo(self, request, context):
+        """A demo school's population in one call (CreateBase, PutInService, AddUser, ListPeople and
+        IssuePasswords one after the other cost the school and the controller ~1 ms each).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -437,6 +450,11 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.ListPeople,
                     request_deserializer=protos_dot_agent__pb2.ListPeopleRequest.FromString,
                     response_serializer=protos_dot_agent__pb2.People.SerializeToString,
+            ),
+            'PopulateDemo': grpc.unary_unary_rpc_method_handler(
+                    servicer.PopulateDemo,
+                    request_deserializer=protos_dot_agent__pb2.PopulateDemoRequest.FromString,
+                    response_serializer=protos_dot_agent__pb2.PopulateDemoReply.SerializeToString,
             ),
             'GetLicences': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLicences,
@@ -770,6 +788,33 @@ class Agent:
             '/pronote.agent.v1.Agent/ListPeople',
             protos_dot_agent__pb2.ListPeopleRequest.SerializeToString,
             protos_dot_agent__pb2.People.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PopulateDemo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pronote.agent.v1.Agent/PopulateDemo',
+            protos_dot_agent__pb2.PopulateDemoRequest.SerializeToString,
+            protos_dot_agent__pb2.PopulateDemoReply.FromString,
             options,
             channel_credentials,
             insecure,

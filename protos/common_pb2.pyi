@@ -196,6 +196,7 @@ class Base(_message.Message):
     EVER_IN_SERVICE_FIELD_NUMBER: _builtins.int
     ORIGIN_FIELD_NUMBER: _builtins.int
     RECORDS_FIELD_NUMBER: _builtins.int
+    COUNTERS_PENDING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     """"Base année 2026-2027.not" """
@@ -211,6 +212,10 @@ class Base(_message.Message):
     """"Bases précédemment mises en service" """
     origin: _builtins.str
     """"" created here, "etablissement" loaded from a .HNOT, "edt" """
+    counters_pending: _builtins.bool
+    """True while a synthetic base's Scolarité and Vie scolaire counters are not counted yet
+    (created with count_later): they read 0 here and are counted at the next listing.
+    """
     @_builtins.property
     def counters(self) -> Global___BaseCounters: ...
     @_builtins.property
@@ -231,10 +236,11 @@ class Base(_message.Message):
         ever_in_service: _builtins.bool = ...,
         origin: _builtins.str = ...,
         records: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        counters_pending: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "created_at_seconds", b"created_at_seconds", "ever_in_service", b"ever_in_service", "id", b"id", "in_service", b"in_service", "name", b"name", "origin", b"origin", "records", b"records", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "counters_pending", b"counters_pending", "created_at_seconds", b"created_at_seconds", "ever_in_service", b"ever_in_service", "id", b"id", "in_service", b"in_service", "name", b"name", "origin", b"origin", "records", b"records", "school_year", b"school_year", "spr_login", b"spr_login", "synthetic_seed", b"synthetic_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

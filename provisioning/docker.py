@@ -34,7 +34,14 @@ import paramiko
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import Mount
 
-from provisioning.runtime import Observed, OnStop, RuntimeFailure, SchoolSpec, StartFailed
+from provisioning.runtime import (
+    Observed,
+    OnStop,
+    RuntimeFailure,
+    SchoolSpec,
+    StartFailed,
+    StartTimedOut,
+)
 
 DEFAULT_IMAGE = "pronote-dc/agent:latest"
 DEFAULT_POOL = "172.30.0.0/22"
@@ -318,7 +325,7 @@ class DockerRuntime:
                 )
             except (OSError, TimeoutError):
                 if time.monotonic() >= deadline:
-                    raise StartFailed(
+                    raise StartTimedOut(
                         f"school {spec.uai} did not listen on {spec.address}:{port} within "
                         f"{timeout_seconds:.0f} s",
                         await asyncio.to_thread(self.log_tail, spec),

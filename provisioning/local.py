@@ -19,7 +19,7 @@ import time
 from collections import deque
 
 from common.processes import PidFile
-from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed, StartTimedOut
 
 STOP_GRACE_SECONDS = 5.0
 
@@ -91,8 +91,12 @@ class LocalRuntime:
             answer = await asyncio.wait_for(answer_future, timeout_seconds)
         except TimeoutError:
             self._answers.pop(request_id, None)
+            # The warm parent may not have forked it yet (it is as loaded as we are): it must
+            # not start a server that nobody waits for any more.
+            zygote.stdin.write((json.dumps({"id": request_id, "cancel": True}) + "\n").encode())
+            await zygote.stdin.drain()
             await self.stop(spec)
-            raise StartFailed(
+            raise StartTimedOut(
                 f"school {spec.uai} did not become ready within {timeout_seconds:.0f} s",
                 self.log_tail(spec),
             ) from None

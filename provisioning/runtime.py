@@ -23,6 +23,11 @@ class StartFailed(RuntimeFailure):
         self.log_tail = log_tail
 
 
+class StartTimedOut(StartFailed):
+    """The server gave no sign of life in time (a loaded machine, most often); whatever of it
+    had started was stopped, so starting it again may succeed."""
+
+
 class UnsupportedRuntime(RuntimeFailure):
     pass
 

@@ -5,9 +5,16 @@ per request: a fork costs ~5 ms and ~4 MiB where a fresh interpreter costs ~0.12
 Each school is forked into its own session, so it outlives this process and the controller
 (which finds it again through its pid file); SIGCHLD is ignored, so the kernel reaps them.
 
+Each school is forked with one end of a Unix socket pair whose other end stays here: over it
+the school asks for a helper process (`vm_agent.isolated`, to generate its synthetic school
+away from its own memory), which this process forks for it (DESIGN decision 30). A school's
+end closing (it exited) closes ours.
+
 Protocol on stdin/stdout, one JSON object per line:
   -> {"id": 1, "config": "/…/agent.json", "pid_file": "/…/agent.pid", "log": "/…/agent.log"}
   <- {"id": 1, "ok": true, "pid": 4242}   or   {"id": 1, "ok": false, "error": "…"}
+  -> {"id": 1, "cancel": true}   (the controller stopped waiting: the school, not ready yet, is
+                                  killed and never answered for)
 """
 
 from __future__ import annotations
@@ -18,38 +25,55 @@ import json
 import os
 import selectors
 import signal
+import socket
 import sys
 from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
+from vm_agent import isolated, warm_demo
 from vm_agent.__main__ import run
 
 PR_SET_NAME = 15
 
 
-def _spawn(request: dict[str, str]) -> int:
-    """Fork a school server in its own session; returns the read end of its readiness pipe."""
+def _spawn(request: dict[str, str]) -> tuple[int, int, socket.socket | None]:
+    """Fork a school server in its own session; returns its pid, the read end of its
+    readiness pipe and our end of its helper socket (None if no socket could be made: it then
+    starts its helpers as fresh interpreters)."""
     read_fd, write_fd = os.pipe()
-    if os.fork() == 0:
+    ours: socket.socket | None
+    its: socket.socket | None
+    try:
+        ours, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as error:  # out of descriptors: the school works without
+        print(f"no helper socket for {request['config']}: {error}", file=sys.stderr)
+        ours = its = None
+    pid = os.fork()
+    if pid == 0:
         try:
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _become_school(request, write_fd)
+            _become_school(request, write_fd, its.detach() if its is not None else None)
         finally:
             os._exit(1)
     os.close(write_fd)
-    return read_fd
+    if its is not None:
+        its.close()
+    return pid, read_fd, ours
 
 
-def _become_school(request: dict[str, str], ready_fd: int) -> None:
+def _become_school(request: dict[str, str], ready_fd: int, helper_fd: int | None) -> None:
     _name_process(f"pdc-{Path(request['config']).parent.name}")
     log_fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null_fd, 0)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
-    os.closerange(3, ready_fd)
-    os.closerange(ready_fd + 1, 65536)
+    kept = sorted(fd for fd in (ready_fd, helper_fd) if fd is not None)
+    for low, high in zip([2, *kept], [*kept, 65536], strict=True):
+        os.closerange(low + 1, high)
+    if helper_fd is not None:
+        isolated.use_warm_parent(helper_fd)
     code = run(Path(request["config"]), Path(request["pid_file"]), ready_fd)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -60,6 +84,26 @@ def _name_process(name: str) -> None:
     """Show the school in ps/top (the kernel keeps 15 bytes); forks share the parent's argv."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def _fork_helper(school: socket.socket) -> bool:
+    """Fork the helper a school asks for on its socket (`vm_agent.isolated`); False once the
+    school has closed its end. The helper is reaped by the kernel (SIGCHLD is ignored) and
+    ends itself after `isolated.TIMEOUT_SECONDS`, as the school stops waiting then."""
+    try:
+        message, fds, _, _ = socket.recv_fds(school, len(isolated.HELPER_REQUEST), 2)
+    except OSError:
+        message, fds = b"", []
+    asked = message == isolated.HELPER_REQUEST and len(fds) == 2
+    if asked and os.fork() == 0:
+        try:
+            signal.alarm(int(isolated.TIMEOUT_SECONDS) + 5)
+            isolated.answer(fds[0], fds[1])
+        finally:
+            os._exit(0)
+    for fd in fds:
+        os.close(fd)
+    return bool(message)
 
 
 def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
@@ -73,6 +117,7 @@ def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
 
 def main() -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    warm_demo.warm()  # a demo school's code, specialized here once rather than in each
     # The warm objects go to the permanent generation: a school's garbage collections then
     # never write to them, so their pages stay shared instead of being copied per school.
     gc.freeze()
@@ -82,6 +127,7 @@ def main() -> int:
     selector.register(stdin_fd, selectors.EVENT_READ, None)
     requests = b""
     pending: dict[int, tuple[object, bytes]] = {}
+    starting: dict[object, tuple[int, int]] = {}  # request id -> (pid, readiness fd)
     while True:
         for key, _ in selector.select():
             if key.data is None:
@@ -92,9 +138,25 @@ def main() -> int:
                 *lines, requests = requests.split(b"\n")
                 for line in lines:
                     request = json.loads(line)
-                    read_fd = _spawn(request)
+                    if request.get("cancel"):
+                        if request["id"] in starting:
+                            pid, read_fd = starting.pop(request["id"])
+                            os.kill(pid, signal.SIGKILL)
+                            selector.unregister(read_fd)
+                            os.close(read_fd)
+                            del pending[read_fd]
+                        continue
+                    pid, read_fd, helper_socket = _spawn(request)
+                    starting[request["id"]] = (pid, read_fd)
                     pending[read_fd] = (request["id"], b"")
                     selector.register(read_fd, selectors.EVENT_READ, "ready")
+                    if helper_socket is not None:
+                        selector.register(helper_socket, selectors.EVENT_READ, helper_socket)
+                continue
+            if isinstance(key.data, socket.socket):
+                if not _fork_helper(key.data):
+                    selector.unregister(key.data)
+                    key.data.close()
                 continue
             read_fd = key.fd
             chunk = os.read(read_fd, 4096)
@@ -106,6 +168,7 @@ def main() -> int:
             selector.unregister(read_fd)
             os.close(read_fd)
             del pending[read_fd]
+            starting.pop(request_id, None)
             print(json.dumps(_answer(request_id, buffered)), flush=True)
 
 

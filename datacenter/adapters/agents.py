@@ -17,8 +17,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.backup_plan import Due
+from common.secrets import new_password
 from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
-from datacenter.core.errors import Unavailable
+from datacenter.core.errors import TimedOut, Unavailable
 from datacenter.core.gateway import BackupsMade, SimulatedTime, YearSwitched
 from datacenter.core.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
@@ -116,7 +117,7 @@ class AgentDirectory:
                 return
             status = "NOT_SERVING"
             await asyncio.sleep(0.05)
-        raise Unavailable(
+        raise TimedOut(
             f"school {record.uai} at {record.address} did not answer its health check within "
             f"{timeout_seconds:.0f} s ({status})"
         )
@@ -127,41 +128,45 @@ class AgentDirectory:
         """A base for this school year in service holding the synthetic school seeded by the
         UAI, with the sample accounts, and passwords for a teacher, a CPE, a parent and their
         child; returns every sample account."""
+        try:
+            return await self._populate_demo(record, school_year, accounts)
+        except grpc.aio.AioRpcError as error:  # e.g. a school too loaded to answer in time
+            raise _unavailable(record, error) from error
+
+    async def _populate_demo(
+        self, record: SchoolRecord, school_year: str, accounts: list[SampleAccount]
+    ) -> list[SampleAccount]:
         spr = next(a for a in accounts if a.role == "spr")
-        request = agent_pb2.CreateBaseRequest(
-            school_year=school_year, synthetic_seed=record.uai, sample_records=True
-        )
-        base = await self.call(record, "CreateBase", request)
-        await self.call(
-            record,
-            "PutInService",
-            agent_pb2.PutInServiceRequest(
-                base_id=base.id, spr_login=spr.login, spr_password=spr.password
-            ),
-        )
-        for account in accounts:
-            if account.role == "spr":
-                continue
-            display_name, kind, group = _DEMO_USERS[account.role]
-            await self.call(
-                record,
-                "AddUser",
+        role_of = {SYNTHETIC_ROLES[role][0]: role for role in _DEMO_PEOPLE}
+        passwords = {kind: new_password() for kind in role_of}
+        child_password = new_password()
+        request = agent_pb2.PopulateDemoRequest(
+            school_year=school_year,
+            synthetic_seed=record.uai,
+            spr_login=spr.login,
+            spr_password=spr.password,  # drawn by sample_accounts(): the cheap verifier
+            users=[
                 agent_pb2.AddUserRequest(
                     login=account.login,
                     password=account.password,
-                    display_name=display_name,
-                    kind=kind,
-                    group=group,
-                ),
-            )
-        role_of = {SYNTHETIC_ROLES[role][0]: role for role in _DEMO_PEOPLE}
-        found = await self.people(record, list(role_of), 1)
-        people = []
-        for person in found.people:
-            people.append(synthetic_account(role_of[person.kind], person.login))
-            if person.kind == "responsable" and person.child_logins:
-                people.append(synthetic_account("eleve", person.child_logins[0]))
-        await self.issue_passwords(record, people)
+                    display_name=_DEMO_USERS[account.role][0],
+                    kind=_DEMO_USERS[account.role][1],
+                    group=_DEMO_USERS[account.role][2],
+                )
+                for account in accounts
+                if account.role != "spr"
+            ],
+            passwords=passwords,
+            child_password=child_password,
+        )
+        reply = await self.call(record, "PopulateDemo", request)  # one call (DESIGN 30)
+        people = [
+            synthetic_account(role, reply.logins[kind], passwords[kind])
+            for kind, role in role_of.items()
+            if kind in reply.logins
+        ]
+        if "eleve" in reply.logins:
+            people.append(synthetic_account("eleve", reply.logins["eleve"], child_password))
         return [*accounts, *people]
 
     async def people(self, record: SchoolRecord, kinds: list[str], limit: int) -> agent_pb2.People:
@@ -196,3 +201,12 @@ class AgentDirectory:
     async def close(self) -> None:
         for uai in list(self._channels):
             await self.forget(uai)
+
+
+def _unavailable(record: SchoolRecord, error: grpc.aio.AioRpcError) -> Unavailable:
+    """A school's refusal or silence as the core's error: TimedOut if it did not answer in
+    time (the fleet then tries once more), Unavailable otherwise."""
+    detail = error.details() or str(error.code())
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return TimedOut(f"school {record.uai} did not answer in time ({detail})")
+    return Unavailable(f"school {record.uai}: {detail}")

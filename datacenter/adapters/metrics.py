@@ -68,6 +68,12 @@ class FleetCollector(Collector):
         for action, count in self._fleet.reconcile_actions.items():
             actions.add_metric([action], count)
         yield actions
+        yield CounterMetricFamily(
+            "pronote_fleet_provision_retries",
+            "Schools whose start or population timed out while being provisioned (a loaded "
+            "machine) and whose server was started again, since the controller started.",
+            value=self._fleet.provision_retries,
+        )
         if self._fleet.nodes:  # runtimes spread over several hosts (swarm://)
             per_node = GaugeMetricFamily(
                 "pronote_fleet_schools_per_node",

@@ -60,6 +60,8 @@ SYNTHETIC_ROLES = {
 }
 
 
-def synthetic_account(role: str, login: str) -> SampleAccount:
+def synthetic_account(role: str, login: str, password: str = "") -> SampleAccount:
+    """A sample account for a person of the synthetic school (a fresh password unless
+    given)."""
     _, mode, espaces = SYNTHETIC_ROLES[role]
-    return SampleAccount(role, mode, login, new_password(), espaces)
+    return SampleAccount(role, mode, login, password or new_password(), espaces)

@@ -37,3 +37,8 @@ class WrongState(DatacenterError):
 
 class Unavailable(DatacenterError):
     """A school server is down or did not start."""
+
+
+class TimedOut(Unavailable):
+    """A school server gave no answer in time (a loaded machine, most often): trying again
+    may succeed."""

@@ -29,19 +29,23 @@ from common.clock import Clock, SimulatedClock
 from common.faults import fault_point
 from common.files import remove_temp_files
 from datacenter.core.contacts import Responsable, normalise_email, normalise_mobile
-from datacenter.core.errors import AlreadyExists, InvalidArgument, Unavailable
+from datacenter.core.errors import AlreadyExists, InvalidArgument, TimedOut, Unavailable
 from datacenter.core.gateway import AgentGateway
 from datacenter.core.ipam import AddressPool
 from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.core.settings import Settings
 from datacenter.core.uai import validate_uai
-from provisioning.runtime import Observed, Runtime, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, Runtime, SchoolSpec, StartFailed, StartTimedOut
 
 log = logging.getLogger("datacenter.core.fleet")
 
 FORMULAS: dict[str, int | None] = {"30": 30, "50": 50, "80": 80, "unlimited": None}
 DEFAULT_ADMINISTRATIF_LICENCES = 4
 RESTART_BACKOFF_MAX_SECONDS = 60.0
+# A school whose start or population timed out (a loaded machine) is started again on a fresh
+# server this many times in all before its provisioning is rolled back, after a pause.
+PROVISION_ATTEMPTS = 2
+PROVISION_RETRY_PAUSE_SECONDS = 1.0
 
 
 class SchoolStatus(enum.Enum):
@@ -126,6 +130,7 @@ class Fleet:
         self._retries: dict[str, asyncio.TimerHandle] = {}
         self.unwatched_appeared = asyncio.Event()  # a school no event covers: poll it
         self._closed = False
+        self.provision_retries = 0  # schools started again after a timeout (metrics)
         self.reconcile_actions: dict[str, int] = {
             "adopted": 0,
             "restarted": 0,
@@ -199,9 +204,7 @@ class Fleet:
         self.statuses[record.uai] = SchoolStatus.STARTING
         try:
             await asyncio.to_thread(shutil.rmtree, spec.school_dir, True)  # an old school's
-            await self._start(record, spec)
-            fault_point("provision.started")
-            accounts = await populate(record) if populate is not None else None
+            accounts = await self._start_and_populate(record, spec, populate)
             fault_point("provision.populated")
             provisioned = Provisioned(record, password)
             with self.registry.transaction() as db:
@@ -216,6 +219,40 @@ class Fleet:
             raise
         return Provisioned(self.registry.get(record.uai), password)
 
+    async def _start_and_populate(
+        self, record: SchoolRecord, spec: SchoolSpec, populate: Populate | None
+    ) -> list[SampleAccount] | None:
+        """Start the school's server and fill it. If that timed out (a loaded machine, most
+        often), the server is removed and started afresh, `PROVISION_ATTEMPTS` times in all,
+        before the caller rolls the school back; each retry is logged and counted."""
+        for attempt in range(1, PROVISION_ATTEMPTS + 1):
+            try:
+                await self._start(record, spec)
+                fault_point("provision.started")
+                return await populate(record) if populate is not None else None
+            except TimedOut as error:
+                if attempt == PROVISION_ATTEMPTS:
+                    raise TimedOut(
+                        f"{error}\n(timed out {attempt} times: the machine is probably "
+                        "overloaded; provision fewer schools at once with "
+                        "PRONOTE_DC_PROVISION_PARALLELISM, then try again)"
+                    ) from error
+                log.warning(
+                    "school %s timed out while being provisioned (%s); its server is removed "
+                    "and started again in %.0f s (attempt %d of %d)",
+                    record.uai,
+                    str(error).splitlines()[0],
+                    PROVISION_RETRY_PAUSE_SECONDS,
+                    attempt + 1,
+                    PROVISION_ATTEMPTS,
+                )
+                self.provision_retries += 1
+                await self.runtime.remove(spec)
+                await self._agents.forget(record.uai)
+                await asyncio.to_thread(shutil.rmtree, spec.school_dir, True)
+                await asyncio.sleep(PROVISION_RETRY_PAUSE_SECONDS)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def _write_config(self, record: SchoolRecord, spec: SchoolSpec) -> None:
         """Before every start: the config carries the data-center's time (point 3)."""
         save_config(spec.config_path, self._agent_config(record, spec))
@@ -227,6 +264,8 @@ class Fleet:
         fault_point("start.config_written")
         try:
             pid = await self.runtime.start(spec, timeout)
+        except StartTimedOut as error:
+            raise TimedOut(str(error)) from error
         except StartFailed as error:
             raise Unavailable(str(error)) from error
         record = await self._follow(record, self.runtime.observe(spec))

@@ -20,6 +20,7 @@ from tests.integration.harness import (
     rpc_error,
     running_datacenter,
 )
+from tests.integration.metrics_helpers import samples, value
 from vm_agent.domain import synthetic
 from vm_agent.domain.counters import BaseCounters
 
@@ -40,6 +41,32 @@ def cli_json(dc: Datacenter, *args: str) -> Any:
 def demo_school(dc: Datacenter) -> Any:
     (school,) = cli_json(dc, "school", "list")
     return dc.operator().GetSchool(console_pb2.SchoolRef(uai=school["uai"]))
+
+
+def test_a_demo_school_is_made_cheaply_and_counted_when_first_listed(demo: Datacenter) -> None:
+    """DESIGN decision 30: its first people come from a fork of the warm parent (no fresh
+    interpreter), its counters wait for the first listing, its drawn SPR password is not
+    scrypt. This test runs first in the module: nothing has listed the bases yet."""
+    school = demo_school(demo)
+    state_file = demo.state_dir / "schools" / school.uai / "data" / "state.json"
+    (saved,) = json.loads(state_file.read_text())["bases"]
+    assert not saved["counted"] and saved["counters"]["notes"] == 0
+    spr = next(u for u in saved["users"].values() if u["is_spr"])
+    assert spr["password_hash"].startswith("sha256$")
+    metrics = f"http://{school.address}:49380/metrics"
+    helpers = "pronote_school_helpers_started_total"
+    page = samples(metrics)
+    assert value(page, helpers, made_by="warm_parent") == 1  # the first people
+    assert value(page, helpers, made_by="fresh_interpreter") == 0
+    cpu = "pronote_school_helpers_cpu_seconds_total"
+    assert 0 < value(page, cpu, made_by="warm_parent") < 2  # a fork, not a fresh interpreter
+    (base,) = cli_json(demo, "console", "bases", "--uai", school.uai)["bases"]
+    assert base["counters"]["notes"] > 1000 and not base.get("counters_pending", False)
+    (saved,) = json.loads(state_file.read_text())["bases"]
+    assert saved["counted"] and saved["counters"] == base["counters"]
+    page = samples(metrics)
+    assert value(page, helpers, made_by="warm_parent") == 2  # the count
+    assert value(page, helpers, made_by="fresh_interpreter") == 0
 
 
 def test_console_bases_shows_the_counters_of_the_synthetic_school(demo: Datacenter) -> None:

@@ -492,3 +492,19 @@ def test_an_empty_server_resumes_from_a_backup_in_service_and_says_so(
     connect(fresh, Mode.ENSEIGNANT, "prof.a", "a-pw", ip="10.0.0.9")
     with pytest.raises(WrongState, match="already holds bases"):
         fresh.resume_from(state, "twice")
+
+
+@pytest.mark.parametrize(("generated", "scheme"), [(False, "scrypt$"), (True, "sha256$")])
+def test_an_spr_password_costs_scrypt_only_if_a_person_chose_it(
+    clock: SimulatedClock, generated: bool, scheme: str
+) -> None:
+    """DESIGN decision 12: a demo school's SPR password was drawn by the data-center."""
+    saves = Saves()
+    server = make_server(clock, saves)
+    base = server.create_base("2026-2027")
+    server.put_in_service(base.id, "spr", "Chosen or drawn", spr_password_generated=generated)
+    stored = saves.last["bases"][0]["users"]["spr"]["password_hash"]
+    assert stored.startswith(scheme)
+    restarted = make_server(clock, Saves(), saves.last)  # a saved hash of either kind verifies
+    session = restarted.connect(Mode.ADMINISTRATIF, "spr", "Chosen or drawn", "10.0.0.1", "", "")
+    assert session.login == "spr"

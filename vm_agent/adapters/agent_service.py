@@ -24,6 +24,7 @@ from vm_agent.domain import rentree
 from vm_agent.domain.errors import InvalidArgument, NotFound, WrongState
 from vm_agent.domain.pronote_net import PronoteNet
 from vm_agent.domain.school_data import PersonKind
+from vm_agent.isolated import release_free_memory
 
 AGENT_METHOD_PREFIX = "/pronote.agent.v1.Agent/"
 
@@ -75,6 +76,9 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         self._backup_lock = asyncio.Lock()
 
     def _bases(self) -> common_pb2.Bases:
+        """Every base, each with all its counters (the ones left to count are counted now)."""
+        if self._slot.school.count_pending():
+            release_free_memory()
         in_service = self._slot.school.base_in_service
         return common_pb2.Bases(
             server_state=convert.STATE_TO_PROTO[self._slot.school.server_state],
@@ -114,7 +118,11 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
             else None
         )
         base = self._slot.school.create_base(
-            request.school_year, request.synthetic_seed, resources, request.sample_records
+            request.school_year,
+            request.synthetic_seed,
+            resources,
+            request.sample_records,
+            request.count_later,
         )
         return convert.base(base, in_service=False)
 
@@ -123,7 +131,10 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         self, request: agent_pb2.PutInServiceRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Base:
         base = self._slot.school.put_in_service(
-            request.base_id, request.spr_login, request.spr_password
+            request.base_id,
+            request.spr_login,
+            request.spr_password,
+            request.spr_password_generated,
         )
         return convert.base(base, in_service=True)
 
@@ -160,20 +171,35 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
     async def ListPeople(
         self, request: agent_pb2.ListPeopleRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.People:
-        kinds = []
-        for name in request.kinds:
-            try:
-                kinds.append(PersonKind(name))
-            except ValueError:
-                raise InvalidArgument(
-                    f"kind {name!r} does not exist: choose "
-                    + ", ".join(k.value for k in PersonKind)
-                ) from None
+        kinds = [_person_kind(name) for name in request.kinds]
         found = self._slot.school.people(kinds, request.limit)
         return agent_pb2.People(
             people=[convert.person(p, found.child_logins) for p in found.people],
             totals={kind.value: total for kind, total in found.totals.items()},
         )
+
+    @translated
+    async def PopulateDemo(
+        self, request: agent_pb2.PopulateDemoRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.PopulateDemoReply:
+        users = []
+        for user in request.users:
+            kind = convert.USER_KIND_FROM_PROTO.get(user.kind)
+            if kind is None:
+                raise InvalidArgument(f"say what kind of user {user.login!r} is")
+            users.append((user.login, user.password, user.display_name, kind, user.group))
+        passwords = {_person_kind(name): password for name, password in request.passwords.items()}
+        base, logins = self._slot.school.populate_demo(
+            request.school_year,
+            request.synthetic_seed,
+            (request.spr_login, request.spr_password),
+            users,
+            passwords,
+            request.child_password,
+        )
+        reply = agent_pb2.PopulateDemoReply(base=convert.base(base, in_service=True), logins=logins)
+        release_free_memory()  # the population's passing allocations (DESIGN decision 30)
+        return reply
 
     @translated
     async def GetLicences(
@@ -366,3 +392,12 @@ def _backup_info(backup: Backup) -> common_pb2.BackupInfo:
         size=backup.size,
         sha256=backup.sha256,
     )
+
+
+def _person_kind(name: str) -> PersonKind:
+    try:
+        return PersonKind(name)
+    except ValueError:
+        raise InvalidArgument(
+            f"kind {name!r} does not exist: choose " + ", ".join(k.value for k in PersonKind)
+        ) from None

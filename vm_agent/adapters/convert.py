@@ -50,6 +50,7 @@ def base(value: Base, in_service: bool) -> common_pb2.Base:
         origin=value.origin,
         synthetic_seed=value.seed,
         records=value.records,
+        counters_pending=not value.counted,
     )
 
 

@@ -21,6 +21,7 @@ from vm_agent.domain.espaces import PAGES
 from vm_agent.domain.modes import Mode
 from vm_agent.domain.school import REFUSAL_REASONS, SchoolServer
 from vm_agent.domain.web import ESPACE_GENRES
+from vm_agent.isolated import HELPER_KINDS, helpers_cpu_seconds, helpers_started
 
 
 def package_version() -> str:
@@ -63,8 +64,29 @@ class SchoolCollector(Collector):
         yield from _security(school)
         yield from _bases(school)
         yield from _publication(school)
+        yield from _helpers()
         if self._backups is not None:
             yield from _backups(self._backups)
+
+
+def _helpers() -> Iterator[Metric]:
+    started = CounterMetricFamily(
+        "pronote_school_helpers_started",
+        "Helper processes that generated (part of) the synthetic school away from this one's "
+        "memory, by who made them: a fork of the warm parent or a fresh interpreter.",
+        labels=["made_by"],
+    )
+    cpu = CounterMetricFamily(
+        "pronote_school_helpers_cpu_seconds",
+        "CPU time the helper processes used, as each measured itself (a fork's counts from "
+        "its fork, a fresh interpreter's from its start), by who made them.",
+        labels=["made_by"],
+    )
+    for kind in HELPER_KINDS:
+        started.add_metric([kind], helpers_started[kind])
+        cpu.add_metric([kind], helpers_cpu_seconds[kind])
+    yield started
+    yield cpu
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

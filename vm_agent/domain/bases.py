@@ -84,6 +84,9 @@ class Base:
     """Records per data kind of vm_agent.domain.rentree (what last year can carry over)."""
     activity: Activity = field(default_factory=Activity)
     """What its users wrote through PRONOTE.net (vm_agent.domain.activity)."""
+    counted: bool = True
+    """False while a synthetic base's Scolarité and Vie scolaire counters are left to count
+    (created with `count_later`: `SchoolServer.count_pending` counts them)."""
 
     @property
     def name(self) -> str:
@@ -155,4 +158,5 @@ def base_from_dict(data: dict[str, Any]) -> Base:
         seed=data.get("seed", ""),  # states saved before synthetic schools have none
         records={str(k): int(v) for k, v in data.get("records", {}).items()},
         activity=Activity.from_dict(data.get("activity", {})),
+        counted=bool(data.get("counted", True)),  # states saved before it were counted
     )

@@ -38,6 +38,27 @@ class BaseCounters:
 RESOURCE_FIELDS = ("professeurs", "matieres", "classes", "groupes", "eleves", "salles")
 
 
+# The Scolarité and Vie scolaire counters a synthetic school counts in its data
+# (`synthetic.count`): the costly part of a new base, left to its first listing with
+# `count_later` (DESIGN decision 30).
+COUNTED_FIELDS = (
+    "devoirs",
+    "notes",
+    "cahiers_de_textes",
+    "documents_joints",
+    "evaluations",
+    "sanctions",
+    "punitions",
+    "absences",
+    "retards",
+)
+
+
+def resources_only(counters: BaseCounters) -> BaseCounters:
+    """A copy with the Ressources counters only (the others 0)."""
+    return BaseCounters(**{name: getattr(counters, name) for name in RESOURCE_FIELDS})
+
+
 def resources_of(counters: BaseCounters) -> tuple[int, ...]:
     return tuple(getattr(counters, name) for name in RESOURCE_FIELDS)
 

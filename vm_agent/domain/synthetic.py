@@ -137,8 +137,13 @@ def count(seed: str, school_year: str, counters: BaseCounters) -> BaseCounters:
         homework, evaluations, marks, absent_days = life_counts(rng, data)
         office = vie_scolaire(seed, data, absent_days)
         competences = len(competence_evaluations(seed, data))
-    return dataclasses.replace(
-        counters_of(data),
+    return BaseCounters(
+        professeurs=len(data.teachers),
+        matieres=len(data.subjects),
+        classes=len(data.classes),
+        groupes=len(data.groups),
+        eleves=len(data.students),
+        salles=len(data.rooms),
         devoirs=evaluations,
         notes=marks,
         cahiers_de_textes=contents.count_entries(data),

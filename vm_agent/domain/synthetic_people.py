@@ -40,8 +40,27 @@ class Logins:
 
 
 def _ascii(text: str) -> str:
+    known = _ASCII_NAMES.get(text)
+    return known if known is not None else _to_ascii(text)
+
+
+def _to_ascii(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(c if c.isalnum() else "-" for c in plain.lower()).strip("-")
+
+
+# Every name the generator draws, made ASCII once (at import: in the warm parent, shared by
+# every school): a third of the time of finding a school's first people went into it.
+_ASCII_NAMES = {
+    name: _to_ascii(name)
+    for name in (
+        *names.LAST_NAMES,
+        *names.GIRL_NAMES,
+        *names.BOY_NAMES,
+        *names.WOMAN_NAMES,
+        *names.MAN_NAMES,
+    )
+}
 
 
 def subjects(count: int, lycee: bool) -> tuple[Subject, ...]:

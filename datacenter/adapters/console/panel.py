@@ -42,9 +42,11 @@ def translated(method: Method) -> Method:
         try:
             return await method(self, request, context)
         except errors.DatacenterError as error:
-            await context.abort(
-                STATUS_OF.get(type(error), grpc.StatusCode.UNKNOWN), details(str(error))
-            )
+            code = next(
+                (STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF),
+                grpc.StatusCode.UNKNOWN,
+            )  # a subclass (TimedOut) has its parent's code
+            await context.abort(code, details(str(error)))
         except grpc.aio.AioRpcError as error:  # from the school's agent
             if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 await context.abort(
