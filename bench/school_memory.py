@@ -176,7 +176,7 @@ class Summary:
 def summarize(memories: Sequence[ProcessMemory]) -> Summary:
     totals = sorted(m.pss_total for m in memories)
     count = len(memories)
-    p95 = totals[min(count - 1, int(round(0.95 * (count - 1))))]
+    p95 = totals[min(count - 1, round(0.95 * (count - 1)))]
     return Summary(
         processes=count,
         pss_mean_mib=round(statistics.fmean(totals) / KIB, 2),
@@ -189,8 +189,7 @@ def summarize(memories: Sequence[ProcessMemory]) -> Summary:
             k: round(statistics.fmean(m.pss[k] for m in memories) / KIB, 3) for k in KINDS
         },
         private_dirty_by_kind_mib={
-            k: round(statistics.fmean(m.private_dirty[k] for m in memories) / KIB, 3)
-            for k in KINDS
+            k: round(statistics.fmean(m.private_dirty[k] for m in memories) / KIB, 3) for k in KINDS
         },
     )
 
@@ -212,7 +211,9 @@ async def measure_baseline(addresses: Sequence[str], timeout: float) -> list[Pro
         try:
             line = await asyncio.wait_for(parent.stdout.readline(), timeout)
         except TimeoutError:
-            raise BenchFailure(f"the bare servers were not all serving within {timeout:.0f} s")
+            raise BenchFailure(
+                f"the bare servers were not all serving within {timeout:.0f} s"
+            ) from None
         if not line:
             raise BenchFailure("the bare servers' parent exited before they were serving")
         started = json.loads(line)
@@ -360,7 +361,11 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         row("PSS mean (MiB)", school["pss_mean_mib"], bare["pss_mean_mib"]),
         row("PSS p95 (MiB)", school["pss_p95_mib"], bare["pss_p95_mib"]),
-        row("private dirty (MiB)", school["private_dirty_mean_mib"], bare["private_dirty_mean_mib"]),
+        row(
+            "private dirty (MiB)",
+            school["private_dirty_mean_mib"],
+            bare["private_dirty_mean_mib"],
+        ),
         row("threads", school["threads"], bare["threads"], 1),
         "PSS by kind of mapping (MiB, mean):",
     ]
