@@ -23,15 +23,25 @@ def temp_file(directory: Path, name: str) -> tuple[int, str]:
 
 def remove_temp_files(directory: Path, recursive: bool = False) -> int:
     """Delete the temporary files interrupted writes left in `directory` (and below, if
-    `recursive`); only their owner calls this, at its start. Returns how many were removed."""
-    if not directory.is_dir():
-        return 0
-    paths = directory.rglob(".*") if recursive else directory.glob(".*")
+    `recursive`); only their owner calls this, at its start. Returns how many were removed.
+    (os.scandir rather than pathlib's glob: a forked school runs this at each start, and
+    the glob machinery's first run costs it ~0.25 MiB of private pages; DESIGN decision 32.)"""
     removed = 0
-    for path in paths:
-        if _TEMP_NAME.match(path.name) and path.is_file():
-            path.unlink(missing_ok=True)
-            removed += 1
+    pending = [str(directory)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if recursive and entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            elif _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue
+                removed += 1
     return removed
 
 

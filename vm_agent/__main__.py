@@ -13,9 +13,15 @@ from common.agent_config import ConfigError, load_config
 from vm_agent.server import BindError, serve
 
 
+def configure_logging() -> None:
+    """INFO and above to stderr (the school's log). The warm parent calls it before it forks,
+    so a school does not build its handler itself (DESIGN decision 32)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
 def run(config_path: Path, pid_file: Path | None = None, ready_fd: int | None = None) -> int:
     """Serve until SIGTERM. Readiness ('ready') or the failure goes to `ready_fd` if given."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()  # nothing to do in a fork of the warm parent: it did it
 
     def report(line: str) -> None:
         if ready_fd is not None:

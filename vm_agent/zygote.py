@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
-from vm_agent.__main__ import run
+from vm_agent.__main__ import configure_logging, run
 
 PR_SET_NAME = 15
 
@@ -73,6 +73,7 @@ def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
 
 def main() -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    configure_logging()  # the schools' handler, built once here (their stderr is their log)
     # The warm objects go to the permanent generation: a school's garbage collections then
     # never write to them, so their pages stay shared instead of being copied per school.
     gc.freeze()
