@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import itertools
 import json
 import os
 import re
@@ -108,7 +109,30 @@ class ProcessMemory:
         return sum(self.private_dirty.values())
 
 
-def mapping_kind(start: int, end: int, perms: str, name: str) -> str:
+def thread_arenas(pid: int) -> set[int]:
+    """Where glibc's thread arenas start: a 64 MiB-aligned anonymous map directly followed
+    by the unused (---p) rest of its 64 MiB reservation."""
+    maps = []
+    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            match = _MAPPING.match(line)
+            if match is not None:
+                maps.append((int(match[1], 16), int(match[2], 16), match[3], match[4].strip()))
+    return {
+        start
+        for (start, end, _, name), (next_start, next_end, next_perms, next_name) in itertools.pairwise(
+            maps
+        )
+        if start % MALLOC_ARENA_ALIGN == 0
+        and not name
+        and not next_name
+        and next_perms.startswith("---")
+        and next_start == end
+        and next_end - start == MALLOC_ARENA_ALIGN
+    }
+
+
+def mapping_kind(start: int, end: int, perms: str, name: str, arenas: set[int]) -> str:
     """Which of KINDS a mapping of /proc/<pid>/smaps is (a heuristic for anonymous ones:
     glibc and CPython say nothing of their maps; their sizes and alignments tell)."""
     size = end - start
@@ -127,7 +151,7 @@ def mapping_kind(start: int, end: int, perms: str, name: str) -> str:
         return "other anonymous"
     if size == THREAD_STACK_KIB * KIB and "w" in perms:
         return "stacks"
-    if start % MALLOC_ARENA_ALIGN == 0 and size < MALLOC_ARENA_ALIGN:
+    if start in arenas:
         return "thread malloc arenas"
     if size >= PYMALLOC_ARENA:
         return "pymalloc arenas"
@@ -137,13 +161,14 @@ def mapping_kind(start: int, end: int, perms: str, name: str) -> str:
 def read_memory(pid: int) -> ProcessMemory:
     """The process's smaps, summed by kind. Raises OSError if it is gone."""
     memory = ProcessMemory(pid)
+    arenas = thread_arenas(pid)
     kind = "other anonymous"
     with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as smaps:
         for line in smaps:
             match = _MAPPING.match(line)
             if match is not None:
                 start, end = int(match[1], 16), int(match[2], 16)
-                kind = mapping_kind(start, end, match[3], match[4].strip())
+                kind = mapping_kind(start, end, match[3], match[4].strip(), arenas)
             elif line.startswith("Pss:"):
                 memory.pss[kind] += int(line.split()[1])
             elif line.startswith("Private_Dirty:"):
@@ -295,19 +320,33 @@ async def measure_schools(
 def free_pool(count: int) -> tuple[str, list[str]]:
     """A loopback network of 127.62.0.0/16 with room for `count` schools that no TCP socket
     uses now, and its first `count` host addresses (the baseline's)."""
-    used = set()
-    with contextlib.suppress(FileNotFoundError), open("/proc/net/tcp", encoding="ascii") as table:
-        next(table, None)
-        for line in table:
-            for endpoint in line.split()[1:3]:
-                raw = int(endpoint.partition(":")[0], 16)
-                used.add(ipaddress.IPv4Address(raw.to_bytes(4, "little")))
+    used = _loopback_addresses_in_use()
     prefix = 32 - max(8, (count + 2).bit_length())
     for network in ipaddress.IPv4Network("127.62.0.0/16").subnets(new_prefix=prefix):
         if not any(address in network for address in used):
             hosts = [str(a) for a in network.hosts()][:count]
             return str(network), hosts
     raise BenchFailure(f"no free /{prefix} in 127.62.0.0/16 for {count} schools")
+
+
+def _loopback_addresses_in_use() -> set[ipaddress.IPv4Address]:
+    """The IPv4 addresses of every TCP socket, also those gRPC binds as IPv4-mapped IPv6."""
+    used = set()
+    for table_path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table_path, encoding="ascii") as table:
+            next(table, None)  # the header
+            for line in table:
+                for endpoint in line.split()[1:3]:
+                    raw = bytes.fromhex(endpoint.partition(":")[0])
+                    # The kernel prints each 32-bit word in host (little-endian) order.
+                    address = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                    if len(address) == 4:
+                        used.add(ipaddress.IPv4Address(address))
+                    else:
+                        mapped = ipaddress.IPv6Address(address).ipv4_mapped
+                        if mapped is not None:
+                            used.add(mapped)
+    return used
 
 
 def load_average() -> str:
