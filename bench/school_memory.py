@@ -118,18 +118,19 @@ def thread_arenas(pid: int) -> set[int]:
             match = _MAPPING.match(line)
             if match is not None:
                 maps.append((int(match[1], 16), int(match[2], 16), match[3], match[4].strip()))
-    return {
-        start
-        for (start, end, _, name), (next_start, next_end, next_perms, next_name) in itertools.pairwise(
-            maps
-        )
-        if start % MALLOC_ARENA_ALIGN == 0
-        and not name
-        and not next_name
-        and next_perms.startswith("---")
-        and next_start == end
-        and next_end - start == MALLOC_ARENA_ALIGN
-    }
+    found = set()
+    for (start, end, _, name), following in itertools.pairwise(maps):
+        next_start, next_end, next_perms, next_name = following
+        if (
+            start % MALLOC_ARENA_ALIGN == 0
+            and not name
+            and not next_name
+            and next_perms.startswith("---")
+            and next_start == end
+            and next_end - start == MALLOC_ARENA_ALIGN
+        ):
+            found.add(start)
+    return found
 
 
 def mapping_kind(start: int, end: int, perms: str, name: str, arenas: set[int]) -> str:
