@@ -13,6 +13,7 @@ the ~1.3 MiB of private memory that building and running them costs a forked sch
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 
@@ -20,6 +21,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 BACKLOG = 128  # asyncio's and aiohttp's default
+
+log = logging.getLogger("vm_agent")
 
 
 class HttpBindError(Exception):
@@ -44,7 +47,7 @@ class HttpPort:
         self._sock = sock
         self._make_app = make_app
         self._loop = asyncio.get_running_loop()
-        self._starting: asyncio.Task[web.AppRunner] | None = None
+        self._starting: asyncio.Task[web.AppRunner | None] | None = None
         self._loop.add_reader(sock.fileno(), self._first_connection)
 
     @property
@@ -56,10 +59,15 @@ class HttpPort:
         self._loop.remove_reader(self._sock.fileno())
         self._starting = self._loop.create_task(self._start())
 
-    async def _start(self) -> web.AppRunner:
-        runner = web.AppRunner(self._make_app(), access_log=None)
-        await runner.setup()
-        await web.SockSite(runner, self._sock).start()  # accepts what waits in the backlog
+    async def _start(self) -> web.AppRunner | None:
+        try:
+            runner = web.AppRunner(self._make_app(), access_log=None)
+            await runner.setup()
+            await web.SockSite(runner, self._sock).start()  # accepts what waits in the backlog
+        except Exception:  # the port then refuses connections; the log says why
+            log.exception("the HTTP server of %s could not start", self._sock.getsockname())
+            self._sock.close()
+            return None
         return runner
 
     async def cleanup(self) -> None:
@@ -68,7 +76,8 @@ class HttpPort:
             self._sock.close()
             return
         runner = await self._starting
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
 
 
 async def start_http(
