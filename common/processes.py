@@ -37,7 +37,8 @@ class PidFile:
         pid = os.getpid()
         ticks = start_ticks(pid)
         assert ticks is not None
-        write_json_atomically(path, {"pid": pid, "start_ticks": ticks, "name": name})
+        # compact: the C encoder (indent makes json run its Python one, ~0.2 MiB in a school)
+        write_json_atomically(path, {"pid": pid, "start_ticks": ticks, "name": name}, indent=None)
 
     @staticmethod
     def read(path: Path) -> PidFile | None:

@@ -220,7 +220,9 @@ class Controller:
 
     async def populate_demo(self, record: SchoolRecord) -> list[SampleAccount]:
         year = school_year_of(self.clock.now())
-        return await self.agents.populate_demo(record, year, sample_accounts())
+        accounts = await self.agents.populate_demo(record, year, sample_accounts())
+        await self.fleet.shed_memory(record)  # what populating it dirtied (decision 32)
+        return accounts
 
     @staticmethod
     def first_demo_orders(count: int) -> list[SchoolOrder]:

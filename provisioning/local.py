@@ -27,6 +27,7 @@ STOP_GRACE_SECONDS = 5.0
 class LocalRuntime:
     start_waits_for_ready = True  # the school reports SERVING on its readiness pipe
     moves_schools = False
+    restart_sheds_memory = True  # a fresh fork of the warm parent
 
     def __init__(self, url: str = "local://") -> None:
         self.url = url

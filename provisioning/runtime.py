@@ -76,6 +76,10 @@ class Runtime(Protocol):
     moves_schools: bool
     """True if a school may come back on another host without its data (swarm://): the
     controller then copies its backups off as they are made and resumes it from the latest."""
+    restart_sheds_memory: bool
+    """True if a school started again gets a fresh server that shares the pages its
+    predecessor had dirtied (local://, forks of the warm parent): the fleet then restarts a
+    demo school once it is populated (DESIGN decision 32)."""
 
     async def prepare(self, pool: str) -> frozenset[str]:
         """Get ready to start schools of address `pool` quickly (e.g. warm the parent process).

@@ -118,6 +118,7 @@ def overlay_of(pool: str) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]
 class SwarmRuntime:
     start_waits_for_ready = False  # start waits for the port; the fleet checks gRPC health
     moves_schools = True
+    restart_sheds_memory = False
     """Schools may come back on another node, without their data (restore from backups)."""
 
     def __init__(self, url: str) -> None:

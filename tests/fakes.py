@@ -29,6 +29,7 @@ class FakeRuntime:
     def __init__(self, start_waits_for_ready: bool = False) -> None:
         self.start_waits_for_ready = start_waits_for_ready
         self.moves_schools = False
+        self.restart_sheds_memory = False
         self.running: dict[str, int] = {}  # uai -> pid
         self.started: list[str] = []
         self.removed: list[str] = []

@@ -126,12 +126,15 @@ async def serve(
     await agent_server.start()
     try:
         http_runner = await start_http(
-            metrics_app(school_registry(slot, config.pronote_version, backups)),
+            lambda: metrics_app(school_registry(slot, config.pronote_version, backups)),
             config.address,
             config.metrics_port,
         )
         pronote_net_runner = await start_http(
-            pronote_net_app(slot, clock), config.address, config.pronote_net_port, "PRONOTE.net"
+            lambda: pronote_net_app(slot, clock),
+            config.address,
+            config.pronote_net_port,
+            "PRONOTE.net",
         )
     except HttpBindError as error:
         raise BindError(str(error)) from None
