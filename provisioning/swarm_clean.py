@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from docker.errors import APIError, NotFound
 
+from provisioning import swarm_volumes
 from provisioning.runtime import RuntimeFailure
-from provisioning.swarm import LABEL, OVERLAY, SwarmRuntime, remove_volumes
+from provisioning.swarm import LABEL, OVERLAY, SwarmRuntime
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def remove_leftovers(url: str, found: list[Leftover]) -> None:
             elif item.kind == "container":
                 api.remove_container(item.name, force=True)
             elif item.kind == "volumes":
-                remove_volumes(runtime.client, runtime.image, None)
+                swarm_volumes.remove_now(runtime.client, runtime.image, None)
             elif item.kind == "network":
                 api.remove_network(item.name)
             elif item.kind == "route":

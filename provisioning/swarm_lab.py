@@ -251,6 +251,16 @@ def stop_node(lab: str, index: int) -> None:
         raise LabFailure(f"lab {lab!r} has no node {index}") from None
 
 
+def start_node(lab: str, index: int) -> None:
+    """Start a stopped node's container again (the hypervisor back): its engine rejoins the
+    swarm with the state kept in its /var/lib/docker volume."""
+    client = _engine()
+    try:
+        client.api.start(node_name(lab, index))
+    except NotFound:
+        raise LabFailure(f"lab {lab!r} has no node {index}") from None
+
+
 def down(lab: str) -> int:
     """Remove the lab's containers, volumes and bridge (by label); returns how many items."""
     client = _engine()

@@ -25,6 +25,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from fabric import Connection
 from invoke.exceptions import UnexpectedExit
 
+from provisioning import swarm_volumes
 from provisioning.runtime import RuntimeFailure
 
 NODE_LABEL = "pronote-dc.node"
@@ -86,7 +87,9 @@ def set_availability(client: docker.DockerClient, name: str, availability: str) 
     return node
 
 
-def remove(client: docker.DockerClient, name: str, force: bool) -> None:
+def remove(client: docker.DockerClient, name: str, force: bool) -> list[str]:
+    """Remove the node from the swarm; returns the school volumes that were waiting for it to
+    come back to be removed (their jobs are dropped: they stay on that host's disk only)."""
     node = find(client, name)
     if node["Spec"].get("Role") == "manager":
         raise NodeFailure(f"node {name} is the manager: the swarm cannot remove its manager")
@@ -99,6 +102,7 @@ def remove(client: docker.DockerClient, name: str, force: bool) -> None:
         client.api.remove_node(node["ID"], force=True)
     except APIError as error:
         raise NodeFailure(f"cannot remove node {name}: {error.explanation}") from error
+    return swarm_volumes.drop_pending(client, node["ID"])
 
 
 def add(

@@ -98,6 +98,21 @@ def stop_node(
     console.print(f"node {index} of lab {lab} stopped")
 
 
+@app.command("start-node")
+def start_node(
+    index: Annotated[int, typer.Argument(help="Node number (0 is the manager).")],
+    lab: LabOption = "lab",
+) -> None:
+    """Start a stopped node again: the hypervisor is back, its engine rejoins the swarm."""
+    from provisioning import swarm_lab
+
+    try:
+        swarm_lab.start_node(lab, index)
+    except RuntimeFailure as error:
+        fail(str(error))
+    console.print(f"node {index} of lab {lab} started")
+
+
 @app.command()
 def down(lab: LabOption = "lab") -> None:
     """Remove the lab's node containers, their volumes and its bridge (by label)."""

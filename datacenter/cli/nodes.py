@@ -123,7 +123,13 @@ def remove(
 
     swarm = _runtime(ctx, runtime)
     try:
-        swarm_nodes.remove(swarm.client, node, force)
+        stranded = swarm_nodes.remove(swarm.client, node, force)
     except RuntimeFailure as error:
         fail(str(error))
     console.print(f"node {node} removed from the swarm")
+    if stranded:
+        console.print(
+            f"{len(stranded)} volume(s) of schools no longer there stay on that host's disk "
+            f"({', '.join(sorted(stranded))}): the data-center no longer uses them; wipe the "
+            "host (or `docker volume rm` them there) before it joins again"
+        )

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import random
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -27,9 +28,11 @@ import pronotepy
 import pytest
 
 from protos import common_pb2, console_pb2
-from provisioning.swarm import LABEL
+from provisioning.runtime import SchoolSpec
+from provisioning.swarm import LABEL, SwarmRuntime
 from tests.docker.engine import engine_or_skip
 from tests.integration.harness import PRONOTE_DC, Datacenter, advance, client
+from tests.integration.harness import uai as uai_of
 from tests.integration.metrics_helpers import samples, value
 
 IMAGE = os.environ.get("PRONOTE_DC_AGENT_IMAGE", "pronote-dc/agent:latest")
@@ -293,6 +296,73 @@ def test_nodes_drain_moves_schools_with_their_data(lab: dict[str, Any], dc: Data
     dc.cli("nodes", "remove", "node2")
     listed = {n["hostname"] for n in json.loads(dc.cli("nodes", "list", "--json").stdout)}
     assert listed == {"node0", "node1"}
+
+
+def test_a_node_lost_in_the_middle_of_provisioning_leaves_nothing(
+    lab: dict[str, Any], dc: Datacenter
+) -> None:
+    """node1 (empty since the drain) is activated, so Swarm places the next school there; the
+    node is killed once the school's task holds its volume there, before the school serves."""
+    manager, engine = lab["manager"], engine_or_skip()
+    dc.cli("nodes", "activate", "node1")
+    new = uai_of("0939001")
+    service = SwarmRuntime.instance(SchoolSpec(new, "", dc.state_dir / "schools" / new))
+    service = f"pdc-{service}-{new}"
+    node1 = next(n["ID"] for n in manager.api.nodes() if n["Description"]["Hostname"] == "node1")
+    adding = subprocess.Popen(
+        [
+            *(*PRONOTE_DC, "school", "add", new, "--name", "Lycée du nœud perdu"),
+            *("--mobile", "0612345678", "--email", "perdu@example.org"),
+        ],
+        env=dc.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def volume_made_on_node1() -> bool:  # "ready": its container (and volume) created there
+        tasks = manager.api.tasks(filters={"service": service})
+        return any(
+            t.get("NodeID") == node1 and t["Status"]["State"] in {"ready", "starting", "running"}
+            for t in tasks
+        )
+
+    try:
+        wait_for(volume_made_on_node1, 60, f"the task of {new} prepared on node1")
+    finally:
+        engine.api.kill(f"pdc-lab-{lab['name']}-node1")  # the hypervisor lost
+    lost_at = time.monotonic()
+    _, stderr = adding.communicate(timeout=180)
+    message = " ".join(stderr.split())
+    print(f"node1 lost while provisioning {new}: refused {time.monotonic() - lost_at:.1f} s later")
+    assert adding.returncode != 0, message
+    assert f"node node1 was lost while school {new} was being started on it" in message, message
+    assert "`pronote-dc nodes remove node1`" in message and "Retry now" in message, message
+    # Rolled back at once: no service, no school, no lease.
+    assert service not in {s["Spec"]["Name"] for s in manager.api.services()}
+    assert new not in schools(dc)
+    registry = sqlite3.connect(f"file:{dc.state_dir / 'registry.sqlite3'}?mode=ro", uri=True)
+    assert registry.execute("SELECT * FROM leases WHERE uai=?", (new,)).fetchall() == []
+    registry.close()
+    # Its volume on node1 waits for node1, in Swarm's own store (no controller state).
+    waiting = manager.api.services(filters={"label": f"{LABEL}.volume={service}"})
+    assert [s["Spec"]["Labels"][f"{LABEL}.node-id"] for s in waiting] == [node1]
+
+    back_at = time.monotonic()
+    cli(lab["env"], "lab", "start-node", "1", "--lab", lab["name"])
+    node1_engine = docker.DockerClient(base_url=f"tcp://{lab['nodes'][1]['address']}:2375")
+
+    def volume_gone() -> bool:
+        try:
+            names = {v["Name"] for v in node1_engine.api.volumes()["Volumes"] or []}
+        except docker.errors.DockerException:
+            return False  # node1's engine is still starting
+        waiting = manager.api.services(filters={"label": f"{LABEL}.volume={service}"})
+        return service not in names and not waiting
+
+    wait_for(volume_gone, 180, f"the volume {service} removed from node1 once it is back")
+    print(f"node1 back: the volume of {new} removed {time.monotonic() - back_at:.1f} s later")
+    node1_engine.close()
 
 
 def test_a_restarted_controller_adopts_every_service_with_no_duplicate(
