@@ -21,15 +21,20 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
 import pronotepy
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protos import common_pb2, console_pb2
+from provisioning import swarm_nodes
 from provisioning.runtime import SchoolSpec
 from provisioning.swarm import LABEL, SwarmRuntime
+from provisioning.swarm_nodes import NODE_LABEL
 from tests.docker.engine import engine_or_skip
 from tests.integration.harness import PRONOTE_DC, Datacenter, advance, client
 from tests.integration.harness import uai as uai_of
@@ -389,6 +394,22 @@ def test_bad_nodes_are_refused_clearly_and_nothing_joins(
     nobody = str(network[200])  # on the lab bridge, no sshd there
     message = refused(env, "nodes", "add", f"ssh://root@{nobody}", "--key", key)
     assert f"cannot reach {nobody} over SSH" in message and "nothing was changed" in message
+    # A host up whose port refuses the connection, and one whose sshd refuses our key.
+    address1 = lab["nodes"][1]["address"]
+    message = refused(env, "nodes", "add", f"ssh://root@{address1}:2222", "--key", key)
+    assert f"cannot reach {address1} over SSH" in message and "nothing was changed" in message
+    stranger = Path(lab["key"]).with_name("stranger_ed25519")
+    stranger.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
+    stranger.chmod(0o600)
+    message = refused(env, "nodes", "add", f"ssh://root@{address1}", "--key", str(stranger))
+    assert f"{address1} refused the SSH login of root" in message, message
+    assert "--key" in message and "nothing was changed" in message
     # A host where the user is not root (and cannot sudo).
     node1 = f"pdc-lab-{lab['name']}-node1"
     engine = engine_or_skip()
@@ -397,7 +418,6 @@ def test_bad_nodes_are_refused_clearly_and_nothing_joins(
         "/home/pdc/.ssh/ && chown -R pdc /home/pdc/.ssh"
     )
     engine.containers.get(node1).exec_run(["sh", "-c", setup])
-    address1 = lab["nodes"][1]["address"]
     message = refused(env, "nodes", "add", f"ssh://pdc@{address1}", "--key", key)
     assert "is not root" in message and "nothing was changed" in message
     # An agent image the manager does not have cannot be loaded on the host.
@@ -410,6 +430,50 @@ def test_bad_nodes_are_refused_clearly_and_nothing_joins(
     # The manager unreachable: the runtime URL names it.
     message = refused(env, "nodes", "list", "--runtime", f"swarm://{nobody}:2375")
     assert f"cannot reach the swarm manager of runtime swarm://{nobody}:2375" in message
+
+
+def test_nodes_add_installs_the_engine_on_a_bare_host_and_an_image_not_loaded_joins_nothing(
+    lab: dict[str, Any], dc: Datacenter
+) -> None:
+    """A host with sshd and no engine (`lab add-host`): `nodes add` installs docker.io from the
+    .deb files `make docker-images` downloaded (the host reaches no mirror), then cannot load
+    the agent image on a full disk (a 1 MiB /tmp): refused naming the host, not joined, no
+    label. Once the disk is freed, the same command joins it."""
+    debs = swarm_nodes.default_debs_dir()
+    if not list(debs.glob("*/docker.io_*.deb")):
+        reason = f"no docker.io packages in {debs}: run `make docker-images`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    manager, engine = lab["manager"], engine_or_skip()
+    host = json.loads(cli(lab["env"], "lab", "add-host", "--lab", lab["name"], "--json"))[0]
+    container = engine.containers.get(host["node"])
+    assert container.exec_run(["sh", "-c", "command -v dockerd"]).exit_code != 0  # bare
+    assert container.exec_run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", "/tmp"])[0] == 0
+    before = {n["ID"] for n in manager.api.nodes()}
+    started = time.monotonic()
+    message = refused(dc.env, "nodes", "add", host["ssh"], "--key", lab["key"])
+    print(f"bare host: engine installed, image refused in {time.monotonic() - started:.1f} s")
+    assert f"the agent image {IMAGE} could not be loaded on {host['address']}" in message, message
+    assert "nothing joined the swarm" in message and "nodes add" in message, message
+    assert {n["ID"] for n in manager.api.nodes()} == before
+    swarm_state = container.exec_run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"])
+    assert isinstance(swarm_state.output, bytes)
+    assert swarm_state.output.strip() == b"inactive"  # the engine runs, not joined
+    assert container.exec_run(["sh", "-c", "ls /tmp/pronote-dc-agent-*"]).exit_code != 0
+
+    assert container.exec_run(["umount", "/tmp"])[0] == 0
+    started = time.monotonic()
+    dc.cli("nodes", "add", host["ssh"], "--key", lab["key"])
+    print(f"bare host joined once its disk was freed in {time.monotonic() - started:.1f} s")
+    joined = [n for n in manager.api.nodes() if n["ID"] not in before]
+    assert len(joined) == 1 and joined[0]["Status"]["State"] == "ready"
+    assert joined[0]["Spec"]["Labels"][NODE_LABEL] == host["address"]
+    assert container.exec_run(["docker", "image", "inspect", IMAGE]).exit_code == 0
+    # Leave the lab as it was for the next tests.
+    hostname = joined[0]["Description"]["Hostname"]
+    dc.cli("nodes", "remove", hostname, "--force")
+    container.exec_run(["docker", "swarm", "leave", "--force"])
 
 
 def test_a_pool_clashing_with_a_network_of_the_swarm_is_refused(
