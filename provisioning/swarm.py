@@ -471,9 +471,12 @@ class SwarmRuntime:
 
     def _refuse_lost_node(self, spec: SchoolSpec, tasks: list[dict[str, Any]]) -> None:
         states = self.node_states()
+        if any(t.get("NodeID") and t["NodeID"] not in states for t in tasks):
+            self._node_states_at = 0.0  # a node that joined within the second
+            states = self.node_states()
         for task in tasks:
             node_id = task.get("NodeID", "")
-            if node_id and states.get(node_id, "down") != "ready":
+            if node_id and states.get(node_id, "gone") != "ready":
                 node = self._node_name(node_id)
                 raise NodeLost(
                     f"node {node} was lost while school {spec.uai} was being started on it "
