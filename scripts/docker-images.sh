@@ -75,6 +75,7 @@ for kind in node host; do
         echo "docker-images: building $image (apt from the base image's mirror)" >&2
         DOCKER_BUILDKIT=0 docker build --quiet -t "$image" -f "$dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
             --label "pronote-dc.source-hash=$lab_hash" images/swarm-node >/dev/null
+        docker image prune -f --filter "label=pronote-dc.role=swarm-$kind" >/dev/null  # the previous build
     fi
 done
 

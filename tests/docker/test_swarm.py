@@ -326,7 +326,10 @@ def test_a_node_lost_in_the_middle_of_provisioning_leaves_nothing(
     )
 
     def volume_made_on_node1() -> bool:  # "ready": its container (and volume) created there
-        tasks = manager.api.tasks(filters={"service": service})
+        try:
+            tasks = manager.api.tasks(filters={"service": service})
+        except docker.errors.NotFound:
+            return False  # not created yet
         return any(
             t.get("NodeID") == node1 and t["Status"]["State"] in {"ready", "starting", "running"}
             for t in tasks
@@ -355,12 +358,14 @@ def test_a_node_lost_in_the_middle_of_provisioning_leaves_nothing(
 
     back_at = time.monotonic()
     cli(lab["env"], "lab", "start-node", "1", "--lab", lab["name"])
-    node1_engine = docker.DockerClient(base_url=f"tcp://{lab['nodes'][1]['address']}:2375")
+    node1_engine = docker.DockerClient(
+        base_url=f"tcp://{lab['nodes'][1]['address']}:2375", version="1.41", timeout=10
+    )
 
     def volume_gone() -> bool:
         try:
             names = {v["Name"] for v in node1_engine.api.volumes()["Volumes"] or []}
-        except docker.errors.DockerException:
+        except (docker.errors.DockerException, OSError):
             return False  # node1's engine is still starting
         waiting = manager.api.services(filters={"label": f"{LABEL}.volume={service}"})
         return service not in names and not waiting
