@@ -24,10 +24,12 @@ back elsewhere (datacenter/adapters/backup_copies.py).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import ipaddress
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -52,6 +54,8 @@ from docker.types import (
 
 from provisioning import swarm_volumes
 from provisioning.runtime import Observed, RuntimeFailure, SchoolSpec, StartFailed
+
+log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "pronote-dc/agent:latest"
 GATEWAY_IMAGE = "pronote-dc/swarm-node:latest"
@@ -147,7 +151,10 @@ class SwarmRuntime:
         self._node_states_at = 0.0
         self._placed: dict[str, str] = {}  # service name -> node id of its running task
         self._swept_at = 0.0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the snapshot's (observe runs on the event loop)
+        self._states_lock = threading.Lock()
+        # Volume clean-ups seen by observe run here, never on the caller's (event loop) thread.
+        self._cleaner = concurrent.futures.ThreadPoolExecutor(1, "swarm-volumes")
 
     # -- manager ---------------------------------------------------------------------------
 
@@ -460,7 +467,7 @@ class SwarmRuntime:
     def node_states(self) -> dict[str, str]:
         """Node id -> Swarm's state of the node ("ready", "down", "unknown"...), 1 s old at most
         (one call for every school being started)."""
-        with self._lock:
+        with self._states_lock:
             if time.monotonic() - self._node_states_at > 1.0:
                 self._node_states = {
                     n["ID"]: n.get("Status", {}).get("State", "unknown")
@@ -559,8 +566,7 @@ class SwarmRuntime:
             left = self._placed.get(name)
             if left is not None and left != task.get("NodeID"):
                 # Moved (node lost, drained): its volume there is stale; removed once it can be.
-                with contextlib.suppress(APIError):
-                    swarm_volumes.remove_later(self.client, self.image, left, name)
+                self._background(swarm_volumes.remove_later, self.client, self.image, left, name)
             self._placed[name] = task.get("NodeID", "")
             snapshot[name] = Observed(
                 running=True,
@@ -572,8 +578,11 @@ class SwarmRuntime:
         self._snapshot_at = time.monotonic()
         if self._snapshot_at - self._swept_at > 5.0:
             self._swept_at = self._snapshot_at
-            with contextlib.suppress(APIError):
-                swarm_volumes.sweep(self.client)
+            self._background(swarm_volumes.sweep, self.client)
+
+    def _background(self, call: Any, *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # closed: the controller is stopping
+            self._cleaner.submit(_quietly, call, *args)
 
     def _node_name(self, node_id: str) -> str:
         if node_id not in self._nodes:
@@ -607,9 +616,19 @@ class SwarmRuntime:
         return counts
 
     async def close(self) -> None:
+        self._cleaner.shutdown(wait=False, cancel_futures=True)
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _quietly(call: Any, *args: Any) -> None:
+    """A background volume clean-up; a failure is logged (`pronote-dc clean` removes what is
+    left)."""
+    try:
+        call(*args)
+    except (DockerException, OSError) as error:
+        log.warning("swarm volume clean-up %s failed: %s", call.__name__, error)
 
 
 def _listening(address: str, port: int) -> bool:
