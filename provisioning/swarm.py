@@ -345,6 +345,14 @@ class SwarmRuntime:
         try:
             created = await asyncio.to_thread(self._create, spec)
             return await self._wait_listening(spec, deadline, timeout_seconds, created)
+        except (DockerException, OSError) as error:  # requests' errors are OSErrors
+            with contextlib.suppress(DockerException, OSError):
+                await asyncio.shield(asyncio.to_thread(self._remove_service, spec))
+            raise StartFailed(
+                f"the swarm manager {self.manager_address} failed while school {spec.uai} was "
+                f"being started ({error}); check `pronote-dc nodes list`, then retry",
+                [],
+            ) from error
         except BaseException:
             await asyncio.shield(asyncio.to_thread(self._remove_service, spec))
             raise
@@ -420,9 +428,14 @@ class SwarmRuntime:
         port = int(json.loads(spec.config_path.read_text(encoding="utf-8"))["client_port"])
         last_state = "no task yet"
         while time.monotonic() < deadline:
-            tasks = await asyncio.to_thread(self._tasks, spec)
-            if created:  # every task is of this start: one on a lost node ends it at once
-                await asyncio.to_thread(self._refuse_lost_node, spec, tasks)
+            try:
+                tasks = await asyncio.to_thread(self._tasks, spec)
+                if created:  # every task is of this start: one on a lost node ends it at once
+                    await asyncio.to_thread(self._refuse_lost_node, spec, tasks)
+            except (DockerException, OSError) as error:  # a busy manager: ask again
+                last_state = f"the manager did not answer ({error})"
+                await asyncio.sleep(1.0)
+                continue
             failed = [t for t in tasks if t.get("Status", {}).get("State") in FAILED_STATES]
             task = max(tasks, key=lambda t: t.get("CreatedAt", "")) if tasks else None
             if len(failed) >= 2:
