@@ -137,7 +137,12 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Deprovision a school: stop its server, release its address, delete its files."""
+    operator = open_console(ctx, operator=True)
     if not yes:
-        typer.confirm(f"remove school {uai}, its server and its data?", abort=True)
-    open_console(ctx, operator=True).DeprovisionSchool(console_pb2.SchoolRef(uai=uai))
+        # An unknown UAI is refused (NOT_FOUND) before anybody is asked to confirm.
+        school = operator.GetSchool(console_pb2.SchoolRef(uai=uai))
+        typer.confirm(
+            f"remove school {school.uai} ({school.name}), its server and its data?", abort=True
+        )
+    operator.DeprovisionSchool(console_pb2.SchoolRef(uai=uai))
     console.print(f"school {uai.upper()} removed; its address is free again")

@@ -118,6 +118,10 @@ def test_the_cli_says_what_went_wrong(datacenter: Datacenter) -> None:
     assert "wrong check letter" in bad.stderr and "0750655E" in bad.stderr
     unknown = datacenter.cli("school", "show", uai("0750091"), check=False)
     assert unknown.returncode == 1 and "no school" in unknown.stderr
+    # An unknown UAI is refused before any confirmation is asked (stdin is empty here).
+    gone = datacenter.cli("school", "remove", uai("0750091"), check=False)
+    assert gone.returncode == 1 and "no school" in gone.stderr
+    assert "remove school" not in gone.stdout
 
 
 def test_the_cli_without_a_controller_says_how_to_start_one(tmp_path: Path) -> None:

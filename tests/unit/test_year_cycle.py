@@ -5,7 +5,9 @@ day per school, the pre-version window, deferrals, and what a switch does to a s
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,14 +111,14 @@ def test_backups_due_before_a_switch_are_made_before_it() -> None:
 # -- on the school's server ------------------------------------------------------------
 
 
-def school() -> SchoolServer:
+def school(save: Callable[[dict[str, Any]], None] = lambda state: None) -> SchoolServer:
     server = SchoolServer(
         SchoolIdentity(UAI, "Collège"),
         LicencePolicy(4, 30),
         SecurityPolicy(5, 600, 600),
         600,
         SimulatedClock(at("2026-09-01")),
-        save=lambda state: None,
+        save=save,
     )
     base = server.create_base("2026-2027", sample_records=True)
     server.put_in_service(base.id, "spr", "spr-password")
@@ -132,8 +134,29 @@ def test_last_years_base_is_replaced_by_an_empty_one_with_the_spr() -> None:
     assert new is not None and new.school_year == "2027-2028" and not new.records
     assert new.created_at_seconds == at("2027-08-21T03:00")
     assert set(new.users) == {"spr"} and new.authenticate("spr", "spr-password")
-    again = server.start_new_year("2027-2028", at("2027-08-22T03:00"))
-    assert (again.outcome, again.base) == ("kept", new)  # this year's base is kept
+    later = server.start_new_year("2028-2029", at("2027-08-22T03:00"), keep_in_service=True)
+    assert (later.outcome, later.base) == ("kept", new)  # this year's base is kept
+
+
+def test_a_switch_asked_again_answers_what_it_did() -> None:
+    """The controller died between the switch and its record, and asks again after a restart
+    (the school's server restarted too): the answer is the switch made, not "kept"."""
+    saved: list[dict[str, Any]] = []
+    server = school(saved.append)
+    first = server.start_new_year("2027-2028", at("2027-08-21T03:00"))
+    restarted = SchoolServer(
+        SchoolIdentity(UAI, "Collège"),
+        LicencePolicy(4, 30),
+        SecurityPolicy(5, 600, 600),
+        600,
+        SimulatedClock(at("2027-08-21T04:00")),
+        save=lambda state: None,
+        saved_state=saved[-1],
+    )
+    again = restarted.start_new_year("2027-2028", at("2027-08-21T03:00"))
+    assert again.outcome == first.outcome == "new_base"
+    assert again.detail == first.detail and again.base is not None and first.base is not None
+    assert again.base.id == first.base.id == restarted.base_in_service.id  # type: ignore[union-attr]
 
 
 def test_a_deferral_keeping_the_base_keeps_last_years() -> None:

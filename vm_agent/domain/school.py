@@ -116,6 +116,9 @@ class SchoolServer:
         self.guard = Guard(security_policy, [Suspension(**s) for s in state.get("suspensions", [])])
         self.publication = Publication.from_dict(state.get("publication", {}))
         self.history = History.from_list(state.get("history", []))
+        # school year -> what its version switch did, so a switch asked again (the controller
+        # died before recording it) answers the same instead of "kept".
+        self._year_switches: dict[str, dict[str, str]] = dict(state.get("year_switches", {}))
         # Event counts since this process started (not saved: counters restart at zero).
         self.authentication_failures = 0
         self.ip_suspensions = 0
@@ -146,6 +149,7 @@ class SchoolServer:
             "suspensions": [asdict(s) for s in self.guard.suspensions(self._clock.now())],
             "publication": self.publication.to_dict(),
             "history": self.history.to_list(),
+            "year_switches": self._year_switches,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -487,7 +491,13 @@ class SchoolServer:
     ) -> YearSwitch:
         """The version switch: last year's base in service is replaced by the new year's (an
         empty one, created, unless it exists), its SPR carried over so the school can log in;
-        the new year's base in service (or `keep_in_service`) is kept."""
+        the new year's base in service (or `keep_in_service`) is kept. A switch already made
+        for `school_year` answers what it did then (the controller may ask again after a crash
+        between the switch and its record)."""
+        done = self._year_switches.get(school_year)
+        if done is not None:
+            base = next((b for b in self.bases if b.id == done["base"]), None)
+            return YearSwitch(done["outcome"], base, done["detail"])
         current = self.base_in_service
         if current is None:
             return YearSwitch("skipped", None, "no base in service")
@@ -503,8 +513,14 @@ class SchoolServer:
         target.ever_in_service = True
         self._in_service_id = target.id
         self.sessions.clear()  # last year's clients are disconnected, as on "arrêter"
+        detail = f"{current.name} replaced"
+        self._year_switches[school_year] = {
+            "outcome": "new_base",
+            "detail": detail,
+            "base": target.id,
+        }
         self._persist()
-        return YearSwitch("new_base", target, f"{current.name} replaced")
+        return YearSwitch("new_base", target, detail)
 
     def recover_last_year(self, archive_state: dict[str, Any], kinds: list[str]) -> list[Recovered]:
         """Récupérer les données de l'an passé from a July archive's state."""
