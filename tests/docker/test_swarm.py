@@ -3,11 +3,14 @@ nodes (`pronote-dc lab up`: node 0 the manager, nodes 1 and 2 joined over SSH wi
 30 schools spread over the workers, pronotepy logs in to a school on each node through the
 URL `school show` gives, a load run reaches every school, a worker lost -> its schools serve
 again elsewhere with the data of their last sauvegarde (the time is printed), `nodes drain`
-moves schools with their data, a restarted controller adopts every service with no duplicate,
-and `clean` + `lab down` leave nothing.
+moves schools with their data, a node lost while a school is provisioned there is a clear
+error that leaves nothing (its volume removed once the node is back), a restarted controller
+adopts every service with no duplicate, bad hosts are refused and a bare host gets its engine
+over SSH, and `clean` + `lab down` leave nothing.
 
 The tests run in this order on one lab and one controller (module fixtures): each step starts
-from the state the previous one left, as an ops rehearsal does. Bounded: ~3.5 min here.
+from the state the previous one left, as an ops rehearsal does. Bounded: ~5.5 min here at a
+load of 5-18 (a load of 30-50 from other work makes the first step miss its 180 s).
 Image: PRONOTE_DC_AGENT_IMAGE (default pronote-dc/agent:latest, what `make docker-images`
 builds from this checkout)."""
 
