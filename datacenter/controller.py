@@ -242,6 +242,14 @@ class Controller:
                     on_done(await self.fleet.provision(order, self.populate_demo))
                 except DatacenterError as error:
                     on_done(error)
+                except grpc.aio.AioRpcError as error:  # filling it (undone): that school only
+                    on_done(
+                        Unavailable(
+                            f"school {order.uai} did not answer while being filled with its "
+                            f"demo base ({error.code().name}: {error.details()}); it was undone, "
+                            "run `up --demo` again to retry"
+                        )
+                    )
 
         await asyncio.gather(*(one(order) for order in orders))
 

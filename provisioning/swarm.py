@@ -24,10 +24,12 @@ back elsewhere (datacenter/adapters/backup_copies.py).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import ipaddress
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -50,7 +52,10 @@ from docker.types import (
     TaskTemplate,
 )
 
+from provisioning import swarm_volumes
 from provisioning.runtime import Observed, OnStop, RuntimeFailure, SchoolSpec, StartFailed
+
+log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "pronote-dc/agent:latest"
 GATEWAY_IMAGE = "pronote-dc/swarm-node:latest"
@@ -83,6 +88,10 @@ class ManagerUnreachable(RuntimeFailure):
 
 class PoolRefused(RuntimeFailure):
     pass
+
+
+class NodeLost(StartFailed):
+    """The node a new school's task was placed on went down before the school served."""
 
 
 def _labels(**values: str) -> dict[str, str]:
@@ -139,7 +148,14 @@ class SwarmRuntime:
         self._snapshot: dict[str, Observed] = {}
         self._snapshot_at = 0.0
         self._nodes: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._node_states: dict[str, str] = {}
+        self._node_states_at = 0.0
+        self._placed: dict[str, str] = {}  # service name -> node id of its running task
+        self._swept_at = 0.0
+        self._lock = threading.Lock()  # the snapshot's (observe runs on the event loop)
+        self._states_lock = threading.Lock()
+        # Volume clean-ups seen by observe run here, never on the caller's (event loop) thread.
+        self._cleaner = concurrent.futures.ThreadPoolExecutor(1, "swarm-volumes")
 
     # -- manager ---------------------------------------------------------------------------
 
@@ -328,13 +344,22 @@ class SwarmRuntime:
         its task listens on its overlay address. Raises StartFailed (the service removed)."""
         deadline = time.monotonic() + timeout_seconds
         try:
-            await asyncio.to_thread(self._create, spec)
-            return await self._wait_listening(spec, deadline, timeout_seconds)
+            created = await asyncio.to_thread(self._create, spec)
+            return await self._wait_listening(spec, deadline, timeout_seconds, created)
+        except (DockerException, OSError) as error:  # requests' errors are OSErrors
+            with contextlib.suppress(DockerException, OSError):
+                await asyncio.shield(asyncio.to_thread(self._remove_service, spec))
+            raise StartFailed(
+                f"the swarm manager {self.manager_address} failed while school {spec.uai} was "
+                f"being started ({error}); check `pronote-dc nodes list`, then retry",
+                [],
+            ) from error
         except BaseException:
             await asyncio.shield(asyncio.to_thread(self._remove_service, spec))
             raise
 
-    def _create(self, spec: SchoolSpec) -> None:
+    def _create(self, spec: SchoolSpec) -> bool:
+        """Create the school's service (True), or keep the one of the same config (False)."""
         if self._overlay is None:
             raise StartFailed("the swarm runtime was not prepared (no overlay network)", [])
         config = json.loads(spec.config_path.read_text(encoding="utf-8"))
@@ -345,7 +370,7 @@ class SwarmRuntime:
         with contextlib.suppress(NotFound):
             service = self.client.api.inspect_service(self.service_name(spec))
             if service["Spec"].get("Labels", {}).get(f"{LABEL}.config") == digest:
-                return  # the same school: Swarm (re)schedules its task; the caller waits for it
+                return False  # the same school: Swarm (re)schedules its task; the caller waits
         self._remove_service(spec)
         labels = _labels(school=spec.uai, instance=self.instance(spec))
         template = TaskTemplate(
@@ -386,6 +411,7 @@ class SwarmRuntime:
                 [],
             ) from error
         self._snapshot_at = 0.0
+        return True
 
     def _tasks(self, spec: SchoolSpec) -> list[dict[str, Any]]:
         return list(self.client.api.tasks(filters={"service": self.service_name(spec)}))
@@ -398,12 +424,19 @@ class SwarmRuntime:
         return None
 
     async def _wait_listening(
-        self, spec: SchoolSpec, deadline: float, timeout_seconds: float
+        self, spec: SchoolSpec, deadline: float, timeout_seconds: float, created: bool
     ) -> int:
         port = int(json.loads(spec.config_path.read_text(encoding="utf-8"))["client_port"])
         last_state = "no task yet"
         while time.monotonic() < deadline:
-            tasks = await asyncio.to_thread(self._tasks, spec)
+            try:
+                tasks = await asyncio.to_thread(self._tasks, spec)
+                if created:  # every task is of this start: one on a lost node ends it at once
+                    await asyncio.to_thread(self._refuse_lost_node, spec, tasks)
+            except (DockerException, OSError) as error:  # a busy manager: ask again
+                last_state = f"the manager did not answer ({error})"
+                await asyncio.sleep(1.0)
+                continue
             failed = [t for t in tasks if t.get("Status", {}).get("State") in FAILED_STATES]
             task = max(tasks, key=lambda t: t.get("CreatedAt", "")) if tasks else None
             if len(failed) >= 2:
@@ -445,12 +478,50 @@ class SwarmRuntime:
             await asyncio.to_thread(self.log_tail, spec),
         )
 
+    def node_states(self) -> dict[str, str]:
+        """Node id -> Swarm's state of the node ("ready", "down", "unknown"...), 1 s old at most
+        (one call for every school being started)."""
+        with self._states_lock:
+            if time.monotonic() - self._node_states_at > 1.0:
+                self._node_states = {
+                    n["ID"]: n.get("Status", {}).get("State", "unknown")
+                    for n in self.client.api.nodes()
+                }
+                self._node_states_at = time.monotonic()
+            return dict(self._node_states)
+
+    def _refuse_lost_node(self, spec: SchoolSpec, tasks: list[dict[str, Any]]) -> None:
+        states = self.node_states()
+        if any(t.get("NodeID") and t["NodeID"] not in states for t in tasks):
+            self._node_states_at = 0.0  # a node that joined within the second
+            states = self.node_states()
+        for task in tasks:
+            node_id = task.get("NodeID", "")
+            if node_id and states.get(node_id, "gone") != "ready":
+                node = self._node_name(node_id)
+                raise NodeLost(
+                    f"node {node} was lost while school {spec.uai} was being started on it "
+                    f"(Swarm marks it {states.get(node_id, 'gone')}). Nothing of the school is "
+                    f"kept: its service and address lease are rolled back, and its volume on "
+                    f"{node} is removed as soon as {node} is back (or when you remove it: "
+                    f"`pronote-dc nodes remove {node}`). Retry now: Swarm places it on a node "
+                    "that is up (`pronote-dc nodes list`)",
+                    [],
+                )
+
     def _remove_service(self, spec: SchoolSpec) -> None:
         """Remove the service, then wait (up to the grace period and a margin) until its task
-        no longer listens: Swarm stops the container after the call returns."""
+        no longer listens: Swarm stops the container after the call returns. A task on a node
+        that is not ready is not waited for (nothing reaches it)."""
+        states = self.node_states() if self._service_exists(spec) else {}
         addresses = (
-            [a for t in self._tasks(spec) if (a := self._address_of(t)) is not None]
-            if self._service_exists(spec)
+            [
+                a
+                for t in self._tasks(spec)
+                if (a := self._address_of(t)) is not None
+                and states.get(t.get("NodeID", ""), "down") == "ready"
+            ]
+            if states
             else []
         )
         with contextlib.suppress(NotFound):
@@ -476,9 +547,18 @@ class SwarmRuntime:
         await asyncio.to_thread(self._remove_service, spec)
 
     async def remove(self, spec: SchoolSpec) -> None:
-        """Remove the school's service and its volume on every node (a one-shot global job)."""
+        """Remove the school's service and its volume on every node: now on the ready ones (a
+        one-shot global job), as soon as it is back on each node that is not (a pending job
+        per node: a node lost in the middle of provisioning keeps no volume)."""
         await asyncio.to_thread(self._remove_service, spec)
-        await asyncio.to_thread(remove_volumes, self.client, self.image, self.service_name(spec))
+        volume = self.service_name(spec)
+        await asyncio.to_thread(swarm_volumes.remove_now, self.client, self.image, volume)
+        self._node_states_at = 0.0
+        for node_id, state in self.node_states().items():
+            if state != "ready":
+                await asyncio.to_thread(
+                    swarm_volumes.remove_later, self.client, self.image, node_id, volume
+                )
 
     def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
         """No event: Swarm moves and restarts tasks itself; the controller follows them by
@@ -502,6 +582,11 @@ class SwarmRuntime:
             status = task.get("Status", {})
             if name is None or status.get("State") != "running":
                 continue
+            left = self._placed.get(name)
+            if left is not None and left != task.get("NodeID"):
+                # Moved (node lost, drained): its volume there is stale; removed once it can be.
+                self._background(swarm_volumes.remove_later, self.client, self.image, left, name)
+            self._placed[name] = task.get("NodeID", "")
             snapshot[name] = Observed(
                 running=True,
                 pid=int(status.get("ContainerStatus", {}).get("PID") or 0),
@@ -510,6 +595,13 @@ class SwarmRuntime:
             )
         self._snapshot = snapshot
         self._snapshot_at = time.monotonic()
+        if self._snapshot_at - self._swept_at > 5.0:
+            self._swept_at = self._snapshot_at
+            self._background(swarm_volumes.sweep, self.client)
+
+    def _background(self, call: Any, *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # closed: the controller is stopping
+            self._cleaner.submit(_quietly, call, *args)
 
     def _node_name(self, node_id: str) -> str:
         if node_id not in self._nodes:
@@ -543,9 +635,19 @@ class SwarmRuntime:
         return counts
 
     async def close(self) -> None:
+        self._cleaner.shutdown(wait=False, cancel_futures=True)
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _quietly(call: Any, *args: Any) -> None:
+    """A background volume clean-up; a failure is logged (`pronote-dc clean` removes what is
+    left)."""
+    try:
+        call(*args)
+    except (DockerException, OSError) as error:
+        log.warning("swarm volume clean-up %s failed: %s", call.__name__, error)
 
 
 def _listening(address: str, port: int) -> bool:
@@ -554,77 +656,3 @@ def _listening(address: str, port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def remove_volumes(client: docker.DockerClient, image: str, volume: str | None) -> None:
-    """Remove the school volume `volume` (None: every pronote-dc volume) on every node, with a
-    one-shot global job of the agent image (it carries the docker SDK) on each node's socket."""
-    selector = f"name == {volume!r}" if volume else "True"
-    # A removed service's container may take a moment to go: retry a volume still in use.
-    script = (
-        "import docker, time\n"
-        "c = docker.from_env()\n"
-        "for _ in range(60):\n"
-        f"    left = [v for v in c.volumes.list(filters={{'label': '{LABEL}.school'}})"
-        f" if (lambda name: {selector})(v.name)]\n"
-        "    for v in left:\n"
-        "        try: v.remove(force=True)\n"
-        "        except docker.errors.APIError: pass\n"
-        "    if not left: break\n"
-        "    time.sleep(0.5)\n"
-    )
-    name = f"pdc-clean-{hashlib.sha256(script.encode()).hexdigest()[:8]}"
-    with contextlib.suppress(NotFound):
-        client.api.remove_service(name)
-    template = TaskTemplate(
-        container_spec=ContainerSpec(
-            image,
-            command=["python", "-c", script],
-            mounts=[Mount("/var/run/docker.sock", "/var/run/docker.sock", type="bind")],
-        ),
-        restart_policy=RestartPolicy(condition="none"),
-    )
-    # A global job runs on active nodes only: a drained node (its schools moved away, their
-    # volumes stayed) takes the job while it runs, then is drained again.
-    drained = [
-        n
-        for n in client.api.nodes()
-        if n["Spec"].get("Availability") == "drain" and n["Status"].get("State") == "ready"
-    ]
-    if volume is None:
-        for node in drained:
-            client.api.update_node(
-                node["ID"], node["Version"]["Index"], {**node["Spec"], "Availability": "active"}
-            )
-    client.api.create_service(
-        template, name=name, mode=ServiceMode("global-job"), labels=_labels(job="clean")
-    )
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            tasks = client.api.tasks(filters={"service": name})
-            ready = [
-                n
-                for n in client.api.nodes()
-                if n.get("Status", {}).get("State") == "ready"
-                and n["Spec"].get("Availability") == "active"
-            ]
-            done = [
-                t
-                for t in tasks
-                if t.get("Status", {}).get("State") in {"complete", "failed", "rejected"}
-            ]
-            if tasks and len(done) >= len(ready):
-                return
-            time.sleep(0.3)
-    finally:
-        with contextlib.suppress(NotFound):
-            client.api.remove_service(name)
-        if volume is None:
-            for node in drained:
-                current = client.api.inspect_node(node["ID"])
-                client.api.update_node(
-                    node["ID"],
-                    current["Version"]["Index"],
-                    {**current["Spec"], "Availability": "drain"},
-                )

@@ -7,12 +7,15 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import subprocess
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from docker.errors import APIError, NotFound
 
+from provisioning import swarm_volumes
 from provisioning.runtime import RuntimeFailure
-from provisioning.swarm import LABEL, OVERLAY, SwarmRuntime, remove_volumes
+from provisioning.swarm import LABEL, OVERLAY, SwarmRuntime
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,9 @@ def remove_leftovers(url: str, found: list[Leftover]) -> None:
             elif item.kind == "container":
                 api.remove_container(item.name, force=True)
             elif item.kind == "volumes":
-                remove_volumes(runtime.client, runtime.image, None)
+                swarm_volumes.remove_now(runtime.client, runtime.image, None)
             elif item.kind == "network":
-                api.remove_network(item.name)
+                _remove_network(api, item.name)
             elif item.kind == "route":
                 subprocess.run(["ip", "route", "del", item.name], capture_output=True, check=False)
         except NotFound:
@@ -88,3 +91,25 @@ def remove_leftovers(url: str, found: list[Leftover]) -> None:
                 f"cannot remove {item.kind} {item.name} on the swarm of {url}: "
                 f"{error.explanation}; run `pronote-dc clean` again in a moment"
             ) from error
+
+
+def _remove_network(api: Any, name: str) -> None:
+    """Remove the overlay and make sure it is gone: the tasks of services just removed may
+    hold it a moment (the removal is refused, or answered but not done), so retry for 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        left = [n for n in api.networks(names=[name]) if n["Name"] == name]
+        if not left:
+            return
+        try:
+            for network in left:
+                api.remove_network(network["Id"])
+        except (APIError, NotFound):
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise RuntimeFailure(
+                f"the overlay {name} is still there after its removal; run `pronote-dc clean` "
+                "again in a moment"
+            )
+        time.sleep(1.0)

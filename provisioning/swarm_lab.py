@@ -30,6 +30,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from provisioning.runtime import RuntimeFailure
 
 NODE_IMAGE = "pronote-dc/swarm-node:latest"
+HOST_IMAGE = "pronote-dc/swarm-host:latest"  # a bare host: sshd, no engine (`lab add-host`)
 LAB_LABEL = "pronote-dc.lab"
 DEFAULT_SUBNET = "172.29.88.0/24"
 ENGINE_PORT = 2375
@@ -93,16 +94,20 @@ def node_name(lab: str, index: int) -> str:
     return f"pdc-lab-{lab}-node{index}"
 
 
-def build_node_image(base_image: str = "pronote-dc/base:bookworm") -> None:
-    """Build images/swarm-node/ (apt from the base image's Debian mirror; no registry)."""
+def build_node_image(base_image: str = "pronote-dc/base:bookworm", image: str = NODE_IMAGE) -> None:
+    """Build images/swarm-node/ (apt from the base image's Debian mirror; no registry);
+    `make docker-images` builds it too, with the bare host's image and its engine packages."""
     context = Path(__file__).resolve().parent.parent / "images" / "swarm-node"
+    dockerfile = context / ("Dockerfile.host" if image == HOST_IMAGE else "Dockerfile")
     result = subprocess.run(
         [
             "docker",
             "build",
             "-q",
+            "-f",
+            str(dockerfile),
             "-t",
-            NODE_IMAGE,
+            image,
             "--build-arg",
             f"BASE_IMAGE={base_image}",
             str(context),
@@ -114,7 +119,7 @@ def build_node_image(base_image: str = "pronote-dc/base:bookworm") -> None:
     )
     if result.returncode != 0:
         raise LabFailure(
-            f"cannot build the lab's node image {NODE_IMAGE}: {result.stderr.strip()[-800:]}; "
+            f"cannot build the lab's image {image}: {result.stderr.strip()[-800:]}; "
             "run `make docker-images` first (it builds the base image)"
         )
 
@@ -174,8 +179,40 @@ def up(
         raise
 
 
+def add_host(lab: str, lab_dir: Path) -> LabNode:
+    """One more host on the lab's bridge, from the bare host image: sshd with the lab's key and
+    no Docker engine, not in the swarm: `pronote-dc nodes add ssh://root@<address>` installs the
+    engine there, loads the agent image and joins it. Raises LabFailure."""
+    client = _engine()
+    try:
+        client.images.get(HOST_IMAGE)
+    except ImageNotFound:
+        build_node_image(image=HOST_IMAGE)
+    networks = client.api.networks(filters={"label": f"{LAB_LABEL}={lab}"})
+    if not networks:
+        raise LabFailure(f"lab {lab!r} does not run: `pronote-dc lab up --lab {lab}` first")
+    subnet = ipaddress.ip_network(networks[0]["IPAM"]["Config"][0]["Subnet"])
+    taken = {
+        int(c["Labels"].get(f"{LAB_LABEL}.node", "0"))
+        for c in client.api.containers(all=True, filters={"label": f"{LAB_LABEL}={lab}"})
+    }
+    index = max(taken, default=-1) + 1
+    if FIRST_HOST + index + 2 > subnet.num_addresses:
+        raise LabFailure(f"lab {lab!r} has no address left on {subnet}")
+    node, _ = _start_node(
+        client, lab, index, str(subnet[FIRST_HOST + index]), ensure_key(lab_dir), False, HOST_IMAGE
+    )
+    return node
+
+
 def _start_node(
-    client: docker.DockerClient, lab: str, index: int, address: str, public_key: str, engine: bool
+    client: docker.DockerClient,
+    lab: str,
+    index: int,
+    address: str,
+    public_key: str,
+    engine: bool,
+    image: str = NODE_IMAGE,
 ) -> tuple[LabNode, bool]:
     name = node_name(lab, index)
     volume = client.volumes.create(f"{name}-docker", labels={LAB_LABEL: lab})
@@ -197,7 +234,7 @@ def _start_node(
         {network_name(lab): api.create_endpoint_config(ipv4_address=address)}
     )
     created = api.create_container(
-        NODE_IMAGE,
+        image,
         name=name,
         hostname=f"node{index}",
         labels={LAB_LABEL: lab, f"{LAB_LABEL}.node": str(index)},
@@ -247,6 +284,16 @@ def stop_node(lab: str, index: int) -> None:
     client = _engine()
     try:
         client.api.stop(node_name(lab, index), timeout=1)
+    except NotFound:
+        raise LabFailure(f"lab {lab!r} has no node {index}") from None
+
+
+def start_node(lab: str, index: int) -> None:
+    """Start a stopped node's container again (the hypervisor back): its engine rejoins the
+    swarm with the state kept in its /var/lib/docker volume."""
+    client = _engine()
+    try:
+        client.api.start(node_name(lab, index))
     except NotFound:
         raise LabFailure(f"lab {lab!r} has no node {index}") from None
 

@@ -2,16 +2,20 @@
 and remove one. Used by `pronote-dc nodes` (datacenter/cli/nodes.py).
 
 `add ssh://user@host[:port]` (fabric/paramiko; key from `key_filename`, else the user's agent
-and ~/.ssh keys) checks root, installs Debian's docker.io and starts dockerd when the host has
-no engine, loads the agent image (`docker save` on the manager's side streamed to `docker load`
-on the host) when it is missing, joins the swarm as a worker and labels the node
-`pronote-dc.node=<host>`. Each step that fails names the host and what to do; a host that
-joined then failed to be labelled leaves the swarm again (nothing half-added).
+and ~/.ssh keys) checks root; when the host has no engine, installs Debian's docker.io (the
+.deb files of `debs/<codename>-<arch>/` uploaded and installed with dpkg when the controller
+has them, `make docker-images` downloads them; else apt-get from the host's own mirrors) and
+starts it; loads the agent image (`docker save` on the manager's side, uploaded, `docker load`
+on the host) when it is missing; joins the swarm as a worker and labels the node
+`pronote-dc.node=<host>`. Each step that fails names the host and what to do; nothing joins
+before the image is loaded, and a host that joined then failed to be labelled leaves the swarm
+again (nothing half-added).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import tempfile
 from dataclasses import dataclass
@@ -25,9 +29,23 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from fabric import Connection
 from invoke.exceptions import UnexpectedExit
 
+from provisioning import swarm_volumes
 from provisioning.runtime import RuntimeFailure
 
 NODE_LABEL = "pronote-dc.node"
+IMAGE_UPLOAD_DIR = "/tmp"  # on the host, where `docker load` reads it; removed after
+DEBS_UPLOAD_DIR = "/var/cache/pronote-dc-debs"
+
+
+def default_debs_dir() -> Path:
+    """Where `make docker-images` keeps docker.io's .deb files, one directory per
+    `<codename>-<arch>` (PRONOTE_DC_ENGINE_DEBS overrides)."""
+    if os.environ.get("PRONOTE_DC_ENGINE_DEBS"):
+        return Path(os.environ["PRONOTE_DC_ENGINE_DEBS"])
+    cache = os.environ.get("PRONOTE_DC_CACHE_DIR") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pronote-dc"
+    )
+    return Path(cache) / "debs"
 
 
 class NodeFailure(RuntimeFailure):
@@ -86,7 +104,9 @@ def set_availability(client: docker.DockerClient, name: str, availability: str) 
     return node
 
 
-def remove(client: docker.DockerClient, name: str, force: bool) -> None:
+def remove(client: docker.DockerClient, name: str, force: bool) -> list[str]:
+    """Remove the node from the swarm; returns the school volumes that were waiting for it to
+    come back to be removed (their jobs are dropped: they stay on that host's disk only)."""
     node = find(client, name)
     if node["Spec"].get("Role") == "manager":
         raise NodeFailure(f"node {name} is the manager: the swarm cannot remove its manager")
@@ -99,6 +119,7 @@ def remove(client: docker.DockerClient, name: str, force: bool) -> None:
         client.api.remove_node(node["ID"], force=True)
     except APIError as error:
         raise NodeFailure(f"cannot remove node {name}: {error.explanation}") from error
+    return swarm_volumes.drop_pending(client, node["ID"])
 
 
 def add(
@@ -108,8 +129,10 @@ def add(
     image: str,
     key_filename: Path | None = None,
     connect_timeout: float = 10.0,
+    debs: Path | None = None,
 ) -> str:
-    """Bootstrap the host of `url` (ssh://user@host[:port]) and join it; returns its node id."""
+    """Bootstrap the host of `url` (ssh://user@host[:port]) and join it; returns its node id.
+    `debs`: docker.io's packages by `<codename>-<arch>` (default `default_debs_dir()`)."""
     parts = urlsplit(url)
     if parts.scheme != "ssh" or not parts.hostname:
         raise NodeFailure(f"give the host as ssh://user@host[:port], not {url!r}")
@@ -123,6 +146,12 @@ def add(
     try:
         try:
             connection.open()
+        except paramiko.AuthenticationException as error:
+            raise NodeFailure(
+                f"{host} refused the SSH login of {parts.username or 'root'} ({error}): "
+                f"authorise your key there (~{parts.username or 'root'}/.ssh/authorized_keys) "
+                "or give the right one with --key (nothing was changed)"
+            ) from error
         except (TimeoutError, OSError, paramiko.SSHException) as error:
             raise NodeFailure(
                 f"cannot reach {host} over SSH ({error}): check that sshd runs there, that "
@@ -137,7 +166,7 @@ def add(
             raise NodeFailure(
                 f"{parts.username}@{host} is not root: connect as root@{host} (nothing was changed)"
             )
-        _ensure_engine(connection, host)
+        _ensure_engine(connection, host, debs or default_debs_dir())
         _ensure_image(connection, manager, host, image)
         return _join(connection, manager, manager_address, host)
     finally:
@@ -158,21 +187,75 @@ def _run(
     return str(result.stdout)
 
 
-def _ensure_engine(connection: Connection, host: str) -> None:
+def _ensure_engine(connection: Connection, host: str, debs: Path) -> None:
     if _run(connection, "docker info --format '{{.ServerVersion}}'", warn=True):
         return
     if _run(connection, "command -v dockerd", warn=True) is None:
+        _install_engine(connection, host, debs)
+    if _run(connection, "docker info >/dev/null 2>&1", warn=True) is not None:
+        return  # the package started it (a systemd host)
+    if _run(connection, "test -d /run/systemd/system", warn=True) is not None:
+        _run(connection, "systemctl enable --now docker", warn=True)
+    else:  # no init system to ask: start it detached from this SSH session
+        _run(connection, "setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &")
+    if (
         _run(
             connection,
-            "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io",
-            timeout=900,
+            "for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; sleep 0.5; done; "
+            "exit 1",
+            warn=True,
         )
-    _run(connection, "nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &", warn=True)
-    _run(
+        is None
+    ):
+        log = _run(connection, "tail -n 5 /var/log/dockerd.log", warn=True) or ""
+        raise NodeFailure(
+            f"the Docker engine of {host} did not start within 60 s ({log.strip()[-400:]}): "
+            "check its log there (`journalctl -u docker` or /var/log/dockerd.log); nothing "
+            "joined the swarm"
+        )
+
+
+def _install_engine(connection: Connection, host: str, debs: Path) -> None:
+    """Debian's docker.io: the controller's .deb files for the host's release, uploaded and
+    installed with dpkg (no mirror needed there), else apt-get from the host's mirrors."""
+    release = _run(
         connection,
-        "for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; "
-        "sleep 0.5; done; tail -n 5 /var/log/dockerd.log; exit 1",
+        '. /etc/os-release && echo "$VERSION_CODENAME-$(dpkg --print-architecture)"',
+        warn=True,
     )
+    release = (release or "").strip()
+    packages = sorted((debs / release).glob("*.deb")) if release else []
+    if not packages:
+        try:
+            _run(
+                connection,
+                "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+                "docker.io",
+                timeout=900,
+            )
+        except NodeFailure as error:
+            raise NodeFailure(
+                f"{host} has no Docker engine and installing Debian's docker.io from its own "
+                f"mirrors failed ({error}); give the controller the packages for "
+                f"{release or 'its release'} in {debs / (release or '<codename>-<arch>')} "
+                "(`make docker-images` downloads them for bookworm), or install docker.io "
+                "there (nothing joined the swarm)"
+            ) from None
+        return
+    remote = DEBS_UPLOAD_DIR
+    try:
+        _run(connection, f"rm -rf {remote} && mkdir -p {remote}")
+        for package in packages:
+            connection.put(str(package), f"{remote}/{package.name}")
+        _run(connection, f"DEBIAN_FRONTEND=noninteractive dpkg -i {remote}/*.deb", timeout=600)
+    except (NodeFailure, OSError) as error:
+        raise NodeFailure(
+            f"installing the Docker engine on {host} ({len(packages)} packages of {debs / release}"
+            f" with dpkg) failed: {error}; check its disk space and `dpkg --audit` there, then "
+            "run `pronote-dc nodes add` again (nothing joined the swarm)"
+        ) from None
+    finally:
+        _run(connection, f"rm -rf {remote}", warn=True)
 
 
 def _ensure_image(
@@ -190,21 +273,29 @@ def _ensure_image(
             f"the agent image {image} is not on the manager, so it cannot be loaded on {host}: "
             "load it on the manager first (`pronote-dc lab up` does)"
         ) from error
+    remote = f"{IMAGE_UPLOAD_DIR}/pronote-dc-agent-{os.getpid()}.tar"
     with tempfile.NamedTemporaryFile(suffix=".tar") as tarball:
         for chunk in chunks:
             tarball.write(chunk)
         tarball.flush()
-        remote = f"/tmp/pronote-dc-agent-{abs(hash(image))}.tar"
-        connection.put(tarball.name, remote)
-    try:
-        _run(connection, f"docker load -i {remote}")
-    except NodeFailure as error:
-        raise NodeFailure(
-            f"the agent image {image} could not be loaded on {host} ({error}); "
-            "check the host's disk space and engine log (nothing joined the swarm)"
-        ) from None
-    finally:
-        _run(connection, f"rm -f {remote}", warn=True)
+        size = Path(tarball.name).stat().st_size
+        try:
+            free = _run(connection, f"df -Pk {IMAGE_UPLOAD_DIR} | awk 'NR==2 {{print $4}}'")
+            if free is not None and free.strip().isdigit() and int(free) * 1024 < size:
+                raise NodeFailure(
+                    f"{IMAGE_UPLOAD_DIR} has {int(free) // 1024} MiB free and the image is "
+                    f"{size // 2**20} MiB"
+                )
+            connection.put(tarball.name, remote)
+            _run(connection, f"docker load -i {remote}")
+        except (NodeFailure, OSError) as error:
+            raise NodeFailure(
+                f"the agent image {image} could not be loaded on {host} ({error}); "
+                f"free disk space there ({IMAGE_UPLOAD_DIR} and /var/lib/docker) and check its "
+                "engine log, then run `pronote-dc nodes add` again (nothing joined the swarm)"
+            ) from None
+        finally:
+            _run(connection, f"rm -f {remote}", warn=True)
 
 
 def _join(

@@ -17,7 +17,15 @@ fi
 # run dockerd too (visible here as host processes), and must not hide a dead host engine.
 if ! pgrep --ns $$ --nslist pid -x dockerd >/dev/null 2>&1; then
     echo "docker-engine: starting dockerd (log: $LOG)" >&2
-    nohup dockerd >>"$LOG" 2>&1 </dev/null &
+    # Without the caller's other file descriptors: run under `flock LOCK make docker-images`,
+    # dockerd (and containerd) would otherwise inherit the lock and hold it forever.
+    (
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec nohup dockerd >>"$LOG" 2>&1 </dev/null
+    ) &
 fi
 for _ in $(seq 1 120); do
     if [ -S "$SOCK" ] && docker info >/dev/null 2>&1; then

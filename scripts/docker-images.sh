@@ -4,6 +4,11 @@
 #                             only when no base image is present (the tarball is cached).
 #   pronote-dc/agent:latest   images/Dockerfile FROM that base, installing pronote-dc from wheels
 #                             built on this host; rebuilt only when the sources change.
+#   pronote-dc/swarm-node:latest, pronote-dc/swarm-host:latest  the Swarm lab's node (engine +
+#                             sshd) and bare host (sshd, no engine), FROM that base with Debian's
+#                             packages (images/swarm-node/); rebuilt when that directory changes.
+#   $CACHE/debs/<codename>-<arch>/*.deb  Debian's docker.io and what it needs on a bare host:
+#                             `pronote-dc nodes add` uploads them to a host that has no engine.
 # Where a registry is reachable, `docker build -f images/Dockerfile .` alone is enough
 # (its default base is python:3.11-slim).
 set -euo pipefail
@@ -58,3 +63,32 @@ if [ "$current" != "$hash" ]; then
     docker image prune -f --filter "label=pronote-dc.role=agent" >/dev/null  # the previous build
 fi
 echo "docker-images: $AGENT_IMAGE up to date (sources $hash)" >&2
+
+# The Swarm lab's node and bare host images.
+lab_hash=$( { git ls-files -z --cached --others --exclude-standard -- images/swarm-node | xargs -0 sha256sum; echo "$BASE_IMAGE"; } \
+    | sha256sum | cut -c1-16)
+for kind in node host; do
+    image="pronote-dc/swarm-$kind:latest"
+    dockerfile=images/swarm-node/Dockerfile; [ "$kind" = host ] && dockerfile=images/swarm-node/Dockerfile.host
+    current=$(docker image inspect -f '{{ index .Config.Labels "pronote-dc.source-hash" }}' "$image" 2>/dev/null || true)
+    if [ "$current" != "$lab_hash" ]; then
+        echo "docker-images: building $image (apt from the base image's mirror)" >&2
+        DOCKER_BUILDKIT=0 docker build --quiet -t "$image" -f "$dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+            --label "pronote-dc.source-hash=$lab_hash" images/swarm-node >/dev/null
+        docker image prune -f --filter "label=pronote-dc.role=swarm-$kind" >/dev/null  # the previous build
+    fi
+done
+
+# docker.io's packages for the bare host: exactly what it lacks, resolved inside that image.
+HOST_IMAGE=pronote-dc/swarm-host:latest
+release=$(docker run --rm --entrypoint sh "$HOST_IMAGE" -c '. /etc/os-release; echo "$VERSION_CODENAME-$(dpkg --print-architecture)"')
+debs="$CACHE/debs/$release"
+if ! ls "$debs"/docker.io_*.deb >/dev/null 2>&1; then
+    echo "docker-images: downloading docker.io's packages for $release into $debs" >&2
+    rm -rf "$debs.tmp" && mkdir -p "$debs.tmp/partial"
+    docker run --rm --entrypoint sh -v "$debs.tmp:/out" "$HOST_IMAGE" -c \
+        'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+         --download-only --no-install-recommends -o Dir::Cache::archives=/out docker.io >/dev/null'
+    rm -rf "$debs.tmp/partial" "$debs.tmp/lock" && rm -rf "$debs" && mv "$debs.tmp" "$debs"
+fi
+echo "docker-images: lab images up to date, $(ls "$debs" | wc -l) engine packages in $debs" >&2

@@ -98,6 +98,41 @@ def stop_node(
     console.print(f"node {index} of lab {lab} stopped")
 
 
+@app.command("add-host")
+def add_host(
+    ctx: typer.Context,
+    lab: LabOption = "lab",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """One more host on the lab's bridge with sshd and NO engine, not in the swarm: rehearse
+    `pronote-dc nodes add ssh://root@<host>` installing the engine (from the .deb files
+    `make docker-images` downloaded), loading the agent image and joining."""
+    from provisioning import swarm_lab
+
+    lab_dir = cli_state(ctx).settings().state_dir / "lab" / lab
+    try:
+        node = swarm_lab.add_host(lab, lab_dir)
+    except RuntimeFailure as error:
+        fail(str(error))
+    row = {"node": node.name, "address": node.address, "ssh": f"ssh://root@{node.address}"}
+    emit([{**row, "key": str(swarm_lab.key_path(lab_dir))}], as_json, title=f"lab {lab}: new host")
+
+
+@app.command("start-node")
+def start_node(
+    index: Annotated[int, typer.Argument(help="Node number (0 is the manager).")],
+    lab: LabOption = "lab",
+) -> None:
+    """Start a stopped node again: the hypervisor is back, its engine rejoins the swarm."""
+    from provisioning import swarm_lab
+
+    try:
+        swarm_lab.start_node(lab, index)
+    except RuntimeFailure as error:
+        fail(str(error))
+    console.print(f"node {index} of lab {lab} started")
+
+
 @app.command()
 def down(lab: LabOption = "lab") -> None:
     """Remove the lab's node containers, their volumes and its bridge (by label)."""

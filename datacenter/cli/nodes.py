@@ -61,6 +61,14 @@ def add(
     key: Annotated[
         Path | None, typer.Option(help="SSH private key (default: your agent and ~/.ssh).")
     ] = None,
+    debs: Annotated[
+        Path | None,
+        typer.Option(
+            help="docker.io's .deb files by <codename>-<arch>, uploaded to a host without an "
+            "engine (default: PRONOTE_DC_ENGINE_DEBS, else what `make docker-images` "
+            "downloaded; none for its release: apt-get there).",
+        ),
+    ] = None,
     runtime: RuntimeOption = None,
 ) -> None:
     """Bootstrap a host over SSH (engine, agent image), join it to the swarm and label it."""
@@ -69,7 +77,7 @@ def add(
     swarm = _runtime(ctx, runtime)
     try:
         node_id = swarm_nodes.add(
-            swarm.client, swarm.manager_address, url, swarm.image, key_filename=key
+            swarm.client, swarm.manager_address, url, swarm.image, key_filename=key, debs=debs
         )
     except RuntimeFailure as error:
         fail(str(error))
@@ -123,7 +131,13 @@ def remove(
 
     swarm = _runtime(ctx, runtime)
     try:
-        swarm_nodes.remove(swarm.client, node, force)
+        stranded = swarm_nodes.remove(swarm.client, node, force)
     except RuntimeFailure as error:
         fail(str(error))
     console.print(f"node {node} removed from the swarm")
+    if stranded:
+        console.print(
+            f"{len(stranded)} volume(s) of schools no longer there stay on that host's disk "
+            f"({', '.join(sorted(stranded))}): the data-center no longer uses them; wipe the "
+            "host (or `docker volume rm` them there) before it joins again"
+        )

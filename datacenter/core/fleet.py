@@ -345,7 +345,15 @@ class Fleet:
         return self.registry.get(record.uai)
 
     async def _undo(self, record: SchoolRecord, spec: SchoolSpec) -> None:
-        await asyncio.shield(self._remove(record, spec))
+        """Undo a failed provisioning. If the undo fails too (e.g. a swarm manager too busy to
+        answer), the caller's error stands, not the undo's: the intent row stays, so the next
+        start's `recover` finishes the undo, and the reconciler leaves the school alone."""
+        try:
+            await asyncio.shield(self._remove(record, spec))
+        except Exception:
+            log.exception(
+                "undoing the provisioning of %s failed; the next start finishes it", record.uai
+            )
 
     async def _remove(self, record: SchoolRecord, spec: SchoolSpec) -> None:
         """Process, then files, then the row (with its intent): a crash at any step leaves the
