@@ -41,11 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.addresses import free_pool
 from bench.running import print_figures, say
 
 TICKS = os.sysconf("SC_CLK_TCK")
 EXCESS_TARGET_PERCENT = 5.0
-DEFAULT_POOL = "127.92.0.0/16"
+POOL_SECOND_OCTET = 156  # its default pool: a free block of 127.156/16 (bench.addresses)
 PORTS = (49300, 49301)  # a school's two gRPC servers
 PARALLELISM = 16
 SETTLE_SECONDS = 10.0
@@ -410,7 +411,11 @@ def main() -> int:
     parser.add_argument("--schools", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=SETTLE_SECONDS)
-    parser.add_argument("--pool", default=DEFAULT_POOL, help="a loopback network, split in two")
+    parser.add_argument(
+        "--pool",
+        default="",
+        help="a loopback network, split in two (default: a free block of 127.156/16)",
+    )
     parser.add_argument("--servers", type=int, default=len(PORTS), choices=(1, 2))
     parser.add_argument(
         "--code-dir",
@@ -430,7 +435,8 @@ def main() -> int:
         return floor_parent(addresses, args.servers)
     if not (1 <= args.schools <= 2000 and 5 <= args.seconds <= 300 and 0 <= args.settle <= 120):
         parser.error("keep it bounded: --schools 1-2000, --seconds 5-300, --settle 0-120")
-    fleet_pool, floor_addresses = addresses_of(args.pool, args.schools)
+    pool = args.pool or free_pool(POOL_SECOND_OCTET, 4 * args.schools)
+    fleet_pool, floor_addresses = addresses_of(pool, args.schools)
     floor = measure_floor(floor_addresses, args.servers, args.seconds, args.settle)
     with tempfile.TemporaryDirectory(prefix="pronote-dc-idle-") as tmp:
         fleet, provisioning, _ = measure_fleet(

@@ -38,7 +38,7 @@ from typing import Any
 
 import grpc
 
-from bench.provision_local import (
+from bench.local_fleet import (
     CHANNEL_OPTIONS,
     BenchFailure,
     Run,

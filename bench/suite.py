@@ -77,12 +77,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("base_upload", short=("--mib", "4")),
     Benchmark("school_startup", ("--no-docker",), ("--no-docker", "--runs", "1")),
     Benchmark("console_web", short=("--schools", "100", "--connections", "20", "--loads", "2")),
-    # Issue 15's idle fleet and memory benchmarks go here when merged (their branches' options
-    # as of this writing; tests/integration/test_bench_suite.py fails until they are listed):
-    # Benchmark("idle_fleet", short=("--schools", "20", "--seconds", "5")),
-    # Benchmark("school_memory", short=("--schools", "10")),
-    # Benchmark("school_memory", ("--demo",), ("--demo", "--schools", "10"),
-    #           name="school_memory --demo"),
+    Benchmark("idle_fleet", short=("--schools", "20", "--seconds", "5", "--settle", "2")),
+    Benchmark("school_memory", short=("--schools", "10")),
+    Benchmark(
+        "school_memory", ("--demo",), ("--demo", "--schools", "10"), name="school_memory --demo"
+    ),
     Benchmark("provision_docker", short=("--schools", "4", "--parallelism", "4"), docker=True),
 )
 
@@ -90,6 +89,7 @@ NOT_IN_SUITE = {
     "provision_swarm": "needs a Swarm lab of Docker-in-Docker nodes (`make bench-swarm` sets "
     "it up, ~3 min, and holds the Docker engine)",
     "suite": "this runner",
+    "bare_servers": "school_memory's baseline, which starts it (not a benchmark by itself)",
 }
 """Modules of bench/ that run (`python -m bench.<module>`) but are not in the suite, and why."""
 
