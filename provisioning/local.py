@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
 import signal
 import sys
@@ -22,6 +23,8 @@ from common.processes import PidFile
 from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed, StartTimedOut
 
 STOP_GRACE_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class LocalRuntime:
@@ -117,14 +120,20 @@ class LocalRuntime:
     def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
         """A pidfd of the school's process, readable once it exits (Linux >= 5.3). Opened
         first, then checked against the pid file's start time: a pid the kernel gave to
-        another process since is never watched in its place."""
+        another process since is never watched in its place. False (the fleet observes it
+        instead) when no pidfd can be opened: out of descriptors, or a sandbox forbids it."""
         self._unwatch(spec.uai)
         loop = asyncio.get_running_loop()
         pid_file = PidFile.read(spec.pid_file)
         pidfd = None
         if pid_file is not None and pid_file.name == spec.uai:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 pidfd = os.pidfd_open(pid_file.pid)
+            except ProcessLookupError:
+                pidfd = None
+            except OSError as error:  # out of descriptors, or pidfd_open not allowed here
+                log.warning("cannot watch school %s (%s): it is observed instead", spec.uai, error)
+                return False
             if pidfd is not None and not pid_file.is_alive():  # that pid is someone else's
                 os.close(pidfd)
                 pidfd = None

@@ -100,12 +100,26 @@ def _fork_helper(school: socket.socket) -> bool:
     if asked and os.fork() == 0:
         try:
             signal.alarm(int(isolated.TIMEOUT_SECONDS) + 5)
+            _keep_only(fds)
             isolated.answer(fds[0], fds[1])
         finally:
             os._exit(0)
     for fd in fds:
         os.close(fd)
     return bool(message)
+
+
+def _keep_only(fds: list[int]) -> None:
+    """In a helper: close every descriptor but its two pipes and stderr. It must not hold the
+    controller's pipe (a `down` would wait for it) nor other schools' sockets (a school whose
+    warm parent is gone would wait for an answer instead of seeing its socket closed)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    low, high = sorted(fds)
+    os.closerange(3, low)
+    os.closerange(low + 1, high)
+    os.closerange(high + 1, 65536)
 
 
 def _answer(request_id: object, readiness: bytes) -> dict[str, object]:

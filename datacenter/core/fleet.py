@@ -284,10 +284,10 @@ class Fleet:
         if not self.runtime.start_waits_for_ready:
             try:
                 await self._agents.wait_healthy(record, timeout)
-            except Unavailable as error:
+            except Unavailable as error:  # TimedOut stays TimedOut: provisioning retries it
                 tail = "\n".join(await asyncio.to_thread(self.runtime.log_tail, spec, 10))
                 await self.runtime.stop(spec)
-                raise Unavailable(f"{error}\nlast log lines:\n{tail}") from None
+                raise type(error)(f"{error}\nlast log lines:\n{tail}") from None
         self.pids[record.uai] = pid
         for hook in self.start_hooks:
             await hook(record)
@@ -495,7 +495,10 @@ class Fleet:
 
     async def _restart(self, record: SchoolRecord, limit: asyncio.Semaphore) -> None:
         async with limit:
-            if record.uai in self._busy:
+            # Removed, or half-made/half-removed (`recover` owns it), while it waited its turn.
+            if record.uai in self._busy or not self.registry.exists(record.uai):
+                return
+            if any(intent.uai == record.uai for intent in self.registry.intents()):
                 return
             self._busy.add(record.uai)
             self.statuses[record.uai] = SchoolStatus.RESTARTING

@@ -137,8 +137,8 @@ class Scheduler:
             return
         try:
             await self._agents.set_clock(record, SimulatedTime(self.clock.now(), self.speed))
-        except Unavailable as error:  # a refusal the fleet knows how to undo
-            raise Unavailable(
+        except Unavailable as error:  # a refusal the fleet knows how to undo (a TimedOut
+            raise type(error)(  # stays one: provisioning retries it)
                 f"school {record.uai} did not take the simulated time ({error}); retry"
             ) from error
         self._pushed[record.uai] = self._fleet.pids.get(record.uai, 0)

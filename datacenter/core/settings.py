@@ -5,6 +5,7 @@ environment variables and CLI flags. Nothing reads the environment at import tim
 from __future__ import annotations
 
 import dataclasses
+import math
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,6 +182,8 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
         if raw is not None:
             values[setting.name] = _parse(setting, raw, source=env_name(setting.name))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    for name, value in values.items():
+        _check_number(name, value)
     values.setdefault("state_dir", default_state_dir(environ))
     values["state_dir"] = Path(values["state_dir"]).expanduser()
     if "runtime" not in values:  # the state directory's own runtime, if `up` recorded one
@@ -197,6 +200,25 @@ def describe() -> list[tuple[str, str, str]]:
         (env_name(s.name), str(getattr(defaults, s.name)), s.metadata["doc"])
         for s in dataclasses.fields(Settings)
     ]
+
+
+ZERO_ALLOWED = frozenset({"clock_speed"})  # 0: a simulated clock that does not move
+
+
+def _check_number(name: str, value: Any) -> None:
+    """A number setting that could not work is refused: NaN or infinite, a port outside
+    1-65535, or a count, size or interval of 0 or less (0 seconds between passes is a busy
+    loop). Raises InvalidArgument naming the variable."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if name.endswith("_port"):
+        ok, wanted = 1 <= value <= 65535, "a port from 1 to 65535"
+    elif name in ZERO_ALLOWED:
+        ok, wanted = math.isfinite(value) and value >= 0, "a finite number, 0 or more"
+    else:
+        ok, wanted = math.isfinite(value) and value > 0, "a finite number above 0"
+    if not ok:
+        raise InvalidArgument(f"{env_name(name)}={value!r} must be {wanted}; fix or unset it")
 
 
 def _parse(setting: dataclasses.Field[Any], raw: str, source: str) -> Any:

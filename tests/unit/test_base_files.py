@@ -15,6 +15,7 @@ from common import edt_zip, hnot
 from common.clock import SimulatedClock
 from common.hnot import FileKind, Header
 from vm_agent.domain import base_files
+from vm_agent.domain.bases import base_to_dict, new_base
 from vm_agent.domain.errors import InvalidArgument, WrongState
 from vm_agent.domain.history import Action, History
 from vm_agent.domain.licences import LicencePolicy
@@ -150,3 +151,17 @@ def test_loading_needs_a_stopped_server_and_changes_nothing_when_refused() -> No
         600.0, SimulatedClock(0.0), saved.append, saved_state=saved[-1],
     )  # fmt: skip
     assert again.history.entries() == server.history.entries()  # saved with the school
+
+
+def test_a_loaded_base_file_cannot_ask_to_be_counted() -> None:
+    """`counted` is the server's own bookkeeping (DESIGN decision 30): a file saying it was
+    not counted keeps its counters; its synthetic school is never regenerated to replace them."""
+    base = new_base("2026-2027", 0.0)
+    base.seed = UAI
+    base.counters.eleves, base.counters.classes, base.counters.notes = 300, 12, 7
+    server = school([])
+    loaded = base_files.load_base(
+        server, HEADER, {"base": {**base_to_dict(base), "counted": False}}
+    )
+    server.count_pending()
+    assert loaded.counted and loaded.counters.notes == 7

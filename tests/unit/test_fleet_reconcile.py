@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from common.clock import SimulatedClock
+from datacenter.core import fleet as fleet_module
 from datacenter.core.contacts import Responsable
-from datacenter.core.errors import Unavailable
+from datacenter.core.errors import TimedOut, Unavailable
 from datacenter.core.fleet import Fleet, SchoolOrder, SchoolStatus
 from datacenter.core.ipam import AddressPool
-from datacenter.core.registry import Registry
+from datacenter.core.registry import Registry, SchoolRecord
 from datacenter.core.settings import Settings
 from tests.dates import at
 from tests.fakes import FakeAgents, FakeRuntime
@@ -238,3 +239,50 @@ def test_schools_a_runtime_cannot_watch_are_left_to_the_passes(world: World) -> 
     world.runtime.kill(UAIS[0])
     asyncio.run(fleet.reconcile(full=False))
     assert fleet.reconcile_actions["restarted"] == 1
+
+
+# -- what a review of the merged events, retries and restarts found ----------------------------
+
+
+class SlowHealth(FakeAgents):
+    async def wait_healthy(self, record: SchoolRecord, timeout_seconds: float) -> None:
+        raise TimedOut(f"school {record.uai} did not answer its health check within 1 s")
+
+
+def test_a_health_check_timeout_is_retried_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DESIGN 30: a start, a health check or a call that times out is started afresh once.
+    docker:// and swarm:// schools time out in the health check (no readiness pipe)."""
+    monkeypatch.setattr(fleet_module, "PROVISION_RETRY_PAUSE_SECONDS", 0.0)
+    world = World(tmp_path)
+    world.runtime = FakeRuntime(start_waits_for_ready=False)
+    world.agents = SlowHealth()
+    with pytest.raises(TimedOut, match="timed out 2 times"):
+        asyncio.run(world.new_fleet().provision(order(UAIS[0])))
+    assert world.runtime.started.count(UAIS[0]) == 2
+    assert not world.registry.exists(UAIS[0])
+
+
+def test_a_school_removed_while_its_restart_waits_is_not_started_again(tmp_path: Path) -> None:
+    """A death's restart waits its turn behind other restarts; the operator removes the school
+    meanwhile: no server is started for a school that has no row and no address."""
+    world = World(tmp_path)
+    fleet = world.new_fleet()
+    uai = UAIS[0]
+
+    async def scenario() -> None:
+        await fleet.provision(order(uai))
+        for _ in range(world.settings.provision_parallelism):
+            await fleet._restarts.acquire()  # every restart slot is taken
+        world.runtime.kill(uai)  # its death event
+        for _ in range(5):
+            await asyncio.sleep(0)  # its restart now waits for a slot
+        await fleet.deprovision(uai)
+        fleet._restarts.release()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    assert not world.registry.exists(uai)
+    assert uai not in world.runtime.running
+    assert world.runtime.started.count(uai) == 1

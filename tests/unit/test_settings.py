@@ -121,3 +121,24 @@ def test_the_state_directory_remembers_its_runtime(tmp_path: Path) -> None:
     assert load_settings(environ, state_dir=tmp_path).runtime == "local://"  # said: obeyed
     assert load_settings({}, state_dir=tmp_path, runtime="ssh://h").runtime == "ssh://h"
     assert load_settings({}, state_dir=tmp_path / "new").runtime == "local://"
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "says"),
+    [
+        ("RECONCILE_FULL_INTERVAL_SECONDS", "0", "above 0"),  # passes back to back: a spin
+        ("RECONCILE_INTERVAL_SECONDS", "-5", "above 0"),
+        ("SCHEDULER_INTERVAL_SECONDS", "nan", "finite"),
+        ("START_TIMEOUT_SECONDS", "inf", "finite"),
+        ("PROVISION_PARALLELISM", "0", "above 0"),
+        ("CLIENT_PORT", "70000", "1 to 65535"),
+        ("CLOCK_SPEED", "-1", "0 or more"),
+    ],
+)
+def test_a_number_that_cannot_work_is_refused(variable: str, raw: str, says: str) -> None:
+    with pytest.raises(InvalidArgument, match=f"PRONOTE_DC_{variable}=.*{says}"):
+        load_settings({f"PRONOTE_DC_{variable}": raw})
+
+
+def test_a_frozen_simulated_clock_is_a_valid_speed() -> None:
+    assert load_settings({"PRONOTE_DC_CLOCK_SPEED": "0"}).clock_speed == 0

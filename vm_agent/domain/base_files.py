@@ -66,7 +66,10 @@ def load_base(school: SchoolServer, header: Header, payload: dict[str, Any]) -> 
     school.require_stopped("load a base")
     check_kind(header, (FileKind.HNOT,), "Charger une base")
     try:
-        loaded = base_from_dict({**payload["base"], "id": "", "ever_in_service": False})
+        # A file brings its counters as they are: it never asks to be counted (DESIGN 30).
+        loaded = base_from_dict(
+            {**payload["base"], "id": "", "ever_in_service": False, "counted": True}
+        )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise InvalidArgument(f"the base in this file cannot be read ({error!r})") from None
     if loaded.school_year != header.school_year:
