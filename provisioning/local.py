@@ -170,6 +170,8 @@ class LocalRuntime:
         if pid_file.is_alive():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid_file.pid, signal.SIGKILL)
+            while pid_file.is_alive() and time.monotonic() < deadline + 1:
+                await asyncio.sleep(0.02)  # its ports are free once it is gone (a restart binds)
         spec.pid_file.unlink(missing_ok=True)
 
     async def remove(self, spec: SchoolSpec) -> None:

@@ -216,7 +216,13 @@ def down(
             deadline = time.monotonic() + 10
             while start_ticks(pid) is not None and time.monotonic() < deadline:
                 time.sleep(0.05)
-            out.print(f"controller (pid {pid}) stopped")
+            if start_ticks(pid) is not None:  # alive, it would restart the schools stopped below
+                os.kill(pid, signal.SIGKILL)  # (crash-safe: its next start finishes any intent)
+                while start_ticks(pid) is not None and time.monotonic() < deadline + 5:
+                    time.sleep(0.05)
+                out.print(f"controller (pid {pid}) did not stop within 10 s: killed")
+            else:
+                out.print(f"controller (pid {pid}) stopped")
     runtime = open_runtime(settings.runtime)
     school_dirs = sorted(p for p in settings.schools_dir.glob("*") if p.is_dir())
 

@@ -113,3 +113,20 @@ def test_a_killed_school_is_restarted_on_its_exit_event_with_no_pass_to_wait_for
             assert listening_pids(school.address) == {new_pid}
             state = dc.operator().GetSchool(console_pb2.SchoolRef(uai=school.uai)).state
             assert state == "running"
+
+
+def test_down_kills_a_controller_that_does_not_stop_so_it_cannot_restart_the_schools(
+    datacenter: Datacenter,
+) -> None:
+    """Deaths are events (DESIGN decision 31): a controller still alive would restart the
+    schools `down` stops. One that does not stop within 10 s (here: frozen) is killed first."""
+    school = datacenter.provision("0750041", demo=False).school
+    school_pid = datacenter.school_pid(school.uai)
+    assert datacenter.process is not None
+    controller = datacenter.process
+    os.kill(controller.pid, signal.SIGSTOP)
+    down = datacenter.cli("down")
+    assert f"controller (pid {controller.pid}) did not stop within 10 s: killed" in down.stdout
+    assert controller.wait(timeout=10) == -signal.SIGKILL
+    assert "1 school servers stopped" in down.stdout
+    assert not psutil.pid_exists(school_pid) and listening_pids(school.address) == set()
