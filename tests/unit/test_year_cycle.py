@@ -157,6 +157,9 @@ def test_a_switch_asked_again_answers_what_it_did() -> None:
     assert again.outcome == first.outcome == "new_base"
     assert again.detail == first.detail and again.base is not None and first.base is not None
     assert again.base.id == first.base.id == restarted.base_in_service.id  # type: ignore[union-attr]
+    # The August switch after a pre-version (another moment) keeps the base put in service.
+    august = restarted.start_new_year("2027-2028", at("2027-08-25T03:00"))
+    assert (august.outcome, august.base) == ("kept", restarted.base_in_service)
 
 
 def test_a_deferral_keeping_the_base_keeps_last_years() -> None:

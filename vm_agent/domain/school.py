@@ -125,7 +125,7 @@ class SchoolServer:
         self.history = History.from_list(state.get("history", []))
         # school year -> what its version switch did, so a switch asked again (the controller
         # died before recording it) answers the same instead of "kept".
-        self._year_switches: dict[str, dict[str, str]] = dict(state.get("year_switches", {}))
+        self._year_switches: dict[str, dict[str, Any]] = dict(state.get("year_switches", {}))
         # Event counts since this process started (not saved: counters restart at zero).
         self.authentication_failures = 0
         self.ip_suspensions = 0
@@ -584,11 +584,11 @@ class SchoolServer:
     ) -> YearSwitch:
         """The version switch: last year's base in service is replaced by the new year's (an
         empty one, created, unless it exists), its SPR carried over so the school can log in;
-        the new year's base in service (or `keep_in_service`) is kept. A switch already made
-        for `school_year` answers what it did then (the controller may ask again after a crash
-        between the switch and its record)."""
+        the new year's base in service (or `keep_in_service`) is kept. The same switch asked
+        again (same year, same moment) answers what it did then: the controller asks again when
+        it died between the switch and its record."""
         done = self._year_switches.get(school_year)
-        if done is not None:
+        if done is not None and done.get("at_seconds") == at_seconds:  # the same switch
             base = next((b for b in self.bases if b.id == done["base"]), None)
             return YearSwitch(done["outcome"], base, done["detail"])
         current = self.base_in_service
@@ -611,6 +611,7 @@ class SchoolServer:
             "outcome": "new_base",
             "detail": detail,
             "base": target.id,
+            "at_seconds": at_seconds,  # a pre-version and the August switch are two switches
         }
         self._persist()
         return YearSwitch("new_base", target, detail)
