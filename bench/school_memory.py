@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import fcntl
 import ipaddress
 import json
@@ -38,6 +37,7 @@ from typing import Any
 
 import grpc
 
+from bench.addresses import free_pool
 from bench.local_fleet import (
     CHANNEL_OPTIONS,
     BenchFailure,
@@ -168,36 +168,15 @@ async def measure_schools(
 # -- the run ---------------------------------------------------------------------------------
 
 
-def free_pool(count: int) -> tuple[str, list[str]]:
-    """A loopback network of 127.62.0.0/16 with room for `count` schools that no TCP socket
-    uses now, and its first `count` host addresses (the baseline's)."""
-    used = _loopback_addresses_in_use()
-    prefix = 32 - max(8, (count + 2).bit_length())
-    for network in ipaddress.IPv4Network("127.62.0.0/16").subnets(new_prefix=prefix):
-        if not any(address in network for address in used):
-            hosts = [str(a) for a in network.hosts()][:count]
-            return str(network), hosts
-    raise BenchFailure(f"no free /{prefix} in 127.62.0.0/16 for {count} schools")
+POOL_SECOND_OCTET = 62  # its addresses: a free block of 127.62/16 (bench.addresses)
 
 
-def _loopback_addresses_in_use() -> set[ipaddress.IPv4Address]:
-    """The IPv4 addresses of every TCP socket, also those gRPC binds as IPv4-mapped IPv6."""
-    used = set()
-    for table_path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(FileNotFoundError), open(table_path, encoding="ascii") as table:
-            next(table, None)  # the header
-            for line in table:
-                for endpoint in line.split()[1:3]:
-                    raw = bytes.fromhex(endpoint.partition(":")[0])
-                    # The kernel prints each 32-bit word in host (little-endian) order.
-                    address = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-                    if len(address) == 4:
-                        used.add(ipaddress.IPv4Address(address))
-                    else:
-                        mapped = ipaddress.IPv6Address(address).ipv4_mapped
-                        if mapped is not None:
-                            used.add(mapped)
-    return used
+def pool_and_hosts(count: int) -> tuple[str, list[str]]:
+    """A free block of 127.62.0.0/16 with room for `count` schools (`bench.addresses`, as
+    every benchmark of the suite), and its first `count` host addresses (the baseline's)."""
+    pool = free_pool(POOL_SECOND_OCTET, count)
+    hosts = [str(address) for address in ipaddress.IPv4Network(pool).hosts()][:count]
+    return pool, hosts
 
 
 def _big_run_lock_held() -> bool:
@@ -217,7 +196,7 @@ def load_average() -> str:
 
 
 async def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    pool, addresses = free_pool(args.schools)
+    pool, addresses = pool_and_hosts(args.schools)
     say(f"baseline: {args.schools} bare grpc.aio servers forked from the warm parent ({pool})")
     load_before = load_average()
     baseline = summarize(await measure_baseline(addresses, args.timeout))
