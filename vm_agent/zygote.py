@@ -72,9 +72,7 @@ def _become_school(request: dict[str, str], ready_fd: int, helper_fd: int | None
     os.dup2(null_fd, 0)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
-    kept = sorted(fd for fd in (ready_fd, helper_fd) if fd is not None)
-    for low, high in zip([2, *kept], [*kept, 65536], strict=True):
-        os.closerange(low + 1, high)
+    _close_all_but([fd for fd in (ready_fd, helper_fd) if fd is not None])
     if helper_fd is not None:
         isolated.use_warm_parent(helper_fd)
     code = run(Path(request["config"]), Path(request["pid_file"]), ready_fd)
@@ -116,10 +114,14 @@ def _keep_only(fds: list[int]) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
-    low, high = sorted(fds)
-    os.closerange(3, low)
-    os.closerange(low + 1, high)
-    os.closerange(high + 1, 65536)
+    _close_all_but(fds)
+
+
+def _close_all_but(kept: list[int]) -> None:
+    """Close every descriptor above stderr (2) except `kept`."""
+    ordered = sorted(kept)
+    for low, high in zip([2, *ordered], [*ordered, 65536], strict=True):
+        os.closerange(low + 1, high)
 
 
 def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
