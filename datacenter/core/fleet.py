@@ -319,10 +319,8 @@ class Fleet:
     async def _revive(self, uai: str) -> None:
         """Look at one school as the pass would, now."""
         self._retries.pop(uai, None)
-        if uai in self._busy or not self.registry.exists(uai):
+        if self._not_ours_to_restart(uai):
             return
-        if any(intent.uai == uai for intent in self.registry.intents()):
-            return  # half-made or half-removed: `recover` owns it
         record = self.registry.get(uai)
         if await self._needs_restart(record):
             await self._restart(record, self._restarts)
@@ -493,12 +491,18 @@ class Fleet:
             self._watch(spec)
         return False
 
+    def _not_ours_to_restart(self, uai: str) -> bool:
+        """True when an operation holds the school, it is removed, or it is half-made or
+        half-removed (an intent: `recover` owns it)."""
+        return (
+            uai in self._busy
+            or not self.registry.exists(uai)
+            or any(intent.uai == uai for intent in self.registry.intents())
+        )
+
     async def _restart(self, record: SchoolRecord, limit: asyncio.Semaphore) -> None:
         async with limit:
-            # Removed, or half-made/half-removed (`recover` owns it), while it waited its turn.
-            if record.uai in self._busy or not self.registry.exists(record.uai):
-                return
-            if any(intent.uai == record.uai for intent in self.registry.intents()):
+            if self._not_ours_to_restart(record.uai):  # it may have changed while it waited
                 return
             self._busy.add(record.uai)
             self.statuses[record.uai] = SchoolStatus.RESTARTING
