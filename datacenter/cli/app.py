@@ -213,13 +213,9 @@ def down(
         pid = int(read_json(settings.controller_file)["pid"])
         if start_ticks(pid) is not None:
             os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while start_ticks(pid) is not None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if start_ticks(pid) is not None:  # alive, it would restart the schools stopped below
+            if not _gone_within(pid, 10):  # alive, it would restart the schools stopped below
                 os.kill(pid, signal.SIGKILL)  # (crash-safe: its next start finishes any intent)
-                while start_ticks(pid) is not None and time.monotonic() < deadline + 5:
-                    time.sleep(0.05)
+                _gone_within(pid, 5)
                 out.print(f"controller (pid {pid}) did not stop within 10 s: killed")
             else:
                 out.print(f"controller (pid {pid}) stopped")
@@ -239,6 +235,16 @@ def down(
         out.print(f"{settings.state_dir} deleted: the next `pronote-dc up` starts afresh")
         if settings.runtime.startswith(("docker:", "ssh:")):
             out.print("the schools' containers and volumes: `pronote-dc clean --purge-backups`")
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    """Wait up to `seconds` for process `pid` to end; True if it did."""
+    deadline = time.monotonic() + seconds
+    while start_ticks(pid) is not None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 # What a pronote-dc state directory may hold; --purge refuses a directory holding anything else.
