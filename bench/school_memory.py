@@ -36,7 +36,6 @@ import os
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +50,11 @@ from bench.local_fleet import (
     Run,
     cleanup,
     find_pronote_dc,
+    ksmd_cpu_seconds,
+    merge_passes,
     school_request,
     start_controller,
+    wait_merged,
 )
 from bench.running import say
 from bench.smaps import KIND_NOTES, KINDS, ProcessMemory, read_memory, summarize
@@ -158,54 +160,6 @@ def school_pids(state_dir: Path, uais: Sequence[str]) -> list[int]:
             raise BenchFailure(f"school {uai} has no live process behind its agent.pid")
         pids.append(pid_file.pid)
     return pids
-
-
-PASSES_METRIC = "pronote_page_merging_passes_total"
-MERGING_OFF = "page merging off: "
-
-
-def ksmd_cpu_seconds() -> float:
-    """CPU the kernel's ksmd thread has used since boot (0 if there is none)."""
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
-                name, _, rest = stat.read().partition(") ")
-        except OSError:
-            continue
-        if name.endswith("(ksmd"):
-            fields = rest.split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
-
-
-def merge_passes(run: Run) -> int | None:
-    """The controller's `pronote_page_merging_passes_total` (its /metrics), or None if it runs
-    no passes (its log says why)."""
-    controller = json.loads((run.state_dir / "controller.json").read_text(encoding="utf-8"))
-    url = f"http://{controller['http_address']}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:  # loopback, the run's own
-        for line in response.read().decode().splitlines():
-            if line.startswith(PASSES_METRIC + " "):
-                return int(float(line.split()[1]))
-    return None
-
-
-async def wait_merged(run: Run, passes_before: int | None, timeout: float) -> tuple[float, str]:
-    """Wait for the controller's merge pass under way to end: (seconds waited, "") or
-    (0, why no pass runs)."""
-    if passes_before is None:
-        log = run.controller_log.read_text(encoding="utf-8", errors="replace")
-        why = log.split(MERGING_OFF, 1)[1].splitlines()[0] if MERGING_OFF in log else "?"
-        return 0.0, why
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        passes = await asyncio.to_thread(merge_passes, run)
-        if passes is not None and passes > passes_before:
-            return time.monotonic() - started, ""
-        await asyncio.sleep(1.0)
-    raise BenchFailure(f"no merge pass ended within {timeout:.0f} s; see {run.controller_log}")
 
 
 @dataclass
