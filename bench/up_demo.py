@@ -209,8 +209,6 @@ async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
         schools.append(psutil.Process(pid_file.pid))
         schools_cpu += _cpu(schools[-1])
         lived += max(0.0, measured_at - _started_at(pid_file.start_ticks))
-    with ThreadPoolExecutor(8) as scrapers:
-        helpers_cpu = sum(scrapers.map(_helpers_cpu_seconds, school_dirs))
     every = [controller, zygote, *schools]
     before = _long_lived_cpu(every)
     await asyncio.sleep(IDLE_SECONDS)
@@ -221,6 +219,9 @@ async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
     if not merging_off:
         merged = sum(pss_mib(school.pid) for school in schools)
         merged += pss_mib(zygote.pid) + pss_mib(run.controller_pid)
+    # Last: a school's first /metrics scrape builds its HTTP server (~2.5 MiB, docs/memory.md).
+    with ThreadPoolExecutor(8) as scrapers:
+        helpers_cpu = sum(scrapers.map(_helpers_cpu_seconds, school_dirs))
     return Fleet(
         schools=len(school_pss),
         wall_seconds=wall,
