@@ -25,7 +25,8 @@ PAGE = page_merging.PAGE_SIZE
 
 def mergeable_pages(start: int, end: int) -> list[int]:
     """Which pages of [start, end) lie in areas /proc/self/smaps flags mergeable ("mg")."""
-    pages, area = [], (0, 0)
+    pages: list[int] = []
+    area = (0, 0)
     with open("/proc/self/smaps", encoding="ascii", errors="replace") as smaps:
         for line in smaps:
             head = line.split(" ", 1)[0]
