@@ -12,10 +12,10 @@
 
 For each: the PSS of every school process, of the warm parent and of the controller, read
 from /proc/<pid>/smaps_rollup; the fleet's CPU time over the provisioning, the sum of the
-controller's, the warm parent's, the schools' and their helpers' (as each school's /metrics
-reports them: the warm parent's helpers are reaped by the kernel, so no process total counts
-them), which the 2x target compares; and, beside it, the machine's CPU time (/proc/stat)
-less this benchmark's own, which also counts any other work (hence the load average). Each
+controller's, the warm parent's and the schools', each with its children's (the warm parent
+reaps the schools that exited, e.g. a demo school's first server stopped once populated, and
+its helpers: their time is in its children's time), which the 2x target compares; and,
+beside it, the machine's CPU time (/proc/stat) less this benchmark's own, which also counts any other work (hence the load average). Each
 fleet is torn down (`pronote-dc down`) before the next.
 
 Targets (issue 15): a demo school <= 2x a plain school's CPU; at N=1000 `up --demo` ready
@@ -80,7 +80,9 @@ class Fleet:
     controller_cpu_seconds: float  # over the provisioning
     zygote_cpu_seconds: float  # over the provisioning
     schools_cpu_seconds: float  # the schools' whole lives (all began in the provisioning)
-    helpers_cpu_seconds: float  # as the schools' helpers measured themselves
+    # As the schools' helpers measured themselves: already in the warm parent's (it reaps
+    # them) or a school's (a fresh interpreter it waited for) children's time, so not added.
+    helpers_cpu_seconds: float
     # What the schools already made cost while the others were provisioned, doing nothing:
     # the fleet's idle CPU rate just after (IDLE_SECONDS), per school, times the seconds each
     # school had lived by the measurement (a slower run pays more of it).
@@ -102,12 +104,7 @@ class Fleet:
     @property
     def cpu_seconds(self) -> float:
         """The fleet's own CPU: controller, warm parent, schools and their helpers."""
-        return (
-            self.controller_cpu_seconds
-            + self.zygote_cpu_seconds
-            + self.schools_cpu_seconds
-            + self.helpers_cpu_seconds
-        )
+        return self.controller_cpu_seconds + self.zygote_cpu_seconds + self.schools_cpu_seconds
 
     @property
     def cpu_ms_per_school(self) -> float:
@@ -425,7 +422,7 @@ def render(report: dict[str, Any]) -> str:
             f"{demo['schools_cpu_seconds']:.2f} s",
         ),
         (
-            "  helpers CPU",
+            "  of which helpers",
             f"{plain['helpers_cpu_seconds']:.2f} s",
             f"{demo['helpers_cpu_seconds']:.2f} s",
         ),
