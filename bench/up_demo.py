@@ -16,7 +16,8 @@ controller's, the warm parent's and the schools', each with its children's (the 
 reaps the schools that exited, e.g. a demo school's first server stopped once populated, and
 its helpers: their time is in its children's time), which the 2x target compares; and,
 beside it, the machine's CPU time (/proc/stat) less this benchmark's own, which also counts
-any other work (hence the load average). Each fleet is torn down (`pronote-dc down`) before the next.
+any other work (hence the load average). Each fleet is torn down (`pronote-dc
+down`) before the next.
 
 Targets (issue 15): a demo school <= 2x a plain school's CPU; at N=1000 `up --demo` ready
 in <= 30 s and <= 7.5 GiB.
