@@ -23,7 +23,8 @@ work of the machine (±20 % between runs here), the CPU a school costs much less
 
 N is 1 to 2000; the schools take a free block of 127.<--pool-octet>.0.0/16 (150 by default)
 big enough for N. Bounded by --timeout (provisioning, and each day's advance); the
-controller and schools are stopped and the directory removed at the end. Progress to stderr, the table (or JSON) to stdout.
+controller and schools are stopped and the directory removed at the end. Progress to
+stderr, the table (or JSON) to stdout.
 """
 
 from __future__ import annotations
