@@ -189,7 +189,9 @@ class YearCycle:
         try:
             end = os.fstat(fd).st_size
             try:
-                os.write(fd, line)  # one write: a process killed now leaves a torn last line
+                # one write: a process killed now leaves a torn last line
+                if os.write(fd, line) != len(line):
+                    raise OSError(f"{self._journal}: short write (disk full?)")
                 os.fdatasync(fd)
             except BaseException:
                 os.ftruncate(fd, end)  # a failed append leaves no torn line for the next one
