@@ -135,7 +135,8 @@ class YearCycle:
     """Every school's cycles, by cycle year, kept in `path` (year_cycle.json) and the journal
     beside it (year_cycle.journal). A change is durable when the call that made it returns;
     a controller killed during an append loses that change alone (its torn line is skipped
-    when read)."""
+    when read). One instance per state directory, the controller's (it holds controller.lock):
+    opening one folds the journal into the file."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
