@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,6 +370,56 @@ async def provision_all(
         for task in done:
             task.result()  # an unexpected exception surfaces here
     return Provisioning(wall, schools, client_cpu_seconds=time.process_time() - client_cpu)
+
+
+# -- same-page merging (DESIGN decision 35) ---------------------------------------------------
+
+PASSES_METRIC = "pronote_page_merging_passes_total"
+MERGING_OFF = "page merging off: "
+
+
+def ksmd_cpu_seconds() -> float:
+    """CPU the kernel's ksmd thread has used since boot (0 if there is none)."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
+                name, _, rest = stat.read().partition(") ")
+        except OSError:
+            continue
+        if name.endswith("(ksmd"):
+            fields = rest.split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def merge_passes(run: Run) -> int | None:
+    """The controller's `pronote_page_merging_passes_total` (its /metrics), or None if it runs
+    no passes (its log says why)."""
+    controller = json.loads((run.state_dir / "controller.json").read_text(encoding="utf-8"))
+    url = f"http://{controller['http_address']}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:  # loopback, the run's own
+        for line in response.read().decode().splitlines():
+            if line.startswith(PASSES_METRIC + " "):
+                return int(float(line.split()[1]))
+    return None
+
+
+async def wait_merged(run: Run, passes_before: int | None, timeout: float) -> tuple[float, str]:
+    """Wait for the controller's merge pass under way to end: (seconds waited, "") or
+    (0, why no pass runs)."""
+    if passes_before is None:
+        log = run.controller_log.read_text(encoding="utf-8", errors="replace")
+        why = log.split(MERGING_OFF, 1)[1].splitlines()[0] if MERGING_OFF in log else "?"
+        return 0.0, why
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        passes = await asyncio.to_thread(merge_passes, run)
+        if passes is not None and passes > passes_before:
+            return time.monotonic() - started, ""
+        await asyncio.sleep(1.0)
+    raise BenchFailure(f"no merge pass ended within {timeout:.0f} s; see {run.controller_log}")
 
 
 def find_zygote(controller_pid: int) -> Any:

@@ -56,9 +56,12 @@ from bench.local_fleet import (
     cleanup,
     find_pronote_dc,
     find_zygote,
+    ksmd_cpu_seconds,
+    merge_passes,
     pick_address_pool,
     provision_all,
     start_controller,
+    wait_merged,
     wait_serving,
 )
 from bench.running import say
@@ -251,7 +254,12 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             f"controller log:\n{run.log_tail()}"
         )
     say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
+    passes_before = merge_passes(run)  # the pass for these schools starts once they are up
+    ksmd_before = ksmd_cpu_seconds()
     memory = measure_memory(run, uais)
+    say("  waiting for the same-page merging pass (DESIGN decision 35)…")
+    merge_seconds, merging_off = await wait_merged(run, passes_before, timeout)
+    merged = None if merging_off else measure_memory(run, uais)
     phases = [phase_durations(run, school) for school in provisioning.schools]
     latencies = [school.answered - school.requested for school in provisioning.schools]
 
@@ -307,7 +315,22 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
         },
         "pss_target_mib": PSS_TARGET_MIB,
         "pss_pass": mean_pss <= PSS_TARGET_MIB,
+        "total_pss_gib": total_gib(memory),
+        "merged": None
+        if merged is None
+        else {
+            "seconds_after_ready": merge_seconds,
+            "ksmd_cpu_seconds": ksmd_cpu_seconds() - ksmd_before,
+            "school_pss_mean_mib": statistics.fmean(merged.school_pss_mib),
+            "total_pss_gib": total_gib(merged),
+        },
+        "merging_off": merging_off,
     }
+
+
+def total_gib(memory: Memory) -> float:
+    """PSS of the schools, the warm parent and the controller: the fleet's memory in all."""
+    return (sum(memory.school_pss_mib) + memory.zygote_pss_mib + memory.controller_pss_mib) / 1024
 
 
 def render(report: dict[str, Any]) -> str:
@@ -352,9 +375,30 @@ def render(report: dict[str, Any]) -> str:
             verdict(report["pss_pass"]),
         ),
         ("total PSS of the schools", f"{mem['school_pss_total']:.1f} MiB", "", ""),
+        (
+            "memory in all (schools, warm parent, controller)",
+            f"{report['total_pss_gib']:.2f} GiB",
+            "",
+            "",
+        ),
         ("warm parent (zygote) PSS", f"{mem['zygote_pss']:.1f} MiB", "", ""),
         ("controller PSS", f"{mem['controller_pss']:.1f} MiB", "", ""),
     ]
+    merged = report["merged"]
+    if merged is None:
+        rows.append(("same-page merging did not run", report["merging_off"], "", ""))
+    else:
+        rows += [
+            (
+                f"after the merging pass ({merged['seconds_after_ready']:.0f} s later, "
+                f"ksmd CPU {merged['ksmd_cpu_seconds']:.1f} s)",
+                "",
+                "",
+                "",
+            ),
+            ("  mean PSS per school", f"{merged['school_pss_mean_mib']:.2f} MiB", "", ""),
+            ("  memory in all", f"{merged['total_pss_gib']:.2f} GiB", "", ""),
+        ]
     width = max(len(row[0]) for row in rows)
     lines = [
         f"pronote-dc local provisioning — N={n} schools, P={p} in flight; {machine['cpus']} CPUs, "

@@ -111,16 +111,43 @@ def mapping_kind(start: int, end: int, perms: str, name: str, arenas: set[int]) 
     return "other anonymous"
 
 
+def whole_mappings(pid: int) -> dict[int, tuple[int, int]]:
+    """Start of each anonymous unnamed map -> (start, end) of the run of adjacent ones with
+    the same permissions it belongs to: the map as allocated, before a madvise split it (the
+    pages a school marks for same-page merging, DESIGN decision 35, split its arenas)."""
+    runs: dict[int, tuple[int, int]] = {}
+    members: list[int] = []
+    run_start = run_end = -1
+    run_perms = ""
+    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            match = _MAPPING.match(line)
+            if match is None or match[4].strip():
+                continue
+            start, end, perms = int(match[1], 16), int(match[2], 16), match[3]
+            if start != run_end or perms != run_perms:
+                for member in members:
+                    runs[member] = (run_start, run_end)
+                members, run_start, run_perms = [], start, perms
+            members.append(start)
+            run_end = end
+    for member in members:
+        runs[member] = (run_start, run_end)
+    return runs
+
+
 def read_memory(pid: int) -> ProcessMemory:
     """The process's smaps, summed by kind. Raises OSError if it is gone."""
     memory = ProcessMemory(pid)
     arenas = thread_arenas(pid)
+    whole = whole_mappings(pid)
     kind = "other anonymous"
     with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as smaps:
         for line in smaps:
             match = _MAPPING.match(line)
             if match is not None:
                 start, end = int(match[1], 16), int(match[2], 16)
+                start, end = whole.get(start, (start, end))
                 kind = mapping_kind(start, end, match[3], match[4].strip(), arenas)
             elif line.startswith("Pss:"):
                 memory.pss[kind] += int(line.split()[1])

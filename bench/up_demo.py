@@ -47,9 +47,12 @@ from bench.local_fleet import (
     Run,
     cleanup,
     find_zygote,
+    ksmd_cpu_seconds,
+    merge_passes,
     pick_address_pool,
     provision_all,
     start_controller,
+    wait_merged,
 )
 from bench.running import say
 from common.processes import PidFile
@@ -85,6 +88,12 @@ class Fleet:
     school_pss_mib: list[float]
     zygote_pss_mib: float
     controller_pss_mib: float
+    # The same, once the controller's same-page merging pass is done (DESIGN decision 35);
+    # None where it does not run (merging_off says why).
+    merged_total_pss_mib: float | None = None
+    merge_seconds: float = 0.0  # after the measurement at ready
+    ksmd_cpu_seconds: float = 0.0
+    merging_off: str = ""
 
     @property
     def total_pss_mib(self) -> float:
@@ -184,6 +193,8 @@ async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
     warm parent and of the controller; then the fleet's idle CPU rate over IDLE_SECONDS."""
     assert run.controller_pid is not None
     wall = time.perf_counter() - begun.at
+    passes_before = merge_passes(run)
+    ksmd_before = ksmd_cpu_seconds()
     measured_at = time.time()
     controller, zygote = psutil.Process(run.controller_pid), find_zygote(run.controller_pid)
     controller_cpu, zygote_cpu = _cpu(controller), _cpu(zygote)
@@ -204,6 +215,12 @@ async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
     before = _long_lived_cpu(every)
     await asyncio.sleep(IDLE_SECONDS)
     idle_rate = (_long_lived_cpu(every) - before) / IDLE_SECONDS / max(len(schools), 1)
+    say("  waiting for the same-page merging pass…")
+    merge_seconds, merging_off = await wait_merged(run, passes_before, 900.0)
+    merged = None
+    if not merging_off:
+        merged = sum(pss_mib(school.pid) for school in schools)
+        merged += pss_mib(zygote.pid) + pss_mib(run.controller_pid)
     return Fleet(
         schools=len(school_pss),
         wall_seconds=wall,
@@ -217,6 +234,10 @@ async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
         school_pss_mib=school_pss,
         zygote_pss_mib=pss_mib(zygote.pid),
         controller_pss_mib=pss_mib(run.controller_pid),
+        merged_total_pss_mib=merged,
+        merge_seconds=merge_seconds + IDLE_SECONDS,
+        ksmd_cpu_seconds=ksmd_cpu_seconds() - ksmd_before,
+        merging_off=merging_off,
     )
 
 
@@ -330,7 +351,17 @@ async def compare(args: argparse.Namespace, pronote_dc: str) -> dict[str, Any]:
         "demo_memory_pass": (
             demo.total_pss_mib <= DEMO_TARGET_GIB * 1024 if at_target_size else None
         ),
+        "demo_merged_memory_pass": (
+            demo.merged_total_pss_mib <= DEMO_TARGET_GIB * 1024
+            if at_target_size and demo.merged_total_pss_mib is not None
+            else None
+        ),
     }
+
+
+def merged_gib(fleet: dict[str, Any]) -> str:
+    merged = fleet["merged_total_pss_mib"]
+    return "not run" if merged is None else f"{merged / 1024:.2f} GiB"
 
 
 def render(report: dict[str, Any]) -> str:
@@ -403,6 +434,18 @@ def render(report: dict[str, Any]) -> str:
             f"{demo['total_pss_mib'] / 1024:.2f} GiB",
             f"<= {DEMO_TARGET_GIB} GiB" if sized else "",
             verdict(report["demo_memory_pass"]),
+        ),
+        (
+            "PSS in all, after the merging pass",
+            merged_gib(plain),
+            merged_gib(demo),
+            f"<= {DEMO_TARGET_GIB} GiB" if sized else "",
+            verdict(report["demo_merged_memory_pass"]),
+        ),
+        (
+            "  seconds after ready; ksmd CPU",
+            f"{plain['merge_seconds']:.0f}; {plain['ksmd_cpu_seconds']:.1f} s",
+            f"{demo['merge_seconds']:.0f}; {demo['ksmd_cpu_seconds']:.1f} s",
         ),
         (
             "  mean PSS per school",

@@ -55,6 +55,10 @@ class AgentConfig:
     """Where its backups and archives go, outside `data_dir` (a separate volume in a
     container); None: `<data_dir>/../backups`."""
 
+    merge_pages: bool = False
+    """Mark the school's own pages for the kernel's same-page merging once it is ready
+    (`vm_agent.page_merging`, DESIGN decision 35): set on `local://` when passes run."""
+
     clock_seconds: float | None = None
     """The data-center's simulated time when this file was written (None: real time), so the
     school dates nothing on real time before the controller's first push (issue 12, point 3)."""

@@ -25,7 +25,12 @@ from datacenter.adapters.backup_copies import BackupCopies
 from datacenter.adapters.console.service import ConsoleService
 from datacenter.adapters.console_web import console_web_app
 from datacenter.adapters.http import controller_app, serve_http
-from datacenter.adapters.metrics import BackupCopiesCollector, ControllerMetrics
+from datacenter.adapters.ksmd import Ksmd, MergePasses
+from datacenter.adapters.metrics import (
+    BackupCopiesCollector,
+    ControllerMetrics,
+    PageMergingCollector,
+)
 from datacenter.core.auth import ConsoleAuth
 from datacenter.core.demo import demo_orders, sample_accounts
 from datacenter.core.errors import DatacenterError, Unavailable, WrongState
@@ -52,6 +57,7 @@ class Controller:
         self._lock_file: IO[str] | None = None
         self._reconciler: asyncio.Task[None] | None = None
         self._scheduling: asyncio.Task[None] | None = None
+        self.merge_passes: MergePasses | None = None
         self._server: grpc.aio.Server | None = None
         self.http_address = ""
         self._http: web.AppRunner | None = None
@@ -96,6 +102,7 @@ class Controller:
             self.scheduler.backup_listeners.append(self.backup_copies.copy_off)
             self.fleet.start_hooks.append(self.backup_copies.resume_if_lost)
             self.metrics.registry.register(BackupCopiesCollector(self.backup_copies))
+        self._start_merge_passes()
         await self._serve_console()
         console_web = console_web_app(
             lambda: self.console_address,
@@ -125,6 +132,25 @@ class Controller:
                 "http_address": self.http_address,
             },
         )
+
+    def _start_merge_passes(self) -> None:
+        """ksmd passes after schools start, where they can help and may run (decision 35)."""
+        if self.settings.page_merging == "off" or not self.runtime.merges_pages:
+            return
+        ksmd = Ksmd()
+        reason = ksmd.unavailable_reason()
+        if reason is not None:
+            log.warning("page merging off: %s (schools keep ~7 MiB each, not ~2)", reason)
+            return
+        try:
+            ksmd.tidy()  # a controller killed in a pass left ksmd at its speed
+        except OSError as error:
+            log.warning("page merging off: %s", error)
+            return
+        self.merge_passes = MergePasses(ksmd)
+        self.metrics.registry.register(PageMergingCollector(self.merge_passes))
+        self.fleet.merge_pages = True
+        self.fleet.start_hooks.append(self.merge_passes.school_started)
 
     def _remember_runtime(self) -> None:
         """Record the runtime in the state directory; refuse another one for its schools."""
@@ -265,6 +291,8 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconciler
             await self.fleet.close()  # its restart timers and the restarts under way
+        if self.merge_passes is not None:
+            await self.merge_passes.close()  # ksmd's settings back as they were
         if self._server is not None:
             await self._server.stop(grace=1.0)
         if self._http is not None:

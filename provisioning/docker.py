@@ -109,6 +109,7 @@ class DockerRuntime:
     start_waits_for_ready = False  # start waits for the port; the fleet checks gRPC health
     moves_schools = False
     restart_sheds_memory = False  # a container's memory is its own: a restart costs ~0.5 s
+    merges_pages = False  # every page its own (no fork): passes not measured, not run
 
     def __init__(self, url: str = "docker://") -> None:
         self.url = url

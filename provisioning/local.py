@@ -31,6 +31,7 @@ class LocalRuntime:
     start_waits_for_ready = True  # the school reports SERVING on its readiness pipe
     moves_schools = False
     restart_sheds_memory = True  # a fresh fork of the warm parent
+    merges_pages = True  # forks on this kernel: ~1.8k own pages each, mostly alike
 
     def __init__(self, url: str = "local://") -> None:
         self.url = url

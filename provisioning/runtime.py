@@ -80,6 +80,10 @@ class Runtime(Protocol):
     """True if a school started again gets a fresh server that shares the pages its
     predecessor had dirtied (local://, forks of the warm parent): the fleet then restarts a
     demo school once it is populated (DESIGN decision 32)."""
+    merges_pages: bool
+    """True if its schools run on this machine's kernel as forks of the warm parent, whose
+    own pages are few and alike (local://): they mark them for the kernel's same-page merging
+    and the controller runs ksmd passes (DESIGN decision 35)."""
 
     async def prepare(self, pool: str) -> frozenset[str]:
         """Get ready to start schools of address `pool` quickly (e.g. warm the parent process).

@@ -128,6 +128,7 @@ class SwarmRuntime:
     start_waits_for_ready = False  # start waits for the port; the fleet checks gRPC health
     moves_schools = True
     restart_sheds_memory = False
+    merges_pages = False  # other machines' kernels
     """Schools may come back on another node, without their data (restore from backups)."""
 
     def __init__(self, url: str) -> None:

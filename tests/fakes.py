@@ -30,6 +30,7 @@ class FakeRuntime:
         self.start_waits_for_ready = start_waits_for_ready
         self.moves_schools = False
         self.restart_sheds_memory = False
+        self.merges_pages = False
         self.running: dict[str, int] = {}  # uai -> pid
         self.started: list[str] = []
         self.removed: list[str] = []

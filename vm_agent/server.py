@@ -20,6 +20,7 @@ from common.clock import Clock, DrivenClock
 from common.files import remove_temp_files
 from common.processes import PidFile
 from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
+from vm_agent import page_merging
 from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
 from vm_agent.adapters.client_service import ClientService
 from vm_agent.adapters.expiry import IdleExpiry
@@ -155,6 +156,8 @@ async def serve(
         expiry.rearm()  # sessions of a state loaded from disk: none today, but never polled
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+    if config.merge_pages:  # what its start and first health check wrote (decision 35)
+        loop.call_later(page_merging.MARK_DELAY_SECONDS, page_merging.mark_own_pages)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()  # nothing periodic: idle sessions expire on their own timer

@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from datacenter.adapters.backup_copies import BackupCopies
+from datacenter.adapters.ksmd import MergePasses
 from datacenter.core.fleet import Fleet, SchoolStatus
 from protos import console_pb2
 
@@ -108,6 +109,37 @@ class BackupCopiesCollector(Collector):
             "Schools that came back empty on another node and resumed from their latest "
             "sauvegarde (Historique: Reprise sur sauvegarde).",
             value=self._copies.resumptions,
+        )
+
+
+class PageMergingCollector(Collector):
+    """ksmd passes this controller ran, and what the machine's ksmd merged (its sysfs counters,
+    read at each scrape; DESIGN decision 35). node_exporter's `node_ksmd_*` say the same of a
+    host; these are here so that one scrape of the controller tells the fleet's memory."""
+
+    def __init__(self, passes: MergePasses) -> None:
+        self._passes = passes
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "pronote_page_merging_passes",
+            "ksmd passes run after schools started, each to its last full scan.",
+            value=self._passes.passes,
+        )
+        ksmd = self._passes.ksmd
+        try:
+            shared, sharing = ksmd.read("pages_shared"), ksmd.read("pages_sharing")
+        except (OSError, ValueError):
+            return
+        yield GaugeMetricFamily(
+            "pronote_page_merging_shared_pages",
+            "Merged pages the machine's ksmd keeps (one copy each), of 4 KiB.",
+            value=shared,
+        )
+        yield GaugeMetricFamily(
+            "pronote_page_merging_sharing_pages",
+            "Pages mapped onto a merged page: the pages ksmd saved, of 4 KiB.",
+            value=sharing,
         )
 
 

@@ -142,6 +142,8 @@ class Fleet:
         self.provision_listeners: list[Callable[[float], None]] = []
         # Awaited once a school's server (re)starts, before it is used (the simulated clock).
         self.start_hooks: list[Callable[[SchoolRecord], Awaitable[None]]] = []
+        # Schools mark their own pages for same-page merging (DESIGN decision 35).
+        self.merge_pages = False
 
     def spec(self, record: SchoolRecord) -> SchoolSpec:
         return SchoolSpec(record.uai, record.address, self._settings.schools_dir / record.uai)
@@ -393,6 +395,7 @@ class Fleet:
             metrics_port=settings.school_metrics_port,
             pronote_net_port=settings.school_pronote_net_port,
             backup_dir=settings.backups_dir / record.uai,
+            merge_pages=self.merge_pages,
         )
 
     async def deprovision(self, uai: str) -> None:

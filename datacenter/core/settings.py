@@ -116,6 +116,13 @@ class Settings:
             "otherwise run at the due times only)."
         ),
     )
+    page_merging: str = field(
+        default="on",
+        metadata=_doc(
+            "on: local:// schools share their identical pages through the kernel's same-page "
+            "merging (ksmd passes after schools start; root only, else nothing); off."
+        ),
+    )
     max_upload_bytes: int = field(
         default=512 * 1024 * 1024,
         metadata=_doc("Largest .HNOT, annexe, .profils or EDT .zip the console accepts."),
@@ -184,6 +191,7 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     for name, value in values.items():
         _check_number(name, value)
+        _check_choice(name, value)
     values.setdefault("state_dir", default_state_dir(environ))
     values["state_dir"] = Path(values["state_dir"]).expanduser()
     if "runtime" not in values:  # the state directory's own runtime, if `up` recorded one
@@ -219,6 +227,17 @@ def _check_number(name: str, value: Any) -> None:
         ok, wanted = math.isfinite(value) and value > 0, "a finite number above 0"
     if not ok:
         raise InvalidArgument(f"{env_name(name)}={value!r} must be {wanted}; fix or unset it")
+
+
+CHOICES = {"page_merging": ("on", "off")}
+
+
+def _check_choice(name: str, value: Any) -> None:
+    """A setting with a few possible values gets one of them; InvalidArgument otherwise."""
+    if name in CHOICES and value not in CHOICES[name]:
+        raise InvalidArgument(
+            f"{env_name(name)}={value!r} must be one of {', '.join(CHOICES[name])}; fix or unset it"
+        )
 
 
 def _parse(setting: dataclasses.Field[Any], raw: str, source: str) -> Any:

@@ -1,0 +1,182 @@
+"""The kernel's same-page merging daemon (`ksmd`), run in passes after schools start.
+
+Schools on `local://` mark the pages they own MADV_MERGEABLE two seconds after they are ready
+(`vm_agent.page_merging`); most of those pages are identical from school to school, and
+`ksmd` merges identical pages into one copy-on-write page (Linux's
+Documentation/admin-guide/mm/ksm.rst; what a hypervisor's page sharing does for identical
+VMs). Measured on this machine kind, 1000 plain schools: 7.2 MiB PSS per school before the
+merge, 1.7 MiB after it, for ~38 s of `ksmd` CPU (DESIGN decision 35, docs/memory.md).
+
+`ksmd` is machine-wide (`/sys/kernel/mm/ksm`, writable by root only). A **pass** starts once
+no school has started for `PASS_DELAY_SECONDS` (so it does not compete with a provisioning
+wave for the CPU, nor scan the same few pages in a loop while the wave goes on), runs ksmd at
+`PASS_PAGES_TO_SCAN` pages every `PASS_SLEEP_MILLISECS` (~half of one core) until it has
+completed `FULL_SCANS_PER_PASS` full scans after the last school asked (a page is merged on
+the scan after the one that first saw it), then puts `run`, `pages_to_scan` and
+`sleep_millisecs` back as they were: merged pages stay merged with `run` = 0, and an idle
+fleet pays no scanning. Controllers of several fleets on one machine share a lease file: the
+first to begin saves the settings, the last to end restores them, and a controller that died
+in a pass (its pid and start time no longer match) is dropped by the next one that looks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from common.files import write_json_atomically
+from common.processes import start_ticks
+
+log = logging.getLogger("datacenter.ksmd")
+
+SYSFS = Path("/sys/kernel/mm/ksm")
+LEASES = Path("/run/pronote-dc/ksmd.json")
+PASS_PAGES_TO_SCAN = 5000  # 4 KiB pages per wake-up: ~250 000 pages/s, ~half of one core
+PASS_SLEEP_MILLISECS = 20
+FULL_SCANS_PER_PASS = 3  # the scan under way, one that sees every page, one that merges
+# A school marks its pages 2 s after it is ready (vm_agent.page_merging.MARK_DELAY_SECONDS):
+# a pass starts counting its scans once the last school that asked has marked them.
+PASS_DELAY_SECONDS = 3.0
+POLL_SECONDS = 1.0  # only while a pass runs
+# A pass starts once no school has started for PASS_DELAY_SECONDS, or this long after the
+# first one asked (schools starting one after the other for ever).
+MAX_WAIT_SECONDS = 120.0
+RESTORED = ("pages_to_scan", "sleep_millisecs", "run")
+
+
+class Ksmd:
+    """`/sys/kernel/mm/ksm` and the machine's lease file. `sysfs` and `leases` are paths for
+    the tests; `owner` is this controller's pid."""
+
+    def __init__(self, sysfs: Path = SYSFS, leases: Path = LEASES, owner: int | None = None):
+        self.sysfs = sysfs
+        self.leases = leases
+        self.owner = os.getpid() if owner is None else owner
+
+    def unavailable_reason(self) -> str | None:
+        """Why passes cannot run here (no KSM in this kernel, not root), or None."""
+        run = self.sysfs / "run"
+        if not run.exists():
+            return f"this kernel has no same-page merging ({self.sysfs} is missing)"
+        if not os.access(run, os.W_OK):
+            return f"{run} is not writable (runs as root only)"
+        return None
+
+    def read(self, name: str) -> int:
+        """One of ksmd's counters or settings (`full_scans`, `pages_sharing`, ...)."""
+        return int((self.sysfs / name).read_text(encoding="ascii").split()[0])
+
+    def _write(self, name: str, value: int) -> None:
+        (self.sysfs / name).write_text(f"{value}\n", encoding="ascii")
+
+    def begin(self) -> None:
+        """Take a lease; the first lease saves ksmd's settings and sets the pass's.
+        Raises OSError if sysfs refuses a write (then nothing is leased)."""
+        with self._leases() as leases:
+            if not leases["holders"]:
+                leases["saved"] = {name: self.read(name) for name in RESTORED}
+                self._write("pages_to_scan", PASS_PAGES_TO_SCAN)
+                self._write("sleep_millisecs", PASS_SLEEP_MILLISECS)
+            self._write("run", 1)  # also after someone else stopped it in our pass
+            leases["holders"][str(self.owner)] = start_ticks(self.owner)
+
+    def end(self) -> None:
+        """Give the lease back; the last one out restores the saved settings."""
+        with self._leases() as leases:
+            leases["holders"].pop(str(self.owner), None)
+        self.tidy()
+
+    def tidy(self) -> None:
+        """Restore the saved settings if every lease is gone (its controller died in a pass,
+        leaving ksmd at the pass's speed). A no-op otherwise."""
+        with self._leases() as leases:
+            if not leases["holders"] and leases.get("saved"):
+                for name in RESTORED:  # run last: the speed is back before it runs again
+                    self._write(name, leases["saved"][name])
+                leases["saved"] = {}
+
+    @contextmanager
+    def _leases(self) -> Iterator[dict[str, Any]]:
+        self.leases.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.leases.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                leases = json.loads(self.leases.read_text(encoding="utf-8"))
+            except (FileNotFoundError, ValueError):
+                leases = {}
+            leases.setdefault("saved", {})
+            holders = leases.setdefault("holders", {})
+            for pid, ticks in list(holders.items()):  # controllers that died in a pass
+                if start_ticks(int(pid)) != ticks:
+                    del holders[pid]
+            yield leases
+            write_json_atomically(self.leases, leases)
+
+
+class MergePasses:
+    """Runs a pass after schools start: `school_started()` from the fleet's start hook.
+    One pass at a time; a school started during a pass extends it."""
+
+    def __init__(self, ksmd: Ksmd, delay_seconds: float = PASS_DELAY_SECONDS):
+        self.ksmd = ksmd
+        self.delay_seconds = delay_seconds
+        self.passes = 0
+        self._asked_at = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def school_started(self, _record: object = None) -> None:
+        self._asked_at = asyncio.get_running_loop().time()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._pass())
+
+    async def _pass(self) -> None:
+        loop = asyncio.get_running_loop()
+        first_asked = self._asked_at
+        while True:  # schools still starting: ksmd would scan the same few pages in a loop
+            quiet_at = min(self._asked_at + self.delay_seconds, first_asked + MAX_WAIT_SECONDS)
+            if loop.time() >= quiet_at:
+                break
+            await asyncio.sleep(quiet_at - loop.time())
+        try:
+            await asyncio.to_thread(self.ksmd.begin)
+        except OSError as error:
+            log.warning("page merging: cannot start ksmd: %s", error)
+            return
+        try:
+            counted_from = None  # the moment the scans are counted from
+            target = 0
+            while True:
+                if self.ksmd.read("run") != 1:  # stopped by someone else in our pass
+                    await asyncio.to_thread(self.ksmd.begin)
+                ready_at = self._asked_at + self.delay_seconds
+                if counted_from != self._asked_at and loop.time() >= ready_at:
+                    counted_from = self._asked_at
+                    target = self.ksmd.read("full_scans") + FULL_SCANS_PER_PASS
+                if counted_from == self._asked_at and self.ksmd.read("full_scans") >= target:
+                    break
+                await asyncio.sleep(POLL_SECONDS)
+        except OSError as error:
+            log.warning("page merging: pass given up: %s", error)
+            return
+        finally:
+            await asyncio.to_thread(self.ksmd.end)
+        self.passes += 1
+        log.info(
+            "page merging: pass done, %d pages shared by %d mappings",
+            self.ksmd.read("pages_shared"),
+            self.ksmd.read("pages_sharing"),
+        )
+
+    async def close(self) -> None:
+        """Stop a running pass (its lease is given back)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task

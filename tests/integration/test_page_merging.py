@@ -1,0 +1,90 @@
+"""Same-page merging through the real kernel (DESIGN decision 35): schools started by a real
+controller mark their own pages, the controller runs a ksmd pass once they are all up, their
+alike pages end up merged (each school's /proc/<pid>/ksm_stat), ksmd's settings are back as
+they were, and /metrics says so. Needs root and a kernel with KSM: in CI that must hold."""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from datacenter.adapters.ksmd import Ksmd
+from tests.integration.harness import Datacenter, free_pool, running_datacenter
+
+SCHOOLS = 5
+PASS_TIMEOUT_SECONDS = 90.0
+
+
+@pytest.fixture
+def ksmd() -> Ksmd:
+    real = Ksmd()
+    reason = real.unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"same-page merging must be tested in CI: {reason}")
+        pytest.skip(reason)
+    return real
+
+
+def ksm_stat(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/ksm_stat").read_text().splitlines()
+    return {key.rstrip(":"): value for key, value in (line.split(" ", 1) for line in lines)}
+
+
+def private_dirty_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Private_Dirty:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Private_Dirty for {pid}")
+
+
+def metrics(dc: Datacenter) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://{dc.http_address}/metrics", timeout=10) as page:
+        text = page.read().decode()
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("pronote_page_merging")
+    }
+
+
+def test_schools_share_their_alike_pages_after_a_pass(ksmd: Ksmd, tmp_path: Path) -> None:
+    settings = ("run", "pages_to_scan", "sleep_millisecs")
+    before = [ksmd.read(name) for name in settings]
+    with running_datacenter(tmp_path, free_pool()) as dc:
+        pids = [
+            dc.provision(f"07503{index:02d}", demo=False).school.pid for index in range(SCHOOLS)
+        ]
+        unmerged = [private_dirty_kib(pid) for pid in pids]
+        deadline = time.monotonic() + PASS_TIMEOUT_SECONDS
+        while metrics(dc)["pronote_page_merging_passes_total"] < 1:
+            assert time.monotonic() < deadline, f"no pass ended: {dc.log()}"
+            time.sleep(0.5)
+        for pid, dirty_before in zip(pids, unmerged, strict=True):
+            stat = ksm_stat(pid)
+            assert stat["ksm_mergeable"] == "yes"  # it marked its pages
+            assert int(stat["ksm_merging_pages"]) >= 256  # >= 1 MiB of it merged
+            # What it alone holds shrank by what was merged (~7 MiB -> ~2 at 50 schools).
+            assert private_dirty_kib(pid) < dirty_before - 1024
+        assert metrics(dc)["pronote_page_merging_sharing_pages"] > 0
+        assert [ksmd.read(name) for name in settings] == before  # given back
+    assert not [name for name in settings if ksmd.read(name) != before[settings.index(name)]]
+
+
+def test_with_page_merging_off_schools_mark_nothing(ksmd: Ksmd, tmp_path: Path) -> None:
+    with running_datacenter(tmp_path, free_pool(), page_merging="off") as dc:
+        pid = dc.provision("0750399", demo=False).school.pid
+        time.sleep(3.0)  # past the moment a school marks its pages
+        assert ksm_stat(pid)["ksm_mergeable"] == "no"
+        assert "pronote_page_merging_passes_total" not in metrics(dc)
+
+
+def test_a_wrong_page_merging_value_is_refused(tmp_path: Path) -> None:
+    dc = Datacenter(tmp_path, free_pool(), page_merging="maybe")
+    result = dc.cli("up", "--console-address", "127.0.0.1:0", check=False)  # refused at once
+    assert result.returncode != 0
+    assert "PRONOTE_DC_PAGE_MERGING='maybe' must be one of on, off" in result.stderr

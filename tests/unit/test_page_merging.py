@@ -1,0 +1,148 @@
+"""Same-page merging (DESIGN decision 35): which pages a school marks (its real
+/proc/self/pagemap, in a real fork), and how the controller's passes drive ksmd and give its
+settings back (a directory standing in for /sys/kernel/mm/ksm; the real one is driven in
+tests/integration/test_page_merging.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import mmap
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from datacenter.adapters import ksmd as ksmd_module
+from datacenter.adapters.ksmd import PASS_PAGES_TO_SCAN, PASS_SLEEP_MILLISECS, Ksmd, MergePasses
+from vm_agent import page_merging
+
+PAGE = page_merging.PAGE_SIZE
+
+
+@pytest.mark.skipif(not Path("/proc/self/pagemap").exists(), reason="Linux's pagemap only")
+def test_a_fork_owns_only_the_pages_it_wrote_and_marks_them() -> None:
+    area = mmap.mmap(-1, 64 * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    area.write(b"x" * len(area))  # every page present in the parent, shared with the fork
+    pointer = ctypes.c_char.from_buffer(area)
+    address = ctypes.addressof(pointer)
+    read_fd, write_fd = os.pipe()
+    child = os.fork()
+    if child == 0:  # the fork writes pages 10-12 and 40 only
+        try:
+            for page in (10, 11, 12, 40):
+                area[page * PAGE] = ord("y")
+            fd = os.open("/proc/self/pagemap", os.O_RDONLY)
+            ranges = page_merging.own_ranges([(address, address + len(area))], fd)
+            os.write(write_fd, json.dumps([ranges, page_merging.mark_own_pages()]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        ranges, marked = json.loads(pipe.read())
+    os.waitpid(child, 0)
+    del pointer
+    area.close()
+    # 10-12 are one run; 40 is more than GAP_PAGES further: a run of its own. The other
+    # pages are still the parent's too: not the fork's to offer.
+    assert ranges == [[address + 10 * PAGE, 3 * PAGE], [address + 40 * PAGE, PAGE]]
+    assert marked >= 4 * PAGE  # with the interpreter's own pages of the fork
+
+
+def test_a_process_without_pagemap_marks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*_args: object, **_kwargs: object) -> int:
+        raise PermissionError("no pagemap here")
+
+    monkeypatch.setattr(os, "open", refused)
+    assert page_merging.mark_own_pages() == 0
+
+
+# -- the controller's passes, on a directory standing in for /sys/kernel/mm/ksm ----------------
+
+
+def fake_sysfs(directory: Path, **values: int) -> Path:
+    settings = {"run": 0, "pages_to_scan": 100, "sleep_millisecs": 20, "full_scans": 7}
+    settings.update(values)
+    directory.mkdir()
+    for name, value in {**settings, "pages_shared": 3, "pages_sharing": 30}.items():
+        (directory / name).write_text(f"{value}\n")
+    return directory
+
+
+def values(sysfs: Path, *names: str) -> list[int]:
+    return [int((sysfs / name).read_text()) for name in names]
+
+
+def test_the_first_lease_saves_ksmd_settings_and_the_last_restores_them(tmp_path: Path) -> None:
+    sysfs = fake_sysfs(tmp_path / "ksm")
+    leases = tmp_path / "run" / "ksmd.json"
+    first, second = Ksmd(sysfs, leases, owner=os.getpid()), Ksmd(sysfs, leases, owner=1)
+    first.begin()
+    assert values(sysfs, "run", "pages_to_scan", "sleep_millisecs") == [
+        1,
+        PASS_PAGES_TO_SCAN,
+        PASS_SLEEP_MILLISECS,
+    ]
+    second.begin()  # pid 1 (init) is alive: its lease holds
+    first.end()
+    assert values(sysfs, "run", "pages_to_scan") == [1, PASS_PAGES_TO_SCAN]  # second's pass
+    second.end()
+    assert values(sysfs, "run", "pages_to_scan", "sleep_millisecs") == [0, 100, 20]
+    assert json.loads(leases.read_text()) == {"holders": {}, "saved": {}}
+
+
+def test_a_controller_killed_in_a_pass_is_dropped_and_the_settings_come_back(
+    tmp_path: Path,
+) -> None:
+    sysfs = fake_sysfs(tmp_path / "ksm", run=1, pages_to_scan=250)  # someone's own ksmd
+    leases = tmp_path / "ksmd.json"
+    dead = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        Ksmd(sysfs, leases, owner=dead.pid).begin()
+    finally:
+        dead.kill()
+        dead.wait()
+    assert values(sysfs, "pages_to_scan") == [PASS_PAGES_TO_SCAN]
+    Ksmd(sysfs, leases).tidy()  # what the next controller does when it starts
+    assert values(sysfs, "run", "pages_to_scan", "sleep_millisecs") == [1, 250, 20]
+
+
+def test_unavailable_reasons_name_the_file(tmp_path: Path) -> None:
+    assert "no same-page merging" in (Ksmd(tmp_path / "missing").unavailable_reason() or "")
+    sysfs = fake_sysfs(tmp_path / "ksm")
+    assert Ksmd(sysfs).unavailable_reason() is None
+    if os.geteuid() != 0:  # root writes whatever the mode
+        (sysfs / "run").chmod(0o444)
+        assert "not writable" in (Ksmd(sysfs).unavailable_reason() or "")
+
+
+def test_a_pass_waits_for_quiet_then_for_its_full_scans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sysfs = fake_sysfs(tmp_path / "ksm")
+    monkeypatch.setattr(ksmd_module, "POLL_SECONDS", 0.01)
+    passes = MergePasses(Ksmd(sysfs, tmp_path / "ksmd.json"), delay_seconds=0.1)
+
+    async def scenario() -> list[int]:
+        seen = []
+        for _ in range(3):  # three schools start 50 ms apart: one pass, after the last
+            await passes.school_started()
+            await asyncio.sleep(0.05)
+        seen.append(values(sysfs, "run")[0])  # not quiet yet: ksmd not started
+        await asyncio.sleep(0.2)
+        seen.append(values(sysfs, "run")[0])  # started, counting its scans
+        for scans in (8, 9):  # ksmd completes full scans
+            (sysfs / "full_scans").write_text(f"{scans}\n")
+            await asyncio.sleep(0.05)
+        assert passes.passes == 0 and values(sysfs, "run") == [1]  # 7 + 3 = 10 not yet
+        (sysfs / "full_scans").write_text("10\n")
+        await asyncio.sleep(0.1)
+        seen.append(values(sysfs, "run")[0])
+        return seen
+
+    assert asyncio.run(scenario()) == [0, 1, 0]
+    assert passes.passes == 1
+    assert values(sysfs, "pages_to_scan") == [100]
