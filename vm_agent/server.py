@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
@@ -78,6 +79,24 @@ def _load_school(config: AgentConfig, clock: Clock) -> SchoolServer:
     )
 
 
+def _marked_once_built(
+    config: AgentConfig, make_app: Callable[[], web.Application]
+) -> Callable[[], web.Application]:
+    """`make_app`, which the first connection calls; the ~2.5 MiB of pages that building and
+    serving it writes are marked for same-page merging (DESIGN decision 35) 2 s later, and
+    merged at the controller's next pass."""
+    if not config.merge_pages:
+        return make_app
+
+    def build() -> web.Application:
+        asyncio.get_running_loop().call_later(
+            page_merging.MARK_DELAY_SECONDS, page_merging.mark_own_pages
+        )
+        return make_app()
+
+    return build
+
+
 async def serve(
     config: AgentConfig,
     clock: Clock | None = None,
@@ -127,12 +146,14 @@ async def serve(
     await agent_server.start()
     try:
         http_runner = await start_http(
-            lambda: metrics_app(school_registry(slot, config.pronote_version, backups)),
+            _marked_once_built(
+                config, lambda: metrics_app(school_registry(slot, config.pronote_version, backups))
+            ),
             config.address,
             config.metrics_port,
         )
         pronote_net_runner = await start_http(
-            lambda: pronote_net_app(slot, clock),
+            _marked_once_built(config, lambda: pronote_net_app(slot, clock)),
             config.address,
             config.pronote_net_port,
             "PRONOTE.net",

@@ -3,7 +3,9 @@
 It imports everything a school server needs but creates no gRPC object, then forks one school
 per request: a fork costs ~5 ms and ~4 MiB where a fresh interpreter costs ~0.12 s and ~15 MiB.
 Each school is forked into its own session, so it outlives this process and the controller
-(which finds it again through its pid file); SIGCHLD is ignored, so the kernel reaps them.
+(which finds it again through its pid file); it reaps those that exit (`_reap`), so that their
+CPU time adds up in its own children's time (benchmarks read it: a demo school's first server,
+stopped once populated, would otherwise leave no trace).
 
 Each school is forked with one end of a Unix socket pair whose other end stays here: over it
 the school asks for a helper process (`vm_agent.isolated`, to generate its synthetic school
@@ -88,8 +90,8 @@ def _name_process(name: str) -> None:
 
 def _fork_helper(school: socket.socket) -> bool:
     """Fork the helper a school asks for on its socket (`vm_agent.isolated`); False once the
-    school has closed its end. The helper is reaped by the kernel (SIGCHLD is ignored) and
-    ends itself after `isolated.TIMEOUT_SECONDS`, as the school stops waiting then."""
+    school has closed its end. The helper is reaped by `_reap` and ends itself after
+    `isolated.TIMEOUT_SECONDS`, as the school stops waiting then."""
     try:
         message, fds, _, _ = socket.recv_fds(school, len(isolated.HELPER_REQUEST), 2)
     except OSError:
@@ -98,6 +100,7 @@ def _fork_helper(school: socket.socket) -> bool:
     if asked and os.fork() == 0:
         try:
             signal.alarm(int(isolated.TIMEOUT_SECONDS) + 5)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _keep_only(fds)
             isolated.answer(fds[0], fds[1])
         finally:
@@ -133,8 +136,19 @@ def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
     return {"id": request_id, "ok": False, "error": "the school server exited before it was ready"}
 
 
+def _reap(_signum: int, _frame: object) -> None:
+    """SIGCHLD: wait for every child that exited (a school, a helper)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def main() -> int:
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, _reap)
     warm_demo.warm()  # a demo school's code, specialized here once rather than in each
     configure_logging()  # the schools' handler, built once here (their stderr is their log)
     # What every school would otherwise import itself (`sys.modules` after a school's start
