@@ -3,7 +3,7 @@ Fiche 12): which day each school switches to the new version, the pre-version wi
 deferrals, and what each switch did. Rules in plain Python, choices kept in a JSON file of
 the state directory (`year_cycle.json`), each change since appended to `year_cycle.journal`
 (a JSON line, fdatasynced, folded into the file at the next start): a switch costs one short
-append whatever the fleet's size, not a rewrite of every school's cycle (DESIGN decision 35).
+append whatever the fleet's size, not a rewrite of every school's cycle (DESIGN decision 36).
 All dates are UTC.
 
 - the automatic switch happens between 21 and 24 August, at 03:00 (before that day's

@@ -1,4 +1,4 @@
-"""The yearly cycle's file and journal (DESIGN decision 35): a switch appends one line instead
+"""The yearly cycle's file and journal (DESIGN decision 36): a switch appends one line instead
 of rewriting every school's cycle, every change is on disk when its call returns, a controller
 killed while appending loses that change alone, and the journal is folded into the file."""
 
