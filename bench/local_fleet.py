@@ -378,26 +378,39 @@ PASSES_METRIC = "pronote_page_merging_passes_total"
 MERGING_OFF = "page merging off: "
 
 
-def ksmd_cpu_seconds() -> float:
-    """CPU the kernel's ksmd thread has used since boot (0 if there is none)."""
+def ksmd_pid() -> int | None:
+    """The kernel's ksmd thread, or None if this kernel has none."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
-                name, _, rest = stat.read().partition(") ")
+            with open(f"/proc/{entry.name}/comm", encoding="ascii") as comm:
+                if comm.read().strip() == "ksmd":
+                    return int(entry.name)
         except OSError:
             continue
-        if name.endswith("(ksmd"):
-            fields = rest.split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
+    return None
+
+
+def ksmd_cpu_seconds() -> float:
+    """CPU the kernel's ksmd thread has used since boot (0 if there is none)."""
+    pid = ksmd_pid()
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(") ")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def merge_passes(run: Run) -> int | None:
     """The controller's `pronote_page_merging_passes_total` (its /metrics), or None if it runs
     no passes (its log says why)."""
-    controller = json.loads((run.state_dir / "controller.json").read_text(encoding="utf-8"))
+    return merge_passes_in(run.state_dir)
+
+
+def merge_passes_in(state_dir: Path) -> int | None:
+    """`merge_passes` of the controller of `state_dir`."""
+    controller = json.loads((state_dir / "controller.json").read_text(encoding="utf-8"))
     url = f"http://{controller['http_address']}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:  # loopback, the run's own
         for line in response.read().decode().splitlines():

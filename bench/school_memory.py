@@ -274,14 +274,19 @@ def render(report: dict[str, Any]) -> str:
     def row(label: str, a: float, b: float, digits: int = 2) -> str:
         return f"{label:24}{a:10.{digits}f}{b:10.{digits}f}{a - b:+12.{digits}f}"
 
+    def totals(measured: dict[str, Any], indent: str = "") -> list[str]:
+        return [
+            row(f"{indent}PSS mean (MiB)", measured["pss_mean_mib"], bare["pss_mean_mib"]),
+            row(f"{indent}PSS p95 (MiB)", measured["pss_p95_mib"], bare["pss_p95_mib"]),
+            row(
+                f"{indent}private dirty (MiB)",
+                measured["private_dirty_mean_mib"],
+                bare["private_dirty_mean_mib"],
+            ),
+        ]
+
     lines += [
-        row("PSS mean (MiB)", school["pss_mean_mib"], bare["pss_mean_mib"]),
-        row("PSS p95 (MiB)", school["pss_p95_mib"], bare["pss_p95_mib"]),
-        row(
-            "private dirty (MiB)",
-            school["private_dirty_mean_mib"],
-            bare["private_dirty_mean_mib"],
-        ),
+        *totals(school),
         row("threads", school["threads"], bare["threads"], 1),
         "PSS by kind of mapping (MiB, mean):",
     ]
@@ -302,13 +307,7 @@ def render(report: dict[str, Any]) -> str:
             f"after the same-page merging pass ({report['merge_seconds_after_ready']} s after "
             f"ready; ksmd CPU {report['ksmd_cpu_seconds']} s, "
             f"{report['ksmd_cpu_seconds'] * 1000 / report['schools']:.0f} ms a school):",
-            row("  PSS mean (MiB)", merged["pss_mean_mib"], bare["pss_mean_mib"]),
-            row("  PSS p95 (MiB)", merged["pss_p95_mib"], bare["pss_p95_mib"]),
-            row(
-                "  private dirty (MiB)",
-                merged["private_dirty_mean_mib"],
-                bare["private_dirty_mean_mib"],
-            ),
+            *totals(merged, "  "),
             f"target <= {target} MiB PSS per school, merged: {verdict}",
         ]
     lines += [
