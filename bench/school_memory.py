@@ -185,7 +185,7 @@ async def measure_schools(
     await asyncio.sleep(1.0)
     pids = school_pids(run.state_dir, uais)
     ready = read_all(pids)
-    merge_seconds, off = await wait_merged(run, passes_before, timeout)
+    merge_seconds, off = await wait_merged(run, passes_before, max(timeout, 900.0))
     return Schools(
         ready,
         read_all(pids) if not off else [],

@@ -5,6 +5,7 @@ they were, and /metrics says so. Needs root and a kernel with KSM: in CI that mu
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import urllib.request
@@ -54,6 +55,10 @@ def metrics(dc: Datacenter) -> dict[str, float]:
 
 def test_schools_share_their_alike_pages_after_a_pass(ksmd: Ksmd, tmp_path: Path) -> None:
     settings = ("run", "pages_to_scan", "sleep_millisecs")
+    ksmd.tidy()  # drops the leases of controllers that died in a pass
+    if json.loads(ksmd.leases.read_text())["holders"]:
+        why = "another fleet's merging pass runs on this machine now"
+        pytest.fail(why) if os.environ.get("CI") == "true" else pytest.skip(why)
     before = [ksmd.read(name) for name in settings]
     with running_datacenter(tmp_path, free_pool()) as dc:
         pids = [
@@ -71,8 +76,11 @@ def test_schools_share_their_alike_pages_after_a_pass(ksmd: Ksmd, tmp_path: Path
             # What it alone holds shrank by what was merged (~7 MiB -> ~2 at 50 schools).
             assert private_dirty_kib(pid) < dirty_before - 1024
         assert metrics(dc)["pronote_page_merging_sharing_pages"] > 0
-        assert [ksmd.read(name) for name in settings] == before  # given back
-    assert not [name for name in settings if ksmd.read(name) != before[settings.index(name)]]
+        controller = dc.process.pid if dc.process else 0
+    leases = json.loads(ksmd.leases.read_text())
+    assert str(controller) not in leases["holders"]  # its lease given back
+    if not leases["holders"]:  # nobody else's pass (another fleet on this machine) runs now
+        assert [ksmd.read(name) for name in settings] == before
 
 
 def test_with_page_merging_off_schools_mark_nothing(ksmd: Ksmd, tmp_path: Path) -> None:
@@ -88,3 +96,17 @@ def test_a_wrong_page_merging_value_is_refused(tmp_path: Path) -> None:
     result = dc.cli("up", "--console-address", "127.0.0.1:0", check=False)  # refused at once
     assert result.returncode != 0
     assert "PRONOTE_DC_PAGE_MERGING='maybe' must be one of on, off" in result.stderr
+
+
+def test_a_demo_school_is_not_started_again_where_its_pages_are_merged(
+    ksmd: Ksmd, tmp_path: Path
+) -> None:
+    with running_datacenter(tmp_path, free_pool()) as dc:
+        school = dc.provision("0750398", demo=True).school
+        log = (dc.state_dir / "schools" / school.uai / "agent.log").read_text()
+        # Populated and left running (decision 32's restart is for fleets without merging).
+        assert log.count(f"school {school.uai} serving on {school.address}:49300") == 1
+        bases = json.loads(dc.cli("console", "bases", "--uai", school.uai, "--json").stdout)
+        assert [base["in_service"] for base in bases["bases"]] == [True]
+        time.sleep(3.0)  # it marks what it wrote, its population included, 2 s after ready
+        assert ksm_stat(school.pid)["ksm_mergeable"] == "yes"
