@@ -16,10 +16,16 @@
    fleet's).
 
 Both are also given per school (seconds of the year / N): the figure to compare across fleet
-sizes (the target: 400 schools within 10 % of 100). N is 1 to 2000; the schools take a free
-block of 127.<--pool-octet>.0.0/16 (150 by default) big enough for N. Bounded by --timeout
-(provisioning, and each day's advance); the controller and schools are stopped and the
-directory removed at the end. Progress to stderr, the table (or JSON) to stdout.
+sizes (the target: 400 schools within 10 % of 100). Beside the wall time, the CPU seconds
+the year cost (utime + stime from /proc: the controller, and every school process with the
+warm parent, the schools' time in the kernel apart), and the baseline's: on 2 shared cores
+the wall time moves with the other work of the machine (±20 % between runs here), the CPU a
+school costs less (±7 %).
+
+N is 1 to 2000; the schools take a free block of 127.<--pool-octet>.0.0/16 (150 by default)
+big enough for N. Bounded by --timeout (provisioning, and each day's advance); the
+controller and schools are stopped and the directory removed at the end. Progress to
+stderr, the table (or JSON) to stdout.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from vm_agent.backups import BackupStore
 TARGET_SECONDS = 120.0  # for 100 schools
 START = datetime.date(2026, 9, 1)
 MAX_SCHOOLS = 2000
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def pronote_dc(env: dict[str, str], *args: str, timeout: float) -> str:
@@ -121,9 +128,12 @@ def measure_year(
             failures = (tmp / "controller.log").read_text(errors="replace").count("failed")
             print(f"  only {running} of {schools} schools started ({failures} failures in "
                   "the controller's log); the year runs for those", file=sys.stderr)  # fmt: skip
+        cpu_before = fleet_cpu(state)
         started = time.perf_counter()
         totals = run_school_year(advance, START, step_days, progress)
         wall = time.perf_counter() - started
+        cpu_after = fleet_cpu(state)
+        cpu = {kind: cpu_after[kind] - cpu_before[kind] for kind in cpu_after}
 
         class Operator:  # year_report's stub: every call with the operator token
             def __getattr__(self, method: str) -> Any:
@@ -141,6 +151,7 @@ def measure_year(
             **totals,
             "running": running,
             "wall_seconds": wall,
+            "cpu_seconds": cpu,
             "files_on_disk": on_disk,
             "july": year_end,
             "switches": outcomes,
@@ -152,6 +163,34 @@ def measure_year(
         pronote_dc(env, "down", timeout=120)
         controller.wait(timeout=30)
         log.close()
+
+
+def fleet_cpu(state: Path) -> dict[str, float]:
+    """CPU seconds (utime + stime, every thread) of the fleet's processes so far, by kind:
+    `controller` (`pronote-dc up`) and `schools` (each school process and the warm parent
+    they are forked from), and `schools_system`, the part of `schools` spent in the kernel
+    (file system calls, scheduling). A process of the fleet is one whose environment names
+    `state` (every one inherits the controller's PRONOTE_DC_STATE_DIR)."""
+    marker = f"PRONOTE_DC_STATE_DIR={state}\0".encode()
+    used = {"controller": 0.0, "schools": 0.0, "schools_system": 0.0}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as environ:
+                if marker not in environ.read():
+                    continue
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                kind = "controller" if b"datacenter.cli" in cmdline.read() else "schools"
+            with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone, or not ours to read
+        user, system = int(fields[11]) / TICKS, int(fields[12]) / TICKS
+        used[kind] += user + system
+        if kind == "schools":
+            used["schools_system"] += system
+    return used
 
 
 def sample_states(backups: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
@@ -172,11 +211,12 @@ def _state(path: Path) -> dict[str, Any]:
 
 def measure_baseline(
     tmp: Path, uais: list[str], step_days: int, before: dict[str, Any], after: dict[str, Any]
-) -> tuple[float, int]:
+) -> tuple[float, float, int]:
     """The same backups made by a real `BackupStore` per school (the fleet's UAIs), in one
     process, day step by day step as the year advanced, the state `before` until the school's
     August switch and `after` from it, under the new school year's names (as the scheduler
-    splits a step at a switch): (seconds, backup files really written)."""
+    splits a step at a switch): (seconds, CPU seconds of this process, backup files really
+    written)."""
     directory = tmp / "baseline"
     year = START.year + 1
     old_year, new_year = year_cycle.new_school_year(START.year), year_cycle.new_school_year(year)
@@ -184,7 +224,7 @@ def measure_baseline(
     switch_at = {uai: year_cycle.at(year_cycle.automatic_day(uai, year)) for uai in uais}
     last_day = datetime.date(year, 8, 31)
     last = datetime.datetime.combine(START, datetime.time(), tzinfo=datetime.UTC).timestamp()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     written = 0
     day = START
     while day < last_day:
@@ -200,7 +240,7 @@ def measure_baseline(
                 if part:
                     written += store.make(part, school_year, state).files_written
         last = moment.timestamp()
-    return time.perf_counter() - started, written
+    return time.perf_counter() - started, time.process_time() - cpu_started, written
 
 
 def main() -> None:
@@ -229,7 +269,7 @@ def main() -> None:
         say(f"  schools on {pool}")
         year = measure_year(tmp, args.schools, args.step_days, args.timeout, pool)
         say("baseline: the same backups by one process's BackupStores…")
-        baseline, baseline_written = measure_baseline(
+        baseline, baseline_cpu, baseline_written = measure_baseline(
             tmp, year["uais"], args.step_days, year["before"], year["after"]
         )
     finally:
@@ -252,6 +292,13 @@ def main() -> None:
         "year_vs_baseline": round(year["wall_seconds"] / baseline, 2) if baseline else None,
         "year_seconds_per_school": round(year["wall_seconds"] / running, 3),
         "baseline_seconds_per_school": round(baseline / running, 3),
+        "year_cpu_seconds_per_school": {
+            kind: round(seconds / running, 3) for kind, seconds in year["cpu_seconds"].items()
+        },
+        "year_cpu_seconds_per_school_in_all": round(
+            (year["cpu_seconds"]["controller"] + year["cpu_seconds"]["schools"]) / running, 3
+        ),
+        "baseline_cpu_seconds_per_school": round(baseline_cpu / running, 3),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "target_seconds_for_100": TARGET_SECONDS,
     }

@@ -70,7 +70,7 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def write_json_atomically(
@@ -85,7 +85,8 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make the names in `directory` durable (a new file's, a rename's, an unlink's)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

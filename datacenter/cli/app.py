@@ -251,7 +251,7 @@ def _gone_within(pid: int, seconds: float) -> bool:
 STATE_ENTRIES = {
     "registry.sqlite3", "registry.sqlite3-wal", "registry.sqlite3-shm", "schools", "backups",
     "operator.token", "controller.json", "controller.lock", "clock.json", "year_cycle.json",
-    "runtime.json", "console-session.json",
+    "year_cycle.journal", "runtime.json", "console-session.json",
 }  # fmt: skip
 
 

@@ -1,7 +1,10 @@
 """The yearly cycle on the data-center's clock (DOMAIN.md "Yearly cycle", seed 001, seed 004
 Fiche 12): which day each school switches to the new version, the pre-version window,
 deferrals, and what each switch did. Rules in plain Python, choices kept in a JSON file of
-the state directory (`year_cycle.json`). All dates are UTC.
+the state directory (`year_cycle.json`), each change since appended to `year_cycle.journal`
+(a JSON line, fdatasynced, folded into the file at the next start): a switch costs one short
+append whatever the fleet's size, not a rewrite of every school's cycle (DESIGN decision 36).
+All dates are UTC.
 
 - the automatic switch happens between 21 and 24 August, at 03:00 (before that day's
   archive), on a day fixed per school by its UAI;
@@ -14,9 +17,12 @@ A cycle runs from 1 October to 30 September: its switch is the one of that Augus
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
 import hashlib
+import json
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -24,7 +30,7 @@ from typing import Any
 
 from common import backup_plan
 from common.backup_plan import Due
-from common.files import read_json, write_json_atomically
+from common.files import fsync_directory, read_json, write_json_atomically
 from datacenter.core.errors import InvalidArgument, WrongState
 
 SWITCH_FIRST_DAY = datetime.date(2000, 8, 21)  # month and day only
@@ -34,6 +40,10 @@ PREVERSION_FROM = (7, 6)
 PREVERSION_UNTIL = (7, 20)
 DEFER_FROM = (8, 21)
 DEFER_UNTIL = (9, 30)
+JOURNAL_SUFFIX = ".journal"
+# The journal is folded into the file once it holds this many lines more than there are
+# cycles (a rewrite per so many appends: O(1) per change, amortized).
+JOURNAL_SLACK = 1024
 _UTC = datetime.UTC
 
 
@@ -122,46 +132,95 @@ def split(due: list[Due], switches: list[DueSwitch]) -> list[tuple[list[Due], Du
 
 
 class YearCycle:
+    """Every school's cycles, by cycle year, kept in `path` (year_cycle.json) and the journal
+    beside it (year_cycle.journal). A change is durable when the call that made it returns;
+    a controller killed during an append loses that change alone (its torn line is skipped
+    when read). One instance per state directory, the controller's (it holds controller.lock):
+    opening one folds the journal into the file."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._journal = path.with_suffix(JOURNAL_SUFFIX)
+        self._journal_lines = 0
         self._cycles: dict[int, dict[str, SchoolCycle]] = {}
         try:
             saved = read_json(path)
         except FileNotFoundError:
             saved = {}
-        names = {f.name for f in fields(SchoolCycle)}
         for year, schools in saved.items():
-            self._cycles[int(year)] = {
-                uai: SchoolCycle(
-                    **{
-                        **{k: v for k, v in cycle.items() if k in names},
-                        "choice": Choice(cycle.get("choice", "automatic")),
-                    }
-                )
-                for uai, cycle in schools.items()
-            }
+            self._cycles[int(year)] = {uai: _cycle(c) for uai, c in schools.items()}
+        if self._replay_journal():
+            self._save()  # folded in: the next start reads one file
+
+    def _replay_journal(self) -> int:
+        """Apply the journal's whole lines in order; a torn or unreadable one (a controller
+        killed while appending it) is skipped. Returns how many lines there were."""
+        try:
+            with open(self._journal, "rb") as journal:
+                lines = journal.read().split(b"\n")
+        except FileNotFoundError:
+            return 0
+        for line in lines[:-1]:  # the last part has no newline: empty, or a torn append
+            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+                change = json.loads(line)
+                if "forget" in change:
+                    self._drop(str(change["forget"]))
+                else:
+                    cycle = _cycle(change["cycle"])
+                    self._cycles.setdefault(int(change["year"]), {})[str(change["uai"])] = cycle
+        return len(lines) - 1 + bool(lines[-1])
 
     def get(self, uai: str, year: int) -> SchoolCycle:
         return self._cycles.get(year, {}).get(uai, SchoolCycle())
 
     def _put(self, uai: str, year: int, cycle: SchoolCycle) -> None:
         self._cycles.setdefault(year, {})[uai] = cycle
-        self._save()
+        self._append({"year": year, "uai": uai, "cycle": _encoded(cycle)})
+
+    def _append(self, change: dict[str, Any]) -> None:
+        """One change at the journal's end, on disk before this returns; the whole file
+        rewritten instead when the journal has grown past the cycles it describes."""
+        cycles = sum(len(schools) for schools in self._cycles.values())
+        if self._journal_lines >= cycles + JOURNAL_SLACK:
+            self._save()
+            return
+        line = (json.dumps(change, ensure_ascii=False) + "\n").encode("utf-8")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        fd = os.open(self._journal, flags, 0o600)
+        try:
+            end = os.fstat(fd).st_size
+            try:
+                # one write: a process killed now leaves a torn last line
+                if os.write(fd, line) != len(line):
+                    raise OSError(f"{self._journal}: short write (disk full?)")
+                os.fdatasync(fd)
+            except BaseException:
+                os.ftruncate(fd, end)  # a failed append leaves no torn line for the next one
+                raise
+        finally:
+            os.close(fd)
+        if end == 0:
+            fsync_directory(self._path.parent)  # a new journal's name, as a rename's
+        self._journal_lines += 1
 
     def _save(self) -> None:
+        """Write every cycle to the file (atomically, synced), then drop the journal it now
+        holds (a crash between the two replays the journal onto the same cycles: no change)."""
         data: dict[str, Any] = {
-            str(year): {
-                uai: {**asdict(cycle), "choice": cycle.choice.value}
-                for uai, cycle in schools.items()
-            }
+            str(year): {uai: _encoded(cycle) for uai, cycle in schools.items()}
             for year, schools in self._cycles.items()
         }
         write_json_atomically(self._path, data)
+        self._journal.unlink(missing_ok=True)
+        self._journal_lines = 0
 
-    def forget(self, uai: str) -> None:
+    def _drop(self, uai: str) -> None:
         for schools in self._cycles.values():
             schools.pop(uai, None)
-        self._save()
+
+    def forget(self, uai: str) -> None:
+        self._drop(uai)
+        self._append({"forget": uai})
 
     def due_between(self, uai: str, after_seconds: float, until_seconds: float) -> list[DueSwitch]:
         """The switches of this school due in (after, until] not yet done."""
@@ -267,3 +326,16 @@ class YearCycle:
 
     def years(self) -> Iterable[int]:
         return sorted(self._cycles)
+
+
+_FIELDS = frozenset(f.name for f in fields(SchoolCycle))
+
+
+def _cycle(saved: dict[str, Any]) -> SchoolCycle:
+    """A cycle as year_cycle.json and its journal hold it (unknown keys ignored)."""
+    known = {k: v for k, v in saved.items() if k in _FIELDS}
+    return SchoolCycle(**{**known, "choice": Choice(saved.get("choice", "automatic"))})
+
+
+def _encoded(cycle: SchoolCycle) -> dict[str, Any]:
+    return {**asdict(cycle), "choice": cycle.choice.value}
