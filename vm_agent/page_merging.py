@@ -10,7 +10,7 @@ still shared with the warm parent cannot be merged further, and scanning them wo
 `ksmd` ~8 times as much (DESIGN decision 35).
 
 Nothing happens unless `ksmd` runs (`/sys/kernel/mm/ksm/run` = 1, which the controller sets
-when it may: datacenter/adapters/ksm.py). Linux only; elsewhere `mark_own_pages` marks
+when it may: datacenter/adapters/ksmd.py). Linux only; elsewhere `mark_own_pages` marks
 nothing.
 """
 

@@ -4,19 +4,22 @@ Schools on `local://` mark the pages they own MADV_MERGEABLE two seconds after t
 (`vm_agent.page_merging`); most of those pages are identical from school to school, and
 `ksmd` merges identical pages into one copy-on-write page (Linux's
 Documentation/admin-guide/mm/ksm.rst; what a hypervisor's page sharing does for identical
-VMs). Measured on this machine kind, 1000 plain schools: 7.2 MiB PSS per school before the
-merge, 1.7 MiB after it, for ~38 s of `ksmd` CPU (DESIGN decision 35, docs/memory.md).
+VMs). Measured on this machine kind, 1000 plain schools: 7.5 MiB PSS per school before the
+merge, 1.55 MiB after it, for ~25 s of `ksmd` CPU (DESIGN decision 35, docs/memory.md).
 
 `ksmd` is machine-wide (`/sys/kernel/mm/ksm`, writable by root only). A **pass** starts once
 no school has started for `PASS_DELAY_SECONDS` (so it does not compete with a provisioning
 wave for the CPU, nor scan the same few pages in a loop while the wave goes on), runs ksmd at
 `PASS_PAGES_TO_SCAN` pages every `PASS_SLEEP_MILLISECS` (~half of one core) until it has
-completed `FULL_SCANS_PER_PASS` full scans after the last school asked (a page is merged on
-the scan after the one that first saw it), then puts `run`, `pages_to_scan` and
+completed `FULL_SCANS_PER_PASS` full scans from its start (a page is merged on the scan after
+the one that first saw it), then puts `run`, `pages_to_scan` and
 `sleep_millisecs` back as they were: merged pages stay merged with `run` = 0, and an idle
-fleet pays no scanning. Controllers of several fleets on one machine share a lease file: the
-first to begin saves the settings, the last to end restores them, and a controller that died
-in a pass (its pid and start time no longer match) is dropped by the next one that looks.
+fleet pays no scanning. Schools that started during a pass get the next one, after the same
+wait: a pass is bounded (3 full scans), also while schools keep starting (a crash loop), when
+ksmd runs at most 3 scans every `MAX_WAIT_SECONDS`. Controllers of several fleets on one
+machine share a lease file: the first to begin saves the settings, the last to end restores
+them, and a controller that died in a pass (its pid and start time no longer match) is
+dropped by the next one that looks. A lease file of another shape is set aside (a warning).
 """
 
 from __future__ import annotations
@@ -77,10 +80,11 @@ class Ksmd:
         (self.sysfs / name).write_text(f"{value}\n", encoding="ascii")
 
     def begin(self) -> None:
-        """Take a lease; the first lease saves ksmd's settings and sets the pass's.
-        Raises OSError if sysfs refuses a write (then nothing is leased)."""
+        """Take a lease; the first lease saves ksmd's settings and sets the pass's. Settings
+        saved by a controller that died in its pass are kept: they are the machine's, what is
+        in sysfs then is the pass's speed. Raises OSError if sysfs refuses a write."""
         with self._leases() as leases:
-            if not leases["holders"]:
+            if not leases["holders"] and not leases["saved"]:
                 leases["saved"] = {name: self.read(name) for name in RESTORED}
                 self._write("pages_to_scan", PASS_PAGES_TO_SCAN)
                 self._write("sleep_millisecs", PASS_SLEEP_MILLISECS)
@@ -107,22 +111,48 @@ class Ksmd:
         self.leases.parent.mkdir(parents=True, exist_ok=True)
         with open(self.leases.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                leases = json.loads(self.leases.read_text(encoding="utf-8"))
-            except (FileNotFoundError, ValueError):
-                leases = {}
-            leases.setdefault("saved", {})
-            holders = leases.setdefault("holders", {})
+            leases = self._read_leases()
+            holders = leases["holders"]
             for pid, ticks in list(holders.items()):  # controllers that died in a pass
                 if start_ticks(int(pid)) != ticks:
                     del holders[pid]
             yield leases
             write_json_atomically(self.leases, leases)
 
+    def _read_leases(self) -> dict[str, Any]:
+        """The lease file; empty if missing, or if not of the shape this module writes (it
+        is then kept beside as `.bad` and a warning says so)."""
+        try:
+            leases = json.loads(self.leases.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"holders": {}, "saved": {}}
+        except ValueError:
+            leases = None
+        if _well_formed(leases):
+            return dict(leases)
+        log.warning("page merging: %s is not a lease file; set aside as .bad", self.leases)
+        self.leases.replace(self.leases.with_suffix(".bad"))
+        return {"holders": {}, "saved": {}}
+
+
+def _well_formed(leases: object) -> bool:
+    if not isinstance(leases, dict) or set(leases) != {"holders", "saved"}:
+        return False
+    holders, saved = leases["holders"], leases["saved"]
+    return (
+        isinstance(holders, dict)
+        and all(pid.isdigit() and isinstance(ticks, int | None) for pid, ticks in holders.items())
+        and isinstance(saved, dict)
+        and (
+            not saved
+            or (set(saved) == set(RESTORED) and all(type(v) is int for v in saved.values()))
+        )
+    )
+
 
 class MergePasses:
-    """Runs a pass after schools start: `school_started()` from the fleet's start hook.
-    One pass at a time; a school started during a pass extends it."""
+    """Runs passes after schools start: `school_started()` from the fleet's start hook. One
+    pass at a time; schools that start during one get the next."""
 
     def __init__(self, ksmd: Ksmd, delay_seconds: float = PASS_DELAY_SECONDS):
         self.ksmd = ksmd
@@ -134,45 +164,55 @@ class MergePasses:
     async def school_started(self, _record: object = None) -> None:
         self._asked_at = asyncio.get_running_loop().time()
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._pass())
+            self._task = asyncio.create_task(self._passes())
 
-    async def _pass(self) -> None:
+    async def _passes(self) -> None:
+        """Passes until no school asked during the last one."""
         loop = asyncio.get_running_loop()
-        first_asked = self._asked_at
-        while True:  # schools still starting: ksmd would scan the same few pages in a loop
-            quiet_at = min(self._asked_at + self.delay_seconds, first_asked + MAX_WAIT_SECONDS)
-            if loop.time() >= quiet_at:
-                break
-            await asyncio.sleep(quiet_at - loop.time())
+        while True:
+            first_asked = self._asked_at
+            while True:  # schools still starting: ksmd would scan a few pages in a loop
+                quiet_at = min(self._asked_at + self.delay_seconds, first_asked + MAX_WAIT_SECONDS)
+                if loop.time() >= quiet_at:
+                    break
+                await asyncio.sleep(quiet_at - loop.time())
+            served = self._asked_at  # the schools that asked until now have marked their pages
+            if not await self._pass():
+                return
+            if self._asked_at == served:  # nothing can ask between this and the return
+                return
+
+    async def _pass(self) -> bool:
+        """One pass; False if ksmd could not be driven (a warning says why)."""
+        # begin and end are a few small writes: made here, not in a thread, so that a
+        # cancellation (the controller stopping) never leaves a lease taken.
         try:
-            await asyncio.to_thread(self.ksmd.begin)
+            self.ksmd.begin()
         except OSError as error:
             log.warning("page merging: cannot start ksmd: %s", error)
-            return
+            return False
         try:
-            counted_from = None  # the moment the scans are counted from
-            target = 0
-            while True:
+            target = self.ksmd.read("full_scans") + FULL_SCANS_PER_PASS
+            while self.ksmd.read("full_scans") < target:
                 if self.ksmd.read("run") != 1:  # stopped by someone else in our pass
-                    await asyncio.to_thread(self.ksmd.begin)
-                ready_at = self._asked_at + self.delay_seconds
-                if counted_from != self._asked_at and loop.time() >= ready_at:
-                    counted_from = self._asked_at
-                    target = self.ksmd.read("full_scans") + FULL_SCANS_PER_PASS
-                if counted_from == self._asked_at and self.ksmd.read("full_scans") >= target:
-                    break
+                    self.ksmd.begin()
                 await asyncio.sleep(POLL_SECONDS)
         except OSError as error:
             log.warning("page merging: pass given up: %s", error)
-            return
+            return False
         finally:
-            await asyncio.to_thread(self.ksmd.end)
+            try:
+                self.ksmd.end()
+            except OSError as error:
+                log.warning("page merging: cannot give ksmd its settings back: %s", error)
         self.passes += 1
-        log.info(
-            "page merging: pass done, %d pages shared by %d mappings",
-            self.ksmd.read("pages_shared"),
-            self.ksmd.read("pages_sharing"),
-        )
+        with suppress(OSError):
+            log.info(
+                "page merging: pass done, %d pages shared by %d mappings",
+                self.ksmd.read("pages_shared"),
+                self.ksmd.read("pages_sharing"),
+            )
+        return True
 
     async def close(self) -> None:
         """Stop a running pass (its lease is given back)."""

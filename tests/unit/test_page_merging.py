@@ -160,3 +160,65 @@ def test_a_pass_waits_for_quiet_then_for_its_full_scans(
     assert asyncio.run(scenario()) == [0, 1, 0]
     assert passes.passes == 1
     assert values(sysfs, "pages_to_scan") == [100]
+
+
+def test_schools_started_during_a_pass_get_the_next_one_and_a_pass_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sysfs = fake_sysfs(tmp_path / "ksm")
+    monkeypatch.setattr(ksmd_module, "POLL_SECONDS", 0.01)
+    passes = MergePasses(Ksmd(sysfs, tmp_path / "ksmd.json"), delay_seconds=0.05)
+
+    async def scenario() -> None:
+        await passes.school_started()
+        await asyncio.sleep(0.1)  # the first pass runs (7 -> 10)
+        assert values(sysfs, "run") == [1]
+        await passes.school_started()  # a school (re)started during it
+        (sysfs / "full_scans").write_text("10\n")  # its 3 scans: it ends all the same
+        await asyncio.sleep(0.03)
+        assert passes.passes == 1
+        await asyncio.sleep(0.1)  # the next pass, for the late school (10 -> 13)
+        assert values(sysfs, "run") == [1]
+        (sysfs / "full_scans").write_text("13\n")
+        await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    assert passes.passes == 2
+    assert values(sysfs, "run", "pages_to_scan") == [0, 100]
+
+
+def test_a_pass_after_a_dead_holder_restores_the_first_settings(tmp_path: Path) -> None:
+    sysfs, leases = fake_sysfs(tmp_path / "ksm"), tmp_path / "ksmd.json"
+    dead = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        Ksmd(sysfs, leases, owner=dead.pid).begin()  # killed in its pass
+    finally:
+        dead.kill()
+        dead.wait()
+    live = Ksmd(sysfs, leases)  # a controller already running: it did not tidy since
+    live.begin()
+    live.end()
+    assert values(sysfs, "run", "pages_to_scan", "sleep_millisecs") == [0, 100, 20]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "null",
+        "[]",
+        '{"holders": []}',
+        '{"holders": {"x": 1}, "saved": {}}',
+        '{"holders": {}, "saved": {"run": 0}}',
+        "not json",
+    ],
+)
+def test_a_lease_file_of_another_shape_is_set_aside(tmp_path: Path, text: str) -> None:
+    sysfs, leases = fake_sysfs(tmp_path / "ksm"), tmp_path / "ksmd.json"
+    leases.write_text(text)
+    ksmd = Ksmd(sysfs, leases)
+    ksmd.tidy()
+    ksmd.begin()
+    ksmd.end()
+    assert values(sysfs, "run", "pages_to_scan") == [0, 100]
+    assert (tmp_path / "ksmd.bad").read_text() == text
+    assert json.loads(leases.read_text()) == {"holders": {}, "saved": {}}
