@@ -133,12 +133,19 @@ def test_unavailable_reasons_name_the_file(tmp_path: Path) -> None:
         assert "not writable" in (Ksmd(sysfs).unavailable_reason() or "")
 
 
+def quick_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay_seconds: float
+) -> tuple[Path, MergePasses]:
+    """Passes over a fake sysfs, polled every 10 ms."""
+    sysfs = fake_sysfs(tmp_path / "ksm")
+    monkeypatch.setattr(ksmd_module, "POLL_SECONDS", 0.01)
+    return sysfs, MergePasses(Ksmd(sysfs, tmp_path / "ksmd.json"), delay_seconds=delay_seconds)
+
+
 def test_a_pass_waits_for_quiet_then_for_its_full_scans(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sysfs = fake_sysfs(tmp_path / "ksm")
-    monkeypatch.setattr(ksmd_module, "POLL_SECONDS", 0.01)
-    passes = MergePasses(Ksmd(sysfs, tmp_path / "ksmd.json"), delay_seconds=0.1)
+    sysfs, passes = quick_passes(tmp_path, monkeypatch, delay_seconds=0.1)
 
     async def scenario() -> list[int]:
         seen = []
@@ -165,9 +172,7 @@ def test_a_pass_waits_for_quiet_then_for_its_full_scans(
 def test_schools_started_during_a_pass_get_the_next_one_and_a_pass_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sysfs = fake_sysfs(tmp_path / "ksm")
-    monkeypatch.setattr(ksmd_module, "POLL_SECONDS", 0.01)
-    passes = MergePasses(Ksmd(sysfs, tmp_path / "ksmd.json"), delay_seconds=0.05)
+    sysfs, passes = quick_passes(tmp_path, monkeypatch, delay_seconds=0.05)
 
     async def scenario() -> None:
         await passes.school_started()
