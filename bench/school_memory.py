@@ -33,6 +33,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -336,11 +337,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.schools > 200 and not _big_run_lock_held():
         say(f"more than 200 schools: run this under `flock {BIG_RUN_LOCK}`")
+    # SIGTERM (`timeout`, the suite) as Ctrl-C: the fleet is torn down on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         report = asyncio.run(run_benchmark(args))
     except BenchFailure as error:
         say(f"benchmark failed: {error}")
         return 1
+    except KeyboardInterrupt:
+        say("interrupted; the fleet was torn down")
+        return 130
     print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
     return 0
 
