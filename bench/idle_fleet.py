@@ -43,9 +43,8 @@ from typing import Any
 
 from bench.addresses import free_pool
 from bench.local_fleet import ksmd_pid, merge_passes_in
-from bench.running import print_figures, say
+from bench.running import cpu_times, print_figures, say
 
-TICKS = os.sysconf("SC_CLK_TCK")
 EXCESS_TARGET_PERCENT = 5.0
 POOL_SECOND_OCTET = 156  # its default pool: a free block of 127.156/16 (bench.addresses)
 PORTS = (49300, 49301)  # a school's two gRPC servers
@@ -60,12 +59,8 @@ START_TIMEOUT_SECONDS = 60.0
 
 def cpu_seconds(pid: int) -> float | None:
     """utime + stime of every thread of the process; None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    times = cpu_times(pid)
+    return None if times is None else sum(times)
 
 
 def thread_wakeups(pid: int) -> Counter[str]:

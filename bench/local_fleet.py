@@ -29,7 +29,7 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench.running import say
+from bench.running import cpu_times, say
 from common.processes import PidFile, start_ticks
 from protos import console_pb2, console_pb2_grpc
 
@@ -395,11 +395,8 @@ def ksmd_pid() -> int | None:
 def ksmd_cpu_seconds() -> float:
     """CPU the kernel's ksmd thread has used since boot (0 if there is none)."""
     pid = ksmd_pid()
-    if pid is None:
-        return 0.0
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rpartition(") ")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    times = None if pid is None else cpu_times(pid)
+    return 0.0 if times is None else sum(times)
 
 
 def merge_passes(run: Run) -> int | None:

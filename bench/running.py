@@ -1,14 +1,28 @@
 """What every benchmark does the same way: progress on stderr, a rate measured over a fixed
-time, and the figures printed as aligned lines or JSON."""
+time, a process's CPU from /proc, and the figures printed as aligned lines or JSON."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(pid: int) -> tuple[float, float] | None:
+    """(user, system) CPU seconds of every thread of the process (/proc/<pid>/stat's utime
+    and stime); None if it is gone or not ours to read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
 def say(message: str) -> None:

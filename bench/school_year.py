@@ -45,7 +45,7 @@ from typing import Any
 import grpc
 
 from bench.addresses import free_pool
-from bench.running import print_figures, say
+from bench.running import cpu_times, print_figures, say
 from common import backup_plan
 from datacenter.cli.clock import run_school_year, year_report
 from datacenter.core import year_cycle
@@ -55,7 +55,6 @@ from vm_agent.backups import BackupStore
 TARGET_SECONDS = 120.0  # for 100 schools
 START = datetime.date(2026, 9, 1)
 MAX_SCHOOLS = 2000
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def pronote_dc(env: dict[str, str], *args: str, timeout: float) -> str:
@@ -182,11 +181,12 @@ def fleet_cpu(state: Path) -> dict[str, float]:
                     continue
             with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
                 kind = "controller" if b"datacenter.cli" in cmdline.read() else "schools"
-            with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
-                fields = stat.read().rpartition(")")[2].split()
         except OSError:
             continue  # gone, or not ours to read
-        user, system = int(fields[11]) / TICKS, int(fields[12]) / TICKS
+        times = cpu_times(int(entry.name))
+        if times is None:
+            continue
+        user, system = times
         used[kind] += user + system
         if kind == "schools":
             used["schools_system"] += system
