@@ -16,6 +16,7 @@ nothing.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import os
@@ -49,6 +50,12 @@ _AREA = re.compile(rb"^([0-9a-f]+)-([0-9a-f]+) rw-p 00000000 00:00 0 +(?:\[heap\
 _MAPS = bytearray(512 * 1024)  # /proc/self/maps of a school: ~100 KiB
 _PAGEMAP_PAGES = 8192  # entries read at a time: 64 KiB for 32 MiB of memory
 _PAGEMAP = bytearray(_PAGEMAP_PAGES * 8)
+
+
+def mark_soon() -> None:
+    """`mark_own_pages` in MARK_DELAY_SECONDS, on the running event loop: once what is being
+    done now (a start, a first connection) has written its pages."""
+    asyncio.get_running_loop().call_later(MARK_DELAY_SECONDS, mark_own_pages)
 
 
 def _read_maps() -> memoryview:

@@ -89,9 +89,7 @@ def _marked_once_built(
         return make_app
 
     def build() -> web.Application:
-        asyncio.get_running_loop().call_later(
-            page_merging.MARK_DELAY_SECONDS, page_merging.mark_own_pages
-        )
+        page_merging.mark_soon()
         return make_app()
 
     return build
@@ -178,7 +176,7 @@ async def serve(
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     if config.merge_pages:  # what its start and first health check wrote (decision 35)
-        loop.call_later(page_merging.MARK_DELAY_SECONDS, page_merging.mark_own_pages)
+        page_merging.mark_soon()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()  # nothing periodic: idle sessions expire on their own timer

@@ -95,16 +95,19 @@ class Ksmd:
         """Give the lease back; the last one out restores the saved settings."""
         with self._leases() as leases:
             leases["holders"].pop(str(self.owner), None)
-        self.tidy()
+            self._restore_if_unheld(leases)
 
     def tidy(self) -> None:
         """Restore the saved settings if every lease is gone (its controller died in a pass,
         leaving ksmd at the pass's speed). A no-op otherwise."""
         with self._leases() as leases:
-            if not leases["holders"] and leases.get("saved"):
-                for name in RESTORED:  # run last: the speed is back before it runs again
-                    self._write(name, leases["saved"][name])
-                leases["saved"] = {}
+            self._restore_if_unheld(leases)
+
+    def _restore_if_unheld(self, leases: dict[str, Any]) -> None:
+        if not leases["holders"] and leases["saved"]:
+            for name in RESTORED:  # run last: the speed is back before it runs again
+                self._write(name, leases["saved"][name])
+            leases["saved"] = {}
 
     @contextmanager
     def _leases(self) -> Iterator[dict[str, Any]]:
