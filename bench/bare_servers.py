@@ -1,7 +1,7 @@
 """The baseline of `bench.school_memory`: bare `grpc.aio` servers forked like schools.
 
 `python -m bench.bare_servers ADDRESS...` imports what the schools' warm parent imports
-(`vm_agent.zygote`, DESIGN decision 4), freezes the GC as it does, and forks one child per
+(`vm_agent.zygote`, DESIGN decision 4), warms gRPC and freezes the GC as it does, and forks one child per
 address, each serving a `grpc.aio` server with no service on ADDRESS:49300. Once all serve it
 prints `{"pids": [...], "failed": N}` on one line; when its stdin closes it stops them.
 """
@@ -20,11 +20,13 @@ from collections.abc import Sequence
 import grpc
 
 import vm_agent.zygote  # noqa: F401  (the same warm import as the schools' parent)
+from vm_agent import warm_grpc
 
 BARE_PORT = 49300
 
 
 def main(addresses: Sequence[str]) -> int:
+    warm_grpc.warm()  # as the schools' warm parent does (DESIGN decision 37)
     gc.freeze()
     children: list[int] = []
     readiness: list[int] = []

@@ -1,6 +1,7 @@
 """The warm parent of the local runtime (DESIGN decision 4).
 
-It imports everything a school server needs but creates no gRPC object, then forks one school
+It imports everything a school server needs, serves gRPC once and shuts it down (no gRPC
+thread is left when it forks: `vm_agent.warm_grpc`, DESIGN decision 37), then forks one school
 per request: a fork costs ~5 ms and ~4 MiB where a fresh interpreter costs ~0.12 s and ~15 MiB.
 Each school is forked into its own session, so it outlives this process and the controller
 (which finds it again through its pid file); it reaps those that exit (`_reap`), so that their
@@ -33,10 +34,11 @@ import sys
 from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
-from vm_agent import isolated, warm_demo
+from vm_agent import isolated, warm_demo, warm_grpc
 from vm_agent.__main__ import configure_logging, run
 
 PR_SET_NAME = 15
+WITHOUT_GRPC_WARM_UP = "--without-grpc-warm-up"  # its restart after a failed warm-up
 # Looked up here, once: a ctypes library and function made in a school cost it ~0.2 MiB.
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
 
@@ -147,6 +149,22 @@ def _reap(_signum: int, _frame: object) -> None:
             return
 
 
+def _warm_grpc() -> None:
+    """gRPC's one-time initialisation done here, shared by every school (~0.8 MiB each,
+    DESIGN decision 37). If it fails or leaves gRPC's threads running, forking is unsafe from
+    this process: it says why and starts again without it (same pipes, same controller)."""
+    try:
+        warm_grpc.warm()
+    except Exception as error:  # whatever gRPC raised: the fallback is the same
+        print(
+            f"warm parent: gRPC not warmed ({error}); restarting without the warm-up, each "
+            "school then initialises gRPC itself (~0.8 MiB more per school)",
+            file=sys.stderr,
+            flush=True,
+        )
+        os.execv(sys.executable, [sys.executable, "-m", "vm_agent.zygote", WITHOUT_GRPC_WARM_UP])
+
+
 def main() -> int:
     signal.signal(signal.SIGCHLD, _reap)
     warm_demo.warm()  # a demo school's code, specialized here once rather than in each
@@ -155,6 +173,8 @@ def main() -> int:
     # and its first RPCs, scrape and page, beside this process's): an import in a school
     # costs it ~0.5 MiB of private pages (DESIGN decision 32). The pid file is read as ASCII.
     codecs.lookup("ascii")
+    if WITHOUT_GRPC_WARM_UP not in sys.argv:
+        _warm_grpc()
     # The warm objects go to the permanent generation: a school's garbage collections then
     # never write to them, so their pages stay shared instead of being copied per school.
     gc.freeze()
