@@ -32,7 +32,8 @@ FORK_AFTER_WARM = textwrap.dedent(
                     health_pb2.HealthCheckRequest(), timeout=10
                 )
             await server.stop(None)
-            os.write(write_fd, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status).encode())
+            status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            os.write(write_fd, status.encode())
         try:
             asyncio.run(child())
         finally:
