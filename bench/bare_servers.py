@@ -2,8 +2,9 @@
 
 `python -m bench.bare_servers ADDRESS...` imports what the schools' warm parent imports
 (`vm_agent.zygote`, DESIGN decision 4), warms gRPC (decision 37) and freezes the GC as it
-does, and forks one child per address, each serving a `grpc.aio` server with no service on ADDRESS:49300. Once all serve it
-prints `{"pids": [...], "failed": N}` on one line; when its stdin closes it stops them.
+does, and forks one child per address, each serving a `grpc.aio` server with no service on
+ADDRESS:49300. Once all serve it prints `{"pids": [...], "failed": N}` on one line; when its
+stdin closes it stops them.
 """
 
 from __future__ import annotations
