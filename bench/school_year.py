@@ -138,6 +138,7 @@ def measure_year(
         # the gRPC threads' figure of cpu_after is already the year's (by thread): keep it so
         cpu_after["schools_grpc_threads"] += cpu_before["schools_grpc_threads"]
         cpu = {kind: cpu_after[kind] - cpu_before[kind] for kind in cpu_after}
+        cpu["schools_grpc_threads_alive"] = cpu_after["schools_grpc_threads_alive"]  # at the end
 
         class Operator:  # year_report's stub: every call with the operator token
             def __getattr__(self, method: str) -> Any:
@@ -192,14 +193,16 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
     they are forked from), and of `schools`: `schools_system` (in the kernel: file system
     calls, scheduling, page faults), `schools_grpc_threads` (the threads gRPC's core runs,
     GRPC_THREADS: given `grpc_threads`, the same read earlier by thread, their CPU since, a
-    thread gone meanwhile not counted) and `schools_major_faults` / `schools_minor_faults`
+    thread gone meanwhile not counted; `schools_grpc_threads_alive`, how many now) and
+    `schools_major_faults` / `schools_minor_faults`
     (counts). Also, machine-wide: `machine_busy` (every CPU's non-idle time, /proc/stat) and
     `page_scanners` (the kernel threads PAGE_SCANNERS). A process of the fleet is one whose
     environment names `state` (every one inherits the controller's PRONOTE_DC_STATE_DIR)."""
     marker = f"PRONOTE_DC_STATE_DIR={state}\0".encode()
     used = dict.fromkeys(
         ("controller", "schools", "schools_system", "schools_grpc_threads",
-         "schools_major_faults", "schools_minor_faults", "page_scanners", "machine_busy"),
+         "schools_grpc_threads_alive", "schools_major_faults", "schools_minor_faults",
+         "page_scanners", "machine_busy"),
         0.0,
     )  # fmt: skip
     for entry in os.scandir("/proc"):
@@ -225,7 +228,9 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
             used["schools_system"] += system
             used["schools_minor_faults"] += int(fields[8])
             used["schools_major_faults"] += int(fields[10])
-            for tid, seconds in _grpc_threads_cpu(entry.name).items():
+            threads = _grpc_threads_cpu(entry.name)
+            used["schools_grpc_threads_alive"] += len(threads)
+            for tid, seconds in threads.items():
                 if grpc_threads is not None:
                     used["schools_grpc_threads"] += seconds - grpc_threads.get(tid, 0.0)
                     grpc_threads[tid] = seconds
