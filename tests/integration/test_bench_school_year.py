@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_small_year_prints_the_split_of_the_schools_cpu() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "bench.school_year", "--schools", "3", "--step-days", "61"]
-        + ["--pool-octet", "62", "--timeout", "120", "--json"],
+        [
+            *(sys.executable, "-m", "bench.school_year", "--schools", "3", "--step-days", "61"),
+            *("--pool-octet", "62", "--timeout", "120", "--json"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
