@@ -35,6 +35,7 @@ from datacenter.core.auth import ConsoleAuth
 from datacenter.core.demo import demo_orders, sample_accounts
 from datacenter.core.errors import DatacenterError, Unavailable, WrongState
 from datacenter.core.fleet import Fleet, Provisioned, SchoolOrder
+from datacenter.core.gateway import PopulateBeforeStart
 from datacenter.core.ipam import AddressPool
 from datacenter.core.ordering import VatSchedule
 from datacenter.core.orders import Ordering
@@ -244,11 +245,11 @@ class Controller:
             except Exception:
                 log.exception("reconcile pass failed")
 
-    async def populate_demo(self, record: SchoolRecord) -> list[SampleAccount]:
+    async def populate_demo(
+        self, record: SchoolRecord, before_start: PopulateBeforeStart | None
+    ) -> list[SampleAccount]:
         year = school_year_of(self.clock.now())
-        accounts = await self.agents.populate_demo(record, year, sample_accounts())
-        await self.fleet.shed_memory(record)  # what populating it dirtied (decision 32)
-        return accounts
+        return await self.agents.populate_demo(record, year, sample_accounts(), before_start)
 
     @staticmethod
     def first_demo_orders(count: int) -> list[SchoolOrder]:

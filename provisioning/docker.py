@@ -108,7 +108,7 @@ def _labels(**values: str) -> dict[str, str]:
 class DockerRuntime:
     start_waits_for_ready = False  # start waits for the port; the fleet checks gRPC health
     moves_schools = False
-    restart_sheds_memory = False  # a container's memory is its own: a restart costs ~0.5 s
+    populates_before_start = False  # a demo school is populated once started
     merges_pages = False  # every page its own (no fork): passes not measured, not run
 
     def __init__(self, url: str = "docker://") -> None:
@@ -363,6 +363,11 @@ class DockerRuntime:
             with contextlib.suppress(NotFound):
                 self.client.api.remove_container(container["Id"], force=True)
         self._snapshot.pop((self.instance(spec), spec.uai), None)
+
+    async def populate_before_start(
+        self, spec: SchoolSpec, request: bytes, timeout_seconds: float
+    ) -> bytes:
+        raise RuntimeFailure(f"{self.url} populates a demo school once it is started")
 
     async def stop(self, spec: SchoolSpec) -> None:
         self._unwatch(spec)

@@ -9,6 +9,7 @@ process on the controller's event loop (DESIGN decision 31), so nothing polls th
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 class LocalRuntime:
     start_waits_for_ready = True  # the school reports SERVING on its readiness pipe
     moves_schools = False
-    restart_sheds_memory = True  # a fresh fork of the warm parent
+    populates_before_start = True  # in a helper of the warm parent (DESIGN decision 38)
     merges_pages = True  # forks on this kernel: ~1.8k own pages each, mostly alike
 
     def __init__(self, url: str = "local://") -> None:
@@ -79,38 +80,64 @@ class LocalRuntime:
     async def start(self, spec: SchoolSpec, timeout_seconds: float) -> int:
         spec.school_dir.mkdir(parents=True, exist_ok=True)
         spec.pid_file.unlink(missing_ok=True)
-        zygote = await self._ensure_zygote()
-        request_id = next(self._ids)
-        answer_future = asyncio.get_running_loop().create_future()
-        self._answers[request_id] = answer_future
         request = {
-            "id": request_id,
             "config": str(spec.config_path),
             "pid_file": str(spec.pid_file),
             "log": str(spec.log_file),
         }
-        assert zygote.stdin is not None
-        zygote.stdin.write((json.dumps(request) + "\n").encode())
-        await zygote.stdin.drain()
-        try:
-            answer = await asyncio.wait_for(answer_future, timeout_seconds)
-        except TimeoutError:
-            self._answers.pop(request_id, None)
-            # The warm parent may not have forked it yet (it is as loaded as we are): it must
-            # not start a server that nobody waits for any more.
-            zygote.stdin.write((json.dumps({"id": request_id, "cancel": True}) + "\n").encode())
-            await zygote.stdin.drain()
+        answer = await self._ask(request, timeout_seconds)
+        if answer is None:
             await self.stop(spec)
             raise StartTimedOut(
                 f"school {spec.uai} did not become ready within {timeout_seconds:.0f} s",
                 self.log_tail(spec),
-            ) from None
+            )
         if not answer["ok"]:
             raise StartFailed(f"school {spec.uai} failed to start: {answer['error']}", [])
         pid_file = PidFile.read(spec.pid_file)
         if pid_file is None:
             raise StartFailed(f"school {spec.uai} wrote no pid file", self.log_tail(spec))
         return pid_file.pid
+
+    async def populate_before_start(
+        self, spec: SchoolSpec, request: bytes, timeout_seconds: float
+    ) -> bytes:
+        """The warm parent forks a helper that populates the school's saved state
+        (`vm_agent.demo_population`) and answers with the agent's reply."""
+        spec.school_dir.mkdir(parents=True, exist_ok=True)
+        answer = await self._ask(
+            {"populate": str(spec.config_path), "request": base64.b64encode(request).decode()},
+            timeout_seconds,
+        )
+        if answer is None:
+            raise StartTimedOut(
+                f"school {spec.uai}: its demo population took more than {timeout_seconds:.0f} s",
+                [],
+            )
+        if not answer["ok"]:
+            raise StartFailed(f"school {spec.uai}: {answer['error']}", [])
+        return base64.b64decode(str(answer["reply"]))
+
+    async def _ask(
+        self, request: dict[str, str], timeout_seconds: float
+    ) -> dict[str, object] | None:
+        """Send `request` to the warm parent; its answer, or None after `timeout_seconds`."""
+        zygote = await self._ensure_zygote()
+        request_id = next(self._ids)
+        answer_future = asyncio.get_running_loop().create_future()
+        self._answers[request_id] = answer_future
+        assert zygote.stdin is not None
+        zygote.stdin.write((json.dumps({"id": request_id, **request}) + "\n").encode())
+        await zygote.stdin.drain()
+        try:
+            return await asyncio.wait_for(answer_future, timeout_seconds)
+        except TimeoutError:
+            self._answers.pop(request_id, None)
+            # The warm parent may not have forked a school yet (it is as loaded as we are): it
+            # must not start a server that nobody waits for any more.
+            zygote.stdin.write((json.dumps({"id": request_id, "cancel": True}) + "\n").encode())
+            await zygote.stdin.drain()
+            return None
 
     def observe(self, spec: SchoolSpec) -> Observed:
         pid_file = PidFile.read(spec.pid_file)

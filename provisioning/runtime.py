@@ -76,10 +76,11 @@ class Runtime(Protocol):
     moves_schools: bool
     """True if a school may come back on another host without its data (swarm://): the
     controller then copies its backups off as they are made and resumes it from the latest."""
-    restart_sheds_memory: bool
-    """True if a school started again gets a fresh server that shares the pages its
-    predecessor had dirtied (local://, forks of the warm parent): the fleet then restarts a
-    demo school once it is populated (DESIGN decision 32)."""
+    populates_before_start: bool
+    """True if a demo school's population can be computed and saved before its server starts
+    (`populate_before_start`, local://: in a helper of the warm parent, so that the school
+    does not run the call's code itself, DESIGN decision 38); otherwise the fleet sends it to
+    the started school."""
     merges_pages: bool
     """True if its schools run on this machine's kernel as forks of the warm parent, whose
     own pages are few and alike (local://): they mark them for the kernel's same-page merging
@@ -93,6 +94,16 @@ class Runtime(Protocol):
 
     async def start(self, spec: SchoolSpec, timeout_seconds: float) -> int:
         """Start the school's server; return its pid once it is ready. Raises StartFailed."""
+        ...
+
+    async def populate_before_start(
+        self, spec: SchoolSpec, request: bytes, timeout_seconds: float
+    ) -> bytes:
+        """Where `populates_before_start`: the agent's PopulateDemo call (`request`, a
+        serialized `agent_pb2.PopulateDemoRequest`) computed on the school's saved state and
+        saved, before its server starts (its `agent.json` is written); returns the serialized
+        `PopulateDemoReply`. Raises StartFailed (refused, or failed: its message says why) and
+        StartTimedOut after `timeout_seconds`; elsewhere RuntimeFailure."""
         ...
 
     async def stop(self, spec: SchoolSpec) -> None:

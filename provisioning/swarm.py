@@ -127,7 +127,7 @@ def overlay_of(pool: str) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]
 class SwarmRuntime:
     start_waits_for_ready = False  # start waits for the port; the fleet checks gRPC health
     moves_schools = True
-    restart_sheds_memory = False
+    populates_before_start = False  # a demo school is populated once started
     merges_pages = False  # other machines' kernels
     """Schools may come back on another node, without their data (restore from backups)."""
 
@@ -543,6 +543,11 @@ class SwarmRuntime:
             return True
         except NotFound:
             return False
+
+    async def populate_before_start(
+        self, spec: SchoolSpec, request: bytes, timeout_seconds: float
+    ) -> bytes:
+        raise RuntimeFailure(f"{self.url} populates a demo school once it is started")
 
     async def stop(self, spec: SchoolSpec) -> None:
         await asyncio.to_thread(self._remove_service, spec)

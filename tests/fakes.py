@@ -18,7 +18,7 @@ from common.backup_plan import Due
 from datacenter.core.errors import Unavailable
 from datacenter.core.gateway import BackupsMade, SimulatedTime, YearSwitched
 from datacenter.core.registry import SchoolRecord
-from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, OnStop, RuntimeFailure, SchoolSpec, StartFailed
 
 
 class FakeRuntime:
@@ -29,7 +29,7 @@ class FakeRuntime:
     def __init__(self, start_waits_for_ready: bool = False) -> None:
         self.start_waits_for_ready = start_waits_for_ready
         self.moves_schools = False
-        self.restart_sheds_memory = False
+        self.populates_before_start = False
         self.merges_pages = False
         self.running: dict[str, int] = {}  # uai -> pid
         self.started: list[str] = []
@@ -72,6 +72,11 @@ class FakeRuntime:
         self.running[spec.uai] = self._next_pid
         self.started.append(spec.uai)
         return self._next_pid
+
+    async def populate_before_start(
+        self, spec: SchoolSpec, request: bytes, timeout_seconds: float
+    ) -> bytes:
+        raise RuntimeFailure(f"{self.url} populates a demo school once it is started")
 
     async def stop(self, spec: SchoolSpec) -> None:
         self.watches.pop(spec.uai, None)

@@ -32,7 +32,7 @@ from vm_agent.adapters.publication_service import PronoteNetAddress
 from vm_agent.adapters.slot import SchoolSlot
 from vm_agent.backups import BackupStore
 from vm_agent.domain.licences import LicencePolicy
-from vm_agent.domain.school import SchoolIdentity, SchoolServer
+from vm_agent.domain.school import Isolate, SchoolIdentity, SchoolServer
 from vm_agent.domain.security import SecurityPolicy
 from vm_agent.isolated import run_isolated
 from vm_agent.store import StateStore
@@ -63,7 +63,22 @@ def _new_server(
     return server, health_servicer
 
 
-def _load_school(config: AgentConfig, clock: Clock) -> SchoolServer:
+def school_clock(config: AgentConfig) -> DrivenClock:
+    """The school's clock: on the data-center's time when `config` carries it (simulated
+    time, driven by the controller afterwards), else real time."""
+    clock = DrivenClock()
+    if config.clock_seconds is not None:  # it starts on the data-center's time
+        elapsed = max(0.0, time.time() - config.clock_written_at) * config.clock_speed
+        clock.drive(config.clock_seconds + elapsed, config.clock_speed)
+    return clock
+
+
+def load_school(
+    config: AgentConfig, clock: Clock, isolate: Isolate | None = run_isolated
+) -> SchoolServer:
+    """The school of `config` with its saved state (`<data_dir>/state.json`, none: empty).
+    Raises ValueError if the state file is corrupt, InvalidArgument if its format is newer."""
+
     store = StateStore(config.data_dir)
     return SchoolServer(
         identity=SchoolIdentity(config.uai, config.school_name, config.pronote_version),
@@ -75,7 +90,7 @@ def _load_school(config: AgentConfig, clock: Clock) -> SchoolServer:
         clock=clock,
         save=store.save,
         saved_state=store.load(),
-        isolate=run_isolated,
+        isolate=isolate,
     )
 
 
@@ -102,10 +117,7 @@ async def serve(
     pid_file: Path | None = None,
 ) -> None:
     if clock is None:
-        clock = DrivenClock()  # the controller may drive it (simulated time)
-        if config.clock_seconds is not None:  # it starts on the data-center's time
-            elapsed = max(0.0, time.time() - config.clock_written_at) * config.clock_speed
-            clock.drive(config.clock_seconds + elapsed, config.clock_speed)
+        clock = school_clock(config)
     for directory in (config.data_dir, config.backups):  # what a killed write left (issue 12)
         remove_temp_files(directory, recursive=True)
     slot = SchoolSlot()
@@ -160,7 +172,7 @@ async def serve(
         raise BindError(str(error)) from None
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    school = _load_school(config, clock)  # a small file: no thread pool for it
+    school = load_school(config, clock)  # a small file: no thread pool for it
     slot.fill(school)
     for health_servicer in (client_health, agent_health):
         await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.SERVING)

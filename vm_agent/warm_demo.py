@@ -5,7 +5,9 @@ CPython 3.11 specializes a function's bytecode in place once it has run a few ti
 first in each school, a demo population writes into the code objects the school shares with
 the warm parent and copies their pages (~0.3 MiB per demo school, measured). Run here first,
 on a tiny synthetic school saved in a temporary directory, the code is specialized once and
-its pages stay shared. Costs the warm parent ~0.1 s at its start.
+its pages stay shared. Costs the warm parent ~0.1 s at its start. Both halves of a
+population are warmed: the helper's (`populate_demo_here`) and the school's, which takes the
+state the helper saved (DESIGN decision 38).
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ end closing (it exited) closes ours.
 Protocol on stdin/stdout, one JSON object per line:
   -> {"id": 1, "config": "/…/agent.json", "pid_file": "/…/agent.pid", "log": "/…/agent.log"}
   <- {"id": 1, "ok": true, "pid": 4242}   or   {"id": 1, "ok": false, "error": "…"}
+  -> {"id": 2, "populate": "/…/agent.json", "request": "<base64 PopulateDemoRequest>"}
+  <- {"id": 2, "ok": true, "reply": "<base64 PopulateDemoReply>"}   or   {…, "ok": false, …}
+                                 (a demo school populated before it starts, in a helper:
+                                  `vm_agent.demo_population`, DESIGN decision 38)
   -> {"id": 1, "cancel": true}   (the controller stopped waiting: the school, not ready yet, is
                                   killed and never answered for)
 """
@@ -23,6 +27,7 @@ Protocol on stdin/stdout, one JSON object per line:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import gc
 import json
@@ -34,7 +39,7 @@ import sys
 from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
-from vm_agent import isolated, warm_demo, warm_grpc
+from vm_agent import demo_population, isolated, warm_demo, warm_grpc
 from vm_agent.__main__ import configure_logging, run
 
 PR_SET_NAME = 15
@@ -112,6 +117,25 @@ def _fork_helper(school: socket.socket) -> bool:
     return bool(message)
 
 
+def _fork_population(request: dict[str, str]) -> tuple[int, int]:
+    """Fork a helper that populates a demo school before it starts; returns its pid and the
+    read end of its answer's pipe. Reaped by `_reap`; it ends itself after
+    `isolated.TIMEOUT_SECONDS`, and is killed if the controller stops waiting (its writes
+    are atomic: the school's directory then holds its state as before, or as after)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            signal.alarm(int(isolated.TIMEOUT_SECONDS) + 5)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _keep_only([write_fd])
+            demo_population.answer(request["populate"], request["request"], write_fd)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    return pid, read_fd
+
+
 def _keep_only(fds: list[int]) -> None:
     """In a helper: close every descriptor but its two pipes and stderr. It must not hold the
     controller's pipe (a `down` would wait for it) nor other schools' sockets (a school whose
@@ -129,8 +153,13 @@ def _close_all_but(kept: list[int]) -> None:
         os.closerange(low + 1, high)
 
 
-def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
+def _answer(request_id: object, readiness: bytes, kind: str) -> dict[str, object]:
     line = readiness.decode(errors="replace").strip()
+    if kind == "populated":
+        try:
+            return {**json.loads(line), "id": request_id}
+        except ValueError:
+            return {"id": request_id, "ok": False, "error": "its demo population's helper died"}
     if line == "ready":
         return {"id": request_id, "ok": True}
     if line.startswith("error "):
@@ -184,7 +213,8 @@ def main() -> int:
     selector.register(stdin_fd, selectors.EVENT_READ, None)
     requests = b""
     pending: dict[int, tuple[object, bytes]] = {}
-    starting: dict[object, tuple[int, int]] = {}  # request id -> (pid, readiness fd)
+    # request id -> (pid, readiness or answer fd) of a school or population not answered yet
+    starting: dict[object, tuple[int, int]] = {}
     while True:
         for key, _ in selector.select():
             if key.data is None:
@@ -198,15 +228,21 @@ def main() -> int:
                     if request.get("cancel"):
                         if request["id"] in starting:
                             pid, read_fd = starting.pop(request["id"])
-                            os.kill(pid, signal.SIGKILL)
+                            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                                os.kill(pid, signal.SIGKILL)
                             selector.unregister(read_fd)
                             os.close(read_fd)
                             del pending[read_fd]
                         continue
-                    pid, read_fd, helper_socket = _spawn(request)
+                    if "populate" in request:
+                        pid, read_fd = _fork_population(request)
+                        helper_socket, kind = None, "populated"
+                    else:
+                        pid, read_fd, helper_socket = _spawn(request)
+                        kind = "ready"
                     starting[request["id"]] = (pid, read_fd)
                     pending[read_fd] = (request["id"], b"")
-                    selector.register(read_fd, selectors.EVENT_READ, "ready")
+                    selector.register(read_fd, selectors.EVENT_READ, kind)
                     if helper_socket is not None:
                         selector.register(helper_socket, selectors.EVENT_READ, helper_socket)
                 continue
@@ -216,7 +252,7 @@ def main() -> int:
                     key.data.close()
                 continue
             read_fd = key.fd
-            chunk = os.read(read_fd, 4096)
+            chunk = os.read(read_fd, 65536)
             request_id, buffered = pending[read_fd]
             buffered += chunk
             if chunk and b"\n" not in buffered:
@@ -226,7 +262,7 @@ def main() -> int:
             os.close(read_fd)
             del pending[read_fd]
             starting.pop(request_id, None)
-            print(json.dumps(_answer(request_id, buffered)), flush=True)
+            print(json.dumps(_answer(request_id, buffered, key.data)), flush=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from common.backup_plan import Due
 from common.secrets import new_password
 from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
 from datacenter.core.errors import TimedOut, Unavailable
-from datacenter.core.gateway import BackupsMade, SimulatedTime, YearSwitched
+from datacenter.core.gateway import BackupsMade, PopulateBeforeStart, SimulatedTime, YearSwitched
 from datacenter.core.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 
@@ -123,18 +123,28 @@ class AgentDirectory:
         )
 
     async def populate_demo(
-        self, record: SchoolRecord, school_year: str, accounts: list[SampleAccount]
+        self,
+        record: SchoolRecord,
+        school_year: str,
+        accounts: list[SampleAccount],
+        before_start: PopulateBeforeStart | None = None,
     ) -> list[SampleAccount]:
         """A base for this school year in service holding the synthetic school seeded by the
         UAI, with the sample accounts, and passwords for a teacher, a CPE, a parent and their
-        child; returns every sample account."""
+        child; returns every sample account. The agent's PopulateDemo call goes to
+        `before_start` if given (the school not started yet, DESIGN decision 38), else to the
+        school's server. Raises Unavailable (refused, or no answer) and TimedOut."""
         try:
-            return await self._populate_demo(record, school_year, accounts)
+            return await self._populate_demo(record, school_year, accounts, before_start)
         except grpc.aio.AioRpcError as error:  # e.g. a school too loaded to answer in time
             raise _unavailable(record, error) from error
 
     async def _populate_demo(
-        self, record: SchoolRecord, school_year: str, accounts: list[SampleAccount]
+        self,
+        record: SchoolRecord,
+        school_year: str,
+        accounts: list[SampleAccount],
+        before_start: PopulateBeforeStart | None,
     ) -> list[SampleAccount]:
         spr = next(a for a in accounts if a.role == "spr")
         role_of = {SYNTHETIC_ROLES[role][0]: role for role in _DEMO_PEOPLE}
@@ -159,7 +169,11 @@ class AgentDirectory:
             passwords=passwords,
             child_password=child_password,
         )
-        reply = await self.call(record, "PopulateDemo", request)  # one call (DESIGN 30)
+        if before_start is not None:
+            answer = await before_start(request.SerializeToString())
+            reply = agent_pb2.PopulateDemoReply.FromString(answer)
+        else:
+            reply = await self.call(record, "PopulateDemo", request)  # one call (DESIGN 30)
         people = [
             synthetic_account(role, reply.logins[kind], passwords[kind])
             for kind, role in role_of.items()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 import shutil
 import sqlite3
@@ -30,7 +31,7 @@ from common.faults import fault_point
 from common.files import remove_temp_files
 from datacenter.core.contacts import Responsable, normalise_email, normalise_mobile
 from datacenter.core.errors import AlreadyExists, InvalidArgument, TimedOut, Unavailable
-from datacenter.core.gateway import AgentGateway
+from datacenter.core.gateway import AgentGateway, PopulateBeforeStart
 from datacenter.core.ipam import AddressPool
 from datacenter.core.registry import Registry, SampleAccount, SchoolRecord
 from datacenter.core.settings import Settings
@@ -71,7 +72,9 @@ class Provisioned:
     console_password: str
 
 
-Populate = Callable[[SchoolRecord], Awaitable[list[SampleAccount]]]
+# Fills a demo school: before its start where the runtime can (given a PopulateBeforeStart),
+# else through its started server (None); returns its sample accounts.
+Populate = Callable[[SchoolRecord, PopulateBeforeStart | None], Awaitable[list[SampleAccount]]]
 # Runs inside the transaction that ends a provisioning's intent (order activation's own writes).
 Complete = Callable[["Provisioned", sqlite3.Connection], None]
 
@@ -229,9 +232,16 @@ class Fleet:
         before the caller rolls the school back; each retry is logged and counted."""
         for attempt in range(1, PROVISION_ATTEMPTS + 1):
             try:
+                if populate is not None and self.runtime.populates_before_start:
+                    await asyncio.to_thread(self._write_config, record, spec)
+                    before_start = functools.partial(self._populate_before_start, spec)
+                    accounts = await populate(record, before_start)
+                    await self._start(record, spec)
+                    fault_point("provision.started")
+                    return accounts
                 await self._start(record, spec)
                 fault_point("provision.started")
-                return await populate(record) if populate is not None else None
+                return await populate(record, None) if populate is not None else None
             except TimedOut as error:
                 if attempt == PROVISION_ATTEMPTS:
                     raise TimedOut(
@@ -255,20 +265,16 @@ class Fleet:
                 await asyncio.sleep(PROVISION_RETRY_PAUSE_SECONDS)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def shed_memory(self, record: SchoolRecord) -> None:
-        """Start the school's server afresh if the runtime says a restart sheds memory
-        (`Runtime.restart_sheds_memory`): after the dozen RPCs that populate a demo school,
-        its process holds ~1.7 MiB of pages that only those calls dirtied, which a fresh fork
-        of the warm parent does not (DESIGN decision 32). Its state is saved before every
-        reply, so nothing is lost; the stop is SIGTERM's graceful one. Not where its pages are
-        merged (`merge_pages`, DESIGN decision 35): the school marks them 2 s after it is ready,
-        the population included, and the merging keeps ~1.6 MiB of it either way, where the
-        restart costs a second start (~15 ms of CPU a school, measured at 1000)."""
-        if not self.runtime.restart_sheds_memory or self.merge_pages:
-            return
-        spec = self.spec(record)
-        await self.runtime.stop(spec)
-        await self._start(record, spec)
+    async def _populate_before_start(self, spec: SchoolSpec, request: bytes) -> bytes:
+        """The runtime's `populate_before_start`, its failures as the core's errors."""
+        try:
+            return await self.runtime.populate_before_start(
+                spec, request, self._settings.start_timeout_seconds
+            )
+        except StartTimedOut as error:
+            raise TimedOut(str(error)) from error
+        except StartFailed as error:
+            raise Unavailable(str(error)) from error
 
     def _write_config(self, record: SchoolRecord, spec: SchoolSpec) -> None:
         """Before every start: the config carries the data-center's time (point 3)."""

@@ -8,7 +8,7 @@ message says what happened; the core retries at its next pass).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +39,11 @@ class SimulatedTime:
 
     now_seconds: float
     speed: float
+
+
+# A demo population computed before the school's server starts (`Runtime.populate_before_start`,
+# DESIGN decision 38): the agent's serialized PopulateDemoRequest in, its reply out.
+PopulateBeforeStart = Callable[[bytes], Awaitable[bytes]]
 
 
 class AgentGateway(Protocol):

@@ -44,9 +44,9 @@ def demo_school(dc: Datacenter) -> Any:
 
 
 def test_a_demo_school_is_made_cheaply_and_counted_when_first_listed(demo: Datacenter) -> None:
-    """DESIGN decision 30: its first people come from a fork of the warm parent (no fresh
-    interpreter), its counters wait for the first listing, its drawn SPR password is not
-    scrypt. This test runs first in the module: nothing has listed the bases yet."""
+    """DESIGN decisions 30 and 38: populated by a fork of the warm parent before it started
+    (no fresh interpreter), its counters wait for the first listing, its drawn SPR password
+    is not scrypt. This test runs first in the module: nothing has listed the bases yet."""
     school = demo_school(demo)
     state_file = demo.state_dir / "schools" / school.uai / "data" / "state.json"
     (saved,) = json.loads(state_file.read_text())["bases"]
@@ -55,25 +55,20 @@ def test_a_demo_school_is_made_cheaply_and_counted_when_first_listed(demo: Datac
     assert spr["password_hash"].startswith("sha256$")
     metrics = f"http://{school.address}:49380/metrics"
     helpers = "pronote_school_helpers_started_total"
-    # The first people were drawn by the process that was populated. Where pages are merged
-    # it still serves (DESIGN decision 35); otherwise the school runs from a fresh fork
-    # (decision 32), whose counters start at zero.
-    starts = (
-        (demo.state_dir / "schools" / school.uai / "agent.log")
-        .read_text()
-        .count(f"school {school.uai} serving on")
-    )
-    assert starts in (1, 2)
-    drawn = 1 if starts == 1 else 0
+    # Populated before it started (DESIGN decision 38): a helper of the warm parent drew its
+    # first people and saved its base; the school, started once, loaded it and asked for no
+    # helper of its own.
+    log = (demo.state_dir / "schools" / school.uai / "agent.log").read_text()
+    assert log.count(f"school {school.uai} serving on") == 1
     page = samples(metrics)
-    assert value(page, helpers, made_by="warm_parent") == drawn
+    assert value(page, helpers, made_by="warm_parent") == 0
     assert value(page, helpers, made_by="fresh_interpreter") == 0
     (base,) = cli_json(demo, "console", "bases", "--uai", school.uai)["bases"]
     assert base["counters"]["notes"] > 1000 and not base.get("counters_pending", False)
     (saved,) = json.loads(state_file.read_text())["bases"]
     assert saved["counted"] and saved["counters"] == base["counters"]
     page = samples(metrics)
-    assert value(page, helpers, made_by="warm_parent") == drawn + 1  # the count
+    assert value(page, helpers, made_by="warm_parent") == 1  # the count
     assert value(page, helpers, made_by="fresh_interpreter") == 0
     cpu = "pronote_school_helpers_cpu_seconds_total"
     assert 0 < value(page, cpu, made_by="warm_parent") < 2  # a fork, not a fresh interpreter

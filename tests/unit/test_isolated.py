@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +20,11 @@ from vm_agent.domain.counters import BaseCounters
 from vm_agent.domain.errors import InvalidArgument
 from vm_agent.domain.licences import LicencePolicy
 from vm_agent.domain.modes import UserKind
+from vm_agent.domain.school import SchoolIdentity, SchoolServer
 from vm_agent.domain.school_data import PersonKind
+from vm_agent.domain.security import SecurityPolicy
 from vm_agent.isolated import run_isolated
+from vm_agent.store import StateStore
 
 
 def test_the_result_comes_back_from_another_process() -> None:
@@ -177,7 +181,9 @@ def test_a_demo_school_is_populated_in_one_step_saved_once() -> None:
         {kind: f"pw-{kind.value}" for kind in kinds},
         child_password="pw-child",
     )
-    assert calls == ["first_people"] and len(saves.states) == 1  # one helper, one save
+    # One helper (it finds the first people itself), one save
+    assert calls == ["_populate_demo_elsewhere"] and len(saves.states) == 1
+    assert saves.last == server.snapshot()  # what was saved there is what this server holds
     assert not base.counted and server.base_in_service is base
     data = synthetic.roster("0750655E", YEAR, base.synthetic_resources)
     first = server.people(kinds, 1)
@@ -191,3 +197,30 @@ def test_a_demo_school_is_populated_in_one_step_saved_once() -> None:
     assert base.users[logins["eleve"]].check_password("pw-child")
     assert base.users["admin.durand"].check_password("drawn-admin")
     assert saves.last["bases"][0]["users"]["spr"]["password_hash"].startswith("sha256$")
+
+
+def test_a_demo_population_in_a_helper_process_is_saved_there_and_taken_here(
+    tmp_path: Path,
+) -> None:
+    store = StateStore(tmp_path)
+    server = SchoolServer(
+        identity=SchoolIdentity("0750655E", "Lycée Test"),
+        licence_policy=LicencePolicy(4, None),
+        security_policy=SecurityPolicy(5, 600, 600),
+        idle_timeout_seconds=600,
+        clock=SimulatedClock(START),
+        save=store.save,
+        isolate=run_isolated,  # no warm parent here: a fresh interpreter
+    )
+    with pytest.raises(InvalidArgument, match="eleves = -1 is out of range"):
+        server.populate_demo(YEAR, "x", ("spr", "pw"), [], {}, "", BaseCounters(eleves=-1))
+    assert store.load() is None and not server.bases  # refused there: nothing saved or taken
+    synthetic._generate.cache_clear()
+    kinds = [PersonKind.PROFESSEUR, PersonKind.RESPONSABLE]
+    base, logins = server.populate_demo(
+        YEAR, "0750655E", ("spr", "drawn-spr"), [], {kind: "pw" for kind in kinds}, "pw-child"
+    )
+    assert synthetic._generate.cache_info().currsize == 0  # nothing generated here
+    assert store.load() == server.snapshot()  # the helper saved what this server now holds
+    assert server.base_in_service is base and base.users[logins["professeur"]].check_password("pw")
+    assert base.users[logins["eleve"]].check_password("pw-child")

@@ -23,6 +23,7 @@ from vm_agent.backups import Backup, BackupStore
 from vm_agent.domain import rentree
 from vm_agent.domain.errors import InvalidArgument, NotFound, WrongState
 from vm_agent.domain.pronote_net import PronoteNet
+from vm_agent.domain.school import SchoolServer
 from vm_agent.domain.school_data import PersonKind
 from vm_agent.isolated import release_free_memory
 
@@ -182,22 +183,7 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
     async def PopulateDemo(
         self, request: agent_pb2.PopulateDemoRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.PopulateDemoReply:
-        users = []
-        for user in request.users:
-            kind = convert.USER_KIND_FROM_PROTO.get(user.kind)
-            if kind is None:
-                raise InvalidArgument(f"say what kind of user {user.login!r} is")
-            users.append((user.login, user.password, user.display_name, kind, user.group))
-        passwords = {_person_kind(name): password for name, password in request.passwords.items()}
-        base, logins = self._slot.school.populate_demo(
-            request.school_year,
-            request.synthetic_seed,
-            (request.spr_login, request.spr_password),
-            users,
-            passwords,
-            request.child_password,
-        )
-        reply = agent_pb2.PopulateDemoReply(base=convert.base(base, in_service=True), logins=logins)
+        reply = populate_demo(self._slot.school, request)
         release_free_memory()  # the population's passing allocations (DESIGN decision 30)
         return reply
 
@@ -392,6 +378,30 @@ def _backup_info(backup: Backup) -> common_pb2.BackupInfo:
         size=backup.size,
         sha256=backup.sha256,
     )
+
+
+def populate_demo(
+    school: SchoolServer, request: agent_pb2.PopulateDemoRequest
+) -> agent_pb2.PopulateDemoReply:
+    """The PopulateDemo call on `school` (`SchoolServer.populate_demo`): served by a school,
+    or run before its start (`vm_agent.demo_population`). Raises the domain's refusals
+    (InvalidArgument for a user kind or person kind that does not exist)."""
+    users = []
+    for user in request.users:
+        kind = convert.USER_KIND_FROM_PROTO.get(user.kind)
+        if kind is None:
+            raise InvalidArgument(f"say what kind of user {user.login!r} is")
+        users.append((user.login, user.password, user.display_name, kind, user.group))
+    passwords = {_person_kind(name): password for name, password in request.passwords.items()}
+    base, logins = school.populate_demo(
+        request.school_year,
+        request.synthetic_seed,
+        (request.spr_login, request.spr_password),
+        users,
+        passwords,
+        request.child_password,
+    )
+    return agent_pb2.PopulateDemoReply(base=convert.base(base, in_service=True), logins=logins)
 
 
 def _person_kind(name: str) -> PersonKind:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol, TypeVar
 
 from common import secrets
-from common.clock import Clock
+from common.clock import Clock, SimulatedClock
 from vm_agent.domain import licences, rentree, synthetic
 from vm_agent.domain.bases import (
     Base,
@@ -86,6 +86,38 @@ class SchoolIdentity:
     pronote_version: str = "2026"
 
 
+@dataclass(frozen=True)
+class _Blueprint:
+    """What makes a copy of a school server in another process: its settings, the time, how
+    it saves and its state."""
+
+    identity: SchoolIdentity
+    licence_policy: LicencePolicy
+    security_policy: SecurityPolicy
+    idle_timeout_seconds: float
+    now_seconds: float
+    save: Callable[[dict[str, Any]], None]
+    state: dict[str, Any]
+
+
+def _populate_demo_elsewhere(
+    blueprint: _Blueprint, arguments: tuple[Any, ...]
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A copy of the school populated and saved (in a helper process): the new base's id,
+    the logins that got passwords, and the state as saved."""
+    copy = SchoolServer(
+        blueprint.identity,
+        blueprint.licence_policy,
+        blueprint.security_policy,
+        blueprint.idle_timeout_seconds,
+        SimulatedClock(blueprint.now_seconds),
+        blueprint.save,
+        blueprint.state,
+    )
+    base, logins = copy.populate_demo_here(*arguments)
+    return base.id, logins, copy.snapshot()
+
+
 class SchoolServer:
     def __init__(
         self,
@@ -109,23 +141,9 @@ class SchoolServer:
         self._saves_held = self._save_due = False
         self.sessions = SessionTable(idle_timeout_seconds)
         self.web_sessions = WebSessionTable(idle_timeout_seconds)  # PRONOTE.net, no licence
-        state = saved_state or {}
-        if state and state.get("format") != STATE_FORMAT:
-            raise InvalidArgument(
-                f"saved state has format {state.get('format')!r}, this server reads "
-                f"{STATE_FORMAT}; upgrade pronote-dc"
-            )
-        self.bases: list[Base] = [base_from_dict(b) for b in state.get("bases", [])]
-        self._in_service_id: str | None = state.get("in_service")
-        self.licence_policy = licence_policy.with_reserved(
-            state.get("reserved_licences", licence_policy.reserved_for_administration)
-        )
-        self.guard = Guard(security_policy, [Suspension(**s) for s in state.get("suspensions", [])])
-        self.publication = Publication.from_dict(state.get("publication", {}))
-        self.history = History.from_list(state.get("history", []))
-        # school year -> what its version switch did, so a switch asked again (the controller
-        # died before recording it) answers the same instead of "kept".
-        self._year_switches: dict[str, dict[str, Any]] = dict(state.get("year_switches", {}))
+        self.licence_policy = licence_policy
+        self.guard = Guard(security_policy)
+        self._load(saved_state or {})
         # Event counts since this process started (not saved: counters restart at zero).
         self.authentication_failures = 0
         self.ip_suspensions = 0
@@ -142,6 +160,26 @@ class SchoolServer:
         if self._in_service_id is None:
             return None
         return find_base(self.bases, self._in_service_id)
+
+    def _load(self, state: dict[str, Any]) -> None:
+        """Take `state` (a `snapshot()`, as saved) as this server's, as at its start."""
+        if state and state.get("format") != STATE_FORMAT:
+            raise InvalidArgument(
+                f"saved state has format {state.get('format')!r}, this server reads "
+                f"{STATE_FORMAT}; upgrade pronote-dc"
+            )
+        self.bases: list[Base] = [base_from_dict(b) for b in state.get("bases", [])]
+        self._in_service_id: str | None = state.get("in_service")
+        self.licence_policy = self.licence_policy.with_reserved(
+            state.get("reserved_licences", self.licence_policy.reserved_for_administration)
+        )
+        suspensions = [Suspension(**s) for s in state.get("suspensions", [])]
+        self.guard = Guard(self.guard.policy, suspensions)
+        self.publication = Publication.from_dict(state.get("publication", {}))
+        self.history = History.from_list(state.get("history", []))
+        # school year -> what its version switch did, so a switch asked again (the controller
+        # died before recording it) answers the same instead of "kept".
+        self._year_switches: dict[str, dict[str, Any]] = dict(state.get("year_switches", {}))
 
     def _persist(self) -> None:
         if self._saves_held:
@@ -403,7 +441,40 @@ class SchoolServer:
         password), the `users` (login, password, display name, kind, group) added, and each
         kind's first person given its password in `passwords` (the first responsable's first
         child `child_password`). Returns the base and, per kind ("eleve": that child), the
-        login that got the password. `resources`: as for `create_base`."""
+        login that got the password. `resources`: as for `create_base`.
+
+        Computed and saved elsewhere (`isolate`: a helper process in a school server), then
+        taken here as a start takes a saved state: the population's passing objects and the
+        code it runs once write ~1 MiB of pages a school shares with its warm parent, loading
+        the result ~0.25 MiB (DESIGN decision 38). Refusals are the same as in place."""
+        base_id, logins, state = self._isolate(
+            _populate_demo_elsewhere,
+            _Blueprint(
+                self.identity,
+                self.licence_policy,
+                self.guard.policy,
+                self.sessions.idle_timeout_seconds,
+                self._clock.now(),
+                self._save,
+                self.snapshot(),
+            ),
+            (school_year, seed, spr, users, passwords, child_password, resources),
+        )
+        self._load(state)
+        self._sketches.clear()
+        return find_base(self.bases, base_id), logins
+
+    def populate_demo_here(
+        self,
+        school_year: str,
+        seed: str,
+        spr: tuple[str, str],
+        users: list[tuple[str, str, str, UserKind, str]],
+        passwords: dict[PersonKind, str],
+        child_password: str = "",
+        resources: BaseCounters | None = None,
+    ) -> tuple[Base, dict[str, str]]:
+        """`populate_demo` computed in this process (what the helper runs)."""
         with self._one_save():
             base = self.create_base(
                 school_year, seed, resources, sample_records=True, count_later=True
