@@ -18,9 +18,11 @@
 Both are also given per school (seconds of the year / N): the figure to compare across fleet
 sizes (the target: 400 schools within 10 % of 100). Beside the wall time, the CPU seconds
 the year cost (utime + stime from /proc: the controller, and every school process with the
-warm parent, the schools' time in the kernel apart), and the baseline's: on 2 shared cores
-the wall time moves with the other work of the machine (±20 % between runs here), the CPU a
-school costs less (±7 %).
+warm parent, the schools' time in the kernel and in gRPC's own threads apart, their page
+faults), and the baseline's: on 2 shared cores the wall time moves with the other work of
+the machine (±20 % between runs here), the CPU a school costs less (±7 %); what else the
+machine's CPUs did during the year is printed beside (`..._besides_the_fleet`, with the
+kernel's page scanners, ksmd and DAMON's kdamond, in `page_scanners`).
 
 N is 1 to 2000; the schools take a free block of 127.<--pool-octet>.0.0/16 (150 by default)
 big enough for N. Bounded by --timeout (provisioning, and each day's advance); the
@@ -45,7 +47,7 @@ from typing import Any
 import grpc
 
 from bench.addresses import free_pool
-from bench.running import cpu_times, print_figures, say
+from bench.running import TICKS, print_figures, say
 from common import backup_plan
 from datacenter.cli.clock import run_school_year, year_report
 from datacenter.core import year_cycle
@@ -127,12 +129,16 @@ def measure_year(
             failures = (tmp / "controller.log").read_text(errors="replace").count("failed")
             print(f"  only {running} of {schools} schools started ({failures} failures in "
                   "the controller's log); the year runs for those", file=sys.stderr)  # fmt: skip
-        cpu_before = fleet_cpu(state)
+        grpc_threads: dict[str, float] = {}
+        cpu_before = fleet_cpu(state, grpc_threads)
         started = time.perf_counter()
         totals = run_school_year(advance, START, step_days, progress)
         wall = time.perf_counter() - started
-        cpu_after = fleet_cpu(state)
+        cpu_after = fleet_cpu(state, grpc_threads)
+        # the gRPC threads' figure of cpu_after is already the year's (by thread): keep it so
+        cpu_after["schools_grpc_threads"] += cpu_before["schools_grpc_threads"]
         cpu = {kind: cpu_after[kind] - cpu_before[kind] for kind in cpu_after}
+        cpu["schools_grpc_threads_alive"] = cpu_after["schools_grpc_threads_alive"]  # at the end
 
         class Operator:  # year_report's stub: every call with the operator token
             def __getattr__(self, method: str) -> Any:
@@ -164,16 +170,49 @@ def measure_year(
         log.close()
 
 
-def fleet_cpu(state: Path) -> dict[str, float]:
+# The threads gRPC's core starts in a school (named by gRPC; the others are the school's
+# main thread and its `asyncio.to_thread` workers, which keep the process's name).
+GRPC_THREADS = ("event_engine", "grpc_global_tim", "lifeguard", "default-executo", "resolver-execu")
+# The kernel's own threads that scan every process's pages: same-page merging (decision 35)
+# and DAMON, which the machine's platform may run (a `kdamond.N` thread).
+PAGE_SCANNERS = ("ksmd", "kdamond")
+
+
+def _stat_fields(path: str) -> list[str] | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    return [text[text.index("(") + 1 : text.rindex(")")], *text.rpartition(")")[2].split()]
+
+
+def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict[str, float]:
     """CPU seconds (utime + stime, every thread) of the fleet's processes so far, by kind:
     `controller` (`pronote-dc up`) and `schools` (each school process and the warm parent
-    they are forked from), and `schools_system`, the part of `schools` spent in the kernel
-    (file system calls, scheduling). A process of the fleet is one whose environment names
-    `state` (every one inherits the controller's PRONOTE_DC_STATE_DIR)."""
+    they are forked from), and of `schools`: `schools_system` (in the kernel: file system
+    calls, scheduling, page faults), `schools_grpc_threads` (the threads gRPC's core runs,
+    GRPC_THREADS: given `grpc_threads`, the same read earlier by thread, their CPU since, a
+    thread gone meanwhile not counted; `schools_grpc_threads_alive`, how many now) and
+    `schools_major_faults` / `schools_minor_faults`
+    (counts). Also, machine-wide: `machine_busy` (every CPU's non-idle time, /proc/stat) and
+    `page_scanners` (the kernel threads PAGE_SCANNERS). A process of the fleet is one whose
+    environment names `state` (every one inherits the controller's PRONOTE_DC_STATE_DIR)."""
     marker = f"PRONOTE_DC_STATE_DIR={state}\0".encode()
-    used = {"controller": 0.0, "schools": 0.0, "schools_system": 0.0}
+    used = dict.fromkeys(
+        ("controller", "schools", "schools_system", "schools_grpc_threads",
+         "schools_grpc_threads_alive", "schools_major_faults", "schools_minor_faults",
+         "page_scanners", "machine_busy"),
+        0.0,
+    )  # fmt: skip
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(f"/proc/{entry.name}/stat")
+        if fields is None:
+            continue
+        if fields[0].startswith(PAGE_SCANNERS):
+            used["page_scanners"] += (int(fields[12]) + int(fields[13])) / TICKS
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as environ:
@@ -183,14 +222,39 @@ def fleet_cpu(state: Path) -> dict[str, float]:
                 kind = "controller" if b"datacenter.cli" in cmdline.read() else "schools"
         except OSError:
             continue  # gone, or not ours to read
-        times = cpu_times(int(entry.name))
-        if times is None:
-            continue
-        user, system = times
+        user, system = int(fields[12]) / TICKS, int(fields[13]) / TICKS
         used[kind] += user + system
         if kind == "schools":
             used["schools_system"] += system
+            used["schools_minor_faults"] += int(fields[8])
+            used["schools_major_faults"] += int(fields[10])
+            threads = _grpc_threads_cpu(entry.name)
+            used["schools_grpc_threads_alive"] += len(threads)
+            for tid, seconds in threads.items():
+                if grpc_threads is not None:
+                    used["schools_grpc_threads"] += seconds - grpc_threads.get(tid, 0.0)
+                    grpc_threads[tid] = seconds
+                else:
+                    used["schools_grpc_threads"] += seconds
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]  # steal, guest: not ours
+    used["machine_busy"] = (user + nice + system + irq + softirq) / TICKS
     return used
+
+
+def _grpc_threads_cpu(pid: str) -> dict[str, float]:
+    """CPU seconds of each gRPC thread of the process, by thread id."""
+    seconds: dict[str, float] = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return seconds
+    for tid in tasks:
+        fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+        if fields is not None and fields[0].startswith(GRPC_THREADS):
+            seconds[tid] = (int(fields[12]) + int(fields[13])) / TICKS
+    return seconds
 
 
 def sample_states(backups: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
@@ -299,6 +363,18 @@ def main() -> None:
             (year["cpu_seconds"]["controller"] + year["cpu_seconds"]["schools"]) / running, 3
         ),
         "baseline_cpu_seconds_per_school": round(baseline_cpu / running, 3),
+        # everything else the cores did meanwhile (this client, kernel threads: softirqs of
+        # the loopback traffic, writeback, the page scanners; other users' work): what the
+        # year's wall time shared the machine with
+        "machine_cpu_seconds_per_school_besides_the_fleet": round(
+            (
+                year["cpu_seconds"]["machine_busy"]
+                - year["cpu_seconds"]["controller"]
+                - year["cpu_seconds"]["schools"]
+            )
+            / running,
+            3,
+        ),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "target_seconds_for_100": TARGET_SECONDS,
     }

@@ -78,6 +78,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("school_startup", ("--no-docker",), ("--no-docker", "--runs", "1")),
     Benchmark("console_web", short=("--schools", "100", "--connections", "20", "--loads", "2")),
     Benchmark("idle_fleet", short=("--schools", "20", "--seconds", "5", "--settle", "2")),
+    Benchmark("grpc_wakeups", short=("--intervals", "0.05", "0.2", "--calls", "10")),
     Benchmark("school_memory", short=("--schools", "10")),
     Benchmark(
         "school_memory", ("--demo",), ("--demo", "--schools", "10"), name="school_memory --demo"
