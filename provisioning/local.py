@@ -111,7 +111,7 @@ class LocalRuntime:
         )
         if answer is None:
             raise StartTimedOut(
-                f"school {spec.uai}: its demo population took more than {timeout_seconds:.0f} s",
+                f"school {spec.uai}: its demo population took more than {timeout_seconds:g} s",
                 [],
             )
         if not answer["ok"]:
@@ -131,11 +131,14 @@ class LocalRuntime:
         await zygote.stdin.drain()
         try:
             return await asyncio.wait_for(answer_future, timeout_seconds)
-        except TimeoutError:
+        except (TimeoutError, asyncio.CancelledError) as stopped:
             self._answers.pop(request_id, None)
             # The warm parent may not have forked a school yet (it is as loaded as we are): it
-            # must not start a server that nobody waits for any more.
-            zygote.stdin.write((json.dumps({"id": request_id, "cancel": True}) + "\n").encode())
+            # must not start a server, or go on with a population, that nobody waits for.
+            if zygote.returncode is None and not zygote.stdin.is_closing():
+                zygote.stdin.write((json.dumps({"id": request_id, "cancel": True}) + "\n").encode())
+            if isinstance(stopped, asyncio.CancelledError):
+                raise
             await zygote.stdin.drain()
             return None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import traceback
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
@@ -51,6 +52,13 @@ def answer(config_path: str, request: str, write_fd: int) -> None:
         line: dict[str, object] = {"ok": True, "reply": base64.b64encode(reply).decode()}
     except (ConfigError, AgentError, DecodeError, ValueError, OSError) as error:
         line = {"ok": False, "error": f"its demo population failed: {error}"}
+    except Exception as error:  # a state or code we did not foresee: its traceback is logged
+        traceback.print_exc()  # to the warm parent's stderr: the controller's log
+        line = {
+            "ok": False,
+            "error": f"its demo population failed ({type(error).__name__}: {error}); "
+            "the controller's log has the traceback",
+        }
     payload = json.dumps(line).encode() + b"\n"
     while payload:
         payload = payload[os.write(write_fd, payload) :]

@@ -43,6 +43,7 @@ from vm_agent import demo_population, isolated, warm_demo, warm_grpc
 from vm_agent.__main__ import configure_logging, run
 
 PR_SET_NAME = 15
+PR_SET_PDEATHSIG = 1
 WITHOUT_GRPC_WARM_UP = "--without-grpc-warm-up"  # its restart after a failed warm-up
 # Looked up here, once: a ctypes library and function made in a school cost it ~0.2 MiB.
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
@@ -120,12 +121,17 @@ def _fork_helper(school: socket.socket) -> bool:
 def _fork_population(request: dict[str, str]) -> tuple[int, int]:
     """Fork a helper that populates a demo school before it starts; returns its pid and the
     read end of its answer's pipe. Reaped by `_reap`; it ends itself after
-    `isolated.TIMEOUT_SECONDS`, and is killed if the controller stops waiting (its writes
-    are atomic: the school's directory then holds its state as before, or as after)."""
+    `isolated.TIMEOUT_SECONDS`, and is killed if the controller stops waiting or this process
+    dies (its writes are atomic: the school's directory then holds its state as before, or
+    as after)."""
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
         try:
+            _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # it ends with the warm parent
+            if os.getppid() != parent:  # which died before that
+                os._exit(1)
             signal.alarm(int(isolated.TIMEOUT_SECONDS) + 5)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _keep_only([write_fd])
@@ -185,8 +191,9 @@ def _warm_grpc() -> None:
     try:
         warm_grpc.warm()
     except Exception as error:  # whatever gRPC raised: the fallback is the same
+        why = (str(error).strip().splitlines() or [type(error).__name__])[0]
         print(
-            f"warm parent: gRPC not warmed ({error}); restarting without the warm-up, each "
+            f"warm parent: gRPC not warmed ({why}); restarting without the warm-up, each "
             "school then initialises gRPC itself (~0.8 MiB more per school)",
             file=sys.stderr,
             flush=True,
@@ -252,6 +259,8 @@ def main() -> int:
                     key.data.close()
                 continue
             read_fd = key.fd
+            if selector.get_map().get(read_fd) is not key:
+                continue  # a cancel earlier in this batch closed it (its fd may be reused)
             chunk = os.read(read_fd, 65536)
             request_id, buffered = pending[read_fd]
             buffered += chunk

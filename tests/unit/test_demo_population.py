@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,3 +104,57 @@ def test_a_missing_configuration_or_a_refusal_is_answered_and_nothing_is_saved(
     # The warm parent still serves after refusals
     answer = ask(warm_parent, {"id": 5, "populate": str(config), "request": request()})
     assert answer["ok"]
+
+
+def test_a_cancel_read_with_the_answer_it_cancels_leaves_the_warm_parent_serving(
+    tmp_path: Path,
+) -> None:
+    """The warm parent, stopped while the helper answers, then given the cancel: one select
+    returns both; the answer's pipe, closed by the cancel, is skipped (the review's repro)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "vm_agent.zygote"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        assert json.loads(parent.stdout.readline()) == {"id": 0, "ok": True}
+        for attempt in range(1, 6):
+            config = school_config(tmp_path / str(attempt))
+            populate = {"id": attempt, "populate": str(config), "request": request()}
+            parent.stdin.write(json.dumps(populate) + "\n")
+            parent.stdin.flush()
+            time.sleep(0.002)  # it reads the request and forks the helper
+            os.kill(parent.pid, signal.SIGSTOP)
+            try:
+                deadline = time.monotonic() + 10
+                while StateStore(config.parent / "data").load() is None:  # the helper works
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                time.sleep(0.2)  # and answers into its pipe
+                parent.stdin.write(json.dumps({"id": attempt, "cancel": True}) + "\n")
+                parent.stdin.flush()
+            finally:
+                os.kill(parent.pid, signal.SIGCONT)
+        # Still serving: the next request is answered (the cancelled ones may or may not
+        # have been, by the order of the keys in the batch).
+        assert ask_until(
+            parent, {"id": 9, "populate": str(school_config(tmp_path / "9")), "request": request()}
+        )["ok"]
+    finally:
+        parent.stdin.close()
+        parent.wait(timeout=30)
+
+
+def ask_until(parent: subprocess.Popen[str], request: dict[str, Any]) -> dict[str, Any]:
+    """`ask`, skipping answers to earlier requests."""
+    assert parent.stdin is not None and parent.stdout is not None
+    parent.stdin.write(json.dumps(request) + "\n")
+    parent.stdin.flush()
+    while True:
+        line = parent.stdout.readline()
+        assert line, "the warm parent exited"
+        answer: dict[str, Any] = json.loads(line)
+        if answer["id"] == request["id"]:
+            return answer
