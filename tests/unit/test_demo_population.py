@@ -114,6 +114,20 @@ def test_a_missing_configuration_or_a_refusal_is_answered_and_nothing_is_saved(
     assert answer["ok"]
 
 
+def children(pid: int) -> set[int]:
+    """The pids of a process's children (the parent pid in /proc/*/stat: this kernel has no
+    /proc/PID/task/TID/children)."""
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
 def test_a_cancel_read_with_the_answer_it_cancels_leaves_the_warm_parent_serving(
     tmp_path: Path,
 ) -> None:
@@ -128,12 +142,17 @@ def test_a_cancel_read_with_the_answer_it_cancels_leaves_the_warm_parent_serving
     assert parent.stdin is not None and parent.stdout is not None
     try:
         assert json.loads(parent.stdout.readline()) == {"id": 0, "ok": True}
+        seen = children(parent.pid)  # none, unless the warm parent forks one of its own
         for attempt in range(1, 6):
             config = school_config(tmp_path / str(attempt))
             populate = {"id": attempt, "populate": str(config), "request": request()}
             parent.stdin.write(json.dumps(populate) + "\n")
             parent.stdin.flush()
-            time.sleep(0.002)  # it reads the request and forks the helper
+            deadline = time.monotonic() + 10
+            while not (helpers := children(parent.pid) - seen):  # it forks the helper
+                assert time.monotonic() < deadline, "no helper forked within 10 s"
+                time.sleep(0.001)
+            seen |= helpers
             os.kill(parent.pid, signal.SIGSTOP)
             try:
                 deadline = time.monotonic() + 10
