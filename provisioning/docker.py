@@ -42,6 +42,7 @@ from provisioning.runtime import (
     StartFailed,
     StartTimedOut,
 )
+from provisioning.snapshot import SharedSnapshot
 
 DEFAULT_IMAGE = "pronote-dc/agent:latest"
 DEFAULT_POOL = "172.30.0.0/22"
@@ -124,8 +125,10 @@ class DockerRuntime:
         self._shards: list[Shard] = []
         self._ready_networks: set[str] = set()
         self._network_lock = threading.Lock()
-        self._snapshot: dict[tuple[str, str], dict[str, Any]] = {}
-        self._snapshot_at = 0.0
+        # (instance, uai) -> its container, as listed (what `observe` answers from)
+        self._snapshot: SharedSnapshot[dict[tuple[str, str], dict[str, Any]]] = SharedSnapshot(
+            self._list_containers, {}, SNAPSHOT_SECONDS
+        )
         # (instance, uai) -> (on_stop, its loop): who hears of a container's death
         self._watchers: dict[tuple[str, str], tuple[OnStop, asyncio.AbstractEventLoop]] = {}
         self._unchecked: set[tuple[str, str]] = set()
@@ -245,7 +248,7 @@ class DockerRuntime:
         except BaseException:
             await asyncio.shield(asyncio.to_thread(self._remove_container, spec))
             raise
-        self._snapshot_at = 0.0
+        self._snapshot.invalidate()
         return pid
 
     def _create_and_start(self, spec: SchoolSpec) -> str:
@@ -362,7 +365,7 @@ class DockerRuntime:
         for container in self._find(spec):
             with contextlib.suppress(NotFound):
                 self.client.api.remove_container(container["Id"], force=True)
-        self._snapshot.pop((self.instance(spec), spec.uai), None)
+        self._snapshot.invalidate()
 
     async def populate_before_start(
         self, spec: SchoolSpec, request: bytes, timeout_seconds: float
@@ -378,7 +381,7 @@ class DockerRuntime:
             if container["State"] == "running":
                 with contextlib.suppress(NotFound):
                     self.client.api.stop(container["Id"], timeout=STOP_GRACE_SECONDS)
-        self._snapshot_at = 0.0
+        self._snapshot.invalidate()
 
     async def remove(self, spec: SchoolSpec) -> None:
         """Remove the school's container and data; its backups volume stays until purged."""
@@ -467,7 +470,7 @@ class DockerRuntime:
             watcher = self._watchers.pop(key, None)  # type: ignore[arg-type]
         if watcher is None:
             return
-        self._snapshot_at = 0.0  # observe() must not answer from before the death
+        self._snapshot.invalidate()  # observe() must not answer from before the death
         on_stop, loop = watcher
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
             loop.call_soon_threadsafe(on_stop, key[1] or "")
@@ -485,18 +488,18 @@ class DockerRuntime:
         with self._watch_lock:
             self._watchers.pop((self.instance(spec), spec.uai), None)
 
-    def observe(self, spec: SchoolSpec) -> Observed:
-        if time.monotonic() - self._snapshot_at > SNAPSHOT_SECONDS:
-            containers = self.client.api.containers(all=True, filters={"label": f"{LABEL}.school"})
-            self._snapshot = {
-                (c["Labels"].get(f"{LABEL}.instance", ""), c["Labels"][f"{LABEL}.school"]): c
-                for c in containers
-            }
-            self._snapshot_at = time.monotonic()
-        container = self._snapshot.get((self.instance(spec), spec.uai))
+    async def observe(self, spec: SchoolSpec) -> Observed:
+        container = (await self._snapshot.get()).get((self.instance(spec), spec.uai))
         if container is None or container["State"] != "running":
             return Observed(running=False)
         return Observed(running=True)
+
+    def _list_containers(self) -> dict[tuple[str, str], dict[str, Any]]:
+        containers = self.client.api.containers(all=True, filters={"label": f"{LABEL}.school"})
+        return {
+            (c["Labels"].get(f"{LABEL}.instance", ""), c["Labels"][f"{LABEL}.school"]): c
+            for c in containers
+        }
 
     def log_tail(self, spec: SchoolSpec, lines: int = 20) -> list[str]:
         for container in self._find(spec):

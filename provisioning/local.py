@@ -142,7 +142,7 @@ class LocalRuntime:
             await zygote.stdin.drain()
             return None
 
-    def observe(self, spec: SchoolSpec) -> Observed:
+    async def observe(self, spec: SchoolSpec) -> Observed:
         pid_file = PidFile.read(spec.pid_file)
         if pid_file is None or pid_file.name != spec.uai or not pid_file.is_alive():
             return Observed(running=False)

@@ -115,7 +115,12 @@ class Runtime(Protocol):
         excepted); the school is being deprovisioned."""
         ...
 
-    def observe(self, spec: SchoolSpec) -> Observed: ...
+    async def observe(self, spec: SchoolSpec) -> Observed:
+        """Whether the school's server runs now (and where, on runtimes that place it). Never
+        blocks the event loop: an engine's listing (docker://, swarm://) is taken in a thread
+        and shared by every school observed within its 0.5 s (DESIGN decision 39). Raises
+        what the engine's client raises when it cannot list (e.g. docker.errors.APIError)."""
+        ...
 
     def watch(self, spec: SchoolSpec, on_stop: OnStop) -> bool:
         """Call `on_stop(spec.uai)` once, on the running event loop, when the server of this

@@ -54,6 +54,7 @@ from docker.types import (
 
 from provisioning import swarm_volumes
 from provisioning.runtime import Observed, OnStop, RuntimeFailure, SchoolSpec, StartFailed
+from provisioning.snapshot import SharedSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +147,15 @@ class SwarmRuntime:
         self._base_url = f"tcp://{parts.hostname}:{parts.port or 2375}"
         self._client: docker.DockerClient | None = None
         self._overlay: ipaddress.IPv4Network | None = None
-        self._snapshot: dict[str, Observed] = {}
-        self._snapshot_at = 0.0
+        # service name -> its running task, as listed (what `observe` answers from)
+        self._snapshot: SharedSnapshot[dict[str, Observed]] = SharedSnapshot(
+            self._list_tasks, {}, SNAPSHOT_SECONDS
+        )
         self._nodes: dict[str, str] = {}
         self._node_states: dict[str, str] = {}
         self._node_states_at = 0.0
         self._placed: dict[str, str] = {}  # service name -> node id of its running task
         self._swept_at = 0.0
-        self._lock = threading.Lock()  # the snapshot's (observe runs on the event loop)
         self._states_lock = threading.Lock()
         # Volume clean-ups seen by observe run here, never on the caller's (event loop) thread.
         self._cleaner = concurrent.futures.ThreadPoolExecutor(1, "swarm-volumes")
@@ -411,7 +413,7 @@ class SwarmRuntime:
                 f"{self.manager_address}: {error.explanation}",
                 [],
             ) from error
-        self._snapshot_at = 0.0
+        self._snapshot.invalidate()
         return True
 
     def _tasks(self, spec: SchoolSpec) -> list[dict[str, Any]]:
@@ -469,7 +471,7 @@ class SwarmRuntime:
                         pass
                     else:
                         writer.close()
-                        self._snapshot_at = 0.0
+                        self._snapshot.invalidate()
                         return int(status.get("ContainerStatus", {}).get("PID") or 0)
             await asyncio.sleep(0.2)
         raise StartFailed(
@@ -527,7 +529,7 @@ class SwarmRuntime:
         )
         with contextlib.suppress(NotFound):
             self.client.api.remove_service(self.service_name(spec))
-        self._snapshot_at = 0.0
+        self._snapshot.invalidate()
         try:
             port = int(json.loads(spec.config_path.read_text(encoding="utf-8"))["client_port"])
         except (OSError, ValueError, KeyError):
@@ -571,13 +573,13 @@ class SwarmRuntime:
         observing (a services and tasks listing per pass), which also sees a task that moved."""
         return False
 
-    def observe(self, spec: SchoolSpec) -> Observed:
-        with self._lock:
-            if time.monotonic() - self._snapshot_at > SNAPSHOT_SECONDS:
-                self._refresh()
-        return self._snapshot.get(self.service_name(spec), Observed(running=False))
+    async def observe(self, spec: SchoolSpec) -> Observed:
+        snapshot = await self._snapshot.get()
+        return snapshot.get(self.service_name(spec), Observed(running=False))
 
-    def _refresh(self) -> None:
+    def _list_tasks(self) -> dict[str, Observed]:
+        """The running school tasks (two listings of the manager), in a thread; a task found
+        on another node than before has its stale volume there removed in the background."""
         services = {
             s["ID"]: s["Spec"]["Name"]
             for s in self.client.api.services(filters={"label": f"{LABEL}.school"})
@@ -599,11 +601,10 @@ class SwarmRuntime:
                 address=self._address_of(task),
                 node=self._node_name(task.get("NodeID", "")),
             )
-        self._snapshot = snapshot
-        self._snapshot_at = time.monotonic()
-        if self._snapshot_at - self._swept_at > 5.0:
-            self._swept_at = self._snapshot_at
+        if time.monotonic() - self._swept_at > 5.0:
+            self._swept_at = time.monotonic()
             self._background(swarm_volumes.sweep, self.client)
+        return snapshot
 
     def _background(self, call: Any, *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # closed: the controller is stopping

@@ -87,7 +87,7 @@ class FakeRuntime:
         self.running.pop(spec.uai, None)
         self.removed.append(spec.uai)
 
-    def observe(self, spec: SchoolSpec) -> Observed:
+    async def observe(self, spec: SchoolSpec) -> Observed:
         pid = self.running.get(spec.uai)
         address, node = self.placed.get(spec.uai, (None, None))
         return Observed(running=pid is not None, pid=pid, address=address, node=node)

@@ -224,7 +224,7 @@ def down(
 
     async def stop_all() -> int:
         specs = [SchoolSpec(d.name, "", d) for d in school_dirs]
-        running = [spec for spec in specs if runtime.observe(spec).running]
+        running = [spec for spec in specs if (await runtime.observe(spec)).running]
         await asyncio.gather(*(runtime.stop(spec) for spec in running))
         await runtime.close()
         return len(running)

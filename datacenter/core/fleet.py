@@ -291,7 +291,7 @@ class Fleet:
             raise TimedOut(str(error)) from error
         except StartFailed as error:
             raise Unavailable(str(error)) from error
-        record = await self._follow(record, self.runtime.observe(spec))
+        record = await self._follow(record, await self.runtime.observe(spec))
         if not self.runtime.start_waits_for_ready:
             try:
                 await self._agents.wait_healthy(record, timeout)
@@ -489,7 +489,7 @@ class Fleet:
     async def _needs_restart(self, record: SchoolRecord) -> bool:
         """Adopt the school if it runs (and watch it); else True once its backoff has passed."""
         spec = self.spec(record)
-        observed = self.runtime.observe(spec)
+        observed = await self.runtime.observe(spec)
         if not observed.running:  # the safety net caught what no event reported
             self.watched.discard(record.uai)
             return self._retry_at.get(record.uai, (0.0, 0.0))[0] <= self.monotonic()

@@ -26,7 +26,7 @@ from common import secrets
 from common.agent_config import AgentConfig, save_config
 from protos import agent_pb2, agent_pb2_grpc
 from provisioning.factory import open_runtime
-from provisioning.runtime import Runtime, SchoolSpec, StartFailed
+from provisioning.runtime import Observed, Runtime, SchoolSpec, StartFailed
 from vm_agent.healthcheck import check
 
 SECRET = "contract-secret"
@@ -41,7 +41,7 @@ class Case:
 
     def where(self, spec: SchoolSpec) -> str:
         """Where the school answers: the runtime's choice if it made one, else its address."""
-        return self.runtime.observe(spec).address or spec.address
+        return self.observed(spec).address or spec.address
 
     def spec(self, uai: str) -> SchoolSpec:
         spec = SchoolSpec(uai, self.new_address(), self.schools_dir / uai)
@@ -59,6 +59,9 @@ class Case:
 
     def run(self, coroutine: object) -> object:
         return self.loop.run_until_complete(coroutine)  # type: ignore[arg-type]
+
+    def observed(self, spec: SchoolSpec) -> Observed:
+        return self.loop.run_until_complete(self.runtime.observe(spec))
 
     loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
 
@@ -198,12 +201,12 @@ def test_a_started_school_serves_on_its_address_and_stops(case: Case) -> None:
     pid = case.run(case.runtime.start(spec, 30))
     assert isinstance(pid, int)
     wait_serving(case, spec)
-    assert case.runtime.observe(spec).running
+    assert case.observed(spec).running
     assert isinstance(case.runtime.log_tail(spec), list)
     where = case.where(spec)
 
     case.run(case.runtime.stop(spec))
-    assert not case.runtime.observe(spec).running
+    assert not case.observed(spec).running
     assert check(f"{where}:49300", 1.0) != "SERVING"
     case.run(case.runtime.stop(spec))  # stopping a stopped school is fine
 
@@ -236,7 +239,7 @@ def test_a_school_that_cannot_start_fails_with_the_reason_and_leaves_nothing(
     with pytest.raises(StartFailed) as failure:
         case.run(case.runtime.start(spec, 30))
     assert "unknown_setting" in str(failure.value)
-    assert not case.runtime.observe(spec).running
+    assert not case.observed(spec).running
 
 
 def test_a_removed_school_is_gone(case: Case) -> None:
@@ -245,7 +248,7 @@ def test_a_removed_school_is_gone(case: Case) -> None:
     wait_serving(case, spec)
     where = case.where(spec)
     case.run(case.runtime.remove(spec))
-    assert not case.runtime.observe(spec).running
+    assert not case.observed(spec).running
     assert check(f"{where}:49300", 1.0) != "SERVING"
 
 
