@@ -137,7 +137,7 @@ class EngineHandler(BaseHTTPRequestHandler):
     server: SlowEngine
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path == "/version":
             self.reply({"ApiVersion": "1.41", "Version": "slow"})
