@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 from common.files import read_json, write_json_atomically
+
+MARK_PAGES_SIGNAL = signal.SIGUSR1
+"""What the controller sends a school on local:// to have it mark its own pages for the
+kernel's same-page merging now: at the start of a merging pass, once a provisioning wave is
+over (DESIGN decision 40). The warm parent ignores it, so a school that does not listen (its
+merging off, or not started yet) is never ended by it."""
 
 
 def start_ticks(pid: int) -> int | None:

@@ -58,7 +58,7 @@ class Controller:
         self._lock_file: IO[str] | None = None
         self._reconciler: asyncio.Task[None] | None = None
         self._scheduling: asyncio.Task[None] | None = None
-        self.merge_passes: MergePasses | None = None
+        self.merge_passes: MergePasses[SchoolRecord] | None = None
         self._server: grpc.aio.Server | None = None
         self.http_address = ""
         self._http: web.AppRunner | None = None
@@ -148,7 +148,8 @@ class Controller:
         except OSError as error:
             log.warning("page merging off: %s", error)
             return
-        self.merge_passes = MergePasses(ksmd)
+        runtime, fleet = self.runtime, self.fleet
+        self.merge_passes = MergePasses(ksmd, lambda record: runtime.mark_pages(fleet.spec(record)))
         self.metrics.registry.register(PageMergingCollector(self.merge_passes))
         self.fleet.merge_pages = True
         self.fleet.start_hooks.append(self.merge_passes.school_started)

@@ -372,6 +372,9 @@ class DockerRuntime:
     ) -> bytes:
         raise RuntimeFailure(f"{self.url} populates a demo school once it is started")
 
+    def mark_pages(self, spec: SchoolSpec) -> bool:
+        return False  # merges_pages is False
+
     async def stop(self, spec: SchoolSpec) -> None:
         self._unwatch(spec)
         await asyncio.to_thread(self._stop, spec)

@@ -86,6 +86,12 @@ class Runtime(Protocol):
     own pages are few and alike (local://): they mark them for the kernel's same-page merging
     and the controller runs ksmd passes (DESIGN decision 35)."""
 
+    def mark_pages(self, spec: SchoolSpec) -> bool:
+        """Where `merges_pages`: ask the school's running server to mark its own pages for
+        merging now (decision 40: at the start of a pass, after a provisioning wave). True if
+        asked; False if it does not run, or the runtime has no pages to merge. Never blocks."""
+        ...
+
     async def prepare(self, pool: str) -> frozenset[str]:
         """Get ready to start schools of address `pool` quickly (e.g. warm the parent process).
         Returns the pool's addresses no school may lease (e.g. bridge gateways); raises

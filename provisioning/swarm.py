@@ -551,6 +551,9 @@ class SwarmRuntime:
     ) -> bytes:
         raise RuntimeFailure(f"{self.url} populates a demo school once it is started")
 
+    def mark_pages(self, spec: SchoolSpec) -> bool:
+        return False  # merges_pages is False
+
     async def stop(self, spec: SchoolSpec) -> None:
         await asyncio.to_thread(self._remove_service, spec)
 

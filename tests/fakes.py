@@ -87,6 +87,9 @@ class FakeRuntime:
         self.running.pop(spec.uai, None)
         self.removed.append(spec.uai)
 
+    def mark_pages(self, spec: SchoolSpec) -> bool:
+        return spec.uai in self.running
+
     async def observe(self, spec: SchoolSpec) -> Observed:
         pid = self.running.get(spec.uai)
         address, node = self.placed.get(spec.uai, (None, None))

@@ -9,6 +9,11 @@ pages it owns (present and mapped by it alone, /proc/self/pagemap bits 63 and 56
 still shared with the warm parent cannot be merged further, and scanning them would cost
 `ksmd` ~8 times as much (DESIGN decision 35).
 
+A school marks what its start wrote when the controller asks (`MARK_PAGES_SIGNAL`, at the
+start of its pass, once the provisioning wave is over: marking splits memory areas, whose
+kernel work grows with the fleet, so it is kept out of the wave, DESIGN decision 40), and
+what building an HTTP port wrote two seconds after that build.
+
 Nothing happens unless `ksmd` runs (`/sys/kernel/mm/ksm/run` = 1, which the controller sets
 when it may: datacenter/adapters/ksmd.py). Linux only; elsewhere `mark_own_pages` marks
 nothing.
@@ -21,6 +26,8 @@ import ctypes
 import logging
 import os
 import re
+
+from common.processes import MARK_PAGES_SIGNAL
 
 log = logging.getLogger("vm_agent.page_merging")
 
@@ -50,6 +57,11 @@ _AREA = re.compile(rb"^([0-9a-f]+)-([0-9a-f]+) rw-p 00000000 00:00 0 +(?:\[heap\
 _MAPS = bytearray(512 * 1024)  # /proc/self/maps of a school: ~100 KiB
 _PAGEMAP_PAGES = 8192  # entries read at a time: 64 KiB for 32 MiB of memory
 _PAGEMAP = bytearray(_PAGEMAP_PAGES * 8)
+
+
+def mark_when_asked() -> None:
+    """`mark_own_pages` each time MARK_PAGES_SIGNAL arrives, on the running event loop."""
+    asyncio.get_running_loop().add_signal_handler(MARK_PAGES_SIGNAL, mark_own_pages)
 
 
 def mark_soon() -> None:

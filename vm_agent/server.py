@@ -174,6 +174,8 @@ async def serve(
     config.data_dir.mkdir(parents=True, exist_ok=True)
     school = load_school(config, clock)  # a small file: no thread pool for it
     slot.fill(school)
+    if config.merge_pages:  # before it is seen ready: the controller asks once it is (decision 40)
+        page_merging.mark_when_asked()
     for health_servicer in (client_health, agent_health):
         await health_servicer.set(health.OVERALL_HEALTH, health_pb2.HealthCheckResponse.SERVING)
     if pid_file is not None:
@@ -187,8 +189,6 @@ async def serve(
         expiry.rearm()  # sessions of a state loaded from disk: none today, but never polled
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    if config.merge_pages:  # what its start and first health check wrote (decision 35)
-        page_merging.mark_soon()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()  # nothing periodic: idle sessions expire on their own timer

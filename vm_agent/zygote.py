@@ -39,6 +39,7 @@ import sys
 from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
+from common.processes import MARK_PAGES_SIGNAL
 from vm_agent import demo_population, isolated, warm_demo, warm_grpc
 from vm_agent.__main__ import configure_logging, run
 
@@ -203,6 +204,9 @@ def _warm_grpc() -> None:
 
 def main() -> int:
     signal.signal(signal.SIGCHLD, _reap)
+    # Inherited by every school: one asked to mark its pages before it listens (or that never
+    # does, its merging off) ignores the request instead of ending (DESIGN decision 40).
+    signal.signal(MARK_PAGES_SIGNAL, signal.SIG_IGN)
     warm_demo.warm()  # a demo school's code, specialized here once rather than in each
     configure_logging()  # the schools' handler, built once here (their stderr is their log)
     # What every school would otherwise import itself (`sys.modules` after a school's start

@@ -1,7 +1,8 @@
 """The kernel's same-page merging daemon (`ksmd`), run in passes after schools start.
 
-Schools on `local://` mark the pages they own MADV_MERGEABLE two seconds after they are ready
-(`vm_agent.page_merging`); most of those pages are identical from school to school, and
+Schools on `local://` mark the pages they own MADV_MERGEABLE when a pass begins, asked by
+the controller (`Runtime.mark_pages`, DESIGN decision 40: out of the provisioning wave, whose
+CPU the marks' kernel work took); most of those pages are identical from school to school, and
 `ksmd` merges identical pages into one copy-on-write page (Linux's
 Documentation/admin-guide/mm/ksm.rst; what a hypervisor's page sharing does for identical
 VMs). Measured on this machine kind, 1000 plain schools: 7.5 MiB PSS per school before the
@@ -29,24 +30,28 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from common.files import write_json_atomically
 from common.processes import start_ticks
 
 log = logging.getLogger("datacenter.ksmd")
+School = TypeVar("School")
 
 SYSFS = Path("/sys/kernel/mm/ksm")
 LEASES = Path("/run/pronote-dc/ksmd.json")
 PASS_PAGES_TO_SCAN = 5000  # 4 KiB pages per wake-up: ~250 000 pages/s, ~half of one core
 PASS_SLEEP_MILLISECS = 20
 FULL_SCANS_PER_PASS = 3  # the scan under way, one that sees every page, one that merges
-# A school marks its pages 2 s after it is ready (vm_agent.page_merging.MARK_DELAY_SECONDS):
-# a pass starts counting its scans once the last school that asked has marked them.
 PASS_DELAY_SECONDS = 3.0
+# Once asked, the schools mark their pages (~3-10 ms of CPU each, more in a larger fleet:
+# splitting a memory area inserts into trees every fork of the warm parent shares); a pass
+# starts counting its scans after this, so that ksmd does not compete with them.
+MARK_SETTLE_SECONDS = 1.0
+MARK_SECONDS_PER_SCHOOL = 0.005
 POLL_SECONDS = 1.0  # only while a pass runs
 # A pass starts once no school has started for PASS_DELAY_SECONDS, or this long after the
 # first one asked (schools starting one after the other for ever).
@@ -153,21 +158,39 @@ def _well_formed(leases: object) -> bool:
     )
 
 
-class MergePasses:
-    """Runs passes after schools start: `school_started()` from the fleet's start hook. One
-    pass at a time; schools that start during one get the next."""
+class MergePasses(Generic[School]):
+    """Runs passes after schools start: `school_started(school)` from the fleet's start hook.
+    One pass at a time; schools that start during one get the next. A pass first asks the
+    schools started since the last one to mark their pages (`mark(school)`: True if asked),
+    then waits MARK_SETTLE_SECONDS and MARK_SECONDS_PER_SCHOOL for each before it scans."""
 
-    def __init__(self, ksmd: Ksmd, delay_seconds: float = PASS_DELAY_SECONDS):
+    def __init__(
+        self,
+        ksmd: Ksmd,
+        mark: Callable[[School], bool],
+        delay_seconds: float = PASS_DELAY_SECONDS,
+    ):
         self.ksmd = ksmd
         self.delay_seconds = delay_seconds
         self.passes = 0
+        self.marks_asked = 0
+        self._mark = mark
         self._asked_at = 0.0
+        self._started: list[School] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def school_started(self, _record: object = None) -> None:
+    async def school_started(self, school: School) -> None:
         self._asked_at = asyncio.get_running_loop().time()
+        self._started.append(school)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._passes())
+
+    async def _ask_marks(self) -> None:
+        started, self._started = self._started, []
+        asked = sum(1 for school in started if self._mark(school))
+        self.marks_asked += asked
+        if asked:
+            await asyncio.sleep(MARK_SETTLE_SECONDS + MARK_SECONDS_PER_SCHOOL * asked)
 
     async def _passes(self) -> None:
         """Passes until no school asked during the last one."""
@@ -179,7 +202,8 @@ class MergePasses:
                 if loop.time() >= quiet_at:
                     break
                 await asyncio.sleep(quiet_at - loop.time())
-            served = self._asked_at  # the schools that asked until now have marked their pages
+            served = self._asked_at
+            await self._ask_marks()  # the schools that asked until now mark their pages
             if not await self._pass():
                 return
             if self._asked_at == served:  # nothing can ask between this and the return

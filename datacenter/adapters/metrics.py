@@ -117,7 +117,7 @@ class PageMergingCollector(Collector):
     read at each scrape; DESIGN decision 35). node_exporter's `node_ksmd_*` say the same of a
     host; these are here so that one scrape of the controller tells the fleet's memory."""
 
-    def __init__(self, passes: MergePasses) -> None:
+    def __init__(self, passes: MergePasses[Any]) -> None:
         self._passes = passes
 
     def collect(self) -> Iterator[Metric]:
@@ -125,6 +125,11 @@ class PageMergingCollector(Collector):
             "pronote_page_merging_passes",
             "ksmd passes run after schools started, each to its last full scan.",
             value=self._passes.passes,
+        )
+        yield CounterMetricFamily(
+            "pronote_page_merging_marks_asked",
+            "Schools asked to mark their own pages at the start of a pass (DESIGN decision 40).",
+            value=self._passes.marks_asked,
         )
         ksmd = self._passes.ksmd
         try:

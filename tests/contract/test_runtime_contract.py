@@ -292,3 +292,17 @@ def test_a_watch_on_a_school_that_does_not_run_reports_it_soon(case: Case) -> No
 
     watching = case.run(scenario())
     assert reported == ([spec.uai] if watching else [])
+
+
+def test_a_school_asked_to_mark_its_pages_keeps_serving(case: Case) -> None:
+    """`mark_pages` (DESIGN decision 40) asks only where pages are merged; a school that does
+    not listen for it (its merging off, as here) ignores the signal instead of ending."""
+    spec = case.spec("0750505S")
+    case.run(case.runtime.start(spec, 30))
+    wait_serving(case, spec)
+    assert case.runtime.mark_pages(spec) is case.runtime.merges_pages
+    time.sleep(0.5)  # a signal's default action would have ended it by now
+    assert case.observed(spec).running
+    wait_serving(case, spec, timeout=2.0)
+    case.run(case.runtime.stop(spec))
+    assert case.runtime.mark_pages(spec) is False  # nothing runs: nobody to ask

@@ -65,6 +65,8 @@ def test_schools_share_their_alike_pages_after_a_pass(ksmd: Ksmd, tmp_path: Path
             dc.provision(f"07503{index:02d}", demo=False).school.pid for index in range(SCHOOLS)
         ]
         unmerged = [private_dirty_kib(pid) for pid in pids]
+        time.sleep(2.0)  # ready for 2 s: no school marked yet, they wait to be asked (40)
+        assert [ksm_stat(pid)["ksm_mergeable"] for pid in pids] == ["no"] * SCHOOLS
         deadline = time.monotonic() + PASS_TIMEOUT_SECONDS
         while metrics(dc)["pronote_page_merging_passes_total"] < 1:
             assert time.monotonic() < deadline, f"no pass ended: {dc.log()}"
@@ -76,6 +78,7 @@ def test_schools_share_their_alike_pages_after_a_pass(ksmd: Ksmd, tmp_path: Path
             # What it alone holds shrank by what was merged (~7 MiB -> ~2 at 50 schools).
             assert private_dirty_kib(pid) < dirty_before - 1024
         assert metrics(dc)["pronote_page_merging_sharing_pages"] > 0
+        assert metrics(dc)["pronote_page_merging_marks_asked_total"] == SCHOOLS
         controller = dc.process.pid if dc.process else 0
     leases = json.loads(ksmd.leases.read_text())
     assert str(controller) not in leases["holders"]  # its lease given back
@@ -86,7 +89,7 @@ def test_schools_share_their_alike_pages_after_a_pass(ksmd: Ksmd, tmp_path: Path
 def test_with_page_merging_off_schools_mark_nothing(ksmd: Ksmd, tmp_path: Path) -> None:
     with running_datacenter(tmp_path, free_pool(), page_merging="off") as dc:
         pid = dc.provision("0750399", demo=False).school.pid
-        time.sleep(3.0)  # past the moment a school marks its pages
+        time.sleep(5.0)  # past the moment a pass would have asked it (3 s quiet, 1 s settling)
         assert ksm_stat(pid)["ksm_mergeable"] == "no"
         assert "pronote_page_merging_passes_total" not in metrics(dc)
 

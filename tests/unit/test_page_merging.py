@@ -12,6 +12,7 @@ import mmap
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -134,12 +135,16 @@ def test_unavailable_reasons_name_the_file(tmp_path: Path) -> None:
 
 
 def quick_passes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay_seconds: float
-) -> tuple[Path, MergePasses]:
-    """Passes over a fake sysfs, polled every 10 ms."""
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    delay_seconds: float,
+    mark: Callable[[str], bool] = lambda school: False,
+) -> tuple[Path, MergePasses[str]]:
+    """Passes over a fake sysfs, polled every 10 ms; `mark` asks a school to mark its pages."""
     sysfs = fake_sysfs(tmp_path / "ksm")
     monkeypatch.setattr(ksmd_module, "POLL_SECONDS", 0.01)
-    return sysfs, MergePasses(Ksmd(sysfs, tmp_path / "ksmd.json"), delay_seconds=delay_seconds)
+    ksmd = Ksmd(sysfs, tmp_path / "ksmd.json")
+    return sysfs, MergePasses(ksmd, mark, delay_seconds=delay_seconds)
 
 
 def test_a_pass_waits_for_quiet_then_for_its_full_scans(
@@ -149,8 +154,8 @@ def test_a_pass_waits_for_quiet_then_for_its_full_scans(
 
     async def scenario() -> list[int]:
         seen = []
-        for _ in range(3):  # three schools start 50 ms apart: one pass, after the last
-            await passes.school_started()
+        for school in "ABC":  # three schools start 50 ms apart: one pass, after the last
+            await passes.school_started(school)
             await asyncio.sleep(0.05)
         seen.append(values(sysfs, "run")[0])  # not quiet yet: ksmd not started
         await asyncio.sleep(0.2)
@@ -175,10 +180,10 @@ def test_schools_started_during_a_pass_get_the_next_one_and_a_pass_is_bounded(
     sysfs, passes = quick_passes(tmp_path, monkeypatch, delay_seconds=0.05)
 
     async def scenario() -> None:
-        await passes.school_started()
+        await passes.school_started("A")
         await asyncio.sleep(0.1)  # the first pass runs (7 -> 10)
         assert values(sysfs, "run") == [1]
-        await passes.school_started()  # a school (re)started during it
+        await passes.school_started("B")  # a school (re)started during it
         (sysfs / "full_scans").write_text("10\n")  # its 3 scans: it ends all the same
         await asyncio.sleep(0.03)
         assert passes.passes == 1
@@ -190,6 +195,43 @@ def test_schools_started_during_a_pass_get_the_next_one_and_a_pass_is_bounded(
     asyncio.run(scenario())
     assert passes.passes == 2
     assert values(sysfs, "run", "pages_to_scan") == [0, 100]
+
+
+def test_a_pass_asks_its_schools_to_mark_their_pages_then_lets_them_before_it_scans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 40: the marks are asked once the wave is quiet, not during it; ksmd starts
+    after MARK_SETTLE_SECONDS + MARK_SECONDS_PER_SCHOOL for each school asked; a school that
+    does not run any more (mark False) is not waited for; a late school gets the next pass."""
+    asked: list[tuple[str, int]] = []  # (school, ksmd's run when it was asked)
+    monkeypatch.setattr(ksmd_module, "MARK_SETTLE_SECONDS", 0.1)
+    monkeypatch.setattr(ksmd_module, "MARK_SECONDS_PER_SCHOOL", 0.05)
+
+    def mark(school: str) -> bool:
+        asked.append((school, values(sysfs, "run")[0]))
+        return school != "gone"
+
+    sysfs, passes = quick_passes(tmp_path, monkeypatch, delay_seconds=0.05, mark=mark)
+
+    async def scenario() -> None:
+        for school in ("A", "gone", "B"):
+            await passes.school_started(school)
+        assert asked == []  # not while schools start
+        await asyncio.sleep(0.1)  # quiet: asked, all three, ksmd not running
+        assert asked == [("A", 0), ("gone", 0), ("B", 0)]
+        assert values(sysfs, "run") == [0]  # settling: 0.1 + 2 x 0.05 s
+        await asyncio.sleep(0.25)
+        assert values(sysfs, "run") == [1]
+        await passes.school_started("late")
+        (sysfs / "full_scans").write_text("10\n")
+        await asyncio.sleep(0.1)  # the next pass asks the late school only
+        assert asked[3:] == [("late", 0)]
+        await asyncio.sleep(0.2)
+        (sysfs / "full_scans").write_text("13\n")
+        await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    assert passes.passes == 2 and passes.marks_asked == 3
 
 
 def test_a_pass_after_a_dead_holder_restores_the_first_settings(tmp_path: Path) -> None:
