@@ -34,7 +34,7 @@ from datacenter.adapters.metrics import (
 from datacenter.core.auth import ConsoleAuth
 from datacenter.core.demo import demo_orders, sample_accounts
 from datacenter.core.errors import DatacenterError, Unavailable, WrongState
-from datacenter.core.fleet import Fleet, Provisioned, SchoolOrder
+from datacenter.core.fleet import Fleet, Provisioned, SchoolOrder, SchoolStatus
 from datacenter.core.gateway import PopulateBeforeStart
 from datacenter.core.ipam import AddressPool
 from datacenter.core.ordering import VatSchedule
@@ -121,6 +121,10 @@ class Controller:
         )
         await self.fleet.recover()  # finishes or undoes what a killed controller left
         await self.fleet.reconcile()  # adopts the school servers still running
+        if self.merge_passes is not None:  # a killed controller may not have asked them (40)
+            for record in self.registry.all():
+                if self.fleet.status(record.uai) is SchoolStatus.RUNNING:
+                    await self.merge_passes.school_started(record)
         self._reconciler = asyncio.create_task(self._reconcile_forever())
         self._scheduling = asyncio.create_task(
             self.scheduler.forever(settings.scheduler_interval_seconds)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import urllib.request
 from pathlib import Path
@@ -84,6 +85,29 @@ def test_schools_share_their_alike_pages_after_a_pass(ksmd: Ksmd, tmp_path: Path
     assert str(controller) not in leases["holders"]  # its lease given back
     if not leases["holders"]:  # nobody else's pass (another fleet on this machine) runs now
         assert [ksmd.read(name) for name in settings] == before
+
+
+def test_schools_a_killed_controller_did_not_ask_are_asked_by_the_next(
+    ksmd: Ksmd, tmp_path: Path
+) -> None:
+    """Decision 40: a controller killed between its wave and its pass asked no school; the
+    next one adopts them and asks them at its first pass."""
+    ksmd.tidy()
+    if json.loads(ksmd.leases.read_text())["holders"]:
+        why = "another fleet's merging pass runs on this machine now"
+        pytest.fail(why) if os.environ.get("CI") == "true" else pytest.skip(why)
+    with running_datacenter(tmp_path, free_pool()) as dc:
+        pids = [dc.provision(f"07504{index:02d}", demo=False).school.pid for index in range(3)]
+        dc.stop(signal.SIGKILL)  # within the 3 s of quiet a pass waits for: nobody asked
+        time.sleep(1.0)
+        assert [ksm_stat(pid)["ksm_mergeable"] for pid in pids] == ["no"] * 3
+        dc.start()  # adopts the three
+        deadline = time.monotonic() + PASS_TIMEOUT_SECONDS
+        while metrics(dc)["pronote_page_merging_passes_total"] < 1:
+            assert time.monotonic() < deadline, f"no pass ended: {dc.log()}"
+            time.sleep(0.5)
+        assert metrics(dc)["pronote_page_merging_marks_asked_total"] == 3
+        assert [ksm_stat(pid)["ksm_mergeable"] for pid in pids] == ["yes"] * 3
 
 
 def test_with_page_merging_off_schools_mark_nothing(ksmd: Ksmd, tmp_path: Path) -> None:
