@@ -28,6 +28,18 @@ def start_ticks(pid: int) -> int | None:
     return int(fields[19])
 
 
+def catches(pid: int, signum: int) -> bool:
+    """Whether the process has a handler for `signum` (/proc/PID/status SigCgt)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return False
+
+
 @dataclass(frozen=True)
 class PidFile:
     """A process's pid and start time, so that a recycled pid is never taken for it."""

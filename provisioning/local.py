@@ -20,7 +20,7 @@ import sys
 import time
 from collections import deque
 
-from common.processes import MARK_PAGES_SIGNAL, PidFile
+from common.processes import MARK_PAGES_SIGNAL, PidFile, catches
 from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed, StartTimedOut
 
 STOP_GRACE_SECONDS = 5.0
@@ -189,16 +189,20 @@ class LocalRuntime:
 
     def mark_pages(self, spec: SchoolSpec) -> bool:
         """MARK_PAGES_SIGNAL through the school's watched pidfd (no pid the kernel gave to
-        another process since), else to the pid its pid file names if that is still it."""
+        another process since), else to the pid its pid file names if that is still it; only
+        to a school that handles it (one of an earlier release, or whose loop has closed,
+        would be ended by it)."""
+        pid_file = PidFile.read(spec.pid_file)
+        if pid_file is None or pid_file.name != spec.uai or not pid_file.is_alive():
+            return False
+        if not catches(pid_file.pid, MARK_PAGES_SIGNAL):
+            return False
         pidfd, _ = self._watches.get(spec.uai, (None, None))
         try:
             if pidfd is not None:
                 signal.pidfd_send_signal(pidfd, MARK_PAGES_SIGNAL)
-                return True
-            pid_file = PidFile.read(spec.pid_file)
-            if pid_file is None or pid_file.name != spec.uai or not pid_file.is_alive():
-                return False
-            os.kill(pid_file.pid, MARK_PAGES_SIGNAL)
+            else:
+                os.kill(pid_file.pid, MARK_PAGES_SIGNAL)
             return True
         except ProcessLookupError:  # it exited meanwhile: its watch reports it
             return False

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from common.processes import MARK_PAGES_SIGNAL
 from datacenter.adapters.ksmd import Ksmd
 from tests.integration.harness import Datacenter, free_pool, running_datacenter
 
@@ -114,7 +115,9 @@ def test_with_page_merging_off_schools_mark_nothing(ksmd: Ksmd, tmp_path: Path) 
     with running_datacenter(tmp_path, free_pool(), page_merging="off") as dc:
         pid = dc.provision("0750399", demo=False).school.pid
         time.sleep(5.0)  # past the moment a pass would have asked it (3 s quiet, 1 s settling)
-        assert ksm_stat(pid)["ksm_mergeable"] == "no"
+        os.kill(pid, MARK_PAGES_SIGNAL)  # by hand: it does not listen, the warm parent ignores it
+        time.sleep(0.5)
+        assert ksm_stat(pid)["ksm_mergeable"] == "no"  # alive (its ksm_stat reads) and unmarked
         assert "pronote_page_merging_passes_total" not in metrics(dc)
 
 
