@@ -28,8 +28,9 @@ class SharedSnapshot(Generic[T]):
         self._value = empty
         self._max_age = max_age_seconds
         self._taken_at = -float("inf")
-        self._generation = 0  # bumped by invalidate(): a listing begun before does not count
-        self._taking: asyncio.Future[T] | None = None
+        self._generation = 0  # bumped by invalidate()
+        self._value_generation = -1  # the generation the value's listing was begun in
+        self._taking: asyncio.Future[tuple[int, T]] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -41,35 +42,39 @@ class SharedSnapshot(Generic[T]):
         """The next `get()` takes a new snapshot. Thread-safe."""
         with self._lock:
             self._generation += 1
-            self._taken_at = -float("inf")
 
     async def get(self) -> T:
-        """The snapshot, taken again if older than `max_age_seconds` or invalidated since."""
+        """The snapshot, taken again if older than `max_age_seconds` or invalidated since: a
+        listing begun at or after this call's invalidations answers it (at most two listings
+        however many invalidations come meanwhile)."""
+        with self._lock:
+            wanted = self._generation
         while True:
             with self._lock:
-                if time.monotonic() - self._taken_at <= self._max_age:
+                if (
+                    self._value_generation == self._generation
+                    and time.monotonic() - self._taken_at <= self._max_age
+                ):
                     return self._value
             if self._taking is None or self._taking.get_loop() is not asyncio.get_running_loop():
                 self._taking = asyncio.ensure_future(self._take_in_thread())
                 self._taking.add_done_callback(_retrieved)  # an error nobody awaited any more
-            taking = self._taking
-            try:
-                # Shielded: one caller cancelled does not cancel the listing the others await.
-                return await asyncio.shield(taking)
-            except _Superseded:
-                continue  # invalidated while it was being taken: take it again
+            # Shielded: one caller cancelled does not cancel the listing the others await.
+            generation, value = await asyncio.shield(self._taking)
+            if generation >= wanted:
+                return value
 
-    async def _take_in_thread(self) -> T:
+    async def _take_in_thread(self) -> tuple[int, T]:
         try:
             with self._lock:
                 generation = self._generation
             value = await asyncio.to_thread(self._take)
             with self._lock:
-                if generation != self._generation:
-                    raise _Superseded
-                self._value = value
-                self._taken_at = time.monotonic()
-            return value
+                if generation >= self._value_generation:
+                    self._value = value
+                    self._value_generation = generation
+                    self._taken_at = time.monotonic()
+            return generation, value
         finally:
             self._taking = None
 
@@ -77,7 +82,3 @@ class SharedSnapshot(Generic[T]):
 def _retrieved(future: asyncio.Future[T]) -> None:
     if not future.cancelled():
         future.exception()
-
-
-class _Superseded(Exception):
-    """The snapshot was invalidated while it was being taken."""

@@ -54,7 +54,7 @@ def test_a_listing_is_taken_in_a_thread_once_for_every_caller() -> None:
     assert asyncio.run(snapshot.get()) == [1, 2]
 
 
-def test_a_listing_begun_before_an_invalidation_is_taken_again() -> None:
+def test_a_listing_begun_before_an_invalidation_answers_only_who_asked_before_it() -> None:
     begun, release = threading.Event(), threading.Event()
     calls: list[str] = []
 
@@ -68,14 +68,18 @@ def test_a_listing_begun_before_an_invalidation_is_taken_again() -> None:
 
     snapshot: SharedSnapshot[str] = SharedSnapshot(take, "", max_age_seconds=60)
 
-    async def main() -> str:
-        getting = asyncio.ensure_future(snapshot.get())
+    async def main() -> tuple[str, str]:
+        earlier = asyncio.ensure_future(snapshot.get())  # asked before the stop
         await asyncio.to_thread(begun.wait, WAIT)
         snapshot.invalidate()  # e.g. a school stopped while the listing was on its way
+        later = asyncio.ensure_future(snapshot.get())  # asked after it
+        await asyncio.sleep(0)
         release.set()
-        return await getting
+        return await earlier, await later
 
-    assert asyncio.run(main()) == "after"
+    # The listing begun after its call answers the earlier caller; the later one needs one
+    # begun after the stop.
+    assert asyncio.run(main()) == ("before the school stopped", "after")
     assert calls == ["take", "take"]
 
 
