@@ -33,11 +33,6 @@ class SharedSnapshot(Generic[T]):
         self._taking: asyncio.Future[tuple[int, T]] | None = None
         self._lock = threading.Lock()
 
-    @property
-    def value(self) -> T:
-        """The last snapshot taken, however old (`empty` before the first)."""
-        return self._value
-
     def invalidate(self) -> None:
         """The next `get()` takes a new snapshot. Thread-safe."""
         with self._lock:

@@ -39,8 +39,8 @@ _OWN_BYTE = bytes(b"o"[0] if byte & 0x81 == 0x81 else b"."[0] for byte in range(
 # Own pages closer than this are marked as one range: fewer memory areas (each madvise of a
 # part splits one), a few shared pages scanned in vain.
 GAP_PAGES = 4
-# After the school is ready: its start and the controller's first health check have written
-# what they write by then (docs/memory.md).
+# After an HTTP port's first build: what building and serving it writes is written by then
+# (docs/memory.md). What a school's start writes is marked when the controller asks (40).
 MARK_DELAY_SECONDS = 2.0
 # Looked up here, at import: in the warm parent, not in each school (docs/memory.md).
 _RUN = re.compile(rb"o(?:\.{0,%d}o)*" % GAP_PAGES)
@@ -66,7 +66,7 @@ def mark_when_asked() -> None:
 
 def mark_soon() -> None:
     """`mark_own_pages` in MARK_DELAY_SECONDS, on the running event loop: once what is being
-    done now (a start, a first connection) has written its pages."""
+    done now (an HTTP port's first connection) has written its pages."""
     asyncio.get_running_loop().call_later(MARK_DELAY_SECONDS, mark_own_pages)
 
 
