@@ -18,10 +18,12 @@ Protocol on stdin/stdout, one JSON object per line:
   <- {"id": 1, "ok": true, "pid": 4242}   or   {"id": 1, "ok": false, "error": "…"}
   -> {"id": 2, "populate": "/…/agent.json", "request": "<base64 PopulateDemoRequest>"}
   <- {"id": 2, "ok": true, "reply": "<base64 PopulateDemoReply>"}   or   {…, "ok": false, …}
-                                 (a demo school populated before it starts, in a helper:
-                                  `vm_agent.demo_population`, DESIGN decision 38)
+                                 (a demo school populated before it starts, by the worker
+                                  this process forks for them: `vm_agent.population_worker`,
+                                  `vm_agent.demo_population`, DESIGN decisions 38 and 41)
   -> {"id": 1, "cancel": true}   (the controller stopped waiting: the school, not ready yet, is
-                                  killed and never answered for)
+                                  killed and never answered for; a population not begun is
+                                  dropped, the one being run ends its worker)
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pathlib import Path
 
 import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
 from common.processes import MARK_PAGES_SIGNAL
-from vm_agent import demo_population, isolated, warm_demo, warm_grpc
+from vm_agent import isolated, population_worker, warm_demo, warm_grpc
 from vm_agent.__main__ import configure_logging, run
 
 PR_SET_NAME = 15
@@ -119,13 +121,13 @@ def _fork_helper(school: socket.socket) -> bool:
     return bool(message)
 
 
-def _fork_population(request: dict[str, str]) -> tuple[int, int]:
-    """Fork a helper that populates a demo school before it starts; returns its pid and the
-    read end of its answer's pipe. Reaped by `_reap`; it ends itself after
-    `isolated.TIMEOUT_SECONDS`, and is killed if the controller stops waiting or this process
-    dies (its writes are atomic: the school's directory then holds its state as before, or
-    as after)."""
-    read_fd, write_fd = os.pipe()
+def _fork_population_worker() -> tuple[int, int, int]:
+    """Fork the worker that runs demo populations one after another
+    (`vm_agent.population_worker`, DESIGN decision 41); returns its pid, the write end of its
+    requests' pipe and the read end of its answers'. Reaped by `_reap`; killed if this process
+    dies."""
+    requests_read, requests_write = os.pipe()
+    answers_read, answers_write = os.pipe()
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
@@ -133,14 +135,15 @@ def _fork_population(request: dict[str, str]) -> tuple[int, int]:
             _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # it ends with the warm parent
             if os.getppid() != parent:  # which died before that
                 os._exit(1)
-            signal.alarm(int(isolated.TIMEOUT_SECONDS) + 5)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _keep_only([write_fd])
-            demo_population.answer(request["populate"], request["request"], write_fd)
+            _keep_only([requests_read, answers_write])
+            _name_process("pdc-population")
+            population_worker.serve(requests_read, answers_write)
         finally:
             os._exit(0)
-    os.close(write_fd)
-    return pid, read_fd
+    os.close(requests_read)
+    os.close(answers_write)
+    return pid, requests_write, answers_read
 
 
 def _keep_only(fds: list[int]) -> None:
@@ -160,13 +163,8 @@ def _close_all_but(kept: list[int]) -> None:
         os.closerange(low + 1, high)
 
 
-def _answer(request_id: object, readiness: bytes, kind: str) -> dict[str, object]:
+def _answer(request_id: object, readiness: bytes) -> dict[str, object]:
     line = readiness.decode(errors="replace").strip()
-    if kind == "populated":
-        try:
-            return {**json.loads(line), "id": request_id}
-        except ValueError:
-            return {"id": request_id, "ok": False, "error": "its demo population's helper died"}
     if line == "ready":
         return {"id": request_id, "ok": True}
     if line.startswith("error "):
@@ -224,10 +222,11 @@ def main() -> int:
     selector.register(stdin_fd, selectors.EVENT_READ, None)
     requests = b""
     pending: dict[int, tuple[object, bytes]] = {}
-    # request id -> (pid, readiness or answer fd) of a school or population not answered yet
+    # request id -> (pid, readiness fd) of a school not answered yet
     starting: dict[object, tuple[int, int]] = {}
+    populations = population_worker.Populations(selector, _fork_population_worker)
     while True:
-        for key, _ in selector.select():
+        for key, _ in selector.select(populations.timeout()):
             if key.data is None:
                 chunk = os.read(stdin_fd, 65536)
                 if not chunk:
@@ -237,6 +236,8 @@ def main() -> int:
                 for line in lines:
                     request = json.loads(line)
                     if request.get("cancel"):
+                        if populations.cancel(request["id"]):
+                            continue
                         if request["id"] in starting:
                             pid, read_fd = starting.pop(request["id"])
                             with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
@@ -246,16 +247,20 @@ def main() -> int:
                             del pending[read_fd]
                         continue
                     if "populate" in request:
-                        pid, read_fd = _fork_population(request)
-                        helper_socket, kind = None, "populated"
-                    else:
-                        pid, read_fd, helper_socket = _spawn(request)
-                        kind = "ready"
+                        populations.submit(request["id"], request)
+                        continue
+                    pid, read_fd, helper_socket = _spawn(request)
                     starting[request["id"]] = (pid, read_fd)
                     pending[read_fd] = (request["id"], b"")
-                    selector.register(read_fd, selectors.EVENT_READ, kind)
+                    selector.register(read_fd, selectors.EVENT_READ, "ready")
                     if helper_socket is not None:
                         selector.register(helper_socket, selectors.EVENT_READ, helper_socket)
+                continue
+            if selector.get_map().get(key.fd) is not key:
+                continue  # a cancel earlier in this batch closed it (its fd may be reused)
+            if key.data is populations:
+                for answer in populations.read():
+                    print(json.dumps(answer), flush=True)
                 continue
             if isinstance(key.data, socket.socket):
                 if not _fork_helper(key.data):
@@ -263,8 +268,6 @@ def main() -> int:
                     key.data.close()
                 continue
             read_fd = key.fd
-            if selector.get_map().get(read_fd) is not key:
-                continue  # a cancel earlier in this batch closed it (its fd may be reused)
             chunk = os.read(read_fd, 65536)
             request_id, buffered = pending[read_fd]
             buffered += chunk
@@ -275,7 +278,8 @@ def main() -> int:
             os.close(read_fd)
             del pending[read_fd]
             starting.pop(request_id, None)
-            print(json.dumps(_answer(request_id, buffered, key.data)), flush=True)
+            print(json.dumps(_answer(request_id, buffered)), flush=True)
+        populations.tick()
 
 
 if __name__ == "__main__":
