@@ -432,6 +432,33 @@ async def wait_merged(run: Run, passes_before: int | None, timeout: float) -> tu
     raise BenchFailure(f"no merge pass ended within {timeout:.0f} s; see {run.controller_log}")
 
 
+POPULATION_WORKER = "pdc-population"  # its process name (vm_agent.zygote)
+
+
+def population_workers(zygote: Any) -> list[Any]:
+    """The warm parent's demo population worker, if one is alive (DESIGN decision 41)."""
+    found = []
+    for child in zygote.children():
+        with contextlib.suppress(psutil.Error):
+            if child.name() == POPULATION_WORKER and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+    return found
+
+
+def wait_population_workers_gone(zygote: Any, timeout_seconds: float = 30.0) -> None:
+    """Wait until the warm parent's population worker has ended (it ends once idle for 1 s)
+    and been reaped, so that its CPU time is in the warm parent's children's time. Raises
+    BenchFailure if it is still there after `timeout_seconds`."""
+    deadline = time.monotonic() + timeout_seconds
+    while population_workers(zygote):
+        if time.monotonic() > deadline:
+            raise BenchFailure(
+                f"the warm parent's population worker still runs {timeout_seconds:.0f} s "
+                "after the last population (it ends once idle for 1 s)"
+            )
+        time.sleep(0.1)
+
+
 def find_zygote(controller_pid: int) -> Any:
     for child in psutil.Process(controller_pid).children():
         with contextlib.suppress(psutil.Error):

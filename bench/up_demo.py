@@ -10,14 +10,14 @@
    school has its base in service and its sample accounts); the controller's own start is
    printed apart, so provisioning compares with 1.
 
-For each: the PSS of every school process, of the warm parent and of the controller, read
-from /proc/<pid>/smaps_rollup; the fleet's CPU time over the provisioning, the sum of the
-controller's, the warm parent's and the schools', each with its children's (the warm parent
-reaps the schools that exited, e.g. a demo school's first server stopped once populated, and
-its helpers: their time is in its children's time), which the 2x target compares; and,
-beside it, the machine's CPU time (/proc/stat) less this benchmark's own, which also counts
-any other work (hence the load average). Each fleet is torn down (`pronote-dc
-down`) before the next.
+For each: the PSS of every school process, of the warm parent (and of its demo population
+worker if it has not ended yet, DESIGN decision 41) and of the controller, read from
+/proc/<pid>/smaps_rollup at ready; the fleet's CPU time over the provisioning, the sum of the
+controller's, the warm parent's and the schools', each with its children's, read once the
+population worker has ended (the warm parent reaps its helpers and that worker: their time is
+then in its children's time), which the 2x target compares; and, beside it, the machine's CPU
+time (/proc/stat) less this benchmark's own, which also counts any other work (hence the load
+average). Each fleet is torn down (`pronote-dc down`) before the next.
 
 Targets (issue 15): a demo school <= 2x a plain school's CPU; at N=1000 `up --demo` ready
 in <= 30 s and <= 7.5 GiB.
@@ -51,9 +51,11 @@ from bench.local_fleet import (
     ksmd_cpu_seconds,
     merge_passes,
     pick_address_pool,
+    population_workers,
     provision_all,
     start_controller,
     wait_merged,
+    wait_population_workers_gone,
 )
 from bench.running import say
 from common.processes import PidFile
@@ -91,6 +93,8 @@ class Fleet:
     school_pss_mib: list[float]
     zygote_pss_mib: float
     controller_pss_mib: float
+    # The warm parent's demo population worker at ready, if it had not ended yet (decision 41)
+    population_worker_pss_mib: float = 0.0
     # The same, once the controller's same-page merging pass is done (DESIGN decision 35);
     # None where it does not run (merging_off says why).
     merged_total_pss_mib: float | None = None
@@ -100,7 +104,12 @@ class Fleet:
 
     @property
     def total_pss_mib(self) -> float:
-        return sum(self.school_pss_mib) + self.zygote_pss_mib + self.controller_pss_mib
+        return (
+            sum(self.school_pss_mib)
+            + self.zygote_pss_mib
+            + self.population_worker_pss_mib
+            + self.controller_pss_mib
+        )
 
     @property
     def cpu_seconds(self) -> float:
@@ -195,6 +204,10 @@ async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
     ksmd_before = ksmd_cpu_seconds()
     measured_at = time.time()
     controller, zygote = psutil.Process(run.controller_pid), find_zygote(run.controller_pid)
+    # The demo population worker, still there for 1 s after the last population: its memory
+    # counts at ready, its CPU once it has ended (then in the warm parent's children's time).
+    worker_pss = sum(pss_mib(worker.pid) for worker in population_workers(zygote))
+    await asyncio.to_thread(wait_population_workers_gone, zygote)
     controller_cpu, zygote_cpu = _cpu(controller), _cpu(zygote)
     school_pss, schools_cpu, lived = [], 0.0, 0.0
     schools: list[psutil.Process] = []
@@ -232,6 +245,7 @@ async def measure_fleet(run: Run, begun: Started, machine_cpu: float) -> Fleet:
         idle_cpu_seconds=idle_rate * lived,
         school_pss_mib=school_pss,
         zygote_pss_mib=pss_mib(zygote.pid),
+        population_worker_pss_mib=worker_pss,
         controller_pss_mib=pss_mib(run.controller_pid),
         merged_total_pss_mib=merged,
         merge_seconds=merge_seconds + IDLE_SECONDS,
@@ -428,7 +442,7 @@ def render(report: dict[str, Any]) -> str:
             f"{demo['helpers_cpu_seconds']:.2f} s",
         ),
         (
-            "PSS: schools+warm parent+controller",
+            "PSS: schools+warm parent(+worker)+controller",
             f"{plain['total_pss_mib'] / 1024:.2f} GiB",
             f"{demo['total_pss_mib'] / 1024:.2f} GiB",
             f"<= {DEMO_TARGET_GIB} GiB" if sized else "",
@@ -455,6 +469,11 @@ def render(report: dict[str, Any]) -> str:
             "  warm parent PSS",
             f"{plain['zygote_pss_mib']:.1f} MiB",
             f"{demo['zygote_pss_mib']:.1f} MiB",
+        ),
+        (
+            "  population worker PSS at ready",
+            f"{plain['population_worker_pss_mib']:.1f} MiB",
+            f"{demo['population_worker_pss_mib']:.1f} MiB",
         ),
         (
             "  controller PSS",
