@@ -40,7 +40,7 @@ import socket
 import sys
 from pathlib import Path
 
-import vm_agent.server  # noqa: F401  (warm import: grpc, protos and the domain)
+import vm_agent.server
 from common.processes import MARK_PAGES_SIGNAL
 from vm_agent import isolated, population_worker, warm_demo, warm_grpc
 from vm_agent.__main__ import configure_logging, run
@@ -213,6 +213,9 @@ def main() -> int:
     codecs.lookup("ascii")
     if WITHOUT_GRPC_WARM_UP not in sys.argv:
         _warm_grpc()
+    # The first school's servicers and method tables, made here for every fork to share
+    # (DESIGN decision 42): each school binds them to itself instead of building its own.
+    vm_agent.server.prepare_services()
     # The warm objects go to the permanent generation: a school's garbage collections then
     # never write to them, so their pages stay shared instead of being copied per school.
     gc.freeze()

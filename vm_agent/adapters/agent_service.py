@@ -68,6 +68,24 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         data_dir: Path,
         pronote_net: PronoteNetAddress | None = None,
     ) -> None:
+        self.bind(slot, started_at_seconds, backups, clock, data_dir, pronote_net)
+
+    @classmethod
+    def unbound(cls) -> AgentService:
+        """A servicer whose method table can be built before its school is known (the warm
+        parent's, `vm_agent.server.prepare_services`); `bind` it before it serves."""
+        return cls.__new__(cls)
+
+    def bind(
+        self,
+        slot: SchoolSlot,
+        started_at_seconds: float,
+        backups: BackupStore,
+        clock: Clock,
+        data_dir: Path,
+        pronote_net: PronoteNetAddress | None = None,
+    ) -> None:
+        """Attach the servicer to its school (what the constructor takes)."""
         self._data_dir = data_dir  # files sent by the school land here (base_files_service)
         self._pronote_net = pronote_net or PronoteNetAddress("127.0.0.1", 8080)
         self._slot = slot
