@@ -59,17 +59,6 @@ class SecretInterceptor(grpc.aio.ServerInterceptor):
 
 
 class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer):
-    def __init__(
-        self,
-        slot: SchoolSlot,
-        started_at_seconds: float,
-        backups: BackupStore,
-        clock: Clock,
-        data_dir: Path,
-        pronote_net: PronoteNetAddress | None = None,
-    ) -> None:
-        self.bind(slot, started_at_seconds, backups, clock, data_dir, pronote_net)
-
     @classmethod
     def unbound(cls) -> AgentService:
         """A servicer whose method table can be built before its school is known (the warm
@@ -93,6 +82,8 @@ class AgentService(PublicationRpcs, BaseFilesAgent, agent_pb2_grpc.AgentServicer
         self._backups = backups
         self._clock = clock
         self._backup_lock = asyncio.Lock()
+
+    __init__ = bind  # made bound, or unbound and bound later: the same attributes
 
     def _bases(self) -> common_pb2.Bases:
         """Every base, each with all its counters (the ones left to count are counted now)."""
