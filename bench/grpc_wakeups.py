@@ -14,7 +14,10 @@ schools and every 0.75 s at 400, and the schools' gRPC threads cost twice as muc
 school-day at 400 (docs/PERFORMANCE.md). gRPC's work-stealing pool makes a worker that ran
 work sleep 15 ms, then 1.3 times longer each time it finds none, up to 3 s: the longer the
 gap between calls, the more wake-ups a call costs. The first interval is the baseline, the
-same server called more often, in the same run; the ratios to it are printed.
+same server called more often, in the same run; the ratios to it are printed. Each interval
+is measured twice: with gRPC's defaults (the keys without a prefix), and with a school's
+settings (`school_…`: `common.school_grpc`, DESIGN decision 43, whose listener does not use
+that pool).
 
 Bounded: calls x intervals seconds plus a second per server; each server is stopped at the
 end of its interval. Progress to stderr, the figures (or JSON) to stdout.
@@ -36,6 +39,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 
 from bench.running import TICKS, print_figures, say
+from common.school_grpc import GRPC_EXPERIMENTS, SCHOOL_GRPC_EXPERIMENTS, school_environment
 
 WARM_UP_CALLS = 5
 GRPC_THREADS = {"event_engine", "lifeguard", "grpc_global_tim"}
@@ -77,11 +81,19 @@ def threads(pid: int) -> dict[str, tuple[str, int, float]]:
     return found
 
 
-def measure(interval: float, calls: int) -> dict[str, Any]:
+def settings() -> dict[str, dict[str, str]]:
+    """The environments the servers run in: gRPC's defaults (no GRPC_EXPERIMENTS), and a
+    school's (`common.school_grpc`, DESIGN decision 43)."""
+    defaults = {k: v for k, v in os.environ.items() if k != GRPC_EXPERIMENTS}
+    return {"grpc_defaults": defaults, "school": school_environment(defaults)}
+
+
+def measure(interval: float, calls: int, environment: dict[str, str]) -> dict[str, Any]:
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.grpc_wakeups", "--serve"],
         stdout=subprocess.PIPE,
         text=True,
+        env=environment,
     )
     try:
         assert server.stdout is not None
@@ -137,19 +149,23 @@ def main() -> None:
     if not all(0.001 <= i <= 10 for i in args.intervals):
         raise SystemExit("--intervals: each 0.001 to 10 seconds")
     result: dict[str, Any] = {"calls": args.calls}
-    baseline: dict[str, Any] = {}
-    for interval in args.intervals:
-        say(f"a call every {interval} s, {args.calls} calls…")
-        figures = measure(interval, args.calls)
-        result[f"every_{interval}_s"] = figures
-        if not baseline:
-            baseline = figures
-            continue
-        result[f"every_{interval}_s_vs_every_{args.intervals[0]}_s_wake_ups_per_call"] = {
-            kind: round(f["wake_ups_per_call"] / baseline[kind]["wake_ups_per_call"], 2)
-            for kind, f in figures.items()
-            if baseline.get(kind, {}).get("wake_ups_per_call")
-        }
+    for setting, environment in settings().items():
+        prefix = "" if setting == "grpc_defaults" else f"{setting}_"
+        baseline: dict[str, Any] = {}
+        for interval in args.intervals:
+            say(f"{setting}: a call every {interval} s, {args.calls} calls…")
+            figures = measure(interval, args.calls, environment)
+            result[f"{prefix}every_{interval}_s"] = figures
+            if not baseline:
+                baseline = figures
+                continue
+            ratios = f"{prefix}every_{interval}_s_vs_every_{args.intervals[0]}_s_wake_ups_per_call"
+            result[ratios] = {
+                kind: round(f["wake_ups_per_call"] / baseline[kind]["wake_ups_per_call"], 2)
+                for kind, f in figures.items()
+                if baseline.get(kind, {}).get("wake_ups_per_call")
+            }
+    result["school_grpc_experiments"] = SCHOOL_GRPC_EXPERIMENTS
     result["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
     print_figures(result, args.json)
 

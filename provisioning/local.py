@@ -21,6 +21,7 @@ import time
 from collections import deque
 
 from common.processes import MARK_PAGES_SIGNAL, PidFile, catches
+from common.school_grpc import school_environment
 from provisioning.runtime import Observed, OnStop, SchoolSpec, StartFailed, StartTimedOut
 
 STOP_GRACE_SECONDS = 5.0
@@ -58,6 +59,7 @@ class LocalRuntime:
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     start_new_session=True,
+                    env=school_environment(os.environ),  # its schools' gRPC (decision 43)
                 )
                 ready = asyncio.get_running_loop().create_future()
                 self._answers[0] = ready

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -57,3 +59,12 @@ def test_the_management_api_refuses_anyone_without_the_school_secret(
         assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
         mine = (("authorization", f"Bearer {datacenter.agent_secret(school.uai)}"),)
         assert agent.GetStatus(agent_pb2.Empty(), metadata=mine).uai == school.uai
+
+
+def test_a_local_school_runs_with_the_schools_grpc_settings(datacenter: Datacenter) -> None:
+    """DESIGN decision 43: set in the warm parent's environment, which its schools inherit
+    (gRPC reads it once, at its import)."""
+    school = datacenter.provision("0750109").school
+    environ = Path(f"/proc/{datacenter.school_pid(school.uai)}/environ").read_bytes()
+    assert b"GRPC_EXPERIMENTS=-event_engine_listener" in environ.split(b"\0")
+    assert health(f"{school.address}:49300") == health_pb2.HealthCheckResponse.SERVING
