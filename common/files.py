@@ -54,10 +54,13 @@ def remove_temp_files(directory: Path, recursive: bool = False) -> int:
     return removed
 
 
-def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
+def write_atomically(path: Path, data: bytes, mode: int = 0o600, make_parents: bool = True) -> None:
     """Write to a temporary file in the same directory, fsync it, rename it over `path`.
-    Files are private to the controller's user by default (issue 12, point 4)."""
-    if not os.path.isdir(path.parent):  # pathlib's mkdir costs a forked school ~0.2 MiB
+    Files are private to the controller's user by default (issue 12, point 4). The missing
+    directories are made unless `make_parents` is False: then FileNotFoundError if the
+    directory is gone (a school's own files: a school whose directory was removed, e.g. by
+    a provisioning's undo, must not make it again)."""
+    if make_parents and not os.path.isdir(path.parent):  # pathlib's mkdir: ~0.2 MiB a school
         os.makedirs(path.parent, mode=0o700, exist_ok=True)
     fd, tmp_name = temp_file(path.parent, path.name)
     try:
@@ -74,11 +77,12 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 
 def write_json_atomically(
-    path: Path, value: Any, mode: int = 0o600, indent: int | None = 2
+    path: Path, value: Any, mode: int = 0o600, indent: int | None = 2, make_parents: bool = True
 ) -> None:
-    """`indent=None`: compact, for state written often (C encoder, ~5x faster)."""
+    """`indent=None`: compact, for state written often (C encoder, ~5x faster);
+    `make_parents`: as `write_atomically`."""
     text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
-    write_atomically(path, text.encode("utf-8"), mode)
+    write_atomically(path, text.encode("utf-8"), mode, make_parents)
 
 
 def read_json(path: Path) -> Any:

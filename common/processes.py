@@ -53,11 +53,15 @@ class PidFile:
 
     @staticmethod
     def write_for_self(path: Path, name: str) -> None:
+        """This process's pid file at `path`; FileNotFoundError if its directory is gone."""
         pid = os.getpid()
         ticks = start_ticks(pid)
         assert ticks is not None
         # compact: the C encoder (indent makes json run its Python one, ~0.2 MiB in a school)
-        write_json_atomically(path, {"pid": pid, "start_ticks": ticks, "name": name}, indent=None)
+        # Into its directory as it is: FileNotFoundError if it was removed meanwhile (a school
+        # whose provisioning was undone while it started must not make it again).
+        record = {"pid": pid, "start_ticks": ticks, "name": name}
+        write_json_atomically(path, record, indent=None, make_parents=False)
 
     @staticmethod
     def read(path: Path) -> PidFile | None:

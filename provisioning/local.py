@@ -104,8 +104,9 @@ class LocalRuntime:
     async def populate_before_start(
         self, spec: SchoolSpec, request: bytes, timeout_seconds: float
     ) -> bytes:
-        """The warm parent forks a helper that populates the school's saved state
-        (`vm_agent.demo_population`) and answers with the agent's reply."""
+        """The warm parent's population worker (`vm_agent.population_worker`, DESIGN decision
+        41) populates the school's saved state (`vm_agent.demo_population`) and answers with
+        the agent's reply; the populations of a wave wait their turn in the warm parent."""
         spec.school_dir.mkdir(parents=True, exist_ok=True)
         answer = await self._ask(
             {"populate": str(spec.config_path), "request": base64.b64encode(request).decode()},

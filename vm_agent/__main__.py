@@ -53,7 +53,7 @@ def run(config_path: Path, pid_file: Path | None = None, ready_fd: int | None = 
     try:
         config = load_config(config_path)
         run_in_new_loop(serve(config, on_ready=lambda: report("ready"), pid_file=pid_file))
-    except (ConfigError, BindError, ValueError) as error:
+    except (ConfigError, BindError, ValueError, OSError) as error:  # OSError: e.g. its dir gone
         logging.getLogger("vm_agent").error("%s", error)
         report(f"error {error}")
         return 1

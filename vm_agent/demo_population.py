@@ -5,9 +5,11 @@ Populated through its management port, a started school runs the call's code for
 time (the interceptor, the request, the reply, the helper it asks for, the state taken back):
 ~1.3 MiB of pages it shared with its warm parent become its own (`bench.school_memory
 --demo`, 200 schools: 8.12 MiB PSS a school, against 6.85 for a plain one). The warm parent
-therefore forks a helper for the population before it forks the school: the helper reads the
-school's `agent.json`, computes the PopulateDemo call on the school's saved state, saves it
-and answers; the school then starts as any school does and loads that state (7.19 MiB).
+therefore has the population done before it forks the school, by its population worker
+(`vm_agent.population_worker`, one process for a wave's populations, DESIGN decision 41): it
+reads the school's `agent.json`, computes the PopulateDemo call on the school's saved state,
+saves it and answers; the school then starts as any school does and loads that state (7.19
+MiB).
 
 The call and its answer are the agent's own messages (`agent_pb2.PopulateDemoRequest` and
 `PopulateDemoReply`, serialized), so the controller reads the same reply whichever way the
@@ -37,15 +39,15 @@ def populate_saved(config_path: Path, request: bytes) -> bytes:
     PopulateDemoReply. Raises ConfigError (no or bad agent.json), the domain's refusals
     (AgentError), DecodeError (not a request), ValueError (a corrupt state) and OSError."""
     config = load_config(config_path)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.data_dir.mkdir(exist_ok=True)  # in the school's directory, not made again if gone
     school = load_school(config, school_clock(config), isolate=None)  # computed right here
     reply = populate_demo(school, agent_pb2.PopulateDemoRequest.FromString(request))
     return reply.SerializeToString()
 
 
 def answer(config_path: str, request: str, write_fd: int) -> None:
-    """In a helper the warm parent forked: `populate_saved` with the base64 `request`, and its
-    answer written to `write_fd` as one JSON line: {"ok": true, "reply": base64} or
+    """In the warm parent's population worker: `populate_saved` with the base64 `request`,
+    and its answer written to `write_fd` as one JSON line: {"ok": true, "reply": base64} or
     {"ok": false, "error": why}."""
     try:
         reply = populate_saved(Path(config_path), base64.b64decode(request, validate=True))

@@ -35,7 +35,7 @@ IDLE_SECONDS = 1.0  # a worker with nothing to do for this long ends
 # A population still running after this long ends its worker (SIGALRM's default action), as a
 # helper ended itself (the controller has stopped waiting well before).
 ALARM_SECONDS = int(isolated.TIMEOUT_SECONDS) + 5
-DIED = "its demo population's helper died"
+DIED = "its demo population's worker process died"
 
 # (pid, write end of its requests, read end of its answers) of a forked worker
 ForkWorker = Callable[[], tuple[int, int, int]]

@@ -252,7 +252,7 @@ async def serve(
     except HttpBindError as error:
         raise BindError(str(error)) from None
 
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.data_dir.mkdir(exist_ok=True)  # in the school's directory, not made again if gone
     school = load_school(config, clock)  # a small file: no thread pool for it
     slot.fill(school)
     if config.merge_pages:  # before it is seen ready: the controller asks once it is (decision 40)

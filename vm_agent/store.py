@@ -26,4 +26,7 @@ class StateStore:
             ) from None
 
     def save(self, state: dict[str, Any]) -> None:
-        write_json_atomically(self.path, state, mode=0o600, indent=None)  # after each write
+        """Into the data directory as it is (made by the school's start or population):
+        FileNotFoundError if it is gone, rather than making it again for a school whose
+        provisioning was undone meanwhile."""
+        write_json_atomically(self.path, state, mode=0o600, indent=None, make_parents=False)

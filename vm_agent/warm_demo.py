@@ -34,6 +34,7 @@ def warm() -> None:
     kinds = (PersonKind.PROFESSEUR, PersonKind.VIE_SCOLAIRE, PersonKind.RESPONSABLE)
     with tempfile.TemporaryDirectory(prefix="pronote-dc-warm-") as directory:
         for run in range(RUNS):
+            (Path(directory) / str(run)).mkdir()  # a school's data directory: it exists
             store = StateStore(Path(directory) / str(run))
             school = SchoolServer(
                 identity=SchoolIdentity("0000000A", "warm"),

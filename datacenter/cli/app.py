@@ -36,6 +36,7 @@ from datacenter.cli.output import console as out
 from datacenter.cli.output import emit, errors, fail
 from datacenter.cli.remote import CliState, cli_state, to_dict
 from datacenter.controller import Controller
+from datacenter.core import ipam
 from datacenter.core import settings as settings_module
 from datacenter.core.errors import DatacenterError
 from datacenter.core.fleet import Provisioned
@@ -111,6 +112,13 @@ def up(
         console_address=console_address, runtime=runtime, address_pool=address_pool
     )
     try:
+        room = ipam.capacity(settings.address_pool)
+        if demo > room:  # refused before anything starts
+            fail(
+                f"--demo {demo} is more schools than the address pool {settings.address_pool} "
+                f"holds ({room}): ask for at most {room}, or give a larger pool "
+                "(--address-pool or PRONOTE_DC_ADDRESS_POOL)"
+            )
         asyncio.run(_run_controller(Controller(settings), demo, as_json))
     except DatacenterError as error:
         fail(str(error))

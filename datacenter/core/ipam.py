@@ -11,16 +11,28 @@ from datacenter.core.errors import Exhausted, InvalidArgument
 from datacenter.core.registry import Registry
 
 
+def pool_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The pool's network; InvalidArgument, saying how to write it, if `cidr` is not one."""
+    try:
+        return ipaddress.ip_network(cidr, strict=True)
+    except ValueError as error:
+        raise InvalidArgument(
+            f"address pool {cidr!r} is not a network ({error}); write it like 127.51.0.0/16"
+        ) from None
+
+
+def capacity(cidr: str) -> int:
+    """How many schools the pool `cidr` can lease addresses to: its addresses less the network
+    and broadcast ones (a /31 or /32, all of them). InvalidArgument as `pool_network`."""
+    network = pool_network(cidr)
+    return network.num_addresses - 2 if network.num_addresses > 2 else network.num_addresses
+
+
 class AddressPool:
     def __init__(
         self, cidr: str, registry: Registry, reserved: frozenset[str] = frozenset()
     ) -> None:
-        try:
-            self.network = ipaddress.ip_network(cidr, strict=True)
-        except ValueError as error:
-            raise InvalidArgument(
-                f"address pool {cidr!r} is not a network ({error}); write it like 127.51.0.0/16"
-            ) from None
+        self.network = pool_network(cidr)
         self._registry = registry
         self._family = socket.AF_INET if self.network.version == 4 else socket.AF_INET6
         self._reserved = {self._int(a) for a in reserved}  # e.g. bridge gateways

@@ -163,3 +163,18 @@ def test_the_cli_refuses_what_it_cannot_send_with_a_reason(
         assert run.returncode != 0, args
         assert says in run.stdout + run.stderr, (args, run.stdout, run.stderr)
         assert "Traceback" not in run.stderr and "UNKNOWN" not in run.stderr
+
+
+def test_more_demo_schools_than_the_pool_holds_are_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    """Found by a reviewer: `up --demo 99999999999999999999` started the controller, then
+    ended in a traceback (and a count past the pool was refused school by school)."""
+    dc = Datacenter(tmp_path, free_pool(prefix_length=29))
+    for count in ("99999999999999999999", "7"):  # a /29 holds 6 schools
+        result = dc.cli("up", "--demo", count, check=False)
+        assert result.returncode == 1, result.stderr
+        assert f"--demo {count} is more schools than the address pool" in result.stderr
+        assert "holds (6): ask for at most 6" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "controller.json").exists()  # nothing started

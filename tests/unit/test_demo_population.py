@@ -296,7 +296,7 @@ def test_a_worker_that_dies_fails_its_population_only(
     os.kill(worker, signal.SIGKILL)  # e.g. the kernel's out-of-memory killer
     answers = [json.loads(parent.stdout.readline()) for _ in range(2)]
     assert answers == [
-        {"id": 2, "ok": False, "error": "its demo population's helper died"},
+        {"id": 2, "ok": False, "error": "its demo population's worker process died"},
         {"id": 3, "ok": True, "reply": answers[1].get("reply")},
     ]
     assert StateStore(next_config.parent / "data").load() is not None
