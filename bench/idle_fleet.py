@@ -3,9 +3,10 @@
 `python -m bench.idle_fleet [--schools N] [--seconds S] [--pool CIDR] [--json]` measures:
 
 1. floor: N bare processes forked from a warm parent that imported grpc (as the local
-   runtime's warm parent does), each running the same number of `grpc.aio` servers as a
-   school (two: the Client PRONOTE and the management port) with no service, on its own
-   loopback address; their CPU over S seconds;
+   runtime's warm parent does, with a school's gRPC settings: `common.school_grpc`, DESIGN
+   decision 43), each running the same number of `grpc.aio` servers as a school (two: the
+   Client PRONOTE and the management port) with no service, on its own loopback address;
+   their CPU over S seconds;
 2. fleet: a controller (`pronote-dc up`, fresh state directory, the pool given) with N plain
    schools provisioned through the Console API, left alone for a settling time, then the CPU
    of the controller, of the warm parent and of every school over S seconds.
@@ -44,6 +45,7 @@ from typing import Any
 from bench.addresses import free_pool
 from bench.local_fleet import ksmd_pid, merge_passes_in
 from bench.running import cpu_times, print_figures, say
+from common.school_grpc import school_environment
 
 EXCESS_TARGET_PERCENT = 5.0
 POOL_SECOND_OCTET = 156  # its default pool: a free block of 127.156/16 (bench.addresses)
@@ -194,7 +196,11 @@ def measure_floor(addresses: list[str], servers: int, seconds: float, settle: fl
     say(f"floor: forking {len(addresses)} bare processes of {servers} grpc.aio server(s) each")
     command = [sys.executable, "-m", "bench.idle_fleet", "--floor-parent", "--servers"]
     parent = subprocess.Popen(
-        [*command, str(servers)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [*command, str(servers)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=school_environment(os.environ),  # gRPC as a school runs it (DESIGN decision 43)
     )
     assert parent.stdin is not None and parent.stdout is not None
     try:
