@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -23,19 +24,30 @@ from vm_agent.store import StateStore
 YEAR = "2026-2027"
 
 
-@pytest.fixture(scope="module")
-def warm_parent() -> Iterator[subprocess.Popen[str]]:
+@contextlib.contextmanager
+def started_warm_parent() -> Iterator[subprocess.Popen[str]]:
+    """A real warm parent (`python -m vm_agent.zygote`), warm and listening on its pipes; at
+    the end continued (if a test stopped it) and told to end by its stdin closing."""
     parent = subprocess.Popen(
         [sys.executable, "-m", "vm_agent.zygote"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert parent.stdout is not None and parent.stdin is not None
-    assert json.loads(parent.stdout.readline()) == {"id": 0, "ok": True}
-    yield parent
-    parent.stdin.close()
-    parent.wait(timeout=30)
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        assert json.loads(parent.stdout.readline()) == {"id": 0, "ok": True}
+        yield parent
+    finally:
+        os.kill(parent.pid, signal.SIGCONT)
+        parent.stdin.close()
+        parent.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def warm_parent() -> Iterator[subprocess.Popen[str]]:
+    with started_warm_parent() as parent:
+        yield parent
 
 
 def ask(
@@ -187,20 +199,8 @@ def start_worker(parent: subprocess.Popen[str], tmp_path: Path, stopped: bool = 
 @pytest.fixture
 def own_warm_parent() -> Iterator[subprocess.Popen[str]]:
     """A warm parent of the test's own (stopped and continued, its worker killed)."""
-    parent = subprocess.Popen(
-        [sys.executable, "-m", "vm_agent.zygote"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert parent.stdin is not None and parent.stdout is not None
-    try:
-        assert json.loads(parent.stdout.readline()) == {"id": 0, "ok": True}
+    with started_warm_parent() as parent:
         yield parent
-    finally:
-        os.kill(parent.pid, signal.SIGCONT)
-        parent.stdin.close()
-        parent.wait(timeout=30)
 
 
 @pytest.mark.parametrize("cancel_first", [True, False], ids=["cancel-first", "answer-first"])

@@ -5,9 +5,6 @@ undone meanwhile, e.g. by Ctrl-C during a wave) fails instead of making the dire
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ import pytest
 from common.agent_config import AgentConfig, save_config
 from common.processes import PidFile
 from tests.integration.harness import free_pool
+from tests.unit.test_demo_population import ask, started_warm_parent
 from tests.unit.test_demo_population import request as population_request
 from vm_agent.demo_population import populate_saved
 from vm_agent.store import StateStore
@@ -52,27 +50,14 @@ def test_its_population_fails_and_makes_nothing(tmp_path: Path) -> None:
 
 def test_its_start_is_answered_with_the_reason_and_makes_nothing(tmp_path: Path) -> None:
     config, gone = gone_school(tmp_path)
-    parent = subprocess.Popen(
-        [sys.executable, "-m", "vm_agent.zygote"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert parent.stdin is not None and parent.stdout is not None
-    try:
-        assert json.loads(parent.stdout.readline()) == {"id": 0, "ok": True}
-        start = {
-            "id": 1,
-            "config": str(config),
-            "pid_file": str(gone / "agent.pid"),
-            "log": str(tmp_path / "agent.log"),
-        }
-        parent.stdin.write(json.dumps(start) + "\n")
-        parent.stdin.flush()
-        answer = json.loads(parent.stdout.readline())
-    finally:
-        parent.stdin.close()
-        parent.wait(timeout=30)
+    start = {
+        "id": 1,
+        "config": str(config),
+        "pid_file": str(gone / "agent.pid"),
+        "log": str(tmp_path / "agent.log"),
+    }
+    with started_warm_parent() as parent:
+        answer = ask(parent, start)
     assert answer["id"] == 1 and not answer["ok"]
     assert "No such file or directory" in answer["error"], answer
     assert not gone.exists()
