@@ -21,11 +21,20 @@ def pool_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         ) from None
 
 
+def _leasable(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> range:
+    """The addresses (as integers) a school can be given: all but the network and broadcast
+    addresses (a /31 or /32: all of them)."""
+    first, last = int(network.network_address), int(network.broadcast_address)
+    if network.num_addresses > 2:
+        first, last = first + 1, last - 1
+    return range(first, last + 1)
+
+
 def capacity(cidr: str) -> int:
-    """How many schools the pool `cidr` can lease addresses to: its addresses less the network
-    and broadcast ones (a /31 or /32, all of them). InvalidArgument as `pool_network`."""
-    network = pool_network(cidr)
-    return network.num_addresses - 2 if network.num_addresses > 2 else network.num_addresses
+    """How many schools the pool `cidr` can lease addresses to (`_leasable`). InvalidArgument
+    as `pool_network`."""
+    leasable = _leasable(pool_network(cidr))
+    return leasable.stop - leasable.start  # not len(): an IPv6 pool overflows it
 
 
 class AddressPool:
@@ -48,10 +57,7 @@ class AddressPool:
         lease (~0.5 ms at 1000 schools): the registry is the only record of what is free."""
         taken = {self._int(a) for a in self._registry.leased_addresses(db)}
         taken |= self._reserved
-        first, last = int(self.network.network_address), int(self.network.broadcast_address)
-        if self.network.num_addresses > 2:  # skip the network and broadcast addresses
-            first, last = first + 1, last - 1
-        for candidate in range(first, last + 1):
+        for candidate in _leasable(self.network):
             if candidate not in taken:
                 address = str(ipaddress.ip_address(candidate))
                 self._registry.add_lease(address, uai, now_seconds, db)
