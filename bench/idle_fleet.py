@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.addresses import free_pool
-from bench.local_fleet import ksmd_pid, merge_passes_in
+from bench.local_fleet import ksmd_pid, wait_for_rest
 from bench.running import cpu_times, print_figures, say
 from common.school_grpc import school_environment
 
@@ -328,17 +328,6 @@ class Fleet:
         for pid in school_pids:  # anything `down` left
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def wait_for_rest(state_dir: Path, timeout: float = 600.0) -> None:
-    """Wait until the controller's same-page merging pass after the provisioning is done
-    (DESIGN decision 35): the fleet at rest is what is measured. No pass runs (not root, no
-    KSM): nothing to wait for."""
-    deadline = time.monotonic() + timeout
-    while (passes := merge_passes_in(state_dir)) is not None and passes < 1:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"no merging pass ended within {timeout:.0f} s")
-        time.sleep(1.0)
 
 
 def measure_fleet(

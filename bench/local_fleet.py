@@ -416,6 +416,20 @@ def merge_passes_in(state_dir: Path) -> int | None:
     return None
 
 
+def wait_for_rest(state_dir: Path, timeout: float = 600.0) -> float:
+    """Wait until the controller of `state_dir` has ended its first same-page merging pass,
+    the one after the provisioning (DESIGN decision 35): a fleet at rest is what the idle
+    fleet and the school year measure, not the pass's scans and the schools' marks. Returns
+    the seconds waited (0 when no pass runs: not root, or no KSM). Raises SystemExit if no
+    pass ends within `timeout` seconds."""
+    started = time.monotonic()
+    while (passes := merge_passes_in(state_dir)) is not None and passes < 1:
+        if time.monotonic() - started > timeout:
+            raise SystemExit(f"no merging pass ended within {timeout:.0f} s")
+        time.sleep(1.0)
+    return time.monotonic() - started
+
+
 async def wait_merged(run: Run, passes_before: int | None, timeout: float) -> tuple[float, str]:
     """Wait for the controller's merge pass under way to end: (seconds waited, "") or
     (0, why no pass runs)."""

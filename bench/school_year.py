@@ -3,7 +3,9 @@
 `python -m bench.school_year [--schools N] [--step-days D] [--json]` measures, in one run:
 
 1. pronote-dc: a controller on a simulated clock (`PRONOTE_DC_CLOCK=simulated`), N demo
-   schools, then the clock advanced D days at a time (default 1: every due backup and
+   schools, its same-page merging pass after the provisioning waited for (DESIGN decision
+   35; the year of a fleet at rest, as `bench.idle_fleet` measures; the seconds waited are
+   printed), then the clock advanced D days at a time (default 1: every due backup and
    archive made on its day, each school's August switch on its day) to 31 August, as
    `clock school-year` does: wall time of the year, backups (.sauvs) and archives (.archs)
    made, files really written (pruned or unchanged backups are not), the files left on disk
@@ -47,6 +49,7 @@ from typing import Any
 import grpc
 
 from bench.addresses import free_pool
+from bench.local_fleet import wait_for_rest
 from bench.running import TICKS, print_figures, say
 from common import backup_plan
 from datacenter.cli.clock import run_school_year, year_report
@@ -129,6 +132,8 @@ def measure_year(
             failures = (tmp / "controller.log").read_text(errors="replace").count("failed")
             print(f"  only {running} of {schools} schools started ({failures} failures in "
                   "the controller's log); the year runs for those", file=sys.stderr)  # fmt: skip
+        say("  waiting for the merging pass after the provisioning (the year of a fleet at rest)…")
+        merging_waited = wait_for_rest(state, timeout)
         grpc_threads: dict[str, float] = {}
         cpu_before = fleet_cpu(state, grpc_threads)
         started = time.perf_counter()
@@ -155,6 +160,7 @@ def measure_year(
         return {
             **totals,
             "running": running,
+            "merging_waited": merging_waited,
             "wall_seconds": wall,
             "cpu_seconds": cpu,
             "files_on_disk": on_disk,
@@ -195,14 +201,16 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
     GRPC_THREADS: given `grpc_threads`, the same read earlier by thread, their CPU since, a
     thread gone meanwhile not counted; `schools_grpc_threads_alive`, how many now) and
     `schools_major_faults` / `schools_minor_faults`
-    (counts). Also, machine-wide: `machine_busy` (every CPU's non-idle time, /proc/stat) and
-    `page_scanners` (the kernel threads PAGE_SCANNERS). A process of the fleet is one whose
+    (counts). Also, machine-wide: `machine_busy` (every CPU's non-idle time, /proc/stat),
+    `page_scanners` (the kernel threads PAGE_SCANNERS) and `machine_steal` (time the
+    hypervisor ran something else while one of this VM's CPUs had work: the wall time waits
+    for it, no process's CPU time counts it). A process of the fleet is one whose
     environment names `state` (every one inherits the controller's PRONOTE_DC_STATE_DIR)."""
     marker = f"PRONOTE_DC_STATE_DIR={state}\0".encode()
     used = dict.fromkeys(
         ("controller", "schools", "schools_system", "schools_grpc_threads",
          "schools_grpc_threads_alive", "schools_major_faults", "schools_minor_faults",
-         "page_scanners", "machine_busy"),
+         "page_scanners", "machine_busy", "machine_steal"),
         0.0,
     )  # fmt: skip
     for entry in os.scandir("/proc"):
@@ -238,8 +246,9 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
                     used["schools_grpc_threads"] += seconds
     with open("/proc/stat", encoding="ascii") as stat:
         ticks = [int(x) for x in stat.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]  # steal, guest: not ours
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]  # guest: not ours
     used["machine_busy"] = (user + nice + system + irq + softirq) / TICKS
+    used["machine_steal"] = steal / TICKS
     return used
 
 
@@ -343,6 +352,7 @@ def main() -> None:
         "schools": args.schools,
         "schools_running": year["running"],
         "step_days": args.step_days,
+        "merging_pass_waited_seconds": round(year["merging_waited"], 1),
         "advances": year["steps"],
         "backups_made": year["backups"],
         "archives_made": year["archives"],

@@ -6,6 +6,7 @@ loopback addresses nobody holds (the tests' 127.62/16), the same-run baseline.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ def test_a_small_year_prints_the_split_of_the_schools_cpu() -> None:
     figures = json.loads(run.stdout)
     assert figures["schools_running"] == 3
     assert figures["files_written"] == figures["baseline_files_written"] > 0
+    # the year starts once the merging pass after the provisioning is over (0 s without one)
+    assert figures["merging_pass_waited_seconds"] >= 0
     cpu = figures["year_cpu_seconds_per_school"]
     # gRPC's threads are a part of the schools' CPU, never more than all of it
     assert 0 <= cpu["schools_grpc_threads"] <= cpu["schools"]
@@ -38,3 +41,6 @@ def test_a_small_year_prints_the_split_of_the_schools_cpu() -> None:
     # the machine's CPUs did at least what the fleet did: what is left is not negative
     assert figures["machine_cpu_seconds_per_school_besides_the_fleet"] > -0.05
     assert cpu["machine_busy"] >= cpu["controller"] + cpu["schools"] - 0.05
+    # the hypervisor's steal: a count of CPU ticks, at most the year's wall time on each CPU
+    steal_seconds = cpu["machine_steal"] * figures["schools_running"]
+    assert 0 <= steal_seconds <= figures["year_wall_seconds"] * (os.cpu_count() or 1) + 0.1
