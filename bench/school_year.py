@@ -76,7 +76,7 @@ def pronote_dc(env: dict[str, str], *args: str, timeout: float) -> str:
 
 
 def measure_year(
-    tmp: Path, schools: int, step_days: int, timeout: float, pool: str
+    tmp: Path, schools: int, step_days: int, timeout: float, pool: str, page_merging: str = "on"
 ) -> dict[str, Any]:
     state = tmp / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRONOTE_DC_")}
@@ -88,6 +88,7 @@ def measure_year(
         PRONOTE_DC_CLOCK="simulated",
         PRONOTE_DC_CLOCK_START=START.isoformat(),
         PRONOTE_DC_SCHEDULER_INTERVAL_SECONDS="3600",  # only the advances make backups
+        PRONOTE_DC_PAGE_MERGING=page_merging,
     )
     log = (tmp / "controller.log").open("wb")
     controller = subprocess.Popen(
@@ -323,6 +324,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--page-merging",
+        choices=("on", "off"),
+        default="on",
+        help="the controller's same-page merging passes (PRONOTE_DC_PAGE_MERGING; on)",
+    )
+    parser.add_argument(
         "--pool-octet", type=int, default=150, help="the schools on a /24 of 127.<this>.0.0/16"
     )
     args = parser.parse_args()
@@ -340,7 +347,9 @@ def main() -> None:
         )
         pool = free_pool(args.pool_octet, args.schools)
         say(f"  schools on {pool}")
-        year = measure_year(tmp, args.schools, args.step_days, args.timeout, pool)
+        year = measure_year(
+            tmp, args.schools, args.step_days, args.timeout, pool, args.page_merging
+        )
         say("baseline: the same backups by one process's BackupStores…")
         baseline, baseline_cpu, baseline_written = measure_baseline(
             tmp, year["uais"], args.step_days, year["before"], year["after"]
@@ -351,6 +360,7 @@ def main() -> None:
     result = {
         "schools": args.schools,
         "schools_running": year["running"],
+        "page_merging": args.page_merging,
         "step_days": args.step_days,
         "merging_pass_waited_seconds": round(year["merging_waited"], 1),
         "advances": year["steps"],
