@@ -1,6 +1,7 @@
 """A simulated school year (1 September -> 31 August) for a fleet on the local runtime.
 
-`python -m bench.school_year [--schools N] [--step-days D] [--json]` measures, in one run:
+`python -m bench.school_year [--schools N] [--step-days D] [--pool-octet O]
+[--page-merging on|off] [--timeout S] [--json]` measures, in one run:
 
 1. pronote-dc: a controller on a simulated clock (`PRONOTE_DC_CLOCK=simulated`), N demo
    schools, its same-page merging pass after the provisioning waited for (DESIGN decision
@@ -27,14 +28,20 @@ machine's CPUs did during the year is printed beside (`..._besides_the_fleet`, w
 kernel's page scanners, ksmd and DAMON's kdamond, in `page_scanners`).
 
 N is 1 to 2000; the schools take a free block of 127.<--pool-octet>.0.0/16 (150 by default)
-big enough for N. Bounded by --timeout (provisioning, and each day's advance); the
-controller and schools are stopped and the directory removed at the end. Progress to
-stderr, the table (or JSON) to stdout.
+big enough for N. Bounded by --timeout (provisioning, the wait for the merging pass, and
+each day's advance); the controller and schools are stopped and the directory removed at
+the end, also after a failure or Ctrl-C. Killed with SIGKILL it cannot: the state directory
+it printed at the start tells `PRONOTE_DC_STATE_DIR=<it> pronote-dc down` what to stop.
+`machine_steal`, like every figure per school, is the machine's (here /proc/stat's steal)
+divided by the schools. The wait counts the controller's first pass ended; a second pass
+(one begun during a slow provisioning, whose last schools then wait for the next) is not
+waited for. Progress to stderr, the table (or JSON) to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -49,7 +56,7 @@ from typing import Any
 import grpc
 
 from bench.addresses import free_pool
-from bench.local_fleet import wait_for_rest
+from bench.local_fleet import merge_passes_in, wait_for_rest
 from bench.running import TICKS, print_figures, say
 from common import backup_plan
 from datacenter.cli.clock import run_school_year, year_report
@@ -90,6 +97,7 @@ def measure_year(
         PRONOTE_DC_SCHEDULER_INTERVAL_SECONDS="3600",  # only the advances make backups
         PRONOTE_DC_PAGE_MERGING=page_merging,
     )
+    say(f"  state in {state} (if this run is killed: PRONOTE_DC_STATE_DIR={state} pronote-dc down)")
     log = (tmp / "controller.log").open("wb")
     controller = subprocess.Popen(
         [sys.executable, "-m", "datacenter.cli", "up", "--demo", str(schools)],
@@ -135,6 +143,7 @@ def measure_year(
                   "the controller's log); the year runs for those", file=sys.stderr)  # fmt: skip
         say("  waiting for the merging pass after the provisioning (the year of a fleet at rest)…")
         merging_waited = wait_for_rest(state, timeout)
+        merging_passes = merge_passes_in(state)
         grpc_threads: dict[str, float] = {}
         cpu_before = fleet_cpu(state, grpc_threads)
         started = time.perf_counter()
@@ -162,6 +171,7 @@ def measure_year(
             **totals,
             "running": running,
             "merging_waited": merging_waited,
+            "merging_passes": merging_passes,
             "wall_seconds": wall,
             "cpu_seconds": cpu,
             "files_on_disk": on_disk,
@@ -172,9 +182,27 @@ def measure_year(
             "after": after,
         }
     finally:
-        pronote_dc(env, "down", timeout=120)
-        controller.wait(timeout=30)
+        stop_fleet(env, controller)
         log.close()
+
+
+def stop_fleet(env: dict[str, str], controller: subprocess.Popen[bytes]) -> None:
+    """`pronote-dc down`, then, if the controller is still running (it had not written its
+    controller.json yet: not ready within --timeout), end it and `down` again for the schools
+    it started meanwhile: nothing of the run is left running when its directory is removed."""
+    with contextlib.suppress(SystemExit, subprocess.TimeoutExpired):
+        pronote_dc(env, "down", timeout=120)
+    try:
+        controller.wait(timeout=30)
+        return
+    except subprocess.TimeoutExpired:
+        controller.terminate()
+    try:
+        controller.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        controller.kill()
+        controller.wait(timeout=30)
+    pronote_dc(env, "down", timeout=120)
 
 
 # The threads gRPC's core starts in a school (named by gRPC; the others are the school's
@@ -363,6 +391,8 @@ def main() -> None:
         "page_merging": args.page_merging,
         "step_days": args.step_days,
         "merging_pass_waited_seconds": round(year["merging_waited"], 1),
+        # passes the controller had ended when the year began (None: it runs none)
+        "merging_passes_before_the_year": year["merging_passes"],
         "advances": year["steps"],
         "backups_made": year["backups"],
         "archives_made": year["archives"],
