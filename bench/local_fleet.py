@@ -252,8 +252,7 @@ async def start_controller(run: Run, pool: str, timeout: float) -> str:
             return str(info["console_address"])
         if time.monotonic() > deadline:
             raise BenchFailure(
-                f"the controller wrote no {info_path.name} within {timeout:.0f} s:\n"
-                + run.log_tail()
+                f"the controller wrote no {info_path.name} within {timeout:g} s:\n" + run.log_tail()
             )
         await asyncio.sleep(0.02)
 
@@ -364,7 +363,7 @@ async def provision_all(
         if pending:
             healthy = sum(1 for school in schools if school.healthy)
             raise BenchFailure(
-                f"provisioning did not finish within {timeout:.0f} s: {healthy}/{len(schools)} "
+                f"provisioning did not finish within {timeout:g} s: {healthy}/{len(schools)} "
                 "schools provisioned and healthy"
             )
         for task in done:
@@ -425,7 +424,7 @@ def wait_for_rest(state_dir: Path, timeout: float = 600.0) -> float:
     started = time.monotonic()
     while (passes := merge_passes_in(state_dir)) is not None and passes < 1:
         if time.monotonic() - started > timeout:
-            raise SystemExit(f"no merging pass ended within {timeout:.0f} s")
+            raise SystemExit(f"no merging pass ended within {timeout:g} s")
         time.sleep(1.0)
     return time.monotonic() - started
 
@@ -443,7 +442,7 @@ async def wait_merged(run: Run, passes_before: int | None, timeout: float) -> tu
         if passes is not None and passes > passes_before:
             return time.monotonic() - started, ""
         await asyncio.sleep(1.0)
-    raise BenchFailure(f"no merge pass ended within {timeout:.0f} s; see {run.controller_log}")
+    raise BenchFailure(f"no merge pass ended within {timeout:g} s; see {run.controller_log}")
 
 
 POPULATION_WORKER = "pdc-population"  # its process name (vm_agent.zygote)

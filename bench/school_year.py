@@ -115,7 +115,7 @@ def measure_year(
             if time.monotonic() > deadline:
                 made = sum(1 for _ in (state / "schools").glob("*")) if state.exists() else 0
                 raise SystemExit(
-                    f"`up --demo {schools}` was not ready within {timeout:.0f} s ({made} "
+                    f"`up --demo {schools}` was not ready within {timeout:g} s ({made} "
                     "school directories made): a loaded machine; give a longer --timeout"
                 )
             time.sleep(0.2)
