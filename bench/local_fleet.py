@@ -415,18 +415,19 @@ def merge_passes_in(state_dir: Path) -> int | None:
     return None
 
 
-def wait_for_rest(state_dir: Path, timeout: float = 600.0) -> float:
+def wait_for_rest(state_dir: Path, timeout: float = 600.0) -> tuple[float, int | None]:
     """Wait until the controller of `state_dir` has ended its first same-page merging pass,
     the one after the provisioning (DESIGN decision 35): a fleet at rest is what the idle
     fleet and the school year measure, not the pass's scans and the schools' marks. Returns
-    the seconds waited (0 when no pass runs: not root, or no KSM). Raises SystemExit if no
-    pass ends within `timeout` seconds."""
+    the seconds waited and the passes the controller had ended then (0 s and None when it
+    runs no pass: not root, or no KSM). Raises SystemExit if no pass ends within `timeout`
+    seconds."""
     started = time.monotonic()
     while (passes := merge_passes_in(state_dir)) is not None and passes < 1:
         if time.monotonic() - started > timeout:
             raise SystemExit(f"no merging pass ended within {timeout:g} s")
         time.sleep(1.0)
-    return time.monotonic() - started
+    return time.monotonic() - started, passes
 
 
 async def wait_merged(run: Run, passes_before: int | None, timeout: float) -> tuple[float, str]:

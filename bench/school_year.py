@@ -56,7 +56,7 @@ from typing import Any
 import grpc
 
 from bench.addresses import free_pool
-from bench.local_fleet import merge_passes_in, wait_for_rest
+from bench.local_fleet import wait_for_rest
 from bench.running import TICKS, print_figures, say
 from common import backup_plan
 from datacenter.cli.clock import run_school_year, year_report
@@ -142,8 +142,7 @@ def measure_year(
             print(f"  only {running} of {schools} schools started ({failures} failures in "
                   "the controller's log); the year runs for those", file=sys.stderr)  # fmt: skip
         say("  waiting for the merging pass after the provisioning (the year of a fleet at rest)…")
-        merging_waited = wait_for_rest(state, timeout)
-        merging_passes = merge_passes_in(state)
+        merging_waited, merging_passes = wait_for_rest(state, timeout)
         grpc_threads: dict[str, float] = {}
         cpu_before = fleet_cpu(state, grpc_threads)
         started = time.perf_counter()
