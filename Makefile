@@ -40,12 +40,13 @@ check: $(STAMP) ## Lint, format check, types, import contracts (layers, no circl
 # With CI=true the Docker, Prometheus, pawnote and browser tiers must run, so `make test` sets them up
 # first. The Docker tier's clean-up removes EVERY pronote-dc container, network and volume on the
 # engine (its labels, not its own run): do not run it beside a Docker fleet you want to keep.
-# Two passes: the tiers that act on the whole machine (one browser, the Docker engine's clean-up,
-# the fault tier's and the fuzz tier's time budgets) one test at a time; then every other test
-# on two pytest-xdist workers, a test file each (every test has its own loopback pool and
-# ports), which halves their ~24 min on a slow 2-core host. A new test directory joins the
-# second pass unless it is listed here.
-WHOLE_MACHINE_TIERS := tests/browser tests/contract tests/docker tests/faults tests/fuzz
+# Two passes: what acts on the whole machine (one browser, the Docker engine's clean-up, the
+# fault tier's and the fuzz tier's time budgets, the kernel's one ksmd that page merging
+# drives) one test at a time; then every other test on two pytest-xdist workers, a test file
+# each (each test its own loopback pool and ports), which halves their ~24 min on a slow
+# 2-core host. A new test directory or file joins the second pass unless it is listed here.
+WHOLE_MACHINE_TIERS := tests/browser tests/contract tests/docker tests/faults tests/fuzz \
+	tests/integration/test_page_merging.py
 test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers and bench-short)
 	$(BIN)/pytest -q $(WHOLE_MACHINE_TIERS)
 	$(BIN)/pytest -q -n 2 --dist loadfile $(addprefix --ignore=,$(WHOLE_MACHINE_TIERS))

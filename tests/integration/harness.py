@@ -35,10 +35,17 @@ START_TIMEOUT_SECONDS = 30.0
 
 
 def free_pool(prefix_length: int = 27, first_octets: str = "127.62") -> str:
-    """A loopback block no other test uses: <first_octets>.x.y/27, checked free on port 49300."""
+    """A loopback block no other test uses: <first_octets>.x.y/27, checked free on port 49300.
+
+    Under pytest-xdist (`make test`'s second pass) each worker draws the third octet from its
+    own residue class (gw0: 0, 2, 4...; gw1: 1, 3, 5...): the check is a bind that is let go
+    at once, so two workers must never draw the same block between a check and a start."""
     size = 2 ** (32 - prefix_length)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     while True:
-        third, fourth = random.randrange(256), random.randrange(0, 256, size)
+        third = random.randrange(worker % workers, 256, workers)
+        fourth = random.randrange(0, 256, size)
         probe = f"{first_octets}.{third}.{fourth + 1}"
         with socket.socket() as sock:
             try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,15 +139,29 @@ def pawnote_dir(tmp_root: Path) -> Path:
         pytest.skip("node/npm not installed: the pawnote (JavaScript client) test needs them")
     target = PROJECT_CACHE / f"pawnote-{PAWNOTE_VERSION}"
     modules = target / "node_modules"
-    if not (modules / "pawnote" / "package.json").exists():
-        target.mkdir(parents=True, exist_ok=True)
+    installed = modules / "pawnote" / "package.json"
+    if installed.exists():
+        return modules
+    PROJECT_CACHE.mkdir(parents=True, exist_ok=True)
+    # Two pytest-xdist workers may both need it: one installs, the other waits and finds it.
+    # npm installs into a staging directory renamed into place, so a run killed halfway
+    # leaves no half-installed package that looks complete.
+    with open(PROJECT_CACHE / f".pawnote-{PAWNOTE_VERSION}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if installed.exists():
+            return modules
+        staging = Path(tempfile.mkdtemp(prefix=f".pawnote-{PAWNOTE_VERSION}-", dir=PROJECT_CACHE))
+        staging.chmod(0o755)  # as `mkdir` would make it (mkdtemp's is 0700)
         result = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(target),
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(staging),
              f"pawnote@{PAWNOTE_VERSION}"],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
             pytest.fail(f"npm install pawnote@{PAWNOTE_VERSION} failed:\n{result.stderr[-2000:]}")
+        shutil.rmtree(target, ignore_errors=True)  # what a killed run of the old way left
+        staging.rename(target)
     return modules
 
 
