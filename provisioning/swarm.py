@@ -450,15 +450,14 @@ class SwarmRuntime:
                 )
             if task is not None:
                 status = task.get("Status", {})
-                last_state = (
-                    f"{status.get('State')} {status.get('Err', '')}".strip()
-                    + f" on node {self._node_name(task.get('NodeID', ''))}"
-                )
+                # In a thread: a node not seen yet is named by a listing of the manager.
+                node = await asyncio.to_thread(self._node_name, task.get("NodeID", ""))
+                last_state = f"{status.get('State')} {status.get('Err', '')}".strip()
+                last_state += f" on node {node}"
                 if status.get("State") in {"rejected", "failed"}:
                     raise StartFailed(
-                        f"the task of school {spec.uai} was {last_state} on node "
-                        f"{self._node_name(task.get('NodeID', ''))}: check the node has the image "
-                        f"{self.image} (`pronote-dc nodes list`)",
+                        f"the task of school {spec.uai} was {last_state}: check the node has "
+                        f"the image {self.image} (`pronote-dc nodes list`)",
                         await asyncio.to_thread(self.log_tail, spec),
                     )
                 address = self._address_of(task)
@@ -565,7 +564,8 @@ class SwarmRuntime:
         volume = self.service_name(spec)
         await asyncio.to_thread(swarm_volumes.remove_now, self.client, self.image, volume)
         self._node_states_at = 0.0
-        for node_id, state in self.node_states().items():
+        # In a thread: a listing of the nodes (and its lock) must not hold the event loop.
+        for node_id, state in (await asyncio.to_thread(self.node_states)).items():
             if state != "ready":
                 await asyncio.to_thread(
                     swarm_volumes.remove_later, self.client, self.image, node_id, volume
@@ -614,6 +614,10 @@ class SwarmRuntime:
             self._cleaner.submit(_quietly, call, *args)
 
     def _node_name(self, node_id: str) -> str:
+        """A node's hostname (its id's first 12 characters if the manager does not know it);
+        a listing of the manager for an id not seen yet: call it in a thread."""
+        if not node_id:
+            return "none yet"  # a task Swarm has not placed: no listing can name it
         if node_id not in self._nodes:
             with contextlib.suppress(APIError, NotFound):
                 for node in self.client.api.nodes():
