@@ -16,8 +16,9 @@ work sleep 15 ms, then 1.3 times longer each time it finds none, up to 3 s: the 
 gap between calls, the more wake-ups a call costs. The first interval is the baseline, the
 same server called more often, in the same run; the ratios to it are printed. Each interval
 is measured twice: with gRPC's defaults (the keys without a prefix), and with a school's
-settings (`school_…`: `common.school_grpc`, DESIGN decision 43, whose listener does not use
-that pool).
+settings (`school_…`: `common.school_grpc`: the experiments of DESIGN decision 43, whose
+listener does not use that pool, and the server's and the controller's channel options of
+decision 45, no HTTP/2 BDP probe).
 
 Bounded: calls x intervals seconds plus a second per server; each server is stopped at the
 end of its interval. Progress to stderr, the figures (or JSON) to stdout.
@@ -39,17 +40,25 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 
 from bench.running import TICKS, print_figures, say
-from common.school_grpc import GRPC_EXPERIMENTS, SCHOOL_GRPC_EXPERIMENTS, school_environment
+from common.school_grpc import (
+    GRPC_EXPERIMENTS,
+    SCHOOL_CHANNEL_OPTIONS,
+    SCHOOL_GRPC_EXPERIMENTS,
+    SCHOOL_SERVER_OPTIONS,
+    school_environment,
+)
 
 WARM_UP_CALLS = 5
 GRPC_THREADS = {"event_engine", "lifeguard", "grpc_global_tim"}
 
 
-def serve() -> None:
-    """The server process: serve until killed; its port on the first line of stdout."""
+def serve(school: bool) -> None:
+    """The server process: serve until killed; its port on the first line of stdout. With
+    `school`, a school's server options, else gRPC's defaults (but no port sharing)."""
+    options = list(SCHOOL_SERVER_OPTIONS) if school else [("grpc.so_reuseport", 0)]
 
     async def main() -> None:
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        server = grpc.aio.server(options=options)
         health_pb2_grpc.add_HealthServicer_to_server(health_aio.HealthServicer(), server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
@@ -88,19 +97,24 @@ def settings() -> dict[str, dict[str, str]]:
     return {"grpc_defaults": defaults, "school": school_environment(defaults)}
 
 
-def measure(interval: float, calls: int, environment: dict[str, str]) -> dict[str, Any]:
+def measure(
+    interval: float, calls: int, environment: dict[str, str], school: bool
+) -> dict[str, Any]:
+    """One server called `calls` times, one call every `interval` seconds: its threads' figures
+    by kind. With `school`, the server and the channel take a school's options (decision 45)."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.grpc_wakeups", "--serve"],
+        [sys.executable, "-m", "bench.grpc_wakeups", "--serve", "school" if school else "defaults"],
         stdout=subprocess.PIPE,
         text=True,
         env=environment,
     )
+    channel_options = [("grpc.enable_http_proxy", 0)]
+    if school:
+        channel_options += SCHOOL_CHANNEL_OPTIONS
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
-        with grpc.insecure_channel(
-            f"127.0.0.1:{port}", options=[("grpc.enable_http_proxy", 0)]
-        ) as channel:
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=channel_options) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             request = health_pb2.HealthCheckRequest()
             for _ in range(WARM_UP_CALLS):
@@ -139,10 +153,10 @@ def main() -> None:
     parser.add_argument("--intervals", type=float, nargs="+", default=[0.16, 0.75])
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["school", "defaults"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve(args.serve == "school")
         return
     if not 1 <= args.calls <= 10_000:
         raise SystemExit("--calls: 1 to 10000")
@@ -154,7 +168,7 @@ def main() -> None:
         baseline: dict[str, Any] = {}
         for interval in args.intervals:
             say(f"{setting}: a call every {interval} s, {args.calls} calls…")
-            figures = measure(interval, args.calls, environment)
+            figures = measure(interval, args.calls, environment, setting == "school")
             result[f"{prefix}every_{interval}_s"] = figures
             if not baseline:
                 baseline = figures
@@ -166,6 +180,7 @@ def main() -> None:
                 if baseline.get(kind, {}).get("wake_ups_per_call")
             }
     result["school_grpc_experiments"] = SCHOOL_GRPC_EXPERIMENTS
+    result["school_server_options"] = [list(o) for o in SCHOOL_SERVER_OPTIONS]
     result["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
     print_figures(result, args.json)
 

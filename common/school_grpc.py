@@ -1,5 +1,6 @@
 """The gRPC settings of a school's processes, given in their environment: gRPC reads its
-configuration once, when it is imported (DESIGN decision 43).
+configuration once, when it is imported (DESIGN decision 43); and the HTTP/2 options of the
+connection between the controller and a school (DESIGN decision 45).
 
 `-event_engine_listener` serves the connections a school accepts with gRPC's polling engine
 (`grpc.aio` polls it), not with its event engine's work-stealing thread pool. A worker of
@@ -9,6 +10,16 @@ called once a simulated day pays more the longer a day lasts, that is the bigger
 (docs/PERFORMANCE.md, "School year"). Measured with `python -m bench.grpc_wakeups`, one
 health check every 0.16 s and every 0.75 s: the pool's wake-ups per call 13.6 and 31.4 with
 gRPC's defaults, 4.7 and 13.6 with this.
+
+`grpc.http2.bdp_probe = 0` on both ends of the controller's connection to a school: HTTP/2's
+bandwidth-delay-product probe, on by default, answers data read with a PING and times its
+acknowledgement to size the flow-control window (grpc's `chttp2` transport,
+`flow_control.cc`, `bdp_estimator.cc`), so each call of the controller cost the school a ping to
+answer and work for the pool of its event engine (the same back-off as above). A school's
+calls are small, or a base's 1 MiB chunks on loopback, where the default 64 KiB window is
+enough: measured with `bench.grpc_wakeups`, the pool's wake-ups per call at a call every 0.16 s
+and every 0.75 s 4.4 and 14.0 with the probe, 0.9 and 5.4 without; `bench.base_upload --mib 64`
+53 MiB/s with it and without (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -17,6 +28,20 @@ from collections.abc import Mapping
 
 GRPC_EXPERIMENTS = "GRPC_EXPERIMENTS"
 SCHOOL_GRPC_EXPERIMENTS = "-event_engine_listener"
+
+NO_BDP_PROBE = ("grpc.http2.bdp_probe", 0)
+# A school's gRPC servers (`vm_agent.server`; `vm_agent.warm_grpc` serves once like them).
+# A second server on a taken address must fail, not share it (PERFORMANCE.md, traps).
+SCHOOL_SERVER_OPTIONS: tuple[tuple[str, int], ...] = (("grpc.so_reuseport", 0), NO_BDP_PROBE)
+# The controller's channel to each school (`datacenter.adapters.agents`): a school server comes
+# back within a second or two, so reconnect quickly, not after gRPC's default backoff of up to
+# two minutes.
+SCHOOL_CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    NO_BDP_PROBE,
+)
 
 
 def school_environment(environ: Mapping[str, str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ from common.agent_config import AgentConfig
 from common.clock import Clock, DrivenClock
 from common.files import remove_temp_files
 from common.processes import PidFile
+from common.school_grpc import SCHOOL_SERVER_OPTIONS
 from protos import agent_pb2, agent_pb2_grpc, client_pb2, client_pb2_grpc
 from vm_agent import page_merging
 from vm_agent.adapters.agent_service import AgentService, SecretInterceptor
@@ -40,8 +41,7 @@ from vm_agent.store import StateStore
 
 log = logging.getLogger("vm_agent")
 
-# A second server on a taken address must fail, not share it (PERFORMANCE.md, traps).
-SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
+SERVER_OPTIONS = list(SCHOOL_SERVER_OPTIONS)
 
 
 class BindError(Exception):

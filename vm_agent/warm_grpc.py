@@ -27,8 +27,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 
+from common.school_grpc import SCHOOL_SERVER_OPTIONS
+
 THREADS_GONE_SECONDS = 2.0  # gRPC joins its threads at shutdown: a bound, not a wait
-_SERVER_OPTIONS = [("grpc.so_reuseport", 0)]  # as a school's (vm_agent.server)
+_SERVER_OPTIONS = list(SCHOOL_SERVER_OPTIONS)  # as a school's (vm_agent.server)
 
 
 class ThreadsLeft(RuntimeError):

@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.backup_plan import Due
+from common.school_grpc import SCHOOL_CHANNEL_OPTIONS
 from common.secrets import new_password
 from datacenter.core.demo import SYNTHETIC_ROLES, synthetic_account
 from datacenter.core.errors import TimedOut, Unavailable
@@ -25,13 +26,8 @@ from datacenter.core.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 
 CALL_TIMEOUT_SECONDS = 10.0
-# A school server comes back within a second or two: reconnect quickly, not after gRPC's
-# default backoff of up to two minutes.
-CHANNEL_OPTIONS = [
-    ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 2000),
-]
+# Quick reconnection, no HTTP/2 BDP probe (common.school_grpc, DESIGN decision 45).
+CHANNEL_OPTIONS = list(SCHOOL_CHANNEL_OPTIONS)
 Reply = TypeVar("Reply")
 _DEMO_USERS = {
     "administratif": ("DURAND Claire", common_pb2.USER_KIND_PERSONNEL, "Administration"),
