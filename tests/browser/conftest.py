@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,35 +57,97 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("downloads")
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterator[object]:
-    """A headless Chromium with a fresh profile; downloads land in `downloads`."""
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+# One WebDriver command's bound, in seconds: a tab that stopped answering is replaced, not
+# waited on until pytest's 300 s timeout (which then failed every later test of the module).
+COMMAND_SECONDS = 60
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.add_experimental_option(
-        "prefs",
-        {
-            "download.default_directory": str(downloads),
-            "download.prompt_for_download": False,
-            "safebrowsing.enabled": False,
-        },
-    )
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    driver.implicitly_wait(0)
+
+class Chromium:
+    """The module's headless Chromium, started again when its tab crashed or stopped answering.
+
+    `driver()` checks the running one with a script (at most `COMMAND_SECONDS`); on any failure
+    it stops it (chromedriver killed if `quit` does not answer) and starts a new one with a fresh
+    profile, so one crashed tab fails one test, not the rest of the module. Downloads always
+    land in `downloads`."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> None:
+        self._tmp = tmp_path_factory
+        self._downloads = downloads
+        self._driver: Any = None
+        self.restarts = 0
+
+    def driver(self) -> Any:
+        if self._driver is not None:
+            try:
+                self._driver.execute_script("return 1")
+                return self._driver
+            except Exception as error:  # whatever it is, this browser is gone
+                reason = str(error).strip()[:120]
+                print(f"Chromium no longer answers ({reason}): starting a new one")
+                self.stop()
+                self.restarts += 1
+        self._driver = self._start()
+        return self._driver
+
+    def _start(self) -> Any:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.remote.remote_connection import RemoteConnection
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self._tmp.mktemp('chromium-profile')}")
+        options.add_experimental_option(
+            "prefs",
+            {
+                "download.default_directory": str(self._downloads),
+                "download.prompt_for_download": False,
+                "safebrowsing.enabled": False,
+            },
+        )
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        executor = driver.command_executor
+        assert isinstance(executor, RemoteConnection)
+        executor.client_config.timeout = COMMAND_SECONDS
+        driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior",
+            {"behavior": "allow", "downloadPath": str(self._downloads)},
+        )
+        driver.implicitly_wait(0)
+        return driver
+
+    def stop(self) -> None:
+        driver, self._driver = self._driver, None
+        if driver is None:
+            return
+        try:
+            driver.quit()
+        except Exception:  # a hung chromedriver: killed below
+            pass
+        finally:
+            process = getattr(driver.service, "process", None)
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterator[Chromium]:
+    _require_browser()
+    browsers = Chromium(tmp_path_factory, downloads)
     try:
-        yield driver
+        yield browsers
     finally:
-        driver.quit()
+        browsers.stop()
+
+
+@pytest.fixture
+def browser(chromium: Chromium) -> object:
+    """A headless Chromium that answers (the module's, or a new one if its tab crashed);
+    downloads land in `downloads`."""
+    return chromium.driver()
 
 
 @pytest.fixture(scope="module")

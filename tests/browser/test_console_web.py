@@ -476,3 +476,15 @@ def test_delegation_export_and_opening_an_archive(
     wait(driver, lambda: "est ouverte" in text(driver, ".flash.info"))
     history = cli_json(dc, "console", "serveur", "history", "--uai", record.uai)
     assert history[-1]["action"] == "backup_opened"
+
+
+def test_a_crashed_tab_costs_one_test_not_the_module(chromium: Any) -> None:
+    """The tier's own fixture: after a tab crash (chrome://crash, as a renderer dies), the next
+    test gets a Chromium that answers, not the dead one until pytest's timeout."""
+    crashed = chromium.driver()
+    with pytest.raises(WebDriverException):
+        crashed.get("chrome://crash")
+    restarts = chromium.restarts
+    fresh = chromium.driver()
+    assert chromium.restarts == restarts + 1 and fresh is not crashed
+    assert fresh.execute_script("return 6 * 7") == 42
