@@ -30,6 +30,11 @@ def test_a_server_called_less_often_wakes_its_grpc_workers_more_per_call() -> No
     assert seldom["event_engine"]["wake_ups_per_call"] > often["event_engine"]["wake_ups_per_call"]
     ratio = figures["every_0.4_s_vs_every_0.02_s_wake_ups_per_call"]["event_engine"]
     assert ratio > 1.2
+    # A school's settings (DESIGN decisions 43 and 45: listener outside the pool, no BDP
+    # probe on either end) spare the pool most of those wake-ups, measured in the same run.
+    school = figures["school_every_0.4_s"]
+    assert school["event_engine"]["wake_ups_per_call"] < seldom["event_engine"]["wake_ups_per_call"]
+    assert ["grpc.http2.bdp_probe", 0] in figures["school_server_options"]
 
 
 def test_bad_arguments_are_refused_with_a_reason() -> None:
