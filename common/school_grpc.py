@@ -11,15 +11,17 @@ called once a simulated day pays more the longer a day lasts, that is the bigger
 health check every 0.16 s and every 0.75 s: the pool's wake-ups per call 13.6 and 31.4 with
 gRPC's defaults, 4.7 and 13.6 with this.
 
-`grpc.http2.bdp_probe = 0` on both ends of the controller's connection to a school: HTTP/2's
-bandwidth-delay-product probe, on by default, answers data read with a PING and times its
-acknowledgement to size the flow-control window (grpc's `chttp2` transport,
-`flow_control.cc`, `bdp_estimator.cc`), so each call of the controller cost the school a ping to
-answer and work for the pool of its event engine (the same back-off as above). A school's
-calls are small, or a base's 1 MiB chunks on loopback, where the default 64 KiB window is
-enough: measured with `bench.grpc_wakeups`, the pool's wake-ups per call at a call every 0.16 s
-and every 0.75 s 4.4 and 14.0 with the probe, 0.9 and 5.4 without; `bench.base_upload --mib 64`
-53 MiB/s with it and without (docs/PERFORMANCE.md).
+`grpc.http2.bdp_probe = 0` on both ends of the controller's connection to a school (DESIGN
+decision 45): HTTP/2's bandwidth-delay-product probe, on by default, answers data read with a
+PING and times its acknowledgement to size the flow-control window (grpc's `chttp2`
+transport, `flow_control.cc`, `bdp_estimator.cc`), so each call of the controller cost the
+school a ping to answer and work for the pool of its event engine (the same back-off as
+above). A school's calls are small, or a base's 1 MiB chunks on loopback, where the default
+64 KiB window is not the limit. Measured with `bench.grpc_wakeups --calls 60`, the pool's
+wake-ups per call at a call every 0.16 s and every 0.75 s: 4.7 and 13.6 with the experiment
+above alone, 1.4 and 4.2 with this too; `bench.base_upload --mib 64` 53 MiB/s before and
+53-56 after (docs/PERFORMANCE.md). Unlike GRPC_EXPERIMENTS, these options are not taken from
+the environment: an operator cannot turn the probe back on without changing this module.
 """
 
 from __future__ import annotations

@@ -8,12 +8,14 @@ Outside CI a missing browser skips the tier with the command that installs it; i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.integration.harness import Datacenter, free_pool, running_datacenter
@@ -66,14 +68,15 @@ class Chromium:
     """The module's headless Chromium, started again when its tab crashed or stopped answering.
 
     `driver()` checks the running one with a script (at most `COMMAND_SECONDS`); on any failure
-    it stops it (chromedriver killed if `quit` does not answer) and starts a new one with a fresh
-    profile, so one crashed tab fails one test, not the rest of the module. Downloads always
-    land in `downloads`."""
+    it stops it (chromedriver and Chromium killed if `quit` leaves them) and starts a new one
+    with a fresh profile, so one crashed tab fails one test, not the rest of the module.
+    Downloads always land in `downloads`."""
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> None:
         self._tmp = tmp_path_factory
         self._downloads = downloads
         self._driver: Any = None
+        self._browser_pid: int | None = None
         self.restarts = 0
 
     def driver(self) -> Any:
@@ -116,21 +119,36 @@ class Chromium:
             {"behavior": "allow", "downloadPath": str(self._downloads)},
         )
         driver.implicitly_wait(0)
+        browsers = psutil.Process(driver.service.process.pid).children()
+        self._browser_pid = browsers[0].pid if browsers else None
         return driver
 
     def stop(self) -> None:
+        """Quit the browser; whatever of it still runs then (chromedriver, and Chromium with its
+        children, also when chromedriver died first and left it to init) is killed."""
         driver, self._driver = self._driver, None
         if driver is None:
             return
-        try:
+        leftovers = _browser_processes(driver.service.process.pid, self._browser_pid)
+        with contextlib.suppress(Exception):  # a hung chromedriver or browser: killed below
             driver.quit()
-        except Exception:  # a hung chromedriver: killed below
-            pass
-        finally:
-            process = getattr(driver.service, "process", None)
-            if process is not None and process.poll() is None:
+        for process in leftovers:
+            with contextlib.suppress(psutil.Error):
                 process.kill()
-                process.wait(timeout=10)
+        psutil.wait_procs(leftovers, timeout=10)
+
+
+def _browser_processes(chromedriver: int, browser: int | None) -> list[psutil.Process]:
+    """chromedriver and every process under it, and Chromium with its children even when
+    chromedriver is gone (Chromium is chromedriver's child: its pid is recorded at start)."""
+    found: list[psutil.Process] = []
+    for pid in (chromedriver, browser):
+        if pid is None:
+            continue
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(pid)
+            found += [root, *root.children(recursive=True)]
+    return list({process.pid: process for process in found}.values())
 
 
 @pytest.fixture(scope="module")
