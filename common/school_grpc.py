@@ -37,11 +37,13 @@ NO_BDP_PROBE = ("grpc.http2.bdp_probe", 0)
 SCHOOL_SERVER_OPTIONS: tuple[tuple[str, int], ...] = (("grpc.so_reuseport", 0), NO_BDP_PROBE)
 # The controller's channel to each school (`datacenter.adapters.agents`): a school server comes
 # back within a second or two, so reconnect quickly, not after gRPC's default backoff of up to
-# two minutes.
+# two minutes; always direct, never through an `http_proxy` of the controller's environment
+# (a school's address is one the controller provisioned itself).
 SCHOOL_CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.enable_http_proxy", 0),
     NO_BDP_PROBE,
 )
 
