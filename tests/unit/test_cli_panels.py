@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pkgutil
 
+import pytest
 from typer.testing import CliRunner
 
 import datacenter.cli.console as console_cli
@@ -34,6 +35,9 @@ def test_each_panel_lists_its_commands_and_the_flat_names_are_hidden() -> None:
     assert {"licences", "connections", "disconnect", "unblock"} <= set(clients.output.split())
 
 
+# Dozens of Rich help pages rendered in-process: ~10 s alone on a slow host, past the unit tier's
+# 20 s bound when a fleet shares the machine (seen once, under a 2000-school merging pass).
+@pytest.mark.timeout(120)
 def test_every_flat_name_still_answers() -> None:
     runner = CliRunner()
     for panel in FLAT_ALIASES:
