@@ -26,6 +26,7 @@ from datacenter.adapters.console.service import ConsoleService
 from datacenter.adapters.console_web import console_web_app
 from datacenter.adapters.http import controller_app, serve_http
 from datacenter.adapters.ksmd import Ksmd, MergePasses
+from datacenter.adapters.loop_watch import LoopWatch
 from datacenter.adapters.metrics import (
     BackupCopiesCollector,
     ControllerMetrics,
@@ -58,6 +59,7 @@ class Controller:
         self._lock_file: IO[str] | None = None
         self._reconciler: asyncio.Task[None] | None = None
         self._scheduling: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
         self.merge_passes: MergePasses[SchoolRecord] | None = None
         self._server: grpc.aio.Server | None = None
         self.http_address = ""
@@ -94,6 +96,8 @@ class Controller:
         )
         self.operator_token = self.auth.ensure_operator_token(settings.operator_token_path)
         self.metrics = ControllerMetrics(self.fleet)
+        # From here on, a call that holds the event loop is logged with its stack (46).
+        self._watching = asyncio.create_task(LoopWatch(self.metrics.loop_lag_seconds.observe).run())
         self.year_cycle = YearCycle(settings.state_dir / "year_cycle.json")
         self.scheduler = Scheduler(
             self.fleet, self.agents, self.clock, clock_file(settings), self.year_cycle
@@ -306,6 +310,10 @@ class Controller:
         await self.runtime.close()
         await self.agents.close()
         self.registry.close()
+        if self._watching is not None:
+            self._watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watching
         self.settings.controller_file.unlink(missing_ok=True)
         if self._lock_file is not None:
             self._lock_file.close()

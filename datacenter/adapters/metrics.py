@@ -42,6 +42,8 @@ ERROR_CODES = (
 )
 PROVISION_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60)
 RPC_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
+# ControllerEventLoopBlocked fires on lags past 1 s (monitoring/rules/pronote.rules.yml).
+LOOP_LAG_BUCKETS_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class FleetCollector(Collector):
@@ -185,6 +187,13 @@ class ControllerMetrics:
             self.rpc_seconds.labels(method)
             for code in ERROR_CODES:
                 self.rpc_errors.labels(method, code)
+        self.loop_lag_seconds = Histogram(
+            "pronote_controller_event_loop_lag_seconds",
+            "How late the controller's event loop ran a timer due every second: a lag is a time "
+            "every console call, scrape and school start waited (datacenter/adapters/loop_watch).",
+            buckets=LOOP_LAG_BUCKETS_SECONDS,
+            registry=self.registry,
+        )
         fleet.provision_listeners.append(self.provision_seconds.observe)
 
     def interceptor(self) -> grpc.aio.ServerInterceptor:

@@ -342,25 +342,28 @@ def test_a_node_lost_in_the_middle_of_provisioning_leaves_nothing(
         wait_for(volume_made_on_node1, 60, f"the task of {new} prepared on node1")
     finally:
         engine.api.kill(f"pdc-lab-{lab['name']}-node1")  # the hypervisor lost
-    lost_at = time.monotonic()
-    _, stderr = adding.communicate(timeout=180)
-    message = " ".join(stderr.split())
-    print(f"node1 lost while provisioning {new}: refused {time.monotonic() - lost_at:.1f} s later")
-    assert adding.returncode != 0, message
-    assert f"node node1 was lost while school {new} was being started on it" in message, message
-    assert "`pronote-dc nodes remove node1`" in message and "Retry now" in message, message
-    # Rolled back at once: no service, no school, no lease.
-    assert service not in {s["Spec"]["Name"] for s in manager.api.services()}
-    assert new not in schools(dc)
-    registry = sqlite3.connect(f"file:{dc.state_dir / 'registry.sqlite3'}?mode=ro", uri=True)
-    assert registry.execute("SELECT * FROM leases WHERE uai=?", (new,)).fetchall() == []
-    registry.close()
-    # Its volume on node1 waits for node1, in Swarm's own store (no controller state).
-    waiting = manager.api.services(filters={"label": f"{LABEL}.volume={service}"})
-    assert [s["Spec"]["Labels"][f"{LABEL}.node-id"] for s in waiting] == [node1]
-
-    back_at = time.monotonic()
-    cli(lab["env"], "lab", "start-node", "1", "--lab", lab["name"])
+    try:
+        lost_at = time.monotonic()
+        _, stderr = adding.communicate(timeout=180)
+        message = " ".join(stderr.split())
+        print(
+            f"node1 lost while provisioning {new}: refused {time.monotonic() - lost_at:.1f} s later"
+        )
+        assert adding.returncode != 0, message
+        assert f"node node1 was lost while school {new} was being started on it" in message, message
+        assert "`pronote-dc nodes remove node1`" in message and "Retry now" in message, message
+        # Rolled back at once: no service, no school, no lease.
+        assert service not in {s["Spec"]["Name"] for s in manager.api.services()}
+        assert new not in schools(dc)
+        registry = sqlite3.connect(f"file:{dc.state_dir / 'registry.sqlite3'}?mode=ro", uri=True)
+        assert registry.execute("SELECT * FROM leases WHERE uai=?", (new,)).fetchall() == []
+        registry.close()
+        # Its volume on node1 waits for node1, in Swarm's own store (no controller state).
+        waiting = manager.api.services(filters={"label": f"{LABEL}.volume={service}"})
+        assert [s["Spec"]["Labels"][f"{LABEL}.node-id"] for s in waiting] == [node1]
+    finally:  # node1 back whatever happened, or every later test inherits a dead node
+        back_at = time.monotonic()
+        cli(lab["env"], "lab", "start-node", "1", "--lab", lab["name"])
     node1_engine = docker.DockerClient(
         base_url=f"tcp://{lab['nodes'][1]['address']}:2375", version="1.41", timeout=10
     )

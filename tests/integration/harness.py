@@ -133,9 +133,10 @@ class Datacenter:
         self.stop()
         self.cli("down", check=False)
 
-    def log(self) -> str:
+    def log(self, chars: int = 3000) -> str:
+        """The last `chars` characters of the controller's log ("" before it started)."""
         path = self.state_dir.parent / "controller.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(

@@ -114,6 +114,9 @@ def test_controller_metrics_count_schools_provisioning_and_console_calls(
     assert value(page, errors, method="ListBases", code="NOT_FOUND") == 1
     assert value(page, errors, method="GetSchool", code="NOT_FOUND") == 0
     assert value(page, "pronote_fleet_reconcile_actions_total", action="restarted") == 0
+    # Its event loop's timer, due every second from the start, is measured (DESIGN 46).
+    lags = "pronote_controller_event_loop_lag_seconds_count"
+    assert wait_for(lambda: value(samples(url), lags) >= 2)
 
 
 def test_a_dead_or_restarting_school_never_breaks_the_controller_endpoints(

@@ -1,0 +1,64 @@
+"""The controller's event loop watch (DESIGN 46): a call that holds the loop is measured and
+logged, with the loop thread's stack naming it, while it still holds the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from datacenter.adapters.loop_watch import LoopWatch
+
+
+def a_sync_engine_listing(seconds: float) -> None:
+    time.sleep(seconds)  # what a sync call on the loop's thread does to every other call
+
+
+def test_a_held_loop_is_logged_with_the_call_holding_it_and_its_lag_observed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lags: list[float] = []
+    watch = LoopWatch(lags.append, interval_seconds=0.05, stall_seconds=0.3)
+
+    async def scenario() -> None:
+        watching = asyncio.create_task(watch.run())
+        await asyncio.sleep(0.3)  # some on-time beats first
+        a_sync_engine_listing(0.8)
+        await asyncio.sleep(0.2)
+        watching.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await watching
+
+    with caplog.at_level(logging.WARNING, logger="datacenter.loop_watch"):
+        asyncio.run(scenario())
+    held = [r.getMessage() for r in caplog.records if "has not run for" in r.getMessage()]
+    assert len(held) == 1, held  # once per stall, however long it lasts
+    assert "a_sync_engine_listing" in held[0] and "time.sleep(seconds)" in held[0], held[0]
+    assert any("ran again after" in r.getMessage() for r in caplog.records)
+    assert watch.stalls == 1
+    assert max(lags) >= 0.7  # the held time, seen by the timer
+    assert sorted(lags)[len(lags) // 2] < 0.2  # the other beats were on time
+
+
+def test_an_idle_loop_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    lags: list[float] = []
+    watch = LoopWatch(lags.append, interval_seconds=0.05, stall_seconds=0.5)
+
+    async def scenario() -> None:
+        watching = asyncio.create_task(watch.run())
+        await asyncio.sleep(0.6)
+        watching.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await watching
+
+    with caplog.at_level(logging.WARNING, logger="datacenter.loop_watch"):
+        asyncio.run(scenario())
+    assert not caplog.records and watch.stalls == 0
+    assert len(lags) >= 5
+
+
+def test_a_threshold_not_above_the_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="stall threshold"):
+        LoopWatch(lambda lag: None, interval_seconds=1.0, stall_seconds=1.0)
