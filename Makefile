@@ -47,9 +47,15 @@ check: $(STAMP) ## Lint, format check, types, import contracts (layers, no circl
 # 2-core host. A new test directory or file joins the second pass unless it is listed here.
 WHOLE_MACHINE_TIERS := tests/browser tests/contract tests/docker tests/faults tests/fuzz \
 	tests/integration/test_page_merging.py
+# The second pass runs even if the first failed, so one run reports every failure; then
+# `make test` fails with the first failing pass's status.
 test: check $(if $(filter true,$(CI)),tiers) ## Every check, then every test (CI=true: all tiers and bench-short)
-	$(BIN)/pytest -q $(WHOLE_MACHINE_TIERS)
-	$(BIN)/pytest -q -n 2 --dist loadfile $(addprefix --ignore=,$(WHOLE_MACHINE_TIERS))
+	@status=0; \
+	set -x; \
+	$(BIN)/pytest -q $(WHOLE_MACHINE_TIERS) || status=$$?; \
+	$(BIN)/pytest -q -n 2 --dist loadfile $(addprefix --ignore=,$(WHOLE_MACHINE_TIERS)) \
+		|| { rc=$$?; [ $$status -ne 0 ] || status=$$rc; }; \
+	exit $$status
 ifeq ($(CI),true)
 	$(MAKE) bench-short
 endif
