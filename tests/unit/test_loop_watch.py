@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -16,23 +17,32 @@ def a_sync_engine_listing(seconds: float) -> None:
     time.sleep(seconds)  # what a sync call on the loop's thread does to every other call
 
 
+def watched(watch: LoopWatch, body: Callable[[], Awaitable[None]]) -> None:
+    """Run `body` on a new event loop that `watch` watches, then stop the watch."""
+
+    async def scenario() -> None:
+        watching = asyncio.create_task(watch.run())
+        await body()
+        watching.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await watching
+
+    asyncio.run(scenario())
+
+
 def test_a_held_loop_is_logged_with_the_call_holding_it_and_its_lag_observed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     lags: list[float] = []
     watch = LoopWatch(lags.append, interval_seconds=0.05, stall_seconds=0.3)
 
-    async def scenario() -> None:
-        watching = asyncio.create_task(watch.run())
+    async def body() -> None:
         await asyncio.sleep(0.3)  # some on-time beats first
         a_sync_engine_listing(0.8)
         await asyncio.sleep(0.2)
-        watching.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await watching
 
     with caplog.at_level(logging.WARNING, logger="datacenter.loop_watch"):
-        asyncio.run(scenario())
+        watched(watch, body)
     held = [r.getMessage() for r in caplog.records if "has not run for" in r.getMessage()]
     assert len(held) == 1, held  # once per stall, however long it lasts
     assert "a_sync_engine_listing" in held[0] and "time.sleep(seconds)" in held[0], held[0]
@@ -46,15 +56,8 @@ def test_an_idle_loop_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
     lags: list[float] = []
     watch = LoopWatch(lags.append, interval_seconds=0.05, stall_seconds=0.5)
 
-    async def scenario() -> None:
-        watching = asyncio.create_task(watch.run())
-        await asyncio.sleep(0.6)
-        watching.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await watching
-
     with caplog.at_level(logging.WARNING, logger="datacenter.loop_watch"):
-        asyncio.run(scenario())
+        watched(watch, lambda: asyncio.sleep(0.6))
     assert not caplog.records and watch.stalls == 0
     assert len(lags) >= 5
 
