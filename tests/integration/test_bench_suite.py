@@ -62,6 +62,25 @@ def test_a_benchmark_past_its_bound_is_interrupted_and_fails() -> None:
     assert rows[0]["seconds"] < 60  # SIGINT stopped it; no SIGKILL wait
 
 
+def test_a_suite_started_with_sigint_ignored_still_interrupts_a_benchmark() -> None:
+    """As a shell without job control starts `cmd &` (a CI runner): SIGINT ignored, which its
+    benchmarks inherit; the suite's SIGINT at the bound must still stop one (bench/__init__)."""
+    script = (
+        "import signal, sys\n"
+        "from bench import suite\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the import: only the child restores\n"
+        "slow = suite.Benchmark('synthetic_school', full=('--repeat', '50'), seconds=1.0)\n"
+        "row = suite.run_suite([slow], short=False, out=sys.stderr)[0]\n"
+        "print(row['outcome'], row['seconds'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=150
+    )
+    outcome, _, seconds = done.stdout.strip().rpartition(" ")
+    assert outcome == "timed out after 1 s", done.stdout + done.stderr
+    assert float(seconds) < 60, done.stderr  # ~72 s when the benchmark runs to its end
+
+
 def test_an_unknown_benchmark_is_refused_with_the_choices() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.suite", "--only", "nope"], capture_output=True, text=True
