@@ -68,7 +68,7 @@ def test_a_suite_started_with_sigint_ignored_still_interrupts_a_benchmark() -> N
     script = (
         "import signal, sys\n"
         "from bench import suite\n"
-        "signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the import: only the child restores\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # after the import: the child restores
         "slow = suite.Benchmark('synthetic_school', full=('--repeat', '50'), seconds=1.0)\n"
         "row = suite.run_suite([slow], short=False, out=sys.stderr)[0]\n"
         "print(row['outcome'], row['seconds'])\n"
