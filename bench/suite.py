@@ -130,6 +130,17 @@ def _copy(source: IO[str] | None, out: TextIO) -> None:
         out.flush()
 
 
+def _interrupt(process: subprocess.Popen[str]) -> None:
+    """SIGINT to the benchmark's process group (KeyboardInterrupt: its `finally` stops its
+    fleets), SIGKILL if it has not ended 120 s later."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def run_one(benchmark: Benchmark, short: bool, out: TextIO) -> tuple[str, float]:
     """Run one benchmark to its end: ("ok" | "failed (exit N)" | "timed out after S s", s)."""
     argv = command(benchmark, short)
@@ -145,12 +156,11 @@ def run_one(benchmark: Benchmark, short: bool, out: TextIO) -> tuple[str, float]
     except subprocess.TimeoutExpired:
         outcome = f"timed out after {limit:.0f} s"
         say(f"=== {benchmark.label} {outcome}: interrupted so that it tears its fleet down")
-        os.killpg(process.pid, signal.SIGINT)  # KeyboardInterrupt: its `finally` stops fleets
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _interrupt(process)
+    except KeyboardInterrupt:  # Ctrl-C: the benchmark, in a session of its own, did not get it
+        say(f"=== {benchmark.label} interrupted: waiting for it to tear its fleet down")
+        _interrupt(process)
+        raise
     copier.join(timeout=10)
     seconds = time.monotonic() - started
     if not outcome:

@@ -12,21 +12,36 @@ from tests.rates import RATES
 CONTROLLER_LOG_CHARS = 8000
 
 
+STARTED_BEFORE = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    from tests.integration.harness import STARTED_LOGS
+
+    item.stash[STARTED_BEFORE] = len(STARTED_LOGS)
+    return (yield)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failed test shows the end of its controllers' logs: what the controller saw (a
-    WARNING naming what held its event loop, DESIGN 46) is often what CI can tell of a flake."""
+    """A failed test shows the end of its controllers' logs: those of its `Datacenter`
+    fixtures and of every one it started itself. What the controller saw (a WARNING naming
+    what held its event loop, DESIGN 46) is often all CI can tell of a flake."""
     report = yield
     if report.failed:
-        from tests.integration.harness import Datacenter
+        from tests.integration.harness import STARTED_LOGS, Datacenter, log_tail
 
-        for name, value in getattr(item, "funcargs", {}).items():
-            if isinstance(value, Datacenter):
-                tail = value.log(CONTROLLER_LOG_CHARS)
-                if tail:
-                    report.sections.append((f"controller log of `{name}` ({report.when})", tail))
+        logs = [
+            v.log_path for v in getattr(item, "funcargs", {}).values() if isinstance(v, Datacenter)
+        ]
+        logs += STARTED_LOGS[item.stash.get(STARTED_BEFORE, len(STARTED_LOGS)) :]
+        for path in dict.fromkeys(logs):  # once each, in order
+            tail = log_tail(path, CONTROLLER_LOG_CHARS)
+            if tail:
+                report.sections.append((f"controller log {path} ({report.when})", tail))
     return report
 
 

@@ -2,16 +2,20 @@
 
 Every console call, metric scrape, school start and reconcile pass of the controller runs on one
 asyncio event loop: a call that blocks its thread (a sync engine listing, a slow disk, a lock)
-holds all of them, and a client sees only its own deadline pass. Twice CI's swarm tier saw a
-`GetSchool` get no answer in 30 s during a drain (DESIGN 39); this makes such a stall visible
+holds all of them, and a client sees only its own deadline pass. Three times CI's swarm tier saw
+a `GetSchool` get no answer in 30 s during a drain (DESIGN 39); this makes such a stall visible
 where ops look:
 
 - a timer due every `interval_seconds` measures how late the loop runs it: its lag, observed
-  into the histogram `pronote_controller_event_loop_lag_seconds` (the name Prometheus'
-  client libraries give the same measure: `nodejs_eventloop_lag_seconds`);
-- a thread of its own notices a loop that has not run that timer for `stall_seconds` and logs a
-  WARNING with the stack of the loop's thread at that moment, once per stall, so the log names
-  the call that blocks; the loop logs how long it was held once it runs again.
+  into the histogram `pronote_controller_event_loop_lag_seconds` (the measure Prometheus'
+  client libraries call `nodejs_eventloop_lag_seconds`); a call that holds the loop H seconds
+  makes one lag between H - interval and H;
+- a thread of its own, looking every `interval_seconds / 2`, notices a timer `stall_seconds`
+  late and logs a WARNING with the stack of the loop's thread at that moment, once per stall,
+  so the log names the call that holds it, while it holds it. When the watching thread was
+  itself held about as long (the process stopped or starved of CPU, or a call that keeps
+  Python's GIL), no stack can tell, and the WARNING says so instead;
+- the loop logs how late its timer ran once it runs again.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Callable
 log = logging.getLogger("datacenter.loop_watch")
 
 INTERVAL_SECONDS = 1.0
-STALL_SECONDS = 5.0
+STALL_SECONDS = 2.0
 
 
 class LoopWatch:
@@ -68,25 +72,39 @@ class LoopWatch:
                 self._beat = time.monotonic()
                 self._observe(lag)
                 if lag >= self._stall:
-                    log.warning("the controller's event loop ran again after %.1f s held", lag)
+                    log.warning("the controller's event loop ran its timer %.1f s late", lag)
         finally:
             self._stopped.set()
 
     def _watch(self) -> None:
-        """The watching thread: one WARNING with the loop thread's stack per stall."""
+        """The watching thread: one WARNING per stall, with the loop thread's stack."""
         reported_beat = -1.0
-        while not self._stopped.wait(self._interval):
+        look = self._interval / 2
+        looked_at = time.monotonic()
+        while not self._stopped.wait(look):
+            now = time.monotonic()
+            overslept, looked_at = now - looked_at - look, now
             beat = self._beat
-            held = time.monotonic() - beat - self._interval
-            if held < self._stall or beat == reported_beat:
+            late = now - beat - self._interval
+            if late < self._stall or beat == reported_beat:
                 continue
-            reported_beat = beat
-            self.stalls += 1
             frame = sys._current_frames().get(self._loop_thread)
             stack = "".join(traceback.format_stack(frame)) if frame is not None else "(gone)\n"
+            if self._beat != beat:
+                continue  # the loop ran meanwhile: that stack is not the stall's
+            reported_beat = beat
+            self.stalls += 1
+            if overslept >= late / 2:  # this thread did not run either: no stack can tell
+                log.warning(
+                    "the controller's event loop is %.1f s late, and so was a thread of its "
+                    "own: the whole process did not run (stopped, starved of CPU) or a call "
+                    "held Python's GIL",
+                    late,
+                )
+                continue
             log.warning(
-                "the controller's event loop has not run for %.1f s: every console call, "
-                "scrape and school start waits; its thread is in:\n%s",
-                held,
+                "the controller's event loop is %.1f s late: every console call, scrape and "
+                "school start waits; its thread is in:\n%s",
+                late,
                 stack.rstrip(),
             )

@@ -77,6 +77,16 @@ class Console:
         return call
 
 
+# The log of every controller a Datacenter started, in order: tests/conftest.py shows those a
+# failed test started (one made in the test's body is gone by the time its report is made).
+STARTED_LOGS: list[Path] = []
+
+
+def log_tail(path: Path, chars: int) -> str:
+    """The last `chars` characters of a log file ("" if there is none)."""
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
 class Datacenter:
     def __init__(self, state_dir: Path, pool: str, **settings: str) -> None:
         self.state_dir = state_dir
@@ -101,6 +111,8 @@ class Datacenter:
         controller_file.unlink(missing_ok=True)
         env = {k: v for k, v in self.env.items() if k != "PRONOTE_DC_CONSOLE_ADDRESS"}
         log = open(self.state_dir.parent / "controller.log", "ab")  # noqa: SIM115
+        if self.log_path not in STARTED_LOGS:
+            STARTED_LOGS.append(self.log_path)
         self.process = subprocess.Popen(
             [*PRONOTE_DC, "up", "--console-address", "127.0.0.1:0", *args],
             env=env,
@@ -133,10 +145,13 @@ class Datacenter:
         self.stop()
         self.cli("down", check=False)
 
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir.parent / "controller.log"
+
     def log(self, chars: int = 3000) -> str:
         """The last `chars` characters of the controller's log ("" before it started)."""
-        path = self.state_dir.parent / "controller.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+        return log_tail(self.log_path, chars)
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(

@@ -5,14 +5,19 @@ holds. Real benchmark processes, real sockets."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import ipaddress
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bench import suite
@@ -79,6 +84,39 @@ def test_a_suite_started_with_sigint_ignored_still_interrupts_a_benchmark() -> N
     outcome, _, seconds = done.stdout.strip().rpartition(" ")
     assert outcome == "timed out after 1 s", done.stdout + done.stderr
     assert float(seconds) < 60, done.stderr  # ~72 s when the benchmark runs to its end
+
+
+def test_ctrl_c_on_the_suite_stops_the_benchmark_too() -> None:
+    """The benchmark runs in a session of its own, so a terminal's Ctrl-C reaches only the
+    suite: the suite passes it on and waits for the benchmark to end (a review's finding)."""
+    script = (
+        "import sys\n"
+        "from bench import suite\n"
+        "slow = suite.Benchmark('synthetic_school', full=('--repeat', '50'), seconds=300.0)\n"
+        "suite.run_suite([slow], short=False, out=sys.stderr)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert process.stderr is not None
+    assert process.stderr.readline().strip() == ""  # the blank line before the header
+    assert "=== synthetic_school" in process.stderr.readline()
+    benchmark = [
+        c
+        for c in psutil.Process(process.pid).children()
+        if "synthetic_school" in " ".join(c.cmdline())
+    ]
+    assert len(benchmark) == 1
+    try:
+        time.sleep(1.0)
+        os.killpg(process.pid, signal.SIGINT)  # the terminal's Ctrl-C: the suite's group only
+        _, rest = process.communicate(timeout=60)
+        assert "synthetic_school interrupted: waiting for it" in rest, rest
+        assert not benchmark[0].is_running(), "the benchmark outlived the suite"
+    finally:
+        for leftover in benchmark:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover.kill()
 
 
 def test_an_unknown_benchmark_is_refused_with_the_choices() -> None:
