@@ -26,6 +26,9 @@ from datacenter.core.registry import SampleAccount, SchoolRecord
 from protos import agent_pb2, agent_pb2_grpc, common_pb2
 
 CALL_TIMEOUT_SECONDS = 10.0
+# A forgotten channel is closed once its calls in flight have ended, at the latest after the
+# longest of them may last (a base upload, datacenter/adapters/console/serveur.py: 600 s).
+FORGET_GRACE_SECONDS = 600.0
 # Quick reconnection, no HTTP/2 BDP probe (common.school_grpc, DESIGN decision 45).
 CHANNEL_OPTIONS = list(SCHOOL_CHANNEL_OPTIONS)
 Reply = TypeVar("Reply")
@@ -42,6 +45,7 @@ class AgentDirectory:
     def __init__(self, agent_port: int) -> None:
         self._agent_port = agent_port
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._closing: dict[asyncio.Task[None], grpc.aio.Channel] = {}
 
     def _channel(self, record: SchoolRecord) -> grpc.aio.Channel:
         channel = self._channels.get(record.uai)
@@ -204,13 +208,26 @@ class AgentDirectory:
         await self.call(record, "AddUser", request)
 
     async def forget(self, uai: str) -> None:
+        """Drop the school's channel (it moved, or is started again): the next call opens a
+        new one. Calls in flight on the old channel end on their own (an answer, their
+        timeout, the transport's failure), and the channel is closed after them, in the
+        background, within `FORGET_GRACE_SECONDS`. Closed at once, it cancelled them: a
+        cancelled call raises CancelledError in its caller, and a console call then got no
+        answer at all, its client waiting for its deadline (DESIGN decision 47)."""
         channel = self._channels.pop(uai, None)
         if channel is not None:
-            await channel.close(grace=None)
+            closing = asyncio.create_task(channel.close(grace=FORGET_GRACE_SECONDS))
+            self._closing[closing] = channel
+            closing.add_done_callback(self._closing.pop)
 
     async def close(self) -> None:
-        for uai in list(self._channels):
-            await self.forget(uai)
+        """Close every channel now, cancelling the calls in flight (the controller stops)."""
+        channels = [*self._channels.values(), *self._closing.values()]
+        for closing in list(self._closing):
+            closing.cancel()
+        self._channels.clear()
+        for channel in channels:
+            await channel.close(grace=None)
 
 
 def _unavailable(record: SchoolRecord, error: grpc.aio.AioRpcError) -> Unavailable:

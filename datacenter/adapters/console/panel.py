@@ -7,6 +7,7 @@ status codes (DESIGN decision 8) and a school agent's refusal is passed through 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -55,6 +56,16 @@ def translated(method: Method) -> Method:
                     "seconds, retry then",
                 )
             await context.abort(error.code(), details(error.details() or ""))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # this call itself was cancelled: its client went away
+            # A call to the school cancelled under it (its channel closed): answered, or
+            # grpc.aio sends nothing and the client waits for its deadline (DESIGN 47).
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "the school's server moved or was started again during the call; retry",
+            )
 
     return wrapper  # type: ignore[return-value]
 
