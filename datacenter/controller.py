@@ -8,6 +8,7 @@ import fcntl
 import itertools
 import logging
 import os
+import ssl
 from collections.abc import Callable
 from typing import IO
 
@@ -109,6 +110,17 @@ class Controller:
             self.metrics.registry.register(BackupCopiesCollector(self.backup_copies))
         self._start_merge_passes()
         await self._serve_console()
+        try:
+            await self._serve_and_adopt(tls)
+        except BaseException:
+            # Stopped here: left to grpc's __del__, it found the event loop closed.
+            assert self._server is not None
+            await self._server.stop(grace=None)
+            raise
+
+    async def _serve_and_adopt(self, tls: ssl.SSLContext | None) -> None:
+        """HTTP, then what a killed controller left, the running schools, the background work."""
+        settings = self.settings
         console_web = console_web_app(
             lambda: self.console_address,
             session_seconds=settings.console_session_seconds,

@@ -178,3 +178,19 @@ def test_more_demo_schools_than_the_pool_holds_are_refused_before_anything_start
         assert "holds (6): ask for at most 6" in result.stderr
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "controller.json").exists()  # nothing started
+
+
+def test_an_http_address_in_use_is_refused_cleanly(tmp_path: Path) -> None:
+    """Found by a reviewer: the refusal came, then grpc's `Server.__del__` printed 'Event loop
+    is closed' (the console server, already started, was left to the garbage collector)."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        address = f"127.0.0.1:{squatter.getsockname()[1]}"
+        dc = Datacenter(tmp_path, free_pool(), http_address=address)
+        result = dc.cli("up", "--console-address", "127.0.0.1:0", check=False)
+    assert result.returncode == 1, result.stderr
+    assert f"cannot listen on {address} (HTTP" in result.stderr
+    assert "PRONOTE_DC_HTTP_ADDRESS" in result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert not (tmp_path / "controller.json").exists()
