@@ -10,8 +10,7 @@ import pytest
 from tests.rates import RATES
 
 CONTROLLER_LOG_CHARS = 8000
-
-
+# How many controller logs had been started when a test's setup began (harness.STARTED_LOGS).
 STARTED_BEFORE = pytest.StashKey[int]()
 
 

@@ -110,7 +110,7 @@ class Datacenter:
         controller_file = self.state_dir / "controller.json"
         controller_file.unlink(missing_ok=True)
         env = {k: v for k, v in self.env.items() if k != "PRONOTE_DC_CONSOLE_ADDRESS"}
-        log = open(self.state_dir.parent / "controller.log", "ab")  # noqa: SIM115
+        log = open(self.log_path, "ab")  # noqa: SIM115
         if self.log_path not in STARTED_LOGS:
             STARTED_LOGS.append(self.log_path)
         self.process = subprocess.Popen(
