@@ -14,6 +14,7 @@ import pytest
 
 from vm_agent.domain import synthetic
 from vm_agent.domain import synthetic_contents as contents
+from vm_agent.domain import synthetic_people as people
 from vm_agent.domain.counters import RESOURCE_FIELDS, BaseCounters
 from vm_agent.domain.school_data import MarkKind, PersonKind, SchoolData, Student
 
@@ -65,6 +66,35 @@ def test_another_process_with_another_hash_seed_gives_the_same_school() -> None:
         for hash_seed in ("1", "4242")
     }
     assert len(digests) == 1
+
+
+# The example school's digest as of 1 December 2026. A saved base keeps only its seed and
+# counters and is generated again when read, and the demo passwords were issued to logins of
+# that generation: a generator that draws differently gives every saved fleet other people.
+EXAMPLE_DIGEST = "fb7a1c78a775dec5d0ee08b0464369090f0469bdb5063314262648f254067889"
+
+
+def test_the_generator_still_makes_the_schools_saved_bases_refer_to() -> None:
+    digest = subprocess.run(
+        [sys.executable, "-c", DIGEST], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert digest == EXAMPLE_DIGEST, (
+        "the synthetic school changed: saved bases would find other people under their "
+        "logins; keep the draws in their order, or version the generator"
+    )
+
+
+def test_logins_number_a_taken_stem_in_turn() -> None:
+    logins = people.Logins()
+    made = [logins.new("eleve", first, last) for first, last in [
+        ("Léa", "Dupont"), ("Lucas", "Dupont"), ("Léo", "Martin"), ("Louise", "Dupont"),
+        ("Léa", "Dupont"),
+    ]]  # fmt: skip
+    assert made == [
+        "eleve.dupont.l", "eleve.dupont.l2", "eleve.martin.l", "eleve.dupont.l3",
+        "eleve.dupont.l4",
+    ]  # fmt: skip
+    assert logins.new("parent", "Léa", "Dupont") == "parent.dupont.l"
 
 
 def test_another_uai_gives_another_school(school: SchoolData) -> None:

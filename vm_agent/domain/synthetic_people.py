@@ -27,16 +27,15 @@ class Logins:
     """Logins like `eleve.dupont.l`, unique in the school (a number when already taken)."""
 
     def __init__(self) -> None:
-        self._taken: set[str] = set()
+        # stem -> how many logins it has made: the next is the stem and that count plus one.
+        # No stem ends as another stem and a number does (a stem ends with ".", a letter).
+        self._made: dict[str, int] = {}
 
     def new(self, prefix: str, first_name: str, last_name: str) -> str:
         stem = f"{prefix}.{_ascii(last_name)}.{_ascii(first_name)[:1]}"
-        login, number = stem, 1
-        while login in self._taken:
-            number += 1
-            login = f"{stem}{number}"
-        self._taken.add(login)
-        return login
+        made = self._made.get(stem, 0) + 1
+        self._made[stem] = made
+        return stem if made == 1 else f"{stem}{made}"
 
 
 def _ascii(text: str) -> str:
@@ -136,35 +135,46 @@ def students(
     logins: Logins,
 ) -> tuple[tuple[Student, ...], list[list[str]]]:
     """Students in their classes and groups, and families (student ids of siblings)."""
-    levels = names.LYCEE_LEVELS if lycee else names.COLLEGE_LEVELS
+    # The random draws are made one after the other on one stream (a change of their order
+    # or count changes every school). The loops below are a school's ~10 000 draws, the
+    # cost of finding its first people (`synthetic.first_people`): what does not depend on
+    # the student is worked out once per class.
+    draw, pick = rng.random, rng.choice
     people: list[tuple[SchoolClass, str, str, int]] = []  # class, last, first, family
     family_sizes: list[int] = []
     for index in range(count):
         school_class = classes[index * len(classes) // count] if classes else NO_CLASS
-        female = rng.random() < 0.5
-        first = rng.choice(names.GIRL_NAMES if female else names.BOY_NAMES)
-        sibling = rng.choice(people) if people and rng.random() < 0.1 else None
+        first = pick(names.GIRL_NAMES if draw() < 0.5 else names.BOY_NAMES)
+        sibling = pick(people) if people and draw() < 0.1 else None
         if sibling and sibling[0].id != school_class.id and family_sizes[sibling[3]] < 3:
             family_sizes[sibling[3]] += 1
             people.append((school_class, sibling[1], first, sibling[3]))
         else:
             family_sizes.append(1)
-            people.append(
-                (school_class, rng.choice(names.LAST_NAMES), first, len(family_sizes) - 1)
-            )
+            people.append((school_class, pick(names.LAST_NAMES), first, len(family_sizes) - 1))
     people.sort(key=lambda p: (p[0].id, p[1], p[2]))
     students = []
     families: list[list[str]] = [[] for _ in family_sizes]
     first_year = calendar.start_year(school_year)
+    levels = names.LYCEE_LEVELS if lycee else names.COLLEGE_LEVELS
+    per_class: dict[str, tuple[list[tuple[bool, list[tuple[Group, str, int]]]], datetime.date]] = {}
     for index, (school_class, last, first, family) in enumerate(people):
+        known = per_class.get(school_class.id)
+        if known is None:  # its group sets (options: taken by some), its students' year of birth
+            level = school_class.level
+            age = (15 if lycee else 11) + (levels.index(level) if level in levels else 0)
+            sets = group_sets.get(school_class.id, {}).items()
+            known = per_class[school_class.id] = (
+                [(name.startswith("OPT"), members) for name, members in sets],
+                datetime.date(first_year - age, 1, 1),
+            )
+        class_sets, first_of_year = known
         group_ids = []
-        for set_name, members in group_sets.get(school_class.id, {}).items():
-            if set_name.startswith("OPT") and rng.random() < 0.7:
+        for option, members in class_sets:
+            if option and draw() < 0.7:
                 continue  # an option only some students take
-            group_ids.append(rng.choice(members)[0].id)
-        level = school_class.level
-        age = (15 if lycee else 11) + (levels.index(level) if level in levels else 0)
-        born = datetime.date(first_year - age, 1, 1) + datetime.timedelta(rng.randrange(365))
+            group_ids.append(pick(members)[0].id)
+        born = first_of_year + datetime.timedelta(rng.randrange(365))
         student = Student(
             id=f"EL{index + 1}",
             kind=PersonKind.ELEVE,
