@@ -41,7 +41,8 @@ from typing import Any, NoReturn
 import grpc
 import psutil
 
-from bench import up_demo
+from bench import page_faults, up_demo
+from bench.fleet_cpu import machine_cpu, process_cpu
 from bench.local_fleet import (
     CHANNEL_OPTIONS,
     FIRST_UAI_DIGITS,
@@ -129,9 +130,7 @@ class Memory:
     school_pss_mib: list[float]
     school_uss_mib: list[float]
     school_rss_mib: list[float]
-    school_cpu_seconds: float
     zygote_pss_mib: float
-    zygote_cpu_seconds: float
     controller_pss_mib: float
 
 
@@ -142,7 +141,7 @@ def _cpu_seconds(process: Any) -> float:
 
 def measure_memory(run: Run, uais: Sequence[str]) -> Memory:
     assert run.controller_pid is not None
-    pss, uss, rss, cpu = [], [], [], 0.0
+    pss, uss, rss = [], [], []
     for uai in uais:
         pid_file = PidFile.read(run.state_dir / "schools" / uai / "agent.pid")
         if pid_file is None or not pid_file.is_alive():
@@ -152,17 +151,49 @@ def measure_memory(run: Run, uais: Sequence[str]) -> Memory:
         pss.append(info.pss / MIB)
         uss.append(info.uss / MIB)
         rss.append(info.rss / MIB)
-        cpu += _cpu_seconds(process)
     zygote = find_zygote(run.controller_pid)
     controller = psutil.Process(run.controller_pid)
     return Memory(
         school_pss_mib=pss,
         school_uss_mib=uss,
         school_rss_mib=rss,
-        school_cpu_seconds=cpu,
         zygote_pss_mib=zygote.memory_full_info().pss / MIB,
-        zygote_cpu_seconds=_cpu_seconds(zygote),
         controller_pss_mib=controller.memory_full_info().pss / MIB,
+    )
+
+
+@dataclass(frozen=True)
+class WaveCpu:
+    """CPU seconds read the moment the wave is healthy: before the same-page merging pass
+    asks every school to mark its pages (3 s later at the earliest, decision 40), whose work
+    is not the wave's (read later, the schools' CPU counted a part of it that grew with the
+    time the memory reading took: 57 s of 121 at 2000 schools)."""
+
+    schools: float
+    schools_system: float  # in the kernel: page faults mostly
+    schools_minor_faults: float
+    zygote: float  # with its reaped children (helpers, demo population worker)
+    page_scanners: float  # since `since` was read: ksmd's and DAMON's kdamond threads
+    machine_busy: float  # since `since`: every CPU's non-idle time
+
+
+def wave_cpu(run: Run, uais: Sequence[str], since: dict[str, float]) -> WaveCpu:
+    """The CPU of the schools of `uais` (their agent.pid) and of the warm parent now; `since`:
+    `machine_cpu()` read before the wave, for the machine-wide figures."""
+    assert run.controller_pid is not None
+    schools = [
+        process_cpu(pid_file.pid)
+        for uai in uais
+        if (pid_file := PidFile.read(run.state_dir / "schools" / uai / "agent.pid")) is not None
+    ]
+    machine = machine_cpu()
+    return WaveCpu(
+        schools=sum(school["user"] + school["system"] for school in schools),
+        schools_system=sum(school["system"] for school in schools),
+        schools_minor_faults=sum(school["minor_faults"] for school in schools),
+        zygote=_cpu_seconds(find_zygote(run.controller_pid)),
+        page_scanners=machine["page_scanners"] - since["page_scanners"],
+        machine_busy=machine["machine_busy"] - since["machine_busy"],
     )
 
 
@@ -219,6 +250,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     pool = pick_address_pool(args.pool_octet, count)
     uais = [make_uai(f"{FIRST_UAI_DIGITS + i:07d}") for i in range(count)]
 
+    faults_at_start = page_faults.measure()
     baseline_count = args.baseline_schools or count
     say(f'baseline: {baseline_count} x `python -c "import grpc"`, {parallelism} at a time…')
     try:
@@ -235,6 +267,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     assert run.controller_pid is not None
     controller = psutil.Process(run.controller_pid)
     controller_cpu_before = _cpu_seconds(controller)
+    machine_before = machine_cpu()
 
     say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
     provisioning = await provision_all(
@@ -255,8 +288,13 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             f"{what}: {healthy}/{count} schools provisioned and healthy; the others:\n{shown}\n"
             f"controller log:\n{run.log_tail()}"
         )
-    say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
+    # First what the merging pass changes, then the wave's CPU: the controller asks the
+    # schools to mark their pages 3 s after the last one started (decision 40), and from then
+    # on the machine is theirs for a minute at 2000 schools (its /metrics then answered late).
     passes_before = merge_passes(run)  # the pass for these schools starts once they are up
+    cpu = wave_cpu(run, uais, machine_before)
+    faults_at_end = page_faults.measure()
+    say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
     ksmd_before = ksmd_cpu_seconds()
     memory = measure_memory(run, uais)
     say("  waiting for the same-page merging pass (DESIGN decision 35)…")
@@ -268,9 +306,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     # Per school, so that a smaller baseline (--baseline-schools) compares like with like.
     ratio = (provisioning.wall_seconds / count) / (baseline.wall_seconds / baseline_count)
     mean_pss = statistics.fmean(memory.school_pss_mib)
-    pronote_cpu = (
-        provisioning.controller_cpu_seconds + memory.zygote_cpu_seconds + memory.school_cpu_seconds
-    )
+    pronote_cpu = provisioning.controller_cpu_seconds + cpu.zygote + cpu.schools
     return {
         "schools": count,
         "demo": args.demo,
@@ -280,6 +316,9 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             "python": platform.python_version(),
             "grpcio": grpc.__version__,
             "load_average_1min": {"start": load_at_start, "end": os.getloadavg()[0]},
+            "page_faults_us": {"start": faults_at_start, "end": faults_at_end},
+            "busy_cpu_seconds": cpu.machine_busy,
+            "page_scanners_cpu_seconds": cpu.page_scanners,
         },
         "address_pool": pool,
         "baseline": {
@@ -293,8 +332,10 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             "schools_per_second": count / provisioning.wall_seconds,
             "cpu_seconds": pronote_cpu,
             "cpu_seconds_controller": provisioning.controller_cpu_seconds,
-            "cpu_seconds_zygote": memory.zygote_cpu_seconds,
-            "cpu_seconds_schools": memory.school_cpu_seconds,
+            "cpu_seconds_zygote": cpu.zygote,
+            "cpu_seconds_schools": cpu.schools,
+            "cpu_seconds_schools_system": cpu.schools_system,
+            "minor_faults_per_school": cpu.schools_minor_faults / count,
             "cpu_seconds_client": provisioning.client_cpu_seconds,
             "request_latency_seconds": _summary(latencies),
             "first_request_seconds": latencies[0],
@@ -420,8 +461,15 @@ def render(report: dict[str, Any]) -> str:
         f"{latency['p95'] * 1000:.0f} ms, max {latency['max'] * 1000:.0f} ms; the first one "
         f"(starts the warm parent) {prov['first_request_seconds'] * 1000:.0f} ms",
         f"CPU: controller {prov['cpu_seconds_controller']:.2f} s, zygote "
-        f"{prov['cpu_seconds_zygote']:.2f} s, schools {prov['cpu_seconds_schools']:.2f} s; "
+        f"{prov['cpu_seconds_zygote']:.2f} s, schools {prov['cpu_seconds_schools']:.2f} s "
+        f"({prov['cpu_seconds_schools_system']:.2f} s in the kernel, "
+        f"{prov['minor_faults_per_school']:.0f} page faults a school); "
         f"benchmark client {prov['cpu_seconds_client']:.2f} s",
+        f"the machine: {machine['busy_cpu_seconds']:.1f} CPU s busy over the wave, of which "
+        f"the kernel's page scanners (ksmd, DAMON) {machine['page_scanners_cpu_seconds']:.1f} s; "
+        f"{page_faults.describe(machine['page_faults_us']['start'])} at the start, "
+        f"{page_faults.describe(machine['page_faults_us']['end']).split(': ', 1)[1]} "
+        "at the end (bench.page_faults)",
         f"per school: USS {mem['school_uss_mean']:.2f} MiB, RSS {mem['school_rss_mean']:.1f} MiB,"
         f" PSS max {mem['school_pss_max']:.2f} MiB",
         "",

@@ -56,8 +56,9 @@ from typing import Any
 import grpc
 
 from bench.addresses import free_pool
+from bench.fleet_cpu import fleet_cpu
 from bench.local_fleet import wait_for_rest
-from bench.running import TICKS, print_figures, say
+from bench.running import print_figures, say
 from common import backup_plan
 from datacenter.cli.clock import run_school_year, year_report
 from datacenter.core import year_cycle
@@ -202,96 +203,6 @@ def stop_fleet(env: dict[str, str], controller: subprocess.Popen[bytes]) -> None
         controller.kill()
         controller.wait(timeout=30)
     pronote_dc(env, "down", timeout=120)
-
-
-# The threads gRPC's core starts in a school (named by gRPC; the others are the school's
-# main thread and its `asyncio.to_thread` workers, which keep the process's name).
-GRPC_THREADS = ("event_engine", "grpc_global_tim", "lifeguard", "default-executo", "resolver-execu")
-# The kernel's own threads that scan every process's pages: same-page merging (decision 35)
-# and DAMON, which the machine's platform may run (a `kdamond.N` thread).
-PAGE_SCANNERS = ("ksmd", "kdamond")
-
-
-def _stat_fields(path: str) -> list[str] | None:
-    try:
-        with open(path, encoding="ascii", errors="replace") as stat:
-            text = stat.read()
-    except OSError:
-        return None
-    return [text[text.index("(") + 1 : text.rindex(")")], *text.rpartition(")")[2].split()]
-
-
-def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict[str, float]:
-    """CPU seconds (utime + stime, every thread) of the fleet's processes so far, by kind:
-    `controller` (`pronote-dc up`) and `schools` (each school process and the warm parent
-    they are forked from), and of `schools`: `schools_system` (in the kernel: file system
-    calls, scheduling, page faults), `schools_grpc_threads` (the threads gRPC's core runs,
-    GRPC_THREADS: given `grpc_threads`, the same read earlier by thread, their CPU since, a
-    thread gone meanwhile not counted; `schools_grpc_threads_alive`, how many now) and
-    `schools_major_faults` / `schools_minor_faults`
-    (counts). Also, machine-wide: `machine_busy` (every CPU's non-idle time, /proc/stat),
-    `page_scanners` (the kernel threads PAGE_SCANNERS) and `machine_steal` (time the
-    hypervisor ran something else while one of this VM's CPUs had work: the wall time waits
-    for it, no process's CPU time counts it). A process of the fleet is one whose
-    environment names `state` (every one inherits the controller's PRONOTE_DC_STATE_DIR)."""
-    marker = f"PRONOTE_DC_STATE_DIR={state}\0".encode()
-    used = dict.fromkeys(
-        ("controller", "schools", "schools_system", "schools_grpc_threads",
-         "schools_grpc_threads_alive", "schools_major_faults", "schools_minor_faults",
-         "page_scanners", "machine_busy", "machine_steal"),
-        0.0,
-    )  # fmt: skip
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        fields = _stat_fields(f"/proc/{entry.name}/stat")
-        if fields is None:
-            continue
-        if fields[0].startswith(PAGE_SCANNERS):
-            used["page_scanners"] += (int(fields[12]) + int(fields[13])) / TICKS
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as environ:
-                if marker not in environ.read():
-                    continue
-            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
-                kind = "controller" if b"datacenter.cli" in cmdline.read() else "schools"
-        except OSError:
-            continue  # gone, or not ours to read
-        user, system = int(fields[12]) / TICKS, int(fields[13]) / TICKS
-        used[kind] += user + system
-        if kind == "schools":
-            used["schools_system"] += system
-            used["schools_minor_faults"] += int(fields[8])
-            used["schools_major_faults"] += int(fields[10])
-            threads = _grpc_threads_cpu(entry.name)
-            used["schools_grpc_threads_alive"] += len(threads)
-            for tid, seconds in threads.items():
-                if grpc_threads is not None:
-                    used["schools_grpc_threads"] += seconds - grpc_threads.get(tid, 0.0)
-                    grpc_threads[tid] = seconds
-                else:
-                    used["schools_grpc_threads"] += seconds
-    with open("/proc/stat", encoding="ascii") as stat:
-        ticks = [int(x) for x in stat.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]  # guest: not ours
-    used["machine_busy"] = (user + nice + system + irq + softirq) / TICKS
-    used["machine_steal"] = steal / TICKS
-    return used
-
-
-def _grpc_threads_cpu(pid: str) -> dict[str, float]:
-    """CPU seconds of each gRPC thread of the process, by thread id."""
-    seconds: dict[str, float] = {}
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return seconds
-    for tid in tasks:
-        fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
-        if fields is not None and fields[0].startswith(GRPC_THREADS):
-            seconds[tid] = (int(fields[12]) + int(fields[13])) / TICKS
-    return seconds
 
 
 def sample_states(backups: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]]:

@@ -91,6 +91,8 @@ NOT_IN_SUITE = {
     "it up, ~3 min, and holds the Docker engine)",
     "suite": "this runner",
     "bare_servers": "school_memory's baseline, which starts it (not a benchmark by itself)",
+    "page_faults": "a probe of the host, which provision_local runs at the start and the end of "
+    "its wave (not a benchmark of pronote-dc)",
 }
 """Modules of bench/ that run (`python -m bench.<module>`) but are not in the suite, and why."""
 

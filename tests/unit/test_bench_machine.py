@@ -1,0 +1,72 @@
+"""What the benchmarks read of the machine: the page-fault probe (`bench.page_faults`) and a
+fleet's CPU by kind (`bench.fleet_cpu`), on real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import page_faults
+from bench.fleet_cpu import fleet_cpu, process_cpu
+
+BURN = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+
+
+def test_the_probe_times_both_kinds_of_fault_in_a_fresh_interpreter() -> None:
+    figures = page_faults.measure(8)
+    assert set(figures) == {"zero_fill_us", "copy_on_write_us"}
+    # A fault is a trap into the kernel and a page of memory: never free, never a millisecond.
+    assert 0.05 < figures["zero_fill_us"] < 1000
+    assert 0.05 < figures["copy_on_write_us"] < 1000
+    assert "copy-on-write" in page_faults.describe(figures)
+
+
+def test_the_probe_refuses_a_size_it_cannot_bound() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.page_faults", "--mib", "5000"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--mib must be 1 to 1024" in done.stderr
+
+
+@pytest.mark.parametrize("launch", ["script", "module"])
+def test_a_controller_started_either_way_is_counted_as_the_controller(
+    tmp_path: Path, launch: str
+) -> None:
+    """`pronote-dc up` (the installed script: provision_local) and `python -m
+    datacenter.cli up` (school_year) are both the controller; anything else of the fleet is
+    a school (its warm parent included)."""
+    state = tmp_path / "state"
+    script = tmp_path / "pronote-dc"
+    script.write_text(BURN + "time.sleep(30)\n", encoding="utf-8")
+    package = tmp_path / "datacenter"
+    package.mkdir()
+    (package / "cli.py").write_text(BURN + "time.sleep(30)\n", encoding="utf-8")
+    env = {**os.environ, "PRONOTE_DC_STATE_DIR": str(state), "PYTHONPATH": str(tmp_path)}
+    argv = [str(script)] if launch == "script" else ["-m", "datacenter.cli"]
+    controller = subprocess.Popen([sys.executable, *argv, "up"], env=env, cwd=tmp_path)
+    school = subprocess.Popen([sys.executable, "-c", BURN + "time.sleep(30)"], env=env)
+    stranger = subprocess.Popen([sys.executable, "-c", BURN + "time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            burnt = [process_cpu(p.pid) for p in (controller, school, stranger)]
+            if all(b["user"] + b["system"] >= 0.3 for b in burnt):
+                break
+            time.sleep(0.1)
+        used = fleet_cpu(state)
+    finally:
+        for process in (controller, school, stranger):
+            process.kill()
+            process.wait()
+    assert 0.3 <= used["controller"] < 1.5
+    assert 0.3 <= used["schools"] < 1.5  # the school alone: not the stranger, not the controller
+    assert used["schools_minor_faults"] > 0
