@@ -49,7 +49,7 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
     used = dict.fromkeys(
         ("controller", "schools", "schools_system", "schools_grpc_threads",
          "schools_grpc_threads_alive", "schools_major_faults", "schools_minor_faults",
-         "page_scanners", "machine_busy", "machine_steal"),
+         "page_scanners"),
         0.0,
     )  # fmt: skip
     for entry in os.scandir("/proc"):
@@ -59,7 +59,8 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
         if fields is None:
             continue
         if fields[0].startswith(PAGE_SCANNERS):
-            continue  # machine_cpu's
+            used["page_scanners"] += (int(fields[12]) + int(fields[13])) / TICKS
+            continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as environ:
                 if marker not in environ.read():
@@ -82,7 +83,7 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
                     grpc_threads[tid] = seconds
                 else:
                     used["schools_grpc_threads"] += seconds
-    used.update(machine_cpu())
+    used.update(_machine_stat())
     return used
 
 
@@ -97,11 +98,14 @@ def machine_cpu() -> dict[str, float]:
             fields = _stat_fields(f"/proc/{entry.name}/stat")
             if fields is not None and fields[0].startswith(PAGE_SCANNERS):
                 scanners += (int(fields[12]) + int(fields[13])) / TICKS
+    return {"page_scanners": scanners, **_machine_stat()}
+
+
+def _machine_stat() -> dict[str, float]:
     with open("/proc/stat", encoding="ascii") as stat:
         ticks = [int(x) for x in stat.readline().split()[1:]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]  # guest: not ours
     return {
-        "page_scanners": scanners,
         "machine_busy": (user + nice + system + irq + softirq) / TICKS,
         "machine_steal": steal / TICKS,
     }

@@ -172,14 +172,15 @@ class WaveCpu:
     schools: float
     schools_system: float  # in the kernel: page faults mostly
     schools_minor_faults: float
-    zygote: float  # with its reaped children (helpers, demo population worker)
+    zygote: float  # over the wave (it starts with the controller), its reaped children too
     page_scanners: float  # since `since` was read: ksmd's and DAMON's kdamond threads
     machine_busy: float  # since `since`: every CPU's non-idle time
 
 
 def wave_cpu(run: Run, uais: Sequence[str], since: dict[str, float]) -> WaveCpu:
-    """The CPU of the schools of `uais` (their agent.pid) and of the warm parent now; `since`:
-    `machine_cpu()` read before the wave, for the machine-wide figures."""
+    """The CPU of the schools of `uais` (their agent.pid) now, and since `since` (`machine_cpu()`
+    and the warm parent's "zygote" CPU, read before the wave) the warm parent's and the
+    machine's."""
     assert run.controller_pid is not None
     schools = [
         process_cpu(pid_file.pid)
@@ -191,7 +192,7 @@ def wave_cpu(run: Run, uais: Sequence[str], since: dict[str, float]) -> WaveCpu:
         schools=sum(school["user"] + school["system"] for school in schools),
         schools_system=sum(school["system"] for school in schools),
         schools_minor_faults=sum(school["minor_faults"] for school in schools),
-        zygote=_cpu_seconds(find_zygote(run.controller_pid)),
+        zygote=_cpu_seconds(find_zygote(run.controller_pid)) - since["zygote"],
         page_scanners=machine["page_scanners"] - since["page_scanners"],
         machine_busy=machine["machine_busy"] - since["machine_busy"],
     )
@@ -250,7 +251,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     pool = pick_address_pool(args.pool_octet, count)
     uais = [make_uai(f"{FIRST_UAI_DIGITS + i:07d}") for i in range(count)]
 
-    faults_at_start = page_faults.measure()
+    faults_at_start = await page_faults.measure()
     baseline_count = args.baseline_schools or count
     say(f'baseline: {baseline_count} x `python -c "import grpc"`, {parallelism} at a time…')
     try:
@@ -267,7 +268,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     assert run.controller_pid is not None
     controller = psutil.Process(run.controller_pid)
     controller_cpu_before = _cpu_seconds(controller)
-    machine_before = machine_cpu()
+    machine_before = {**machine_cpu(), "zygote": _cpu_seconds(find_zygote(run.controller_pid))}
 
     say(f"provisioning {count} schools through {console_address}, {parallelism} in flight…")
     provisioning = await provision_all(
@@ -293,7 +294,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     # on the machine is theirs for a minute at 2000 schools (its /metrics then answered late).
     passes_before = merge_passes(run)  # the pass for these schools starts once they are up
     cpu = wave_cpu(run, uais, machine_before)
-    faults_at_end = page_faults.measure()
+    faults_at_end = await page_faults.measure()
     say(f"  {provisioning.wall_seconds:.2f} s; measuring memory…")
     ksmd_before = ksmd_cpu_seconds()
     memory = measure_memory(run, uais)
@@ -467,9 +468,8 @@ def render(report: dict[str, Any]) -> str:
         f"benchmark client {prov['cpu_seconds_client']:.2f} s",
         f"the machine: {machine['busy_cpu_seconds']:.1f} CPU s busy over the wave, of which "
         f"the kernel's page scanners (ksmd, DAMON) {machine['page_scanners_cpu_seconds']:.1f} s; "
-        f"{page_faults.describe(machine['page_faults_us']['start'])} at the start, "
-        f"{page_faults.describe(machine['page_faults_us']['end']).split(': ', 1)[1]} "
-        "at the end (bench.page_faults)",
+        f"page faults: {page_faults.per_page(machine['page_faults_us']['start'])} at the start, "
+        f"{page_faults.per_page(machine['page_faults_us']['end'])} at the end (bench.page_faults)",
         f"per school: USS {mem['school_uss_mean']:.2f} MiB, RSS {mem['school_rss_mean']:.1f} MiB,"
         f" PSS max {mem['school_pss_max']:.2f} MiB",
         "",

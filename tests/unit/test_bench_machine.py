@@ -3,6 +3,7 @@ fleet's CPU by kind (`bench.fleet_cpu`), on real processes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -18,12 +19,20 @@ BURN = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() 
 
 
 def test_the_probe_times_both_kinds_of_fault_in_a_fresh_interpreter() -> None:
-    figures = page_faults.measure(8)
+    figures = asyncio.run(page_faults.measure(8))
+    assert figures is not None
     assert set(figures) == {"zero_fill_us", "copy_on_write_us"}
     # A fault is a trap into the kernel and a page of memory: never free, never a millisecond.
     assert 0.05 < figures["zero_fill_us"] < 1000
     assert 0.05 < figures["copy_on_write_us"] < 1000
-    assert "copy-on-write" in page_faults.describe(figures)
+    assert "copy-on-write" in page_faults.per_page(figures)
+
+
+def test_a_probe_that_fails_gives_nothing_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """A side figure never costs a benchmark its own: the caller gets None, and a warning."""
+    assert asyncio.run(page_faults.measure(0)) is None  # refused by the probe: exit 2
+    assert "--mib must be 1 to 1024" in capsys.readouterr().err
+    assert page_faults.per_page(None) == "not measured"
 
 
 def test_the_probe_refuses_a_size_it_cannot_bound() -> None:

@@ -80,7 +80,8 @@ def test_the_generator_still_makes_the_schools_saved_bases_refer_to() -> None:
     ).stdout.strip()
     assert digest == EXAMPLE_DIGEST, (
         "the synthetic school changed: saved bases would find other people under their "
-        "logins; keep the draws in their order, or version the generator"
+        "logins; keep the draws in their order, or version the generator (a field added to "
+        "the people, their draws unchanged, only needs the new digest here)"
     )
 
 
@@ -95,6 +96,17 @@ def test_logins_number_a_taken_stem_in_turn() -> None:
         "eleve.dupont.l4",
     ]  # fmt: skip
     assert logins.new("parent", "Léa", "Dupont") == "parent.dupont.l"
+
+
+def test_a_stem_and_a_number_can_be_another_stem_and_still_no_login_repeats() -> None:
+    """A first name with no ASCII letter ends a stem with "."; one starting with a digit then
+    makes a stem that another stem and a number also make (a reviewer's case)."""
+    logins = people.Logins()
+    made = [logins.new("eleve", first, "Dupont") for first in ("", "", "2x", "", "2y")]
+    assert made == [
+        "eleve.dupont.", "eleve.dupont.2", "eleve.dupont.22", "eleve.dupont.3",
+        "eleve.dupont.23",
+    ]  # fmt: skip
 
 
 def test_another_uai_gives_another_school(school: SchoolData) -> None:

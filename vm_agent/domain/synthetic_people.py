@@ -6,6 +6,7 @@ import datetime
 import random
 import unicodedata
 from collections import Counter
+from typing import NamedTuple
 
 from vm_agent.domain import calendar
 from vm_agent.domain import synthetic_names as names
@@ -27,15 +28,23 @@ class Logins:
     """Logins like `eleve.dupont.l`, unique in the school (a number when already taken)."""
 
     def __init__(self) -> None:
-        # stem -> how many logins it has made: the next is the stem and that count plus one.
-        # No stem ends as another stem and a number does (a stem ends with ".", a letter).
-        self._made: dict[str, int] = {}
+        self._taken: set[str] = set()
+        self._numbered: dict[str, int] = {}  # stem -> the number its last login took (1: none)
 
     def new(self, prefix: str, first_name: str, last_name: str) -> str:
+        """The stem, else the stem and the smallest number from 2 not taken. A stem's numbers
+        below its last one are all taken (logins are never given back), so the search starts
+        there: a school's thousand logins no longer scan every earlier number of their stem."""
         stem = f"{prefix}.{_ascii(last_name)}.{_ascii(first_name)[:1]}"
-        made = self._made.get(stem, 0) + 1
-        self._made[stem] = made
-        return stem if made == 1 else f"{stem}{made}"
+        number = self._numbered.get(stem, 0)
+        while True:
+            number += 1
+            login = stem if number == 1 else f"{stem}{number}"
+            if login not in self._taken:
+                break
+        self._numbered[stem] = number
+        self._taken.add(login)
+        return login
 
 
 def _ascii(text: str) -> str:
@@ -125,6 +134,14 @@ def groups(
     return tuple(groups), sets
 
 
+class _ClassDraws(NamedTuple):
+    """What every student of a class draws from: its group sets in order, each with whether
+    it is an option (taken by some), and the first day of its students' year of birth."""
+
+    sets: list[tuple[bool, list[tuple[Group, str, int]]]]
+    first_of_year: datetime.date
+
+
 def students(
     rng: random.Random,
     count: int,
@@ -157,14 +174,14 @@ def students(
     families: list[list[str]] = [[] for _ in family_sizes]
     first_year = calendar.start_year(school_year)
     levels = names.LYCEE_LEVELS if lycee else names.COLLEGE_LEVELS
-    per_class: dict[str, tuple[list[tuple[bool, list[tuple[Group, str, int]]]], datetime.date]] = {}
+    per_class: dict[str, _ClassDraws] = {}
     for index, (school_class, last, first, family) in enumerate(people):
         known = per_class.get(school_class.id)
         if known is None:  # its group sets (options: taken by some), its students' year of birth
             level = school_class.level
             age = (15 if lycee else 11) + (levels.index(level) if level in levels else 0)
             sets = group_sets.get(school_class.id, {}).items()
-            known = per_class[school_class.id] = (
+            known = per_class[school_class.id] = _ClassDraws(
                 [(name.startswith("OPT"), members) for name, members in sets],
                 datetime.date(first_year - age, 1, 1),
             )
