@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.running import TICKS
+from bench.running import TICKS, stat_fields
 
 # The threads gRPC's core starts in a school (named by gRPC; the others are the school's
 # main thread and its `asyncio.to_thread` workers, which keep the process's name).
@@ -23,13 +23,9 @@ GRPC_THREADS = ("event_engine", "grpc_global_tim", "lifeguard", "default-executo
 PAGE_SCANNERS = ("ksmd", "kdamond")
 
 
-def _stat_fields(path: str) -> list[str] | None:
-    try:
-        with open(path, encoding="ascii", errors="replace") as stat:
-            text = stat.read()
-    except OSError:
-        return None
-    return [text[text.index("(") + 1 : text.rindex(")")], *text.rpartition(")")[2].split()]
+def _seconds(fields: list[str]) -> float:
+    """utime + stime of `stat_fields`, in seconds."""
+    return (int(fields[12]) + int(fields[13])) / TICKS
 
 
 def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict[str, float]:
@@ -55,11 +51,11 @@ def fleet_cpu(state: Path, grpc_threads: dict[str, float] | None = None) -> dict
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        fields = _stat_fields(f"/proc/{entry.name}/stat")
+        fields = stat_fields(f"/proc/{entry.name}/stat")
         if fields is None:
             continue
         if fields[0].startswith(PAGE_SCANNERS):
-            used["page_scanners"] += (int(fields[12]) + int(fields[13])) / TICKS
+            used["page_scanners"] += _seconds(fields)
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as environ:
@@ -95,9 +91,9 @@ def machine_cpu() -> dict[str, float]:
     scanners = 0.0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            fields = _stat_fields(f"/proc/{entry.name}/stat")
+            fields = stat_fields(f"/proc/{entry.name}/stat")
             if fields is not None and fields[0].startswith(PAGE_SCANNERS):
-                scanners += (int(fields[12]) + int(fields[13])) / TICKS
+                scanners += _seconds(fields)
     return {"page_scanners": scanners, **_machine_stat()}
 
 
@@ -120,7 +116,7 @@ def _is_controller(cmdline: bytes) -> bool:
 def process_cpu(pid: int) -> dict[str, float]:
     """{"user": s, "system": s, "minor_faults": count} of one process (its threads, not its
     children); zeros if it is gone."""
-    fields = _stat_fields(f"/proc/{pid}/stat")
+    fields = stat_fields(f"/proc/{pid}/stat")
     if fields is None:
         return {"user": 0.0, "system": 0.0, "minor_faults": 0.0}
     return {
@@ -138,7 +134,7 @@ def _grpc_threads_cpu(pid: str) -> dict[str, float]:
     except OSError:
         return seconds
     for tid in tasks:
-        fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+        fields = stat_fields(f"/proc/{pid}/task/{tid}/stat")
         if fields is not None and fields[0].startswith(GRPC_THREADS):
-            seconds[tid] = (int(fields[12]) + int(fields[13])) / TICKS
+            seconds[tid] = _seconds(fields)
     return seconds

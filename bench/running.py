@@ -14,15 +14,23 @@ from typing import Any
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def stat_fields(path: str) -> list[str] | None:
+    """The fields of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat: the command name, then
+    proc(5)'s from `state` on (so minflt is [8], utime [12], stime [13], in clock ticks); None
+    if the process is gone or not ours to read."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    return [text[text.index("(") + 1 : text.rindex(")")], *text.rpartition(")")[2].split()]
+
+
 def cpu_times(pid: int) -> tuple[float, float] | None:
     """(user, system) CPU seconds of every thread of the process (/proc/<pid>/stat's utime
     and stime); None if it is gone or not ours to read."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+    fields = stat_fields(f"/proc/{pid}/stat")
+    return None if fields is None else (int(fields[12]) / TICKS, int(fields[13]) / TICKS)
 
 
 def say(message: str) -> None:

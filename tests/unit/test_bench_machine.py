@@ -50,9 +50,9 @@ def test_the_probe_refuses_a_size_it_cannot_bound() -> None:
 def test_a_controller_started_either_way_is_counted_as_the_controller(
     tmp_path: Path, launch: str
 ) -> None:
-    """`pronote-dc up` (the installed script: provision_local) and `python -m
-    datacenter.cli up` (school_year) are both the controller; anything else of the fleet is
-    a school (its warm parent included)."""
+    """`pronote-dc up` (the installed script, as a user starts it) and `python -m
+    datacenter.cli up` (as bench.school_year does) are both the controller; anything else of
+    the fleet is a school (its warm parent included)."""
     state = tmp_path / "state"
     script = tmp_path / "pronote-dc"
     script.write_text(BURN + "time.sleep(30)\n", encoding="utf-8")
