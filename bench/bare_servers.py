@@ -3,8 +3,13 @@
 `python -m bench.bare_servers ADDRESS...` imports what the schools' warm parent imports
 (`vm_agent.zygote`, DESIGN decision 4), warms gRPC (decision 37) and freezes the GC as it
 does, and forks one child per address, each serving a `grpc.aio` server with no service on
-ADDRESS:49300. Once all serve it prints `{"pids": [...], "failed": N}` on one line; when its
-stdin closes it stops them.
+ADDRESS:49300. Once all serve it prints one JSON line: `{"pids": [...], "failed": N,
+"seconds": S, "cpu_seconds": C, "fork_cpu_seconds": F}`, S the wall time from its first fork
+to the last child's "ready", C the CPU of this parent over the forks plus every child's until
+then (utime + stime), F this parent's part of it; when its stdin closes it stops them.
+
+The same forks are `bench.school_memory`'s baseline (their memory) and `bench.provision_local`'s
+floor (their time: what a wave of schools cannot go below on this machine, DESIGN decision 49).
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ import contextlib
 import gc
 import json
 import os
+import resource
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 import grpc
 
 import vm_agent.zygote  # noqa: F401  (the same warm import as the schools' parent)
+from bench.running import cpu_times
 from vm_agent import warm_grpc
 
 BARE_PORT = 49300
@@ -31,6 +39,7 @@ def main(addresses: Sequence[str]) -> int:
     gc.freeze()
     children: list[int] = []
     readiness: list[int] = []
+    started, cpu_before = time.perf_counter(), _own_cpu()
     for address in addresses:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -49,7 +58,20 @@ def main(addresses: Sequence[str]) -> int:
         if os.read(read_fd, 64).strip() != b"ready":
             failed += 1
         os.close(read_fd)
-    print(json.dumps({"pids": children, "failed": failed}), flush=True)
+    seconds, fork_cpu = time.perf_counter() - started, _own_cpu() - cpu_before
+    children_cpu = sum(sum(cpu_times(pid) or (0.0, 0.0)) for pid in children)
+    print(
+        json.dumps(
+            {
+                "pids": children,
+                "failed": failed,
+                "seconds": seconds,
+                "cpu_seconds": fork_cpu + children_cpu,
+                "fork_cpu_seconds": fork_cpu,
+            }
+        ),
+        flush=True,
+    )
     sys.stdin.read()  # until the benchmark closes our stdin (or dies)
     for pid in children:
         with contextlib.suppress(ProcessLookupError):
@@ -58,6 +80,11 @@ def main(addresses: Sequence[str]) -> int:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
     return 0
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _bare_server(address: str, ready_fd: int) -> None:

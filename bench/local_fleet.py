@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import itertools
 import json
 import os
 import random
@@ -20,7 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -479,3 +481,63 @@ def find_zygote(controller_pid: int) -> Any:
             if any("vm_agent.zygote" in part for part in child.cmdline()):
                 return child
     raise BenchFailure(f"the controller (pid {controller_pid}) has no warm parent process")
+
+
+# -- bare grpc.aio servers forked from the warm parent's imports ------------------------------
+
+
+@contextlib.asynccontextmanager
+async def bare_servers(addresses: Sequence[str], timeout: float) -> AsyncIterator[dict[str, Any]]:
+    """`python -m bench.bare_servers ADDRESS...` (one bare `grpc.aio` server on each
+    ADDRESS:49300, forked from a parent with the schools' warm imports) until all serve: its
+    JSON line (`pids`, `seconds` from its first fork to the last one serving, `cpu_seconds`,
+    `fork_cpu_seconds`). The servers are stopped when the block ends, on error too.
+
+    Raises BenchFailure if they were not all serving within `timeout` seconds, or if one could
+    not listen."""
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.bare_servers",
+        *addresses,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        try:
+            line = await asyncio.wait_for(parent.stdout.readline(), timeout)
+        except TimeoutError:
+            raise BenchFailure(
+                f"the bare servers were not all serving within {timeout:.0f} s"
+            ) from None
+        if not line:
+            raise BenchFailure("the bare servers' parent exited before they were serving")
+        started: dict[str, Any] = json.loads(line)
+        if started["failed"]:
+            raise BenchFailure(f"{started['failed']} bare servers could not listen")
+        yield started
+    finally:
+        parent.stdin.close()
+        try:
+            await asyncio.wait_for(parent.wait(), 60)
+        except TimeoutError:
+            parent.kill()
+            await parent.wait()
+
+
+@dataclass(frozen=True)
+class Floor:
+    """What a wave of N schools cannot go below on this machine (DESIGN decision 49)."""
+
+    wall_seconds: float  # from the first fork until all N bare servers serve
+    cpu_seconds: float  # the forking parent's over its forks, and the N children's
+    fork_cpu_seconds: float  # the forking parent's part of cpu_seconds
+
+
+async def measure_floor(pool: str, count: int, timeout: float) -> Floor:
+    """`count` bare grpc.aio servers on the pool's first addresses, forked from the schools'
+    warm imports, until all serve (then stopped): the time and CPU no wave goes below."""
+    addresses = [str(host) for host in itertools.islice(ipaddress.ip_network(pool).hosts(), count)]
+    async with bare_servers(addresses, timeout) as started:
+        return Floor(started["seconds"], started["cpu_seconds"], started["fork_cpu_seconds"])

@@ -4,6 +4,10 @@
 
 1. baseline: N fresh `python -c "import grpc"` processes, P at a time, wall time until all have
    exited (and their CPU time);
+   floor (`--no-floor` leaves it out): N bare `grpc.aio` servers, one on each of the pool's
+   first N addresses, forked one after the other from a parent with the schools' warm imports
+   (`bench.bare_servers`), wall time until all serve and their CPU: what a wave cannot go
+   below on this machine, whatever pronote-dc does (DESIGN decision 49); no target;
 2. pronote-dc: a controller (`pronote-dc up`) on a fresh state directory and a fresh loopback
    /24, N schools provisioned through the Console API (ProvisionSchool), P requests in flight,
    wall time from the first request until EVERY school answers the standard gRPC health check
@@ -58,6 +62,7 @@ from bench.local_fleet import (
     find_pronote_dc,
     find_zygote,
     ksmd_cpu_seconds,
+    measure_floor,
     merge_passes,
     pick_address_pool,
     provision_all,
@@ -259,6 +264,11 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     except TimeoutError:
         raise BenchFailure(f"the baseline did not finish within {timeout:.0f} s") from None
     say(f"  {baseline.wall_seconds:.2f} s")
+    floor = None
+    if args.floor:
+        say(f"floor: {count} bare grpc.aio servers forked from the schools' warm imports…")
+        floor = await measure_floor(pool, count, timeout)
+        say(f"  {floor.wall_seconds:.2f} s")
 
     say(f"starting `pronote-dc up` (state in {run.state_dir}, pool {pool})…")
     started = time.perf_counter()
@@ -327,6 +337,15 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
             "wall_seconds": baseline.wall_seconds,
             "cpu_seconds": baseline.cpu_seconds,
         },
+        "floor": None
+        if floor is None
+        else {
+            "servers": count,
+            "wall_seconds": floor.wall_seconds,
+            "cpu_seconds": floor.cpu_seconds,
+            "fork_cpu_seconds": floor.fork_cpu_seconds,
+            "ratio": provisioning.wall_seconds / floor.wall_seconds,
+        },
         "controller_start_seconds": controller_start_seconds,
         "provisioning": {
             "wall_seconds": provisioning.wall_seconds,
@@ -377,6 +396,25 @@ def total_gib(memory: Memory) -> float:
     return (sum(memory.school_pss_mib) + memory.zygote_pss_mib + memory.controller_pss_mib) / 1024
 
 
+def _floor_rows(floor: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    if floor is None:
+        return []
+    return [
+        (
+            f"floor: {floor['servers']} bare grpc.aio servers forked, serving",
+            f"{floor['wall_seconds']:.2f} s",
+            "",
+            "",
+        ),
+        (
+            f"  CPU time, all processes (forks {floor['fork_cpu_seconds']:.2f} s)",
+            f"{floor['cpu_seconds']:.2f} s",
+            "",
+            "",
+        ),
+    ]
+
+
 def render(report: dict[str, Any]) -> str:
     base, prov, mem = report["baseline"], report["provisioning"], report["memory_mib"]
     n, p = report["schools"], report["parallelism"]
@@ -394,6 +432,7 @@ def render(report: dict[str, Any]) -> str:
             "",
         ),
         ("  CPU time, all processes", f"{base['cpu_seconds']:.2f} s", "", ""),
+        *_floor_rows(report["floor"]),
         (
             f"pronote-dc: {n} {'demo ' if report['demo'] else ''}schools provisioned, healthy",
             f"{prov['wall_seconds']:.2f} s",
@@ -411,6 +450,11 @@ def render(report: dict[str, Any]) -> str:
             f"{report['ratio']:.3f}x",
             f"<= {report['ratio_target']}x",
             verdict(report["ratio_pass"]),
+        ),
+        *(
+            [("pronote-dc / floor", f"{report['floor']['ratio']:.2f}x", "", "")]
+            if report["floor"]
+            else []
         ),
         (
             "mean PSS per school",
@@ -460,7 +504,7 @@ def render(report: dict[str, Any]) -> str:
         f"{prov['schools_per_second']:.1f} schools/s",
         f"ProvisionSchool latency p50 {latency['p50'] * 1000:.0f} ms, p95 "
         f"{latency['p95'] * 1000:.0f} ms, max {latency['max'] * 1000:.0f} ms; the first one "
-        f"(starts the warm parent) {prov['first_request_seconds'] * 1000:.0f} ms",
+        f"{prov['first_request_seconds'] * 1000:.0f} ms",
         f"CPU: controller {prov['cpu_seconds_controller']:.2f} s, zygote "
         f"{prov['cpu_seconds_zygote']:.2f} s, schools {prov['cpu_seconds_schools']:.2f} s "
         f"({prov['cpu_seconds_schools_system']:.2f} s in the kernel, "
@@ -516,6 +560,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=POOL_SECOND_OCTET,
         help=f"schools on 127.<this>.x.0/24 ({POOL_SECOND_OCTET})",
+    )
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="leave out the floor (N bare grpc.aio servers forked from the warm imports)",
     )
     args = parser.parse_args(argv)
     if not 1 <= args.schools <= MAX_SCHOOLS:

@@ -49,6 +49,7 @@ from bench.local_fleet import (
     CHANNEL_OPTIONS,
     BenchFailure,
     Run,
+    bare_servers,
     cleanup,
     find_pronote_dc,
     ksmd_cpu_seconds,
@@ -84,36 +85,9 @@ def read_all(pids: Iterable[int]) -> list[ProcessMemory]:
 
 
 async def measure_baseline(addresses: Sequence[str], timeout: float) -> list[ProcessMemory]:
-    parent = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.bare_servers",
-        *addresses,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert parent.stdin is not None and parent.stdout is not None
-    try:
-        try:
-            line = await asyncio.wait_for(parent.stdout.readline(), timeout)
-        except TimeoutError:
-            raise BenchFailure(
-                f"the bare servers were not all serving within {timeout:.0f} s"
-            ) from None
-        if not line:
-            raise BenchFailure("the bare servers' parent exited before they were serving")
-        started = json.loads(line)
-        if started["failed"]:
-            raise BenchFailure(f"{started['failed']} bare servers could not listen")
+    async with bare_servers(addresses, timeout) as started:
         await asyncio.sleep(1.0)  # as the schools: measured idle, after their start
         return read_all(started["pids"])
-    finally:
-        parent.stdin.close()
-        try:
-            await asyncio.wait_for(parent.wait(), 60)
-        except TimeoutError:
-            parent.kill()
-            await parent.wait()
 
 
 # -- the schools -----------------------------------------------------------------------------

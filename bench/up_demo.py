@@ -49,6 +49,7 @@ from bench.local_fleet import (
     cleanup,
     find_zygote,
     ksmd_cpu_seconds,
+    measure_floor,
     merge_passes,
     pick_address_pool,
     population_workers,
@@ -324,6 +325,11 @@ async def demo_fleet(run: Run, count: int, parallelism: int, args: argparse.Name
 async def compare(args: argparse.Namespace, pronote_dc: str) -> dict[str, Any]:
     count, parallelism = args.schools, args.parallelism
     load_start = os.getloadavg()[0]
+    floor = None
+    if args.floor:
+        say(f"floor: {count} bare grpc.aio servers forked from the schools' warm imports…")
+        floor = await measure_floor(pick_address_pool(args.pool_octet, count), count, args.timeout)
+        say(f"  {floor.wall_seconds:.2f} s")
     fleets: dict[str, Fleet] = {}
     for kind, phase in (("plain", plain_fleet), ("demo", demo_fleet)):
         run = Run(pronote_dc, tmp_dir=Path(tempfile.mkdtemp(prefix="pronote-dc-bench-")))
@@ -357,6 +363,7 @@ async def compare(args: argparse.Namespace, pronote_dc: str) -> dict[str, Any]:
             "busy_cpu_ms_per_school": demo.busy_cpu_ms_per_school,
         },
         "demo_up_seconds": demo_up_seconds,
+        "floor": None if floor is None else {"servers": count, **asdict(floor)},
         "cpu_ratio": cpu_ratio,
         "cpu_ratio_pass": cpu_ratio <= CPU_RATIO_TARGET,
         "busy_cpu_ratio": busy_ratio,
@@ -402,6 +409,18 @@ def render(report: dict[str, Any]) -> str:
             f"{report['demo_up_seconds']:.2f} s",
             f"<= {DEMO_TARGET_SECONDS:.0f} s" if sized else "",
             verdict(report["demo_up_pass"]),
+        ),
+        *(
+            [
+                (
+                    "floor: N bare grpc.aio servers forked, serving",
+                    f"{report['floor']['wall_seconds']:.2f} s",
+                    "",
+                ),
+                ("  its CPU", f"{report['floor']['cpu_seconds']:.2f} s", ""),
+            ]
+            if report["floor"]
+            else []
         ),
         (
             "fleet CPU per school",

@@ -1,0 +1,77 @@
+"""`bench.bare_servers`, the baseline of `bench.school_memory` and the floor of
+`bench.provision_local` (DESIGN decision 49): real forked processes on loopback addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bench.local_fleet import BenchFailure, bare_servers
+from tests.integration.harness import free_pool
+
+
+def _addresses(count: int) -> list[str]:
+    return [str(host) for host in ipaddress.ip_network(free_pool()).hosts()][:count]
+
+
+async def _answer(address: str) -> grpc.StatusCode:
+    """The status a health check gets from ADDRESS:49300 (a bare server has no service)."""
+    async with grpc.aio.insecure_channel(
+        f"{address}:49300", options=[("grpc.enable_http_proxy", 0)]
+    ) as channel:
+        try:
+            await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=10
+            )
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+    return grpc.StatusCode.OK
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_the_forked_servers_serve_and_their_wave_is_timed() -> None:
+    addresses = _addresses(3)
+
+    async def scenario() -> tuple[dict[str, object], list[grpc.StatusCode]]:
+        async with bare_servers(addresses, timeout=60) as started:
+            answers = await asyncio.gather(*(_answer(address) for address in addresses))
+            return started, list(answers)
+
+    started, answers = asyncio.run(scenario())
+    # Each address has its own process answering gRPC: no service, so UNIMPLEMENTED.
+    assert answers == [grpc.StatusCode.UNIMPLEMENTED] * 3
+    pids = started["pids"]
+    assert isinstance(pids, list) and len(set(pids)) == 3
+    seconds, cpu, forks = started["seconds"], started["cpu_seconds"], started["fork_cpu_seconds"]
+    assert isinstance(seconds, float) and isinstance(cpu, float) and isinstance(forks, float)
+    assert 0 < seconds < 60
+    # The children's CPU is counted beside the forks': starting a grpc.aio server is not free.
+    assert 0 < forks < cpu
+    assert not any(_alive(pid) for pid in pids)  # stopped when the block ended
+
+
+def test_an_address_already_taken_fails_the_floor_saying_so() -> None:
+    addresses = _addresses(2)
+    with socket.socket() as holder:
+        holder.bind((addresses[1], 49300))
+        holder.listen()
+
+        async def scenario() -> None:
+            async with bare_servers(addresses, timeout=60):
+                pass
+
+        with pytest.raises(BenchFailure, match="1 bare servers could not listen"):
+            asyncio.run(scenario())
