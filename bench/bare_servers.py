@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from types import FrameType
 
 import grpc
 
@@ -35,23 +36,44 @@ BARE_PORT = 49300
 
 
 def main(addresses: Sequence[str]) -> int:
+    # The benchmark stops us by closing our stdin (we run in a session of our own, out of
+    # reach of the terminal's Ctrl-C); SIGTERM, the benchmark giving up on us, and a Ctrl-C
+    # when run by hand stop the children too: they have sessions of their own.
+    signal.signal(signal.SIGTERM, _exit_on_term)
     warm_grpc.warm()  # as the schools' warm parent does (DESIGN decision 37)
     gc.freeze()
     children: list[int] = []
+    try:
+        _serve_until_stdin_closes(addresses, children)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
+        _stop(children)
+    return 0
+
+
+def _serve_until_stdin_closes(addresses: Sequence[str], children: list[int]) -> None:
+    """Fork a bare server per address (their pids appended to `children` as they are made),
+    print the JSON line once all have answered, then wait for stdin's end."""
     readiness: list[int] = []
     started, cpu_before = time.perf_counter(), _own_cpu()
     for address in addresses:
         read_fd, write_fd = os.pipe()
+        # SIGTERM waits until the fork is done and its pid kept: raised in os.fork's at-fork
+        # hooks (Python code), its SystemExit would be swallowed there.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
         if pid == 0:
             try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
                 os.close(read_fd)
                 os.setsid()
                 asyncio.run(_bare_server(address, write_fd))
             finally:
                 os._exit(1)
-        os.close(write_fd)
         children.append(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        os.close(write_fd)
         readiness.append(read_fd)
     failed = 0
     for read_fd in readiness:
@@ -73,13 +95,19 @@ def main(addresses: Sequence[str]) -> int:
         flush=True,
     )
     sys.stdin.read()  # until the benchmark closes our stdin (or dies)
+
+
+def _stop(children: Sequence[int]) -> None:
     for pid in children:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     for pid in children:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-    return 0
+
+
+def _exit_on_term(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _own_cpu() -> float:

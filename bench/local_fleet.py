@@ -491,7 +491,8 @@ async def bare_servers(addresses: Sequence[str], timeout: float) -> AsyncIterato
     """`python -m bench.bare_servers ADDRESS...` (one bare `grpc.aio` server on each
     ADDRESS:49300, forked from a parent with the schools' warm imports) until all serve: its
     JSON line (`pids`, `seconds` from its first fork to the last one serving, `cpu_seconds`,
-    `fork_cpu_seconds`). The servers are stopped when the block ends, on error too.
+    `fork_cpu_seconds`). The servers are stopped when the block ends, on error, timeout or
+    cancellation too (the parent is then sent SIGTERM, and stops what it forked).
 
     Raises BenchFailure if they were not all serving within `timeout` seconds, or if one could
     not listen."""
@@ -502,6 +503,7 @@ async def bare_servers(addresses: Sequence[str], timeout: float) -> AsyncIterato
         *addresses,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,  # a Ctrl-C is the benchmark's to handle: it stops the parent
     )
     assert parent.stdin is not None and parent.stdout is not None
     try:
@@ -517,8 +519,12 @@ async def bare_servers(addresses: Sequence[str], timeout: float) -> AsyncIterato
         if started["failed"]:
             raise BenchFailure(f"{started['failed']} bare servers could not listen")
         yield started
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            parent.terminate()  # it stops the servers it forked, even in the middle of forking
+        raise
     finally:
-        parent.stdin.close()
+        parent.stdin.close()  # the normal way to stop it
         try:
             await asyncio.wait_for(parent.wait(), 60)
         except TimeoutError:
