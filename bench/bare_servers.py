@@ -33,6 +33,7 @@ from bench.running import cpu_times
 from vm_agent import warm_grpc
 
 BARE_PORT = 49300
+_STOPPING = {signal.SIGTERM, signal.SIGINT}
 
 
 def main(addresses: Sequence[str]) -> int:
@@ -45,8 +46,11 @@ def main(addresses: Sequence[str]) -> int:
     children: list[int] = []
     try:
         _serve_until_stdin_closes(addresses, children)
+    except KeyboardInterrupt:
+        return 130
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
+        for stopping in _STOPPING:  # a second one must not cut the stop short
+            signal.signal(stopping, signal.SIG_IGN)
         _stop(children)
     return 0
 
@@ -58,21 +62,22 @@ def _serve_until_stdin_closes(addresses: Sequence[str], children: list[int]) -> 
     started, cpu_before = time.perf_counter(), _own_cpu()
     for address in addresses:
         read_fd, write_fd = os.pipe()
-        # SIGTERM waits until the fork is done and its pid kept: raised in os.fork's at-fork
-        # hooks (Python code), its SystemExit would be swallowed there.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        # SIGTERM and SIGINT wait until the fork is done and its pid kept: raised in os.fork's
+        # at-fork hooks (Python code), their SystemExit or KeyboardInterrupt would be
+        # swallowed there ("Exception ignored") and the forks would go on.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         pid = os.fork()
         if pid == 0:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
                 os.close(read_fd)
                 os.setsid()
                 asyncio.run(_bare_server(address, write_fd))
             finally:
                 os._exit(1)
         children.append(pid)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
         os.close(write_fd)
         readiness.append(read_fd)
     failed = 0

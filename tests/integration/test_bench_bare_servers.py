@@ -111,9 +111,34 @@ def test_ctrl_c_during_the_floor_leaves_no_server_behind() -> None:
     assert "interrupted" in rest
     assert "Traceback" not in rest and "Exception ignored" not in rest, rest
     assert not [a for a in _loopback_addresses_in_use() if a.startswith("127.67.")]
-    left = [
+    left = [  # this run's bare servers' parent and its forks (they keep its command line)
         process.pid
         for process in psutil.process_iter(["cmdline"])
-        if "bench.bare_servers" in (process.info["cmdline"] or [])
+        if "bench.bare_servers" in (command := process.info["cmdline"] or [])
+        and any(argument.startswith("127.67.") for argument in command)
     ]
     assert left == []
+
+
+def test_ctrl_c_by_hand_while_forking_stops_every_server() -> None:
+    """`python -m bench.bare_servers` run by hand and interrupted while it forks: exit 130,
+    every server it forked stopped (a KeyboardInterrupt raised in os.fork's at-fork hooks
+    would be swallowed there and the forks would go on)."""
+    addresses = [f"127.67.250.{i}" for i in range(1, 201)]
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare_servers", *addresses],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    process = psutil.Process(parent.pid)
+    deadline = time.monotonic() + 60
+    while len(process.children()) < 50 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(parent.pid, signal.SIGINT)  # as a terminal's Ctrl-C
+    _, errors = parent.communicate(timeout=120)
+    assert parent.returncode == 130, errors
+    assert "Exception ignored" not in errors and "Traceback" not in errors, errors
+    assert not [a for a in _loopback_addresses_in_use() if a.startswith("127.67.250.")]
