@@ -4,9 +4,10 @@
 (`vm_agent.zygote`, DESIGN decision 4), warms gRPC (decision 37) and freezes the GC as it
 does, and forks one child per address, each serving a `grpc.aio` server with no service on
 ADDRESS:49300. Once all serve it prints one JSON line: `{"pids": [...], "failed": N,
-"seconds": S, "cpu_seconds": C, "fork_cpu_seconds": F}`, S the wall time from its first fork
-to the last child's "ready", C the CPU of this parent over the forks plus every child's until
-then (utime + stime), F this parent's part of it; when its stdin closes it stops them.
+"failed_addresses": [the first 5], "seconds": S, "cpu_seconds": C, "fork_cpu_seconds": F}`,
+S the wall time from its first fork to the last child's "ready", C the CPU of this parent over
+the forks plus each child's until it was ready (getrusage, all threads), F this parent's part
+of it; when its stdin closes it stops them (also if it closes while it still forks).
 
 The same forks are `bench.school_memory`'s baseline (their memory) and `bench.provision_local`'s
 floor (their time: what a wave of schools cannot go below on this machine, DESIGN decision 49).
@@ -20,6 +21,7 @@ import gc
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import time
@@ -29,7 +31,6 @@ from types import FrameType
 import grpc
 
 import vm_agent.zygote  # noqa: F401  (the same warm import as the schools' parent)
-from bench.running import cpu_times
 from vm_agent import warm_grpc
 
 BARE_PORT = 49300
@@ -57,10 +58,13 @@ def main(addresses: Sequence[str]) -> int:
 
 def _serve_until_stdin_closes(addresses: Sequence[str], children: list[int]) -> None:
     """Fork a bare server per address (their pids appended to `children` as they are made),
-    print the JSON line once all have answered, then wait for stdin's end."""
+    print the JSON line once all have answered, then wait for stdin's end. Stops forking
+    early if stdin ends first (the benchmark gone, even by kill -9)."""
     readiness: list[int] = []
     started, cpu_before = time.perf_counter(), _own_cpu()
     for address in addresses:
+        if select.select([sys.stdin], [], [], 0)[0]:  # never written to: readable = ended
+            return
         read_fd, write_fd = os.pipe()
         # SIGTERM and SIGINT wait until the fork is done and its pid kept: raised in os.fork's
         # at-fork hooks (Python code), their SystemExit or KeyboardInterrupt would be
@@ -80,25 +84,28 @@ def _serve_until_stdin_closes(addresses: Sequence[str], children: list[int]) -> 
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
         os.close(write_fd)
         readiness.append(read_fd)
-    failed = 0
-    for read_fd in readiness:
-        if os.read(read_fd, 64).strip() != b"ready":
-            failed += 1
+    failed: list[str] = []
+    children_cpu = 0.0
+    for address, read_fd in zip(addresses, readiness, strict=True):
+        word, _, cpu = os.read(read_fd, 64).decode("ascii", "replace").strip().partition(" ")
+        if word == "ready":
+            children_cpu += float(cpu)
+        else:
+            failed.append(address)
         os.close(read_fd)
     seconds, fork_cpu = time.perf_counter() - started, _own_cpu() - cpu_before
-    children_cpu = sum(sum(cpu_times(pid) or (0.0, 0.0)) for pid in children)
-    print(
-        json.dumps(
-            {
-                "pids": children,
-                "failed": failed,
-                "seconds": seconds,
-                "cpu_seconds": fork_cpu + children_cpu,
-                "fork_cpu_seconds": fork_cpu,
-            }
-        ),
-        flush=True,
-    )
+    line = {
+        "pids": children,
+        "failed": len(failed),
+        "failed_addresses": failed[:5],
+        "seconds": seconds,
+        "cpu_seconds": fork_cpu + children_cpu,
+        "fork_cpu_seconds": fork_cpu,
+    }
+    try:
+        print(json.dumps(line), flush=True)
+    except BrokenPipeError:  # the benchmark is gone
+        return
     sys.stdin.read()  # until the benchmark closes our stdin (or dies)
 
 
@@ -128,7 +135,9 @@ async def _bare_server(address: str, ready_fd: int) -> None:
         os.write(ready_fd, b"error\n")
         return
     await server.start()
-    os.write(ready_fd, b"ready\n")
+    # Its CPU to be ready, every thread's, to the microsecond (/proc's clock ticks of 10 ms
+    # would round most of a bare server's few ms down to none).
+    os.write(ready_fd, f"ready {_own_cpu():.6f}\n".encode("ascii"))
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     await stopping.wait()

@@ -517,7 +517,10 @@ async def bare_servers(addresses: Sequence[str], timeout: float) -> AsyncIterato
             raise BenchFailure("the bare servers' parent exited before they were serving")
         started: dict[str, Any] = json.loads(line)
         if started["failed"]:
-            raise BenchFailure(f"{started['failed']} bare servers could not listen")
+            raise BenchFailure(
+                f"{started['failed']} bare servers could not listen on port 49300 (the first: "
+                f"{', '.join(started['failed_addresses'])}): another run holds these addresses"
+            )
         yield started
     except BaseException:
         with contextlib.suppress(ProcessLookupError):

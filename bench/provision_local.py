@@ -174,8 +174,8 @@ class WaveCpu:
     is not the wave's (read later, the schools' CPU counted a part of it that grew with the
     time the memory reading took: 57 s of 121 at 2000 schools)."""
 
-    schools: float
-    schools_system: float  # in the kernel: page faults mostly
+    schools: float  # their threads' time on a CPU, to the ns (clock ticks round a school down)
+    schools_system: float  # in the kernel (page faults mostly), in clock ticks: a lower bound
     schools_minor_faults: float
     zygote: float  # over the wave (it starts with the controller), its reaped children too
     page_scanners: float  # since `since` was read: ksmd's and DAMON's kdamond threads
@@ -194,7 +194,7 @@ def wave_cpu(run: Run, uais: Sequence[str], since: dict[str, float]) -> WaveCpu:
     ]
     machine = machine_cpu()
     return WaveCpu(
-        schools=sum(school["user"] + school["system"] for school in schools),
+        schools=sum(school["on_cpu"] for school in schools),
         schools_system=sum(school["system"] for school in schools),
         schools_minor_faults=sum(school["minor_faults"] for school in schools),
         zygote=_cpu_seconds(find_zygote(run.controller_pid)) - since["zygote"],
@@ -570,6 +570,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.schools <= MAX_SCHOOLS:
         parser.error(f"--schools must be between 1 and {MAX_SCHOOLS}")
+    if not 1 <= args.pool_octet <= 254:
+        parser.error("--pool-octet must be between 1 and 254 (schools on 127.<it>.x.y)")
     if args.parallelism < 1:
         parser.error("--parallelism must be at least 1")
     return args

@@ -90,7 +90,8 @@ NOT_IN_SUITE = {
     "provision_swarm": "needs a Swarm lab of Docker-in-Docker nodes (`make bench-swarm` sets "
     "it up, ~3 min, and holds the Docker engine)",
     "suite": "this runner",
-    "bare_servers": "school_memory's baseline, which starts it (not a benchmark by itself)",
+    "bare_servers": "school_memory's baseline and provision_local's floor, which start it "
+    "(not a benchmark by itself)",
     "page_faults": "a probe of the host, which provision_local runs at the start and the end of "
     "its wave (not a benchmark of pronote-dc)",
 }

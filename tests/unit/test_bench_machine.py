@@ -79,3 +79,25 @@ def test_a_controller_started_either_way_is_counted_as_the_controller(
     assert 0.3 <= used["controller"] < 1.5
     assert 0.3 <= used["schools"] < 1.5  # the school alone: not the stranger, not the controller
     assert used["schools_minor_faults"] > 0
+
+
+def test_a_process_cpu_to_the_nanosecond_is_not_rounded_down_to_clock_ticks() -> None:
+    """A process that used ~15 ms shows 10 ms (or 0) in /proc/<pid>/stat's ticks: summed over
+    thousands of schools, half a tick each is lost. "on_cpu" (schedstat) keeps it."""
+    burn = "import time\nend = time.process_time() + 0.015\nwhile time.process_time() < end: pass\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn + "print(flush=True)\ntime.sleep(30)"], stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None
+        child.stdout.readline()  # its burn is done
+        used = process_cpu(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    ticks = used["user"] + used["system"]
+    assert used["on_cpu"] >= 0.015  # the burn at least, to the ns
+    # user and system are each rounded down to a tick (< 20 ms lost), and scaled from the
+    # same runtime that schedstat gives (a few ms of slack between the two readings)
+    assert ticks <= used["on_cpu"] < ticks + 0.03
+    assert process_cpu(2**22 + 7)["on_cpu"] == 0.0  # gone (or never was): zeros
