@@ -64,6 +64,11 @@ def _serve_until_stdin_closes(addresses: Sequence[str], children: list[int]) -> 
     started, cpu_before = time.perf_counter(), _own_cpu()
     for address in addresses:
         if select.select([sys.stdin], [], [], 0)[0]:  # never written to: readable = ended
+            print(
+                f"bare servers: stdin ended after {len(children)} of {len(addresses)} forks; "
+                "stopping them (it is how the benchmark stops us)",
+                file=sys.stderr,
+            )
             return
         read_fd, write_fd = os.pipe()
         # SIGTERM and SIGINT wait until the fork is done and its pid kept: raised in os.fork's
