@@ -546,7 +546,11 @@ class Floor:
 
 async def measure_floor(pool: str, count: int, timeout: float) -> Floor:
     """`count` bare grpc.aio servers on the pool's first addresses, forked from the schools'
-    warm imports, until all serve (then stopped): the time and CPU no wave goes below."""
+    warm imports, until all serve (then stopped): the time and CPU no wave goes below.
+    Progress on stderr."""
+    say(f"floor: {count} bare grpc.aio servers forked from the schools' warm imports…")
     addresses = [str(host) for host in itertools.islice(ipaddress.ip_network(pool).hosts(), count)]
     async with bare_servers(addresses, timeout) as started:
-        return Floor(started["seconds"], started["cpu_seconds"], started["fork_cpu_seconds"])
+        floor = Floor(started["seconds"], started["cpu_seconds"], started["fork_cpu_seconds"])
+    say(f"  {floor.wall_seconds:.2f} s")
+    return floor

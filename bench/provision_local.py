@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -264,11 +264,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     except TimeoutError:
         raise BenchFailure(f"the baseline did not finish within {timeout:.0f} s") from None
     say(f"  {baseline.wall_seconds:.2f} s")
-    floor = None
-    if args.floor:
-        say(f"floor: {count} bare grpc.aio servers forked from the schools' warm imports…")
-        floor = await measure_floor(pool, count, timeout)
-        say(f"  {floor.wall_seconds:.2f} s")
+    floor = await measure_floor(pool, count, timeout) if args.floor else None
 
     say(f"starting `pronote-dc up` (state in {run.state_dir}, pool {pool})…")
     started = time.perf_counter()
@@ -341,9 +337,7 @@ async def bench(args: argparse.Namespace, run: Run) -> dict[str, Any]:
         if floor is None
         else {
             "servers": count,
-            "wall_seconds": floor.wall_seconds,
-            "cpu_seconds": floor.cpu_seconds,
-            "fork_cpu_seconds": floor.fork_cpu_seconds,
+            **asdict(floor),
             "ratio": provisioning.wall_seconds / floor.wall_seconds,
         },
         "controller_start_seconds": controller_start_seconds,

@@ -331,9 +331,7 @@ async def compare(args: argparse.Namespace, pronote_dc: str) -> dict[str, Any]:
     load_start = os.getloadavg()[0]
     floor = None
     if args.floor:
-        say(f"floor: {count} bare grpc.aio servers forked from the schools' warm imports…")
         floor = await measure_floor(pick_address_pool(args.pool_octet, count), count, args.timeout)
-        say(f"  {floor.wall_seconds:.2f} s")
     fleets: dict[str, Fleet] = {}
     for kind, phase in (("plain", plain_fleet), ("demo", demo_fleet)):
         run = Run(pronote_dc, tmp_dir=Path(tempfile.mkdtemp(prefix="pronote-dc-bench-")))
